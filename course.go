@@ -1,0 +1,25 @@
+package lectern
+
+import "time"
+
+// MemberRole is a user's role within one course.
+type MemberRole string
+
+// Course member roles.
+const (
+	MemberTeacher MemberRole = "teacher"
+	MemberStudent MemberRole = "student"
+)
+
+// Course groups lessons and the people who teach and follow them.
+type Course struct {
+	ID          string    `json:"id" db:"id"`
+	Title       string    `json:"title" db:"title"`
+	Description string    `json:"description" db:"description"`
+	JoinCode    string    `json:"join_code,omitempty" db:"join_code"`
+	OwnerID     string    `json:"owner_id" db:"owner_id"`
+	CreatedAt   time.Time `json:"created_at" db:"created_at"`
+	// MyRole is the viewer's role in the course, filled by queries made on
+	// behalf of a user; empty for an admin who is not a member.
+	MyRole MemberRole `json:"my_role,omitempty" db:"my_role"`
+}

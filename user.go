@@ -1,0 +1,54 @@
+package lectern
+
+import "time"
+
+// Role is what a user may do across the whole server.
+type Role string
+
+// Roles. A teacher may create courses; an admin may do anything.
+const (
+	RoleAdmin   Role = "admin"
+	RoleTeacher Role = "teacher"
+	RoleStudent Role = "student"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleAdmin, RoleTeacher, RoleStudent:
+		return true
+	}
+	return false
+}
+
+// User is a person who can log in.
+type User struct {
+	ID           string    `json:"id" db:"id"`
+	Email        string    `json:"email" db:"email"`
+	Name         string    `json:"name" db:"name"`
+	Role         Role      `json:"role" db:"role"`
+	PasswordHash string    `json:"-" db:"password_hash"`
+	CreatedAt    time.Time `json:"created_at" db:"created_at"`
+}
+
+// IsAdmin reports whether u is an admin.
+func (u *User) IsAdmin() bool { return u != nil && u.Role == RoleAdmin }
+
+// Session is a browser login. Only a hash of the cookie value is stored.
+type Session struct {
+	TokenHash string    `db:"token_hash"`
+	UserID    string    `db:"user_id"`
+	CreatedAt time.Time `db:"created_at"`
+	ExpiresAt time.Time `db:"expires_at"`
+}
+
+// APIToken is a long-lived bearer credential for scripts and the CLI.
+// Only a hash of the secret is stored; the secret is shown once.
+type APIToken struct {
+	ID         string     `json:"id" db:"id"`
+	UserID     string     `json:"-" db:"user_id"`
+	Name       string     `json:"name" db:"name"`
+	TokenHash  string     `json:"-" db:"token_hash"`
+	CreatedAt  time.Time  `json:"created_at" db:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty" db:"last_used_at"`
+}
