@@ -23,3 +23,13 @@ type Course struct {
 	// behalf of a user; empty for an admin who is not a member.
 	MyRole MemberRole `json:"my_role,omitempty" db:"my_role"`
 }
+
+// CourseMember is one person in a course, with their role there.
+type CourseMember struct {
+	CourseID string     `json:"course_id" db:"course_id"`
+	UserID   string     `json:"user_id" db:"user_id"`
+	Name     string     `json:"name" db:"name"`
+	Email    string     `json:"email" db:"email"`
+	Role     MemberRole `json:"role" db:"role"`
+	JoinedAt time.Time  `json:"joined_at" db:"joined_at"`
+}

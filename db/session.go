@@ -1,0 +1,122 @@
+package db
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lectern/lectern"
+)
+
+// CreateSession stores a browser login, filling s.CreatedAt. s.ExpiresAt
+// is the caller's choice. It returns ENOTFOUND when the user does not exist.
+func (db *DB) CreateSession(ctx context.Context, s *lectern.Session) error {
+	if s.TokenHash == "" {
+		return lectern.Errorf(lectern.EINVALID, "session token hash is required")
+	}
+	ns := *s
+	ns.CreatedAt = db.now()
+	ns.ExpiresAt = normTime(s.ExpiresAt)
+	err := db.write(ctx, func(t tx) error {
+		_, err := t.named(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+			VALUES (:token_hash, :user_id, :created_at, :expires_at)`, &ns)
+		return err
+	})
+	switch {
+	case isForeignKeyViolation(err):
+		return lectern.Errorf(lectern.ENOTFOUND, "user not found")
+	case isUniqueViolation(err):
+		return lectern.Errorf(lectern.ECONFLICT, "session already exists")
+	case err != nil:
+		return fmt.Errorf("create session: %w", err)
+	}
+	*s = ns
+	return nil
+}
+
+// FindUserBySession returns the user logged in with the session whose
+// token hash is tokenHash. It returns ENOTFOUND when there is no such
+// session or it has expired by the clock.
+func (db *DB) FindUserBySession(ctx context.Context, tokenHash string) (*lectern.User, error) {
+	return db.findUser(ctx, `SELECT u.id, u.email, u.name, u.role, u.password_hash, u.created_at
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, db.now())
+}
+
+// DeleteSession removes a session (a logout). Removing a missing session
+// is not an error.
+func (db *DB) DeleteSession(ctx context.Context, tokenHash string) error {
+	err := db.write(ctx, func(t tx) error {
+		_, err := t.exec(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredSessions removes the sessions that have expired by the
+// clock and returns how many it removed.
+func (db *DB) DeleteExpiredSessions(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(t tx) error {
+		var err error
+		n, err = t.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, db.now())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	return n, nil
+}
+
+// CreateAPIToken stores an API token, filling t.ID and t.CreatedAt. It
+// returns ENOTFOUND when the user does not exist.
+func (db *DB) CreateAPIToken(ctx context.Context, t *lectern.APIToken) error {
+	if t.TokenHash == "" {
+		return lectern.Errorf(lectern.EINVALID, "token hash is required")
+	}
+	nt := *t
+	nt.ID = newID()
+	nt.CreatedAt = db.now()
+	nt.LastUsedAt = nil
+	err := db.write(ctx, func(tx tx) error {
+		_, err := tx.named(ctx, `INSERT INTO api_tokens (id, user_id, name, token_hash, created_at)
+			VALUES (:id, :user_id, :name, :token_hash, :created_at)`, &nt)
+		return err
+	})
+	switch {
+	case isForeignKeyViolation(err):
+		return lectern.Errorf(lectern.ENOTFOUND, "user not found")
+	case isUniqueViolation(err):
+		return lectern.Errorf(lectern.ECONFLICT, "token already exists")
+	case err != nil:
+		return fmt.Errorf("create api token: %w", err)
+	}
+	*t = nt
+	return nil
+}
+
+// FindUserByAPIToken returns the owner of the API token whose hash is
+// tokenHash and records the token's use. It returns ENOTFOUND for an
+// unknown token.
+func (db *DB) FindUserByAPIToken(ctx context.Context, tokenHash string) (*lectern.User, error) {
+	var u lectern.User
+	err := db.write(ctx, func(t tx) error {
+		err := t.get(ctx, &u, `SELECT u.id, u.email, u.name, u.role, u.password_hash, u.created_at
+			FROM api_tokens k JOIN users u ON u.id = k.user_id
+			WHERE k.token_hash = ?`, tokenHash)
+		if err != nil {
+			return err
+		}
+		_, err = t.exec(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?`, db.now(), tokenHash)
+		return err
+	})
+	if notFound(err) {
+		return nil, lectern.Errorf(lectern.ENOTFOUND, "unknown api token")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find user by api token: %w", err)
+	}
+	return &u, nil
+}
