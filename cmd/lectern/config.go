@@ -1,0 +1,470 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything a lectern process is told from outside: the fixed
+// list of LECTERN_* environment variables, each overridable by a flag.
+// LoadConfig fills it; Validate checks it.
+type Config struct {
+	Addr        string
+	DataDir     string
+	DatabaseURL string
+	// RedisURL is empty when the queue runs in-process (serve only).
+	RedisURL string
+	S3       S3Config
+	// Secret is the signing key; empty means "generate one into the data
+	// dir on first start and reuse it" (see loadOrCreateSecret).
+	Secret            string
+	FFmpeg            string
+	FFprobe           string
+	WorkerConcurrency int
+	MaxUploadBytes    int64
+	AdminEmail        string
+	AdminPassword     string
+	// PublicURL is how users reach the server, without a trailing slash.
+	// Empty means http://localhost with the port the server listens on.
+	PublicURL       string
+	TrustedProxies  []netip.Prefix
+	LogFormat       string
+	ShutdownTimeout time.Duration
+
+	// names maps each variable to the name its value came from (the
+	// variable itself, or the flag that overrode it), so that errors name
+	// what the user actually wrote.
+	names map[string]string
+}
+
+// S3Config locates S3-compatible object storage. An empty Endpoint means
+// disk storage in the data dir.
+type S3Config struct {
+	Endpoint  string
+	AccessKey string
+	SecretKey string
+	Bucket    string
+	Region    string
+	UseSSL    bool
+}
+
+// ConfigError is a configuration problem. Its text is one line that starts
+// with the variable (or flag) at fault.
+type ConfigError struct {
+	Name    string
+	Problem string
+}
+
+// Error implements the error interface.
+func (e *ConfigError) Error() string { return e.Name + ": " + e.Problem }
+
+// DefaultConfig returns the configuration used when nothing is set.
+func DefaultConfig() Config {
+	return Config{
+		Addr:              ":8080",
+		DataDir:           "./lectern-data",
+		S3:                S3Config{Bucket: "lectern"},
+		FFmpeg:            "ffmpeg",
+		FFprobe:           "ffprobe",
+		WorkerConcurrency: 1,
+		MaxUploadBytes:    4 << 30,
+		LogFormat:         "text",
+		ShutdownTimeout:   30 * time.Second,
+	}
+}
+
+// configVar is one entry of the configuration list: its variable, its flag,
+// and how its text is stored into a Config.
+type configVar struct {
+	env, flag, usage string
+	set              func(c *Config, v string) error
+}
+
+func setString(dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *dst(c) = strings.TrimSpace(v); return nil }
+}
+
+// configVars is the fixed configuration list, in documentation order.
+func configVars() []configVar {
+	return []configVar{
+		{"LECTERN_ADDR", "addr", "HTTP listen address (default :8080)", setString(func(c *Config) *string { return &c.Addr })},
+		{"LECTERN_DATA_DIR", "data-dir", "directory for the SQLite file, disk objects and generated secret (default ./lectern-data)", setString(func(c *Config) *string { return &c.DataDir })},
+		{"LECTERN_DATABASE_URL", "database-url", "postgres://… or sqlite:PATH (default sqlite:<data dir>/lectern.db)", setString(func(c *Config) *string { return &c.DatabaseURL })},
+		{"LECTERN_REDIS_URL", "redis-url", "redis://host:6379/0 (default: in-process queue, serve only)", setString(func(c *Config) *string { return &c.RedisURL })},
+		{"LECTERN_S3_ENDPOINT", "s3-endpoint", "host:port of MinIO/S3 (default: disk storage in <data dir>/objects)", setString(func(c *Config) *string { return &c.S3.Endpoint })},
+		{"LECTERN_S3_ACCESS_KEY", "s3-access-key", "S3 access key (required with an endpoint)", setString(func(c *Config) *string { return &c.S3.AccessKey })},
+		{"LECTERN_S3_SECRET_KEY", "s3-secret-key", "S3 secret key (required with an endpoint)", setString(func(c *Config) *string { return &c.S3.SecretKey })},
+		{"LECTERN_S3_BUCKET", "s3-bucket", "S3 bucket, created when missing (default lectern)", setString(func(c *Config) *string { return &c.S3.Bucket })},
+		{"LECTERN_S3_REGION", "s3-region", "S3 region", setString(func(c *Config) *string { return &c.S3.Region })},
+		{"LECTERN_S3_USE_SSL", "s3-use-ssl", "true to reach S3 over HTTPS (default false)", setS3UseSSL},
+		{"LECTERN_SECRET", "secret", "signing key of at least 32 characters (default: generated into <data dir>/secret)", func(c *Config, v string) error { c.Secret = v; return nil }},
+		{"LECTERN_FFMPEG", "ffmpeg", "ffmpeg path or name on PATH (default ffmpeg)", setString(func(c *Config) *string { return &c.FFmpeg })},
+		{"LECTERN_FFPROBE", "ffprobe", "ffprobe path or name on PATH (default ffprobe)", setString(func(c *Config) *string { return &c.FFprobe })},
+		{"LECTERN_WORKER_CONCURRENCY", "worker-concurrency", "transcodes at once per worker (default 1)", setWorkerConcurrency},
+		{"LECTERN_MAX_UPLOAD_BYTES", "max-upload-bytes", "largest upload, in bytes or with a unit like 500MB or 2GiB (default 4GiB)", setMaxUploadBytes},
+		{"LECTERN_ADMIN_EMAIL", "admin-email", "create this admin at start-up when no user exists", setString(func(c *Config) *string { return &c.AdminEmail })},
+		{"LECTERN_ADMIN_PASSWORD", "admin-password", "password of that admin (at least 8 characters)", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
+		{"LECTERN_PUBLIC_URL", "public-url", "how users reach the server; https means Secure cookies (default http://localhost:<port>)", setString(func(c *Config) *string { return &c.PublicURL })},
+		{"LECTERN_TRUSTED_PROXIES", "trusted-proxies", "comma-separated CIDRs whose X-Forwarded-For is believed (default none)", setTrustedProxies},
+		{"LECTERN_LOG_FORMAT", "log-format", "text or json (default text)", setString(func(c *Config) *string { return &c.LogFormat })},
+		{"LECTERN_SHUTDOWN_TIMEOUT", "shutdown-timeout", "grace period for requests and running tasks on SIGTERM (default 30s)", setShutdownTimeout},
+	}
+}
+
+// RegisterConfigFlags defines the configuration flags on fs. Every flag is
+// a string so that LoadConfig reports bad values in its own one-line form.
+func RegisterConfigFlags(fs *flag.FlagSet) {
+	for _, v := range configVars() {
+		fs.String(v.flag, "", v.usage+" [$"+v.env+"]")
+	}
+}
+
+// LoadConfig builds the configuration from the environment (read through
+// getenv) and the flags of fs, which must already be parsed and have had
+// RegisterConfigFlags called on them. A flag given on the command line
+// wins over its variable, even when empty. LoadConfig reports values that
+// cannot be parsed; Validate checks the rest.
+func LoadConfig(fs *flag.FlagSet, getenv func(string) string) (Config, error) {
+	setFlags := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { setFlags[f.Name] = f.Value.String() })
+
+	c := DefaultConfig()
+	c.names = map[string]string{}
+	for _, v := range configVars() {
+		value, name := getenv(v.env), v.env
+		if fv, ok := setFlags[v.flag]; ok {
+			value, name = fv, "--"+v.flag
+		} else if value == "" {
+			continue
+		}
+		c.names[v.env] = name
+		if err := v.set(&c, value); err != nil {
+			return Config{}, &ConfigError{Name: name, Problem: err.Error()}
+		}
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "lectern.db")
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	return c, nil
+}
+
+// name returns what the user called variable env: the flag when one
+// overrode it, else the variable.
+func (c *Config) name(env string) string {
+	if n, ok := c.names[env]; ok {
+		return n
+	}
+	return env
+}
+
+func (c *Config) errorf(env, format string, args ...any) error {
+	return &ConfigError{Name: c.name(env), Problem: fmt.Sprintf(format, args...)}
+}
+
+func setS3UseSSL(c *Config, v string) error {
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("must be true or false, got %q", v)
+	}
+	c.S3.UseSSL = b
+	return nil
+}
+
+func setWorkerConcurrency(c *Config, v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 1 {
+		return fmt.Errorf("must be a positive integer, got %q", v)
+	}
+	c.WorkerConcurrency = n
+	return nil
+}
+
+func setMaxUploadBytes(c *Config, v string) error {
+	n, err := ParseSize(v)
+	if err != nil {
+		return err
+	}
+	c.MaxUploadBytes = n
+	return nil
+}
+
+func setShutdownTimeout(c *Config, v string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d <= 0 {
+		return fmt.Errorf("must be a positive duration like 30s or 2m, got %q", v)
+	}
+	c.ShutdownTimeout = d
+	return nil
+}
+
+func setTrustedProxies(c *Config, v string) error {
+	prefixes, err := ParseCIDRs(v)
+	if err != nil {
+		return err
+	}
+	c.TrustedProxies = prefixes
+	return nil
+}
+
+// ParseCIDRs parses a comma-separated list of CIDRs ("10.0.0.0/8,
+// fd00::/8"). A bare address stands for itself alone. Blank items are
+// ignored, so the empty string is the empty list.
+func ParseCIDRs(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, aerr := netip.ParseAddr(item)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a CIDR like 10.0.0.0/8 or an IP address", item)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// sizeUnits are the units ParseSize understands, lowercased: decimal
+// (KB = 1000) and binary (KiB = 1024).
+func sizeUnit(u string) (int64, bool) {
+	switch strings.ToLower(u) {
+	case "", "b":
+		return 1, true
+	case "k", "kb":
+		return 1e3, true
+	case "m", "mb":
+		return 1e6, true
+	case "g", "gb":
+		return 1e9, true
+	case "t", "tb":
+		return 1e12, true
+	case "ki", "kib":
+		return 1 << 10, true
+	case "mi", "mib":
+		return 1 << 20, true
+	case "gi", "gib":
+		return 1 << 30, true
+	case "ti", "tib":
+		return 1 << 40, true
+	}
+	return 0, false
+}
+
+// ParseSize parses a positive byte count, bare ("1048576") or with a unit:
+// KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB powers of 1024.
+// Units are case-insensitive and may follow a space.
+func ParseSize(s string) (int64, error) {
+	bad := fmt.Errorf("must be a positive size in bytes or with a unit like 500MB or 2GiB, got %q", s)
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, bad
+	}
+	n, err := strconv.ParseInt(t[:i], 10, 64)
+	if err != nil {
+		return 0, bad
+	}
+	unit, ok := sizeUnit(strings.TrimSpace(t[i:]))
+	if !ok || n <= 0 {
+		return 0, bad
+	}
+	if n > (1<<63-1)/unit {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return n * unit, nil
+}
+
+// Validate checks the configuration as a whole. The error, when there is
+// one, is a *ConfigError: one line naming the variable at fault.
+func (c *Config) Validate() error {
+	checks := []func() error{
+		c.validateAddr, c.validateDataDir, c.validateDatabaseURL,
+		c.validateRedisURL, c.validateS3, c.validateSecret, c.validateTools,
+		c.validateAdmin, c.validatePublicURL, c.validateLogFormat,
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateAddr() error {
+	_, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return c.errorf("LECTERN_ADDR", "must be host:port or :port, got %q", c.Addr)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return c.errorf("LECTERN_ADDR", "port must be a number from 0 to 65535, got %q", c.Addr)
+	}
+	return nil
+}
+
+func (c *Config) validateDataDir() error {
+	if c.DataDir == "" {
+		return c.errorf("LECTERN_DATA_DIR", "must not be empty")
+	}
+	return nil
+}
+
+func (c *Config) validateDatabaseURL() error {
+	u := c.DatabaseURL
+	scheme, rest, ok := strings.Cut(u, ":")
+	switch {
+	case !ok:
+		return c.errorf("LECTERN_DATABASE_URL", "must be postgres://… or sqlite:PATH, got %q", u)
+	case scheme == "sqlite" || scheme == "file":
+		if rest == "" {
+			return c.errorf("LECTERN_DATABASE_URL", "needs a file path after %q, like sqlite:./lectern.db", scheme+":")
+		}
+	case scheme == "postgres" || scheme == "postgresql":
+		p, err := url.Parse(u)
+		if err != nil || p.Host == "" {
+			return c.errorf("LECTERN_DATABASE_URL", "must be a URL like postgres://user:password@host:5432/db")
+		}
+	default:
+		return c.errorf("LECTERN_DATABASE_URL", "unsupported scheme %q; use postgres://… or sqlite:PATH", scheme)
+	}
+	return nil
+}
+
+func (c *Config) validateRedisURL() error {
+	if c.RedisURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.RedisURL)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return c.errorf("LECTERN_REDIS_URL", "must be a URL like redis://host:6379/0")
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		if _, err := strconv.Atoi(db); err != nil {
+			return c.errorf("LECTERN_REDIS_URL", "database must be a number, like redis://host:6379/0")
+		}
+	}
+	return nil
+}
+
+// bucketName is S3's rule for bucket names, without the rarer exceptions.
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+func (c *Config) validateS3() error {
+	s := c.S3
+	if s.Endpoint == "" {
+		// Keys without an endpoint mean someone expects S3 and would
+		// silently get disk storage.
+		if s.AccessKey != "" {
+			return c.errorf("LECTERN_S3_ENDPOINT", "required when %s is set", c.name("LECTERN_S3_ACCESS_KEY"))
+		}
+		if s.SecretKey != "" {
+			return c.errorf("LECTERN_S3_ENDPOINT", "required when %s is set", c.name("LECTERN_S3_SECRET_KEY"))
+		}
+		return nil
+	}
+	if strings.Contains(s.Endpoint, "://") || strings.Contains(s.Endpoint, "/") {
+		return c.errorf("LECTERN_S3_ENDPOINT", "must be host:port without scheme or path (use LECTERN_S3_USE_SSL for https), got %q", s.Endpoint)
+	}
+	if s.AccessKey == "" {
+		return c.errorf("LECTERN_S3_ACCESS_KEY", "required when %s is set", c.name("LECTERN_S3_ENDPOINT"))
+	}
+	if s.SecretKey == "" {
+		return c.errorf("LECTERN_S3_SECRET_KEY", "required when %s is set", c.name("LECTERN_S3_ENDPOINT"))
+	}
+	if !bucketName.MatchString(s.Bucket) {
+		return c.errorf("LECTERN_S3_BUCKET", "must be 3 to 63 lowercase letters, digits, dots or hyphens, got %q", s.Bucket)
+	}
+	return nil
+}
+
+func (c *Config) validateSecret() error {
+	if c.Secret != "" && len(c.Secret) < 32 {
+		return c.errorf("LECTERN_SECRET", "must be at least 32 characters, got %d (leave it unset to have one generated)", len(c.Secret))
+	}
+	return nil
+}
+
+func (c *Config) validateTools() error {
+	if c.FFmpeg == "" {
+		return c.errorf("LECTERN_FFMPEG", "must not be empty")
+	}
+	if c.FFprobe == "" {
+		return c.errorf("LECTERN_FFPROBE", "must not be empty")
+	}
+	return nil
+}
+
+func (c *Config) validateAdmin() error {
+	switch {
+	case c.AdminEmail == "" && c.AdminPassword == "":
+		return nil
+	case c.AdminEmail == "":
+		return c.errorf("LECTERN_ADMIN_EMAIL", "required when %s is set", c.name("LECTERN_ADMIN_PASSWORD"))
+	case c.AdminPassword == "":
+		return c.errorf("LECTERN_ADMIN_PASSWORD", "required when %s is set", c.name("LECTERN_ADMIN_EMAIL"))
+	}
+	if a, err := mail.ParseAddress(c.AdminEmail); err != nil || a.Address != c.AdminEmail {
+		return c.errorf("LECTERN_ADMIN_EMAIL", "must be an email address, got %q", c.AdminEmail)
+	}
+	if len([]rune(c.AdminPassword)) < 8 {
+		return c.errorf("LECTERN_ADMIN_PASSWORD", "must be at least 8 characters")
+	}
+	return nil
+}
+
+func (c *Config) validatePublicURL() error {
+	if c.PublicURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return c.errorf("LECTERN_PUBLIC_URL", "must be an absolute http:// or https:// URL like https://lectern.example.org, got %q", c.PublicURL)
+	}
+	return nil
+}
+
+func (c *Config) validateLogFormat() error {
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return c.errorf("LECTERN_LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
+	}
+	return nil
+}
+
+// RequireRedis reports an error naming LECTERN_REDIS_URL when it is unset:
+// the scaled modes (api, worker) share a queue, which only Redis can hold.
+func (c *Config) RequireRedis(mode string) error {
+	if c.RedisURL == "" {
+		return c.errorf("LECTERN_REDIS_URL", "required by %q (only \"lectern serve\" runs an in-process queue)", "lectern "+mode)
+	}
+	return nil
+}
+
+// publicURL returns the configured public URL, or http://localhost with
+// the port of addr (the address actually listened on).
+func (c *Config) publicURL(addr net.Addr) string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		return fmt.Sprintf("http://localhost:%d", tcp.Port)
+	}
+	return "http://localhost"
+}

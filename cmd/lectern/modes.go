@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/lectern/lectern/server"
+)
+
+// process is what a running mode owns. ServeMain, APIMain and WorkerMain
+// embed it; each Run opens what its mode needs, and Close shuts down
+// whatever was started, in any state.
+type process struct {
+	Config Config
+	Logger *slog.Logger
+	// Stdout receives the one-time first-admin banner.
+	Stdout io.Writer
+
+	backends *backends
+	http     *httpServer
+	worker   *Worker
+	url      string
+}
+
+// URL is where the HTTP server can be reached (the public URL), once Run
+// has started it.
+func (p *process) URL() string { return p.url }
+
+// Addr is the address the HTTP server listens on, once Run has started it.
+func (p *process) Addr() string {
+	if p.http == nil {
+		return ""
+	}
+	return p.http.Addr().String()
+}
+
+// Err delivers a failure of the HTTP server after start-up.
+func (p *process) Err() <-chan error {
+	if p.http == nil {
+		return nil
+	}
+	return p.http.errc
+}
+
+// Close stops the process: the HTTP server and the worker together, each
+// given Config.ShutdownTimeout to let requests and tasks in flight finish
+// (unfinished tasks go back to the queue), then the queue and the database.
+func (p *process) Close() error {
+	var (
+		wg      sync.WaitGroup
+		httpErr error
+	)
+	if h := p.http; h != nil {
+		wg.Go(func() { httpErr = h.shutdown(p.Config.ShutdownTimeout, p.Logger) })
+	}
+	if w := p.worker; w != nil {
+		wg.Go(w.Shutdown)
+	}
+	wg.Wait()
+	p.http, p.worker = nil, nil
+	var closeErr error
+	if p.backends != nil {
+		closeErr = p.backends.Close()
+		p.backends = nil
+	}
+	return errors.Join(httpErr, closeErr)
+}
+
+// open opens the backends and logs what the process runs on.
+func (p *process) open(ctx context.Context, migrate bool, attrs ...any) error {
+	b, err := openBackends(ctx, &p.Config, migrate)
+	if err != nil {
+		return err
+	}
+	p.backends = b
+	p.Logger.Info("lectern starting", append(attrs, b.logAttrs(&p.Config)...)...)
+	return nil
+}
+
+// startHTTP listens, builds the API server, makes sure the first admin
+// exists (generating one with a banner when generateAdmin is set), then
+// serves.
+func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
+	cfg := &p.Config
+	secret, generated, err := cfg.signingSecret()
+	if err != nil {
+		return err
+	}
+	if generated {
+		p.Logger.Info("generated a signing secret", "file", filepath.Join(cfg.DataDir, secretFile))
+	}
+	if p.http, err = listenHTTP(cfg.Addr); err != nil {
+		return err
+	}
+	p.url = cfg.publicURL(p.http.Addr())
+	srv, err := server.New(server.Options{
+		DB:             p.backends.DB,
+		Storage:        p.backends.Storage,
+		Logger:         p.Logger,
+		PublicURL:      p.url,
+		Secret:         secret,
+		TrustedProxies: cfg.TrustedProxies,
+		MaxUploadBytes: cfg.MaxUploadBytes,
+		ReadyChecks:    p.backends.readyChecks(),
+	})
+	if err != nil {
+		return fmt.Errorf("build api server: %w", err)
+	}
+	p.Logger.Info("listening", "addr", p.http.Addr().String(), "url", p.url)
+	if err := ensureFirstAdmin(ctx, p.backends.DB, cfg, firstAdmin{
+		generate: generateAdmin, banner: p.Stdout, loginURL: p.url, logger: p.Logger,
+	}); err != nil {
+		return err
+	}
+	p.http.serve(srv.Handler(), p.Logger)
+	return nil
+}
+
+// startWorker starts processing tasks from the queue.
+func (p *process) startWorker() error {
+	mux := asynq.NewServeMux()
+	// Task handlers register on mux; the transcode handler arrives with
+	// the transcode task.
+	p.worker = p.backends.Queue.NewWorker(WorkerOptions{
+		Concurrency:     p.Config.WorkerConcurrency,
+		ShutdownTimeout: p.Config.ShutdownTimeout,
+		Logger:          p.Logger,
+		Handler:         mux,
+	})
+	if err := p.worker.Start(); err != nil {
+		p.worker = nil
+		return err
+	}
+	p.Logger.Info("worker started", "concurrency", p.Config.WorkerConcurrency,
+		"queues", []string{queueTranscode, queueDefault})
+	return nil
+}
+
+// ServeMain is "lectern serve": API and worker in one process, on the
+// services the configuration names and embedded ones otherwise (SQLite and
+// disk in the data dir, an in-process queue).
+type ServeMain struct{ process }
+
+// NewServeMain returns a ServeMain; Run starts it.
+func NewServeMain(cfg Config, logger *slog.Logger, stdout io.Writer) *ServeMain {
+	return &ServeMain{process{Config: cfg, Logger: logger, Stdout: stdout}}
+}
+
+// Run opens and migrates the database, opens storage and queue,
+// re-enqueues unfinished transcodes, starts the HTTP server and the
+// worker, and returns. On a fresh database with no LECTERN_ADMIN_* set, it
+// creates admin@localhost and prints its password once to Stdout.
+func (m *ServeMain) Run(ctx context.Context) error {
+	if err := m.open(ctx, true, "mode", "embedded"); err != nil {
+		return err
+	}
+	warnMissingTools(&m.Config, m.Logger)
+	if err := requeueUnfinishedLessons(ctx, m.backends.DB, m.backends.Queue, m.Logger); err != nil {
+		return err
+	}
+	if err := m.startHTTP(ctx, true); err != nil {
+		return err
+	}
+	if err := m.startWorker(); err != nil {
+		return err
+	}
+	m.Logger.Info("lectern ready", "url", m.url)
+	return nil
+}
+
+// APIMain is "lectern api": the HTTP server of the scaled setup. It
+// requires Redis, where separate workers take the tasks it enqueues.
+type APIMain struct{ process }
+
+// NewAPIMain returns an APIMain; Run starts it.
+func NewAPIMain(cfg Config, logger *slog.Logger, stdout io.Writer) *APIMain {
+	return &APIMain{process{Config: cfg, Logger: logger, Stdout: stdout}}
+}
+
+// Run migrates the database, opens storage and queue, creates the
+// LECTERN_ADMIN_* admin on an empty database, and starts the HTTP server.
+func (m *APIMain) Run(ctx context.Context) error {
+	if err := m.Config.RequireRedis("api"); err != nil {
+		return err
+	}
+	if err := m.open(ctx, true, "mode", "scaled", "role", "api"); err != nil {
+		return err
+	}
+	if m.Config.Secret == "" {
+		m.Logger.Warn("LECTERN_SECRET is not set: using the secret in the data dir; every api replica must share one secret")
+	}
+	if err := m.startHTTP(ctx, false); err != nil {
+		return err
+	}
+	m.Logger.Info("lectern ready", "url", m.url)
+	return nil
+}
+
+// WorkerMain is "lectern worker": takes tasks from Redis. It does not
+// migrate the database; the API does.
+type WorkerMain struct{ process }
+
+// NewWorkerMain returns a WorkerMain; Run starts it.
+func NewWorkerMain(cfg Config, logger *slog.Logger) *WorkerMain {
+	return &WorkerMain{process{Config: cfg, Logger: logger, Stdout: io.Discard}}
+}
+
+// Run opens the database, storage and queue and starts the worker.
+func (m *WorkerMain) Run(ctx context.Context) error {
+	if err := m.Config.RequireRedis("worker"); err != nil {
+		return err
+	}
+	if err := m.open(ctx, false, "mode", "scaled", "role", "worker"); err != nil {
+		return err
+	}
+	warnMissingTools(&m.Config, m.Logger)
+	return m.startWorker()
+}
