@@ -140,3 +140,52 @@ func TestQueueWorkerRegisters(t *testing.T) {
 		t.Errorf("queues the worker takes tasks from (-want +got):\n%s", diff)
 	}
 }
+
+func TestQueueShutdownHandsRunningTasksBack(t *testing.T) {
+	for name, redisURL := range queueBackends() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			q := openTestQueue(t, redisURL(t))
+			started := make(chan int, 2)
+			handler := func(ctx context.Context, task *asynq.Task) error {
+				n, _ := asynq.GetRetryCount(ctx)
+				started <- n
+				<-ctx.Done() // a long transcode, stopped only by shutdown
+				return ctx.Err()
+			}
+			mux := asynq.NewServeMux()
+			mux.HandleFunc("test:long", handler)
+			w := q.NewWorker(WorkerOptions{
+				Concurrency:     1,
+				ShutdownTimeout: 100 * time.Millisecond,
+				Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Handler:         mux,
+			})
+			if err := w.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := q.Client.Enqueue(asynq.NewTask("test:long", nil), asynq.Queue(queueTranscode)); err != nil {
+				t.Fatalf("Enqueue: %v", err)
+			}
+			receive(t, started, "the task to start")
+			w.Shutdown()
+
+			info, err := q.Inspector.GetQueueInfo(queueTranscode)
+			if err != nil {
+				t.Fatalf("GetQueueInfo: %v", err)
+			}
+			if info.Pending != 1 || info.Active != 0 {
+				t.Fatalf("after shutdown: %d pending, %d active; want the task back as pending", info.Pending, info.Active)
+			}
+			// Another worker takes it over, and it does not count as a failure.
+			startTestWorker(t, q, "test:long", func(ctx context.Context, task *asynq.Task) error {
+				n, _ := asynq.GetRetryCount(ctx)
+				started <- n
+				return nil
+			})
+			if n := receive(t, started, "the task to run again"); n != 0 {
+				t.Errorf("the handed-back task ran with retry count %d, want 0", n)
+			}
+		})
+	}
+}
