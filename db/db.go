@@ -40,8 +40,8 @@ type DB struct {
 // Open opens url. "postgres://…" or "postgresql://…" is PostgreSQL through
 // pgx's database/sql driver; "sqlite:PATH", "file:PATH" or a bare path is
 // SQLite in WAL mode with a busy timeout, foreign keys on and
-// synchronous=NORMAL. Open pings the database before returning; it does
-// not migrate it (see Migrate).
+// synchronous=NORMAL. A nil clock is the system clock. Open pings the
+// database before returning; it does not migrate it (see Migrate).
 func Open(ctx context.Context, url string, clock lectern.Clock) (*DB, error) {
 	if clock == nil {
 		clock = lectern.SystemClock{}
@@ -84,7 +84,12 @@ func openPostgres(url string) (*sqlx.DB, error) {
 		})
 		return nil
 	})
-	return sqlx.NewDb(stdlib.OpenDB(*cfg, utc), "pgx"), nil
+	sqlDB := stdlib.OpenDB(*cfg, utc)
+	// Several api and worker processes share one server: stay well under
+	// PostgreSQL's default max_connections of 100.
+	sqlDB.SetMaxOpenConns(20)
+	sqlDB.SetMaxIdleConns(10)
+	return sqlx.NewDb(sqlDB, "pgx"), nil
 }
 
 // sqliteParams returns the settings every SQLite connection gets.
@@ -93,7 +98,8 @@ func openPostgres(url string) (*sqlx.DB, error) {
 // snapshot and then fail to upgrade (SQLITE_BUSY despite busy_timeout);
 // read-only transactions (sql.TxOptions.ReadOnly) still begin deferred.
 // _time_format=sqlite with _timezone=UTC stores times as
-// "2006-01-02 15:04:05.999999999+00:00" and reads them back in time.UTC.
+// "2006-01-02 15:04:05.999999999+00:00" and reads them back in time.UTC
+// (columns must be declared TIMESTAMP for the driver to parse them).
 func sqliteParams() [][2]string {
 	return [][2]string{
 		{"_busy_timeout", "10000"},
@@ -103,7 +109,6 @@ func sqliteParams() [][2]string {
 		{"_txlock", "immediate"},
 		{"_time_format", "sqlite"},
 		{"_timezone", "UTC"},
-		{"_texttotime", "1"},
 	}
 }
 
@@ -131,9 +136,14 @@ func openSQLite(rawURL string) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	if path == ":memory:" || strings.Contains(path, "mode=memory") {
-		// Each connection to ":memory:" is its own database: keep one.
+	if path == ":memory:" || path == "file::memory:" || q.Get("mode") == "memory" {
+		// Each connection to an in-memory database is its own database.
 		sqlDB.SetMaxOpenConns(1)
+	} else {
+		// Writers take turns anyway; readers run side by side in WAL mode.
+		// Idle connections are kept because opening one re-runs the pragmas.
+		sqlDB.SetMaxOpenConns(16)
+		sqlDB.SetMaxIdleConns(16)
 	}
 	// sqlx knows modernc's "sqlite" driver name by no bind type; "sqlite3"
 	// selects the same "?" placeholders without registering anything.

@@ -37,7 +37,7 @@ func (db *DB) CreateSession(ctx context.Context, s *lectern.Session) error {
 // token hash is tokenHash. It returns ENOTFOUND when there is no such
 // session or it has expired by the clock.
 func (db *DB) FindUserBySession(ctx context.Context, tokenHash string) (*lectern.User, error) {
-	return db.findUser(ctx, `SELECT u.id, u.email, u.name, u.role, u.password_hash, u.created_at
+	return db.findUser(ctx, "no such session, or it has expired", `SELECT u.id, u.email, u.name, u.role, u.password_hash, u.created_at
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, db.now())
 }
@@ -80,8 +80,8 @@ func (db *DB) CreateAPIToken(ctx context.Context, t *lectern.APIToken) error {
 	nt.ID = newID()
 	nt.CreatedAt = db.now()
 	nt.LastUsedAt = nil
-	err := db.write(ctx, func(tx tx) error {
-		_, err := tx.named(ctx, `INSERT INTO api_tokens (id, user_id, name, token_hash, created_at)
+	err := db.write(ctx, func(q tx) error {
+		_, err := q.named(ctx, `INSERT INTO api_tokens (id, user_id, name, token_hash, created_at)
 			VALUES (:id, :user_id, :name, :token_hash, :created_at)`, &nt)
 		return err
 	})
@@ -95,6 +95,20 @@ func (db *DB) CreateAPIToken(ctx context.Context, t *lectern.APIToken) error {
 	}
 	*t = nt
 	return nil
+}
+
+// FindAPITokens returns the API tokens of a user, newest first, with
+// when each was last used.
+func (db *DB) FindAPITokens(ctx context.Context, userID string) ([]*lectern.APIToken, error) {
+	tokens := []*lectern.APIToken{}
+	err := db.read(ctx, func(t tx) error {
+		return t.sel(ctx, &tokens, `SELECT id, user_id, name, token_hash, created_at, last_used_at
+			FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC, id DESC`, userID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find api tokens: %w", err)
+	}
+	return tokens, nil
 }
 
 // FindUserByAPIToken returns the owner of the API token whose hash is

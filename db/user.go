@@ -83,19 +83,21 @@ func (db *DB) insertUser(ctx context.Context, t tx, u *lectern.User) error {
 
 // FindUserByID returns the user with the given id.
 func (db *DB) FindUserByID(ctx context.Context, id string) (*lectern.User, error) {
-	return db.findUser(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
+	return db.findUser(ctx, "user not found", `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
 }
 
 // FindUserByEmail returns the user with the given email, in any case.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*lectern.User, error) {
-	return db.findUser(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, normEmail(email))
+	return db.findUser(ctx, "user not found", `SELECT `+userColumns+` FROM users WHERE email = ?`, normEmail(email))
 }
 
-func (db *DB) findUser(ctx context.Context, query string, args ...any) (*lectern.User, error) {
+// findUser returns the one user query selects, or an ENOTFOUND error
+// with the given message.
+func (db *DB) findUser(ctx context.Context, notFoundMsg, query string, args ...any) (*lectern.User, error) {
 	var u lectern.User
 	err := db.read(ctx, func(t tx) error { return t.get(ctx, &u, query, args...) })
 	if notFound(err) {
-		return nil, lectern.Errorf(lectern.ENOTFOUND, "user not found")
+		return nil, lectern.Errorf(lectern.ENOTFOUND, "%s", notFoundMsg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find user: %w", err)
