@@ -1,0 +1,122 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/lectern/lectern"
+)
+
+// Limits on course and lesson text.
+const (
+	maxTitleLen       = 200
+	maxDescriptionLen = 5000
+)
+
+func (s *Server) registerCourseRoutes(g *echo.Group) {
+	g.POST("/courses", s.handleCourseCreate, s.requireUser)
+	g.GET("/courses", s.handleCourseList, s.requireUser)
+	g.POST("/courses/join", s.handleCourseJoin, s.requireUser)
+	g.GET("/courses/:id", s.handleCourseGet, s.requireUser)
+}
+
+// courseView is c as viewer may see it: the join code is shown only to
+// the course's teachers and to admins.
+func courseView(c *lectern.Course, viewer *lectern.User) *lectern.Course {
+	v := *c
+	if v.MyRole != lectern.MemberTeacher && !viewer.IsAdmin() {
+		v.JoinCode = ""
+	}
+	return &v
+}
+
+type courseRequest struct {
+	Title       string `json:"title"`
+	Description string `json:"description"`
+}
+
+// validate trims and checks the fields shared by courses and lessons.
+func (r *courseRequest) validate() error {
+	var err error
+	if r.Title, err = validateText("title", r.Title, 1, maxTitleLen); err != nil {
+		return err
+	}
+	r.Description, err = validateText("description", r.Description, 0, maxDescriptionLen)
+	return err
+}
+
+// handleCourseCreate creates a course taught by the caller (teachers and
+// admins only).
+func (s *Server) handleCourseCreate(c echo.Context) error {
+	u := currentUser(c)
+	if u.Role != lectern.RoleTeacher && !u.IsAdmin() {
+		return lectern.Errorf(lectern.EFORBIDDEN, "only teachers may create courses")
+	}
+	var req courseRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	course := &lectern.Course{Title: req.Title, Description: req.Description, OwnerID: u.ID}
+	if err := s.db.CreateCourse(c.Request().Context(), course); err != nil {
+		return fmt.Errorf("create course: %w", err)
+	}
+	return c.JSON(http.StatusCreated, courseView(course, u))
+}
+
+type courseListResponse struct {
+	Courses []*lectern.Course `json:"courses"`
+}
+
+// handleCourseList lists the courses the caller teaches or follows.
+func (s *Server) handleCourseList(c echo.Context) error {
+	u := currentUser(c)
+	courses, err := s.db.FindCourses(c.Request().Context(), u)
+	if err != nil {
+		return fmt.Errorf("find courses: %w", err)
+	}
+	resp := courseListResponse{Courses: make([]*lectern.Course, 0, len(courses))}
+	for _, course := range courses {
+		resp.Courses = append(resp.Courses, courseView(course, u))
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// handleCourseGet shows one course to a member (or an admin); anyone else
+// gets 404.
+func (s *Server) handleCourseGet(c echo.Context) error {
+	u := currentUser(c)
+	course, err := s.db.FindCourse(c.Request().Context(), c.Param("id"), u)
+	if err != nil {
+		return fmt.Errorf("find course: %w", err)
+	}
+	return c.JSON(http.StatusOK, courseView(course, u))
+}
+
+type joinRequest struct {
+	Code string `json:"code"`
+}
+
+// handleCourseJoin enrols the caller in the course with this join code
+// (any case). Joining twice, or joining a course one teaches, changes
+// nothing.
+func (s *Server) handleCourseJoin(c echo.Context) error {
+	var req joinRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	code, err := validateText("code", req.Code, 1, 64)
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	course, err := s.db.JoinCourse(c.Request().Context(), code, u.ID)
+	if err != nil {
+		return fmt.Errorf("join course: %w", err)
+	}
+	return c.JSON(http.StatusOK, courseView(course, u))
+}

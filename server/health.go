@@ -1,0 +1,63 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// readyTimeout bounds /readyz: a dependency that does not answer within it
+// counts as down.
+const readyTimeout = 3 * time.Second
+
+func (s *Server) registerHealthRoutes(e *echo.Echo) {
+	e.GET("/healthz", s.handleHealth)
+	e.GET("/readyz", s.handleReady)
+}
+
+// handleHealth says the process is up (liveness).
+func (s *Server) handleHealth(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+type readyResponse struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+// handleReady runs every readiness check at once and answers 200 when all
+// pass, else 503 naming the ones that failed. Failure details go to the
+// log, not to the (unauthenticated) client.
+func (s *Server) handleReady(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
+	defer cancel()
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		resp = readyResponse{Status: "ok", Checks: make(map[string]string, len(s.readyChecks))}
+	)
+	for name, check := range s.readyChecks {
+		wg.Go(func() {
+			err := check(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				resp.Checks[name] = "ok"
+				return
+			}
+			resp.Checks[name] = "failed"
+			resp.Status = "unavailable"
+			s.logger.WarnContext(ctx, "readiness check failed", slog.String("check", name), slog.Any("error", err))
+		})
+	}
+	wg.Wait()
+	status := http.StatusOK
+	if resp.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	return c.JSON(status, resp)
+}

@@ -1,0 +1,158 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
+)
+
+func (s *Server) registerLessonRoutes(g *echo.Group) {
+	g.GET("/courses/:id/lessons", s.handleLessonList, s.requireUser)
+	g.POST("/courses/:id/lessons", s.handleLessonCreate, s.requireUser)
+	g.GET("/lessons/:id", s.handleLessonGet, s.requireUser)
+	g.DELETE("/lessons/:id", s.handleLessonDelete, s.requireUser)
+}
+
+// lessonJSON is a lesson as the API shows it.
+type lessonJSON struct {
+	ID          string               `json:"id"`
+	CourseID    string               `json:"course_id"`
+	Title       string               `json:"title"`
+	Description string               `json:"description"`
+	Status      lectern.LessonStatus `json:"status"`
+	DurationMS  int64                `json:"duration_ms"`
+	// Renditions lists the published HLS variants; empty until the
+	// transcoder publishes (filled in a later issue).
+	Renditions []any `json:"renditions"`
+	// Transcode is the latest transcode job; null before any upload.
+	Transcode *transcodeJSON `json:"transcode"`
+	// PosterURL is null until a poster has been published.
+	PosterURL *string   `json:"poster_url"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+type transcodeJSON struct {
+	State   lectern.JobState `json:"state"`
+	Percent float64          `json:"percent"`
+	Error   string           `json:"error,omitempty"`
+}
+
+func toLessonJSON(l *lectern.Lesson) lessonJSON {
+	return lessonJSON{
+		ID:          l.ID,
+		CourseID:    l.CourseID,
+		Title:       l.Title,
+		Description: l.Description,
+		Status:      l.Status,
+		DurationMS:  l.DurationMS,
+		Renditions:  []any{},
+		CreatedAt:   l.CreatedAt,
+		UpdatedAt:   l.UpdatedAt,
+	}
+}
+
+// mayTeach reports whether a user with this role in a course (or an admin)
+// may change the course's lessons.
+func mayTeach(u *lectern.User, role lectern.MemberRole) bool {
+	return role == lectern.MemberTeacher || u.IsAdmin()
+}
+
+type lessonListResponse struct {
+	Lessons []lessonJSON `json:"lessons"`
+}
+
+// handleLessonList lists a course's lessons, oldest first, to its members.
+func (s *Server) handleLessonList(c echo.Context) error {
+	ctx := c.Request().Context()
+	course, err := s.db.FindCourse(ctx, c.Param("id"), currentUser(c))
+	if err != nil {
+		return fmt.Errorf("find course: %w", err)
+	}
+	lessons, err := s.db.FindLessons(ctx, course.ID)
+	if err != nil {
+		return fmt.Errorf("find lessons: %w", err)
+	}
+	resp := lessonListResponse{Lessons: make([]lessonJSON, 0, len(lessons))}
+	for _, l := range lessons {
+		resp.Lessons = append(resp.Lessons, toLessonJSON(l))
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// handleLessonCreate adds a lesson awaiting its upload to a course. Only
+// the course's teachers (and admins) may; other members get 403 and
+// non-members 404.
+func (s *Server) handleLessonCreate(c echo.Context) error {
+	ctx := c.Request().Context()
+	u := currentUser(c)
+	course, err := s.db.FindCourse(ctx, c.Param("id"), u)
+	if err != nil {
+		return fmt.Errorf("find course: %w", err)
+	}
+	if !mayTeach(u, course.MyRole) {
+		return lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may add lessons")
+	}
+	var req courseRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	l := &lectern.Lesson{CourseID: course.ID, Title: req.Title, Description: req.Description}
+	if err := s.db.CreateLesson(ctx, l); err != nil {
+		return fmt.Errorf("create lesson: %w", err)
+	}
+	return c.JSON(http.StatusCreated, toLessonJSON(l))
+}
+
+// handleLessonGet shows one lesson, with its latest transcode job, to a
+// member of its course.
+func (s *Server) handleLessonGet(c echo.Context) error {
+	ctx := c.Request().Context()
+	l, _, err := s.db.FindLesson(ctx, c.Param("id"), currentUser(c))
+	if err != nil {
+		return fmt.Errorf("find lesson: %w", err)
+	}
+	jobs, err := s.db.FindJobs(ctx, db.JobFilter{LessonID: &l.ID, Limit: 1})
+	if err != nil {
+		return fmt.Errorf("find lesson jobs: %w", err)
+	}
+	resp := toLessonJSON(l)
+	if len(jobs) > 0 {
+		resp.Transcode = &transcodeJSON{State: jobs[0].State, Percent: jobs[0].Percent, Error: jobs[0].Error}
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// handleLessonDelete removes a lesson and everything stored for it (course
+// teachers and admins). Objects go first: if that fails the lesson is
+// still there and the request can be retried.
+func (s *Server) handleLessonDelete(c echo.Context) error {
+	ctx := c.Request().Context()
+	u := currentUser(c)
+	l, role, err := s.db.FindLesson(ctx, c.Param("id"), u)
+	if err != nil {
+		return fmt.Errorf("find lesson: %w", err)
+	}
+	if !mayTeach(u, role) {
+		return lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may delete lessons")
+	}
+	if err := s.storage.DeletePrefix(ctx, lessonPrefix(l.ID)); err != nil {
+		return fmt.Errorf("delete objects of lesson %s: %w", l.ID, err)
+	}
+	if err := s.db.DeleteLesson(ctx, l.ID); err != nil {
+		return fmt.Errorf("delete lesson: %w", err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// lessonPrefix is the storage prefix under which everything of a lesson
+// lives (source, HLS output, images).
+func lessonPrefix(id string) string { return "lessons/" + id + "/" }

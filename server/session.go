@@ -1,0 +1,172 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/lectern/lectern"
+)
+
+// sessionLifetime is how long a browser login lasts.
+const sessionLifetime = 14 * 24 * time.Hour
+
+// errBadLogin is the one answer to a wrong email or a wrong password, so
+// that the API does not reveal which emails have accounts.
+func errBadLogin() error {
+	return lectern.Errorf(lectern.EUNAUTHORIZED, "wrong email or password")
+}
+
+func (s *Server) registerSessionRoutes(g *echo.Group) {
+	g.POST("/session", s.handleSessionCreate)
+	// Logging out needs no valid session, so that a browser holding an
+	// expired cookie can still clear it.
+	g.DELETE("/session", s.handleSessionDelete)
+	g.POST("/tokens", s.handleTokenCreate, s.requireUser)
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type loginResponse struct {
+	User userJSON `json:"user"`
+}
+
+// handleSessionCreate logs in with email and password and sets the
+// session cookie.
+func (s *Server) handleSessionCreate(c echo.Context) error {
+	var req loginRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	email := strings.ToLower(strings.TrimSpace(req.Email))
+	if email == "" || req.Password == "" {
+		return lectern.Errorf(lectern.EINVALID, "email and password are required")
+	}
+	if err := s.throttleLogin(c, accountKey(email)); err != nil {
+		return err
+	}
+	u, err := s.verifyLogin(c, email, req.Password)
+	if err != nil {
+		return err
+	}
+	s.accountLimits.reset(accountKey(email))
+
+	secret := randomToken()
+	now := s.clock.Now()
+	sess := &lectern.Session{TokenHash: hashToken(secret), UserID: u.ID, ExpiresAt: now.Add(sessionLifetime)}
+	if err := s.db.CreateSession(c.Request().Context(), sess); err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	c.SetCookie(s.sessionCookie(secret, sess.ExpiresAt))
+	return c.JSON(http.StatusOK, loginResponse{User: toUserJSON(u)})
+}
+
+// accountKey is the login limiter's key for an email: a hash, so that
+// the limiter's memory does not depend on what clients send.
+func accountKey(email string) string { return hashToken(email) }
+
+// throttleLogin spends one login attempt of the client's address and of
+// the account, answering 429 with Retry-After when either is exhausted.
+func (s *Server) throttleLogin(c echo.Context, account string) error {
+	now := s.clock.Now()
+	wait := s.ipLimits.take(c.RealIP(), now)
+	if wait == 0 {
+		wait = s.accountLimits.take(account, now)
+	}
+	if wait > 0 {
+		secs := retryAfterSeconds(wait)
+		setRetryAfter(c, secs)
+		return lectern.Errorf(lectern.ERATELIMIT, "too many login attempts; try again in %d seconds", secs)
+	}
+	return nil
+}
+
+// verifyLogin returns the user whose email and password these are. An
+// unknown email still costs one password check, so that response time
+// does not tell which emails exist.
+func (s *Server) verifyLogin(c echo.Context, email, password string) (*lectern.User, error) {
+	u, err := s.db.FindUserByEmail(c.Request().Context(), email)
+	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
+		_, _ = CheckPassword(s.dummyHash, password)
+		return nil, errBadLogin()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find user by email: %w", err)
+	}
+	ok, err := CheckPassword(u.PasswordHash, password)
+	if err != nil {
+		return nil, fmt.Errorf("user %s: %w", u.ID, err)
+	}
+	if !ok {
+		return nil, errBadLogin()
+	}
+	return u, nil
+}
+
+// handleSessionDelete logs out: the session, if any, is deleted and the
+// cookie cleared.
+func (s *Server) handleSessionDelete(c echo.Context) error {
+	if cookie, err := c.Cookie(sessionCookie); err == nil && cookie.Value != "" {
+		if err := s.db.DeleteSession(c.Request().Context(), hashToken(cookie.Value)); err != nil {
+			return fmt.Errorf("delete session: %w", err)
+		}
+	}
+	expired := s.sessionCookie("", time.Unix(0, 0))
+	expired.MaxAge = -1
+	c.SetCookie(expired)
+	return c.NoContent(http.StatusNoContent)
+}
+
+// sessionCookie builds the session cookie: HttpOnly so scripts cannot read
+// it, SameSite=Lax so other sites cannot post with it, Secure when the
+// server is reached over https.
+func (s *Server) sessionCookie(value string, expires time.Time) *http.Cookie {
+	c := &http.Cookie{
+		Name:     sessionCookie,
+		Value:    value,
+		Path:     "/",
+		Expires:  expires,
+		HttpOnly: true,
+		Secure:   s.secureCookies,
+		SameSite: http.SameSiteLaxMode,
+	}
+	if value != "" {
+		c.MaxAge = int(expires.Sub(s.clock.Now()).Seconds())
+	}
+	return c
+}
+
+type tokenRequest struct {
+	Name string `json:"name"`
+}
+
+type tokenResponse struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Token string `json:"token"`
+}
+
+// handleTokenCreate issues an API token for the caller. The secret is in
+// this response only; the database keeps its hash.
+func (s *Server) handleTokenCreate(c echo.Context) error {
+	var req tokenRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	name, err := validateText("name", req.Name, 1, maxNameLen)
+	if err != nil {
+		return err
+	}
+	secret := apiTokenPrefix + randomToken()
+	t := &lectern.APIToken{UserID: currentUser(c).ID, Name: name, TokenHash: hashToken(secret)}
+	if err := s.db.CreateAPIToken(c.Request().Context(), t); err != nil {
+		return fmt.Errorf("create api token: %w", err)
+	}
+	return c.JSON(http.StatusCreated, tokenResponse{ID: t.ID, Name: t.Name, Token: secret})
+}
