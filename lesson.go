@@ -27,6 +27,12 @@ type Lesson struct {
 	// OutputPrefix is the storage prefix of the published HLS output; empty
 	// until a transcode has been published.
 	OutputPrefix string `json:"-" db:"output_prefix"`
+	// Renditions, Poster and Thumbnails describe that output; Poster and
+	// Thumbnails are paths relative to OutputPrefix, empty when absent
+	// (an audio-only lesson has neither).
+	Renditions Renditions `json:"renditions" db:"renditions"`
+	Poster     string     `json:"-" db:"poster"`
+	Thumbnails string     `json:"-" db:"thumbnails"`
 	// Attempt counts transcode attempts; publishing is fenced on it.
 	Attempt   int       `json:"-" db:"attempt"`
 	Error     string    `json:"-" db:"error"`

@@ -58,7 +58,7 @@ func ValidateKey(key string) error {
 			return Errorf(EINVALID, "storage key %q contains a %q segment", key, seg)
 		}
 	}
-	if strings.Contains(strings.TrimSuffix(key, "/"), "//") {
+	if strings.Contains(key, "//") {
 		return Errorf(EINVALID, "storage key %q has an empty segment", key)
 	}
 	return nil
