@@ -48,6 +48,9 @@ type LessonUpdate struct {
 	DurationMS   *int64
 	SourceKey    *string
 	OutputPrefix *string
+	Renditions   *Renditions
+	Poster       *string
+	Thumbnails   *string
 	Error        *string
 }
 

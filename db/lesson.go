@@ -9,7 +9,8 @@ import (
 )
 
 const lessonColumns = `l.id, l.course_id, l.title, l.description, l.status, l.duration_ms,
-	l.source_key, l.output_prefix, l.attempt, l.error, l.created_at, l.updated_at`
+	l.source_key, l.output_prefix, l.renditions, l.poster, l.thumbnails, l.attempt, l.error,
+	l.created_at, l.updated_at`
 
 func validLessonStatus(s lectern.LessonStatus) bool {
 	switch s {
@@ -33,14 +34,19 @@ func (db *DB) CreateLesson(ctx context.Context, l *lectern.Lesson) error {
 	nl.Status = lectern.LessonAwaitingUpload
 	nl.CreatedAt = db.now()
 	nl.UpdatedAt = nl.CreatedAt
+	if nl.Renditions == nil {
+		nl.Renditions = lectern.Renditions{}
+	}
 	err := db.write(ctx, func(t tx) error {
 		if err := courseExists(ctx, t, nl.CourseID); err != nil {
 			return err
 		}
 		_, err := t.named(ctx, `INSERT INTO lessons (id, course_id, title, description, status,
-				duration_ms, source_key, output_prefix, attempt, error, created_at, updated_at)
+				duration_ms, source_key, output_prefix, renditions, poster, thumbnails, attempt, error,
+				created_at, updated_at)
 			VALUES (:id, :course_id, :title, :description, :status,
-				:duration_ms, :source_key, :output_prefix, :attempt, :error, :created_at, :updated_at)`, &nl)
+				:duration_ms, :source_key, :output_prefix, :renditions, :poster, :thumbnails, :attempt, :error,
+				:created_at, :updated_at)`, &nl)
 		return err
 	})
 	if err != nil {
@@ -156,6 +162,15 @@ func lessonSet(upd lectern.LessonUpdate) (*setClause, error) {
 	}
 	if upd.Error != nil {
 		s.add("error", *upd.Error)
+	}
+	if upd.Renditions != nil {
+		s.add("renditions", *upd.Renditions)
+	}
+	if upd.Poster != nil {
+		s.add("poster", *upd.Poster)
+	}
+	if upd.Thumbnails != nil {
+		s.add("thumbnails", *upd.Thumbnails)
 	}
 	return &s, nil
 }

@@ -24,7 +24,7 @@ func TestLessons(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := &lectern.Lesson{ID: l.ID, CourseID: c.ID, Title: "Intro", Description: "first",
-				Status: lectern.LessonAwaitingUpload, CreatedAt: stored(now), UpdatedAt: stored(now)}
+				Status: lectern.LessonAwaitingUpload, Renditions: lectern.Renditions{}, CreatedAt: stored(now), UpdatedAt: stored(now)}
 			if diff := cmp.Diff(want, l); diff != "" {
 				t.Errorf("CreateLesson filled (-want +got):\n%s", diff)
 			}
@@ -123,13 +123,19 @@ func TestLessons(t *testing.T) {
 				t.Errorf("UpdateLesson returned (-want +got):\n%s", diff)
 			}
 			at = clock.Peek()
+			rends := lectern.Renditions{
+				{Name: "720p", Kind: lectern.RenditionVideo, Width: 1280, Height: 720, FrameRate: 30, Codecs: "avc1.64001f", Bandwidth: 2_900_000, AverageBandwidth: 1_200_000},
+				{Name: "audio", Kind: lectern.RenditionAudio, Codecs: "mp4a.40.2", Bandwidth: 140_000, AverageBandwidth: 130_000},
+			}
 			got, err = d.UpdateLesson(ctx, l.ID, lectern.LessonUpdate{
 				Title: ptr("Renamed"), Description: ptr(""), OutputPrefix: ptr("lessons/x/1/"), Error: ptr("none"),
+				Renditions: ptr(rends), Poster: ptr("poster.jpg"), Thumbnails: ptr("thumbs/thumbs.vtt"),
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			want.Title, want.Description, want.OutputPrefix, want.Error, want.UpdatedAt = "Renamed", "", "lessons/x/1/", "none", stored(at)
+			want.Renditions, want.Poster, want.Thumbnails = rends, "poster.jpg", "thumbs/thumbs.vtt"
 			if diff := cmp.Diff(&want, got); diff != "" {
 				t.Errorf("second UpdateLesson returned (-want +got):\n%s", diff)
 			}
