@@ -1,0 +1,23 @@
+package lectern
+
+import "strconv"
+
+// Storage layout. Every object of a lesson lives under LessonPrefix, so
+// deleting a lesson is one DeletePrefix.
+
+// LessonPrefix is the storage prefix of everything a lesson owns.
+func LessonPrefix(lessonID string) string { return "lessons/" + lessonID + "/" }
+
+// SourceKey is where an upload of a lesson's recording is stored; uploadID
+// tells one upload from another so a re-upload never overwrites the source
+// a running transcode is reading.
+func SourceKey(lessonID, uploadID string) string {
+	return LessonPrefix(lessonID) + "source/" + uploadID
+}
+
+// OutputPrefix is where transcode attempt n of a lesson writes its HLS
+// output, poster and thumbnails. Attempts never share a prefix, so a stale
+// attempt cannot overwrite a newer one's files.
+func OutputPrefix(lessonID string, attempt int) string {
+	return LessonPrefix(lessonID) + "hls/" + strconv.Itoa(attempt) + "/"
+}
