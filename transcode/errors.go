@@ -1,0 +1,192 @@
+package transcode
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/lectern/lectern"
+)
+
+// IsBadInput reports whether err means the uploaded file itself is
+// unusable: retrying cannot help and the error's message (see
+// lectern.ErrorMessage) tells the teacher why. Every other error from this
+// package is worth retrying.
+func IsBadInput(err error) bool {
+	var e *lectern.Error
+	return errors.As(err, &e) && e.Code == lectern.EINVALID
+}
+
+func badInput(format string, args ...any) error {
+	return lectern.Errorf(lectern.EINVALID, format, args...)
+}
+
+func damaged(reason string) error {
+	return badInput("The file is damaged or incomplete: %s", reason)
+}
+
+// RunError is an ffmpeg or ffprobe run that failed for a reason other than
+// the input (crashed, killed, disk full). It is transient: the job may be
+// retried.
+type RunError struct {
+	// Op names the step, e.g. "encode" or "probe".
+	Op string
+	// Err is what exec reported, usually an *exec.ExitError.
+	Err error
+	// Stderr holds the last lines ffmpeg wrote, for the job's log.
+	Stderr string
+}
+
+// Error implements the error interface.
+func (e *RunError) Error() string {
+	if e.Stderr == "" {
+		return fmt.Sprintf("%s: %v", e.Op, e.Err)
+	}
+	return fmt.Sprintf("%s: %v: %s", e.Op, e.Err, e.Stderr)
+}
+
+// Unwrap returns the underlying exec error.
+func (e *RunError) Unwrap() error { return e.Err }
+
+// tailLines is how many lines of stderr a RunError keeps.
+const tailLines = 20
+
+// tailBuffer keeps the last bytes written to it, so that a chatty ffmpeg
+// cannot grow memory while its last lines stay available for errors.
+type tailBuffer struct {
+	max int
+	buf []byte
+}
+
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+
+// Write implements io.Writer; it never fails.
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(p) >= t.max {
+		p = p[len(p)-t.max:]
+		t.buf = t.buf[:0]
+	}
+	if over := len(t.buf) + len(p) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	t.buf = append(t.buf, p...)
+	return n, nil
+}
+
+// String returns everything kept.
+func (t *tailBuffer) String() string { return string(t.buf) }
+
+// Lines returns the last n lines.
+func (t *tailBuffer) Lines(n int) string {
+	lines := strings.Split(strings.TrimSpace(string(t.buf)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// classifyInputFailure maps what ffprobe or ffmpeg printed about an input
+// it could not open to a bad-input error, or returns nil when the output
+// does not blame the input. head holds the file's first bytes when known. Only fatal lines count: ffmpeg names the input
+// URL ("file:/…: Invalid data found when processing input") when it gives
+// up on it, while mere decoding hiccups along the way do not fail a job.
+func classifyInputFailure(stderr string, head []byte) error {
+	if name, ok := notWhitelisted(stderr); ok {
+		return unsupportedFormat(name)
+	}
+	// ffprobe falls back on the file name's extension: random bytes named
+	// .mp4 reach the MP4 demuxer too, but do not start like an MP4.
+	if strings.Contains(stderr, "moov atom not found") && (head == nil || looksLikeMP4(head)) {
+		return damaged("the recording was not finished properly (its index is missing)")
+	}
+	for line := range strings.SplitSeq(stderr, "\n") {
+		if !strings.HasPrefix(line, "file:") {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(line, "Invalid data found when processing input"):
+			return damaged("no audio or video in a format we know could be read from it")
+		case strings.HasSuffix(line, "End of file"):
+			return damaged("it ends too early")
+		}
+	}
+	return nil
+}
+
+// looksLikeMP4 reports whether head starts with an ISO media box.
+func looksLikeMP4(head []byte) bool {
+	if len(head) < 8 {
+		return false
+	}
+	switch string(head[4:8]) {
+	case "ftyp", "moov", "mdat", "free", "skip", "wide", "pnot", "uuid":
+		return true
+	}
+	return false
+}
+
+// notWhitelisted finds the demuxer ffprobe detected but refused because of
+// -format_whitelist; its log line reads "[name @ 0x…] Format not on whitelist".
+func notWhitelisted(stderr string) (string, bool) {
+	for line := range strings.SplitSeq(stderr, "\n") {
+		if !strings.Contains(line, "Format not on whitelist") {
+			continue
+		}
+		start := strings.IndexByte(line, '[')
+		end := strings.Index(line, " @ ")
+		if start < 0 || end <= start {
+			return "", true
+		}
+		return line[start+1 : end], true
+	}
+	return "", false
+}
+
+// unsupportedFormat names a detected but refused demuxer in words a teacher
+// knows. Playlist-like formats get their own message: they are the ones
+// that would make ffmpeg open other files or URLs.
+func unsupportedFormat(demuxer string) error {
+	switch demuxer {
+	case "hls", "applehttp", "concat", "sdp", "dash", "ffmetadata", "rtsp", "rtp", "mpl2", "mpd":
+		return playlistError()
+	case "":
+		return badInput("Unsupported file type")
+	}
+	friendly := map[string]string{
+		"asf":          "Windows Media",
+		"rm":           "RealMedia",
+		"mxf":          "MXF",
+		"swf":          "Flash",
+		"gif":          "GIF image",
+		"png_pipe":     "PNG image",
+		"jpeg_pipe":    "JPEG image",
+		"webp_pipe":    "WebP image",
+		"svg_pipe":     "SVG image",
+		"image2":       "image",
+		"srt":          "subtitles",
+		"webvtt":       "subtitles",
+		"ass":          "subtitles",
+		"tty":          "text",
+		"aiff":         "AIFF audio",
+		"amr":          "AMR audio",
+		"caf":          "Core Audio",
+		"wv":           "WavPack audio",
+		"dv":           "DV video",
+		"h264":         "raw H.264 stream",
+		"hevc":         "raw HEVC stream",
+		"mpegvideo":    "raw MPEG video",
+		"yuv4mpegpipe": "raw YUV video",
+	}
+	name := demuxer
+	if f, ok := friendly[demuxer]; ok {
+		name = f
+	}
+	return badInput("Unsupported file type (%s). Please upload MP4, MOV, MKV, WebM, AVI, MPEG-TS, FLV or Ogg video, or MP3, M4A, WAV, FLAC, AAC or Ogg audio", name)
+}
+
+// playlistError is returned for files that describe other files (HLS
+// playlists, concat lists, SDP) rather than containing media.
+func playlistError() error {
+	return badInput("This looks like a playlist, not a video file")
+}

@@ -1,0 +1,72 @@
+package transcode
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// waitDelay bounds how long Wait waits for a killed process's pipes to
+// close: ffmpeg children holding them must not keep a worker busy.
+const waitDelay = 5 * time.Second
+
+// command is one ffmpeg or ffprobe run.
+type command struct {
+	op   string   // the step, for errors: "probe", "encode", "poster", …
+	bin  string   // executable
+	args []string // arguments, never through a shell
+	dir  string   // working directory; "" inherits
+	// stdout, when set, reads the process's standard output until EOF in
+	// the calling goroutine.
+	stdout func(io.Reader) error
+}
+
+// result is what a finished command left behind.
+type result struct {
+	stderr *tailBuffer
+}
+
+// run executes c in its own process group, killed as a whole when ctx ends.
+// A failed run returns the context's error when ctx ended, else a
+// *RunError carrying the tail of stderr, together with the result so the
+// caller can look for a known cause in stderr.
+func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
+	res := result{stderr: newTailBuffer(64 << 10)}
+	cmd := exec.CommandContext(ctx, c.bin, c.args...)
+	cmd.Dir = c.dir
+	cmd.Stderr = res.stderr
+	cmd.WaitDelay = waitDelay
+	killProcessGroup(cmd)
+	p.logger().DebugContext(ctx, "transcode: run", "op", c.op, "cmd", c.bin+" "+strings.Join(c.args, " "))
+
+	var stdout io.ReadCloser
+	if c.stdout != nil {
+		var err error
+		if stdout, err = cmd.StdoutPipe(); err != nil {
+			return res, fmt.Errorf("%s: %w", c.op, err)
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		return res, &RunError{Op: c.op, Err: err}
+	}
+	var readErr error
+	if stdout != nil {
+		readErr = c.stdout(stdout)
+		// Drain whatever is left so ffmpeg never blocks on a full pipe.
+		_, _ = io.Copy(io.Discard, stdout)
+	}
+	err := cmd.Wait()
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("%s: %w", c.op, context.Cause(ctx))
+	}
+	if err != nil {
+		return res, &RunError{Op: c.op, Err: err, Stderr: res.stderr.Lines(tailLines)}
+	}
+	if readErr != nil {
+		return res, fmt.Errorf("%s: read output: %w", c.op, readErr)
+	}
+	return res, nil
+}

@@ -1,0 +1,294 @@
+package transcode
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Source is what Probe learned about an accepted recording.
+type Source struct {
+	// Format is the demuxer ffprobe detected, from the allowlist; ffmpeg is
+	// forced to use it ("mov", "matroska", "mpegts", "mp3", …).
+	Format string
+	// DurationMS is the recording's length in milliseconds.
+	DurationMS int64
+	// Video is the picture track; nil for audio-only recordings (cover art
+	// in an MP3 or M4A is not a picture track).
+	Video *VideoStream
+	// Audio is the sound track; nil for silent videos.
+	Audio *AudioStream
+}
+
+// VideoStream describes the video track Lectern will encode.
+type VideoStream struct {
+	// Index is the stream's index in the file.
+	Index int
+	// Codec is ffprobe's codec name, e.g. "h264".
+	Codec string
+	// Width and Height are the displayed size in pixels: non-square pixels
+	// are stretched and a 90° or 270° rotation is applied, so a phone's
+	// portrait recording is taller than wide.
+	Width, Height int
+	// FPS is the average frame rate; 0 when the file does not say.
+	FPS float64
+	// Rotation is the clockwise rotation, in degrees (0, 90, 180 or 270),
+	// that ffmpeg applies when decoding.
+	Rotation int
+}
+
+// AudioStream describes the audio track Lectern will encode.
+type AudioStream struct {
+	// Index is the stream's index in the file.
+	Index int
+	// Codec is ffprobe's codec name, e.g. "aac".
+	Codec string
+	// Channels and SampleRate (Hz) are the source's.
+	Channels, SampleRate int
+}
+
+// probeTimeout bounds one ffprobe run whatever the caller's deadline: a
+// file that takes longer to identify is not worth waiting for.
+const probeTimeout = 2 * time.Minute
+
+// maxProbeJSON bounds ffprobe's output, so that a file with thousands of
+// streams cannot exhaust memory.
+const maxProbeJSON = 4 << 20
+
+// analyzeDurationUS is how much of the media ffprobe and ffmpeg look at
+// to find every stream (30 s, in microseconds): screen recorders may start
+// the audio late.
+const analyzeDurationUS = "30000000"
+
+// formatWhitelist is handed to ffprobe and ffmpeg: any other demuxer, and
+// with it every playlist-like format that opens further files or URLs
+// (hls, concat, sdp, dash), is refused before it reads its header.
+const formatWhitelist = "mov,matroska,avi,mpegts,flv,ogg,mp3,wav,flac,aac"
+
+// forcedDemuxer returns the demuxer name to force with -f for a
+// format_name ffprobe reported, and whether it is on the allowlist.
+func forcedDemuxer(formatName string) (string, bool) {
+	switch formatName {
+	case "mov,mp4,m4a,3gp,3g2,mj2":
+		return "mov", true
+	case "matroska,webm":
+		return "matroska", true
+	case "avi", "mpegts", "flv", "ogg", "mp3", "wav", "flac", "aac":
+		return formatName, true
+	}
+	return "", false
+}
+
+// Probe identifies the recording at path and refuses, with a
+// lectern.EINVALID error a teacher can read, anything that is not a plain
+// audio or video file within p.Limits. Playlists and other text files are
+// refused from their first bytes, before any ffprobe runs; ffprobe itself
+// may only read local files and only through the allowlisted demuxers.
+func (p *Pipeline) Probe(ctx context.Context, path string) (*Source, error) {
+	abs, err := regularFile(path)
+	if err != nil {
+		return nil, err
+	}
+	head, err := sniffFile(abs)
+	if err != nil {
+		return nil, err
+	}
+	out, err := p.probeJSON(ctx, abs, head)
+	if err != nil {
+		return nil, err
+	}
+	src, err := sourceFromProbe(out)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLimits(src, p.Limits.withDefaults()); err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+// regularFile returns path made absolute, after checking it names a
+// regular file and not a link, device or pipe: what ffmpeg opens must be
+// the file the job downloaded.
+func regularFile(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("input path: %w", err)
+	}
+	fi, err := os.Lstat(abs)
+	if err != nil {
+		return "", fmt.Errorf("input: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("input %s is not a regular file", abs)
+	}
+	return abs, nil
+}
+
+// sniffFile refuses empty files and text files from their first bytes,
+// and returns those bytes.
+func sniffFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("sniff: %w", err)
+	}
+	defer f.Close()
+	head := make([]byte, 4096)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, fmt.Errorf("sniff: %w", err)
+	}
+	return head[:n], sniff(head[:n])
+}
+
+// sniff judges a file by its first bytes. Every allowlisted container
+// starts with binary magic, so a file that begins as text is a playlist,
+// a concat list, an SDP description or some other document; ffprobe would
+// follow the paths and URLs in the first three.
+func sniff(head []byte) error {
+	if len(head) == 0 {
+		return badInput("The file is empty")
+	}
+	if !looksLikeText(head) {
+		return nil
+	}
+	lower := bytes.ToLower(head)
+	for _, marker := range []string{"#extm3u", "#ext-x-", "ffconcat", "[playlist]", "://", "<smil", "<asx", "<?xml", "file ", "file:", "v=0", "\n/"} {
+		if bytes.Contains(lower, []byte(marker)) || bytes.HasPrefix(lower, []byte("/")) {
+			return playlistError()
+		}
+	}
+	return unsupportedFormat("tty")
+}
+
+// looksLikeText reports whether head is UTF-8 text without control
+// characters other than whitespace.
+func looksLikeText(head []byte) bool {
+	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	// A multi-byte character may be cut at the end of the sample.
+	for i := 0; i < 3 && len(head) > 0 && !utf8.Valid(head); i++ {
+		head = head[:len(head)-1]
+	}
+	if len(head) == 0 || !utf8.Valid(head) {
+		return false
+	}
+	for _, r := range string(head) {
+		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r' && r != '\f') || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// probeJSON runs ffprobe and decodes its report, mapping a refusal that
+// blames the input to a bad-input error. head is the file's first bytes.
+func (p *Pipeline) probeJSON(ctx context.Context, abs string, head []byte) (*probeOutput, error) {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	var stdout bytes.Buffer
+	res, err := p.run(ctx, command{
+		op:   "probe",
+		bin:  p.ffprobe(),
+		args: p.probeArgs(abs),
+		stdout: func(r io.Reader) error {
+			_, err := io.Copy(&stdout, io.LimitReader(r, maxProbeJSON))
+			return err
+		},
+	})
+	if err != nil {
+		if bad := classifyInputFailure(res.stderr.String(), head); bad != nil && ctx.Err() == nil {
+			return nil, bad
+		}
+		return nil, err
+	}
+	var out probeOutput
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		if stdout.Len() >= maxProbeJSON {
+			return nil, damaged("it describes too many tracks")
+		}
+		return nil, fmt.Errorf("probe: decode ffprobe output: %w", err)
+	}
+	return &out, nil
+}
+
+// probeArgs are ffprobe's arguments for the file at abs.
+func (p *Pipeline) probeArgs(abs string) []string {
+	l := p.Limits.withDefaults()
+	return []string{
+		"-hide_banner", "-v", "error",
+		// Only local files: no http, no tcp, nothing a file could point at.
+		"-protocol_whitelist", "file",
+		// Only the allowlisted demuxers; a playlist is refused, not followed.
+		"-format_whitelist", formatWhitelist,
+		// Bounded identification: a crafted file cannot make ffprobe read on.
+		"-probesize", strconv.FormatInt(l.ProbeSize, 10),
+		"-analyzeduration", analyzeDurationUS,
+		"-show_format", "-show_streams", "-of", "json",
+		"file:" + abs,
+	}
+}
+
+// checkLimits refuses a probed source that has nothing to play or exceeds l.
+func checkLimits(src *Source, l Limits) error {
+	if src.Video == nil && src.Audio == nil {
+		return badInput("This file has no video or audio track")
+	}
+	if src.DurationMS <= 0 {
+		return damaged("its length cannot be read")
+	}
+	if d := time.Duration(src.DurationMS) * time.Millisecond; d > l.MaxDuration {
+		return badInput("The recording is %s long; the limit is %s", humanDuration(d, true), humanDuration(l.MaxDuration, false))
+	}
+	v := src.Video
+	if v == nil {
+		return nil
+	}
+	if v.Width <= 0 || v.Height <= 0 {
+		return damaged("the picture size cannot be read")
+	}
+	if v.Width < minSide || v.Height < minSide {
+		return badInput("The video is %d×%d, smaller than the %d×%d we accept", v.Width, v.Height, minSide, minSide)
+	}
+	maxLong, maxShort := max(l.MaxWidth, l.MaxHeight), min(l.MaxWidth, l.MaxHeight)
+	if max(v.Width, v.Height) > maxLong || min(v.Width, v.Height) > maxShort {
+		return badInput("The video is %d×%d, larger than the %d×%d we accept", v.Width, v.Height, l.MaxWidth, l.MaxHeight)
+	}
+	if v.FPS > l.MaxFPS {
+		return badInput("The video runs at %s frames per second; the limit is %s",
+			strconv.FormatFloat(v.FPS, 'f', -1, 64), strconv.FormatFloat(l.MaxFPS, 'f', -1, 64))
+	}
+	return nil
+}
+
+// minSide is the smallest picture side accepted: below it there is
+// nothing to watch, and encoders misbehave.
+const minSide = 16
+
+// humanDuration writes d as "9 h", "6 h 30 min", "45 min" or "50 s". With
+// up it rounds up to the minute, so that a recording just over a limit
+// never reads as equal to it.
+func humanDuration(d time.Duration, up bool) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
+	}
+	if up {
+		d = (d + time.Minute - 1).Truncate(time.Minute)
+	} else {
+		d = d.Truncate(time.Minute)
+	}
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%d min", m)
+	case m == 0:
+		return fmt.Sprintf("%d h", h)
+	}
+	return fmt.Sprintf("%d h %d min", h, m)
+}
