@@ -1,0 +1,274 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/lectern/lectern"
+)
+
+// The transcode life cycle of a lesson. Every upload starts a new attempt
+// (lessons.attempt + 1) with its own job row; the worker then marks it
+// running, and either publishes it or fails it. Each step is fenced on the
+// attempt: once a newer upload has started, an older attempt can change
+// neither the lesson nor its job, so a slow, stale transcode can never
+// overwrite a newer one.
+//
+// Status shown while and after a re-upload: the lesson's status follows
+// the latest attempt (queued, processing, then ready or failed), while
+// output_prefix keeps pointing at the last published output until a newer
+// one is published, so the previous rendition stays watchable throughout.
+// When the latest attempt fails but an earlier output exists, the lesson
+// goes back to ready (there is something to watch) with the failure's
+// reason in its error and its job; only a lesson with nothing published
+// becomes failed.
+
+// TranscodeTaskID is the queue's task ID of a lesson's transcode attempt:
+// the queue refuses a second task with the same ID, so an attempt cannot
+// be enqueued twice.
+func TranscodeTaskID(lessonID string, attempt int) string {
+	return "transcode:" + lessonID + ":" + strconv.Itoa(attempt)
+}
+
+// Publication is what a finished transcode attempt publishes on its lesson.
+type Publication struct {
+	// JobID is the attempt's job, marked succeeded with the publication.
+	JobID string
+	// OutputPrefix is the storage prefix the attempt uploaded its output to.
+	OutputPrefix string
+	Renditions   lectern.Renditions
+	// Poster and Thumbnails are relative to OutputPrefix; "" when absent.
+	Poster     string
+	Thumbnails string
+	DurationMS int64
+}
+
+// unfinishedJobStates is the SQL list of job states a worker may still act on.
+const unfinishedJobStates = `('queued', 'running')`
+
+// forUpdate locks the selected rows until the transaction ends on
+// PostgreSQL; SQLite's write transactions already hold the database lock.
+func (db *DB) forUpdate() string {
+	if db.dialect == DialectPostgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// StartTranscode records a new upload of a lesson: it increments the
+// lesson's attempt, sets its source_key, status queued and clears its
+// error, cancels the jobs of earlier attempts that had not finished, and
+// creates the new attempt's job (state queued, task ID TranscodeTaskID).
+// It returns the lesson, the job and the source key the upload replaces
+// ("" on a first upload). It returns ENOTFOUND when there is no such
+// lesson; the caller has checked that the user may upload to it.
+func (db *DB) StartTranscode(ctx context.Context, lessonID, sourceKey string) (*lectern.Lesson, *lectern.Job, string, error) {
+	if err := lectern.ValidateKey(sourceKey); err != nil {
+		return nil, nil, "", err
+	}
+	var (
+		l    lectern.Lesson
+		prev string
+		job  lectern.Job
+	)
+	err := db.write(ctx, func(t tx) error {
+		err := t.get(ctx, &l, `SELECT `+lessonColumns+` FROM lessons l WHERE l.id = ?`+db.forUpdate(), lessonID)
+		if notFound(err) {
+			return lectern.Errorf(lectern.ENOTFOUND, "lesson not found")
+		}
+		if err != nil {
+			return err
+		}
+		prev = l.SourceKey
+		now := db.now()
+		attempt := l.Attempt + 1
+		if _, err := t.exec(ctx, `UPDATE lessons SET source_key = ?, status = ?, error = '', attempt = ?, updated_at = ?
+			WHERE id = ?`, sourceKey, lectern.LessonQueued, attempt, now, lessonID); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `UPDATE jobs SET state = ?, finished_at = ?
+			WHERE lesson_id = ? AND state IN `+unfinishedJobStates, lectern.JobCanceled, now, lessonID); err != nil {
+			return err
+		}
+		job = lectern.Job{ID: newID(), LessonID: lessonID, Attempt: attempt,
+			TaskID: TranscodeTaskID(lessonID, attempt), State: lectern.JobQueued, CreatedAt: now}
+		if _, err := t.named(ctx, `INSERT INTO jobs (`+jobColumns+`)
+			VALUES (:id, :lesson_id, :attempt, :task_id, :state, :percent, :error, :log_tail,
+				:worker_host, :retries, :created_at, :started_at, :finished_at, :heartbeat_at)`, &job); err != nil {
+			return err
+		}
+		return getLesson(ctx, t, &l, lessonID)
+	})
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("start transcode: %w", err)
+	}
+	return &l, &job, prev, nil
+}
+
+// staleAttempt explains why a fenced update of a lesson matched no row:
+// the lesson is gone (ENOTFOUND) or a newer upload started another
+// attempt (ECONFLICT).
+func staleAttempt(ctx context.Context, t tx, lessonID string, attempt int) error {
+	var current int
+	err := t.get(ctx, &current, `SELECT attempt FROM lessons WHERE id = ?`, lessonID)
+	if notFound(err) {
+		return lectern.Errorf(lectern.ENOTFOUND, "lesson not found")
+	}
+	if err != nil {
+		return err
+	}
+	return lectern.Errorf(lectern.ECONFLICT, "transcode attempt %d of this lesson was replaced by attempt %d", attempt, current)
+}
+
+// MarkTranscoding records that a worker on workerHost started (or, after a
+// retry, restarted) attempt's job: the job becomes running, with its
+// started_at set on the first start, and the lesson processing. It returns
+// ECONFLICT, changing nothing, when the attempt is no longer the lesson's
+// current one or the job has already finished, and ENOTFOUND when the
+// lesson is gone.
+func (db *DB) MarkTranscoding(ctx context.Context, lessonID string, attempt int, jobID, workerHost string) error {
+	err := db.write(ctx, func(t tx) error {
+		now := db.now()
+		n, err := t.exec(ctx, `UPDATE lessons SET status = ?, updated_at = ? WHERE id = ? AND attempt = ?`,
+			lectern.LessonProcessing, now, lessonID, attempt)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return staleAttempt(ctx, t, lessonID, attempt)
+		}
+		n, err = t.exec(ctx, `UPDATE jobs SET state = ?, started_at = COALESCE(started_at, ?), heartbeat_at = ?,
+				worker_host = ?
+			WHERE id = ? AND lesson_id = ? AND attempt = ? AND state IN `+unfinishedJobStates,
+			lectern.JobRunning, now, now, workerHost, jobID, lessonID, attempt)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return lectern.Errorf(lectern.ECONFLICT, "transcode job %s is finished or not this attempt's", jobID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mark transcoding: %w", err)
+	}
+	return nil
+}
+
+// PublishLesson makes attempt's output the lesson's, in one conditional
+// update fenced on the attempt: output prefix, renditions, poster,
+// thumbnails and duration are set, the status becomes ready and the error
+// is cleared; the job is marked succeeded at 100 %. It returns the output
+// prefix the lesson had before ("" when none), which the caller deletes
+// once nothing points at it. A stale attempt gets ECONFLICT and changes
+// nothing; a deleted lesson ENOTFOUND.
+func (db *DB) PublishLesson(ctx context.Context, lessonID string, attempt int, p Publication) (string, error) {
+	if err := lectern.ValidatePrefix(p.OutputPrefix); err != nil || !strings.HasSuffix(p.OutputPrefix, "/") {
+		return "", lectern.Errorf(lectern.EINVALID, "output prefix %q must be a storage prefix ending in /", p.OutputPrefix)
+	}
+	if p.DurationMS < 0 {
+		return "", lectern.Errorf(lectern.EINVALID, "lesson duration must not be negative")
+	}
+	if p.Renditions == nil {
+		p.Renditions = lectern.Renditions{}
+	}
+	var prev string
+	err := db.write(ctx, func(t tx) error {
+		err := t.get(ctx, &prev, `SELECT output_prefix FROM lessons WHERE id = ?`+db.forUpdate(), lessonID)
+		if notFound(err) {
+			return lectern.Errorf(lectern.ENOTFOUND, "lesson not found")
+		}
+		if err != nil {
+			return err
+		}
+		now := db.now()
+		n, err := t.exec(ctx, `UPDATE lessons SET output_prefix = ?, renditions = ?, poster = ?, thumbnails = ?,
+				duration_ms = ?, status = ?, error = '', updated_at = ?
+			WHERE id = ? AND attempt = ?`,
+			p.OutputPrefix, p.Renditions, p.Poster, p.Thumbnails, p.DurationMS, lectern.LessonReady, now, lessonID, attempt)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return staleAttempt(ctx, t, lessonID, attempt)
+		}
+		n, err = t.exec(ctx, `UPDATE jobs SET state = ?, percent = 100, error = '', finished_at = ?, heartbeat_at = ?
+			WHERE id = ? AND lesson_id = ? AND attempt = ?`, lectern.JobSucceeded, now, now, p.JobID, lessonID, attempt)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return lectern.Errorf(lectern.ENOTFOUND, "transcode job %s of attempt %d not found", p.JobID, attempt)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("publish lesson: %w", err)
+	}
+	return prev, nil
+}
+
+// FailTranscode records that attempt failed for reason, a message the
+// teacher can read, with the tail of ffmpeg's log for admins: the job
+// becomes failed and finished, and the lesson takes the reason as its
+// error. A lesson with nothing published becomes failed; one that still
+// has an earlier output keeps it and goes back to ready, so its previous
+// rendition stays watchable. A stale attempt, or a job already finished,
+// gets ECONFLICT and changes nothing; a deleted lesson ENOTFOUND.
+func (db *DB) FailTranscode(ctx context.Context, lessonID string, attempt int, jobID, reason, logTail string) error {
+	err := db.write(ctx, func(t tx) error {
+		now := db.now()
+		n, err := t.exec(ctx, `UPDATE lessons
+			SET status = CASE WHEN output_prefix = '' THEN ? ELSE ? END, error = ?, updated_at = ?
+			WHERE id = ? AND attempt = ?`,
+			lectern.LessonFailed, lectern.LessonReady, reason, now, lessonID, attempt)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return staleAttempt(ctx, t, lessonID, attempt)
+		}
+		n, err = t.exec(ctx, `UPDATE jobs SET state = ?, error = ?, log_tail = ?, finished_at = ?
+			WHERE id = ? AND lesson_id = ? AND attempt = ? AND state IN `+unfinishedJobStates,
+			lectern.JobFailed, reason, logTail, now, jobID, lessonID, attempt)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return lectern.Errorf(lectern.ECONFLICT, "transcode job %s is finished or not this attempt's", jobID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("fail transcode: %w", err)
+	}
+	return nil
+}
+
+// FindUnfinishedJobs returns the queued and running jobs of their lessons'
+// current attempts, oldest first: the transcodes to enqueue again at
+// start-up, since the database and not the queue is the source of truth.
+func (db *DB) FindUnfinishedJobs(ctx context.Context) ([]*lectern.Job, error) {
+	jobs := []*lectern.Job{}
+	err := db.read(ctx, func(t tx) error {
+		return t.sel(ctx, &jobs, `SELECT `+qualified(jobColumns, "j")+`
+			FROM jobs j JOIN lessons l ON l.id = j.lesson_id AND l.attempt = j.attempt
+			WHERE j.state IN `+unfinishedJobStates+`
+			ORDER BY j.created_at, j.id`)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find unfinished jobs: %w", err)
+	}
+	return jobs, nil
+}
+
+// qualified prefixes every column of a comma-separated list with alias.
+func qualified(columns, alias string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
