@@ -1,0 +1,408 @@
+package transcode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
+)
+
+// Bookkeeping of a running transcode.
+const (
+	// progressEvery is the least time between two writes of a job's percent.
+	progressEvery = 2 * time.Second
+	// Share of the job's percent given to encoding; images and upload
+	// take the rest, and publishing makes it 100.
+	encodeShare   = 90
+	imagesDone    = 95
+	uploadedShare = 99
+	// uploadParallel is how many files are uploaded at once.
+	uploadParallel = 4
+	// bookkeepingTimeout bounds the database writes made after a failure,
+	// which run even when the task's own context has ended.
+	bookkeepingTimeout = 30 * time.Second
+	// maxReasonLen caps, in characters, the technical detail put into a
+	// teacher's reason.
+	maxReasonLen = 300
+)
+
+// errStale means the attempt was replaced by a newer upload (or the lesson
+// deleted) while it ran: there is nothing left for it to do.
+var errStale = errors.New("transcode attempt is stale")
+
+// Handler processes TypeTranscode tasks: it fetches a lesson's source from
+// storage into a temporary directory, probes, encodes and makes images
+// with Pipeline, uploads the output under the attempt's own prefix and
+// publishes it with one conditional update (see db.PublishLesson), then
+// deletes the output it replaced. Bad input fails the job with the reason
+// and is not retried; anything else is retried by the queue.
+type Handler struct {
+	DB       *db.DB
+	Storage  lectern.Storage
+	Pipeline *Pipeline
+	// Logger receives one line per transcode outcome; nil discards.
+	Logger *slog.Logger
+	// TempDir is where each task makes (and always removes) its working
+	// directory; "" is os.TempDir().
+	TempDir string
+	// Host names this worker in the job's worker_host; "" is the hostname.
+	Host string
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (h *Handler) host() string {
+	if h.Host != "" {
+		return h.Host
+	}
+	name, _ := os.Hostname()
+	return name
+}
+
+// ProcessTask implements asynq.Handler. It returns nil when the attempt is
+// done or stale, an error wrapping asynq.SkipRetry for bad input or a
+// malformed payload, and any other error for the queue to retry with
+// backoff; on the last retry the job is failed with a readable reason.
+func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	p, err := ParseTranscodePayload(t)
+	if err != nil {
+		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+	}
+	log := h.logger().With("lesson", p.LessonID, "attempt", p.Attempt, "job", p.JobID)
+	err = h.DB.MarkTranscoding(ctx, p.LessonID, p.Attempt, p.JobID, h.host())
+	switch lectern.ErrorCode(err) {
+	case "":
+	case lectern.ECONFLICT, lectern.ENOTFOUND:
+		log.Info("transcode skipped: attempt replaced, finished or lesson deleted", "reason", err)
+		return nil
+	default:
+		return fmt.Errorf("mark transcoding: %w", err)
+	}
+	log.Info("transcode started")
+	if err := h.transcode(ctx, p, log); err != nil {
+		return h.failed(ctx, p, err, log)
+	}
+	return nil
+}
+
+// transcode runs one attempt from source to publication.
+func (h *Handler) transcode(ctx context.Context, p TranscodePayload, log *slog.Logger) error {
+	lesson, err := h.DB.FindLessonByID(ctx, p.LessonID)
+	if lectern.ErrorCode(err) == lectern.ENOTFOUND || (err == nil && lesson.Attempt != p.Attempt) {
+		return errStale
+	}
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp(h.TempDir, "lectern-transcode-")
+	if err != nil {
+		return fmt.Errorf("make work directory: %w", err)
+	}
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			log.Warn("remove work directory", "dir", dir, "error", err)
+		}
+	}()
+	input := filepath.Join(dir, "source")
+	if err := h.download(ctx, lesson.SourceKey, input); err != nil {
+		return err
+	}
+	src, err := h.Pipeline.Probe(ctx, input)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, Timeout(src.DurationMS),
+		fmt.Errorf("transcoding took longer than the %s allowed for this recording", Timeout(src.DurationMS)))
+	defer cancel()
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	out := filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		return fmt.Errorf("make output directory: %w", err)
+	}
+	pub, err := h.produce(ctx, p, src, input, out, stop, log)
+	if err != nil {
+		return err
+	}
+	return h.publish(ctx, p, out, pub, log)
+}
+
+// download copies the object under key into the file path.
+func (h *Handler) download(ctx context.Context, key, path string) error {
+	if key == "" {
+		return lectern.Errorf(lectern.EINVALID, "No recording has been uploaded for this lesson")
+	}
+	r, err := h.Storage.Open(ctx, key, 0, -1)
+	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
+		return lectern.Errorf(lectern.EINVALID, "The uploaded recording is missing; please upload it again")
+	}
+	if err != nil {
+		return fmt.Errorf("open source: %w", err)
+	}
+	defer r.Close()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("download source: %w", err)
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return fmt.Errorf("download source: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("download source: %w", err)
+	}
+	return nil
+}
+
+// produce encodes the ladder and makes the images into out, reporting
+// progress on the job; stop ends the work early when a newer upload has
+// canceled the job.
+func (h *Handler) produce(ctx context.Context, p TranscodePayload, src *Source, input, out string,
+	stop context.CancelCauseFunc, log *slog.Logger) (db.Publication, error) {
+	prog := &progressReporter{db: h.DB, jobID: p.JobID, stop: stop, log: log}
+	output, err := h.Pipeline.Encode(ctx, src, input, out, PlanLadder(src), func(pct float64) {
+		prog.report(ctx, pct*encodeShare/100, false)
+	})
+	if err != nil {
+		return db.Publication{}, err
+	}
+	im, err := h.Pipeline.Images(ctx, src, input, out)
+	if err != nil {
+		return db.Publication{}, err
+	}
+	prog.report(ctx, imagesDone, true)
+	return db.Publication{
+		JobID:        p.JobID,
+		OutputPrefix: lectern.OutputPrefix(p.LessonID, p.Attempt),
+		Renditions:   renditionsOf(output),
+		Poster:       im.Poster,
+		Thumbnails:   im.Thumbnails,
+		DurationMS:   output.DurationMS,
+	}, nil
+}
+
+// renditionsOf lists what Encode wrote as the lesson shows it.
+func renditionsOf(out *Output) lectern.Renditions {
+	rs := lectern.Renditions{}
+	for _, r := range out.Renditions {
+		kind := lectern.RenditionVideo
+		if r.Kind == KindAudio {
+			kind = lectern.RenditionAudio
+		}
+		rs = append(rs, lectern.Rendition{Name: r.Name, Kind: kind, Width: r.Width, Height: r.Height,
+			FrameRate: r.FrameRate, Codecs: r.Codecs, Bandwidth: r.Bandwidth, AverageBandwidth: r.AverageBandwidth})
+	}
+	return rs
+}
+
+// publish uploads out under the attempt's prefix, flips the lesson to it,
+// and deletes the output it replaced. A stale attempt removes what it
+// uploaded.
+func (h *Handler) publish(ctx context.Context, p TranscodePayload, out string, pub db.Publication, log *slog.Logger) error {
+	// Files a previous try of this attempt left are replaced, not mixed in.
+	if err := h.Storage.DeletePrefix(ctx, pub.OutputPrefix); err != nil {
+		return fmt.Errorf("clear output prefix: %w", err)
+	}
+	if err := h.upload(ctx, out, pub.OutputPrefix); err != nil {
+		return err
+	}
+	_, _ = h.DB.UpdateJob(ctx, p.JobID, db.JobUpdate{Percent: ptr(float64(uploadedShare))})
+	prev, err := h.DB.PublishLesson(ctx, p.LessonID, p.Attempt, pub)
+	switch lectern.ErrorCode(err) {
+	case "":
+	case lectern.ECONFLICT, lectern.ENOTFOUND:
+		h.deletePrefix(ctx, pub.OutputPrefix, log)
+		return errStale
+	default:
+		return fmt.Errorf("publish: %w", err)
+	}
+	if prev != "" && prev != pub.OutputPrefix {
+		h.deletePrefix(ctx, prev, log)
+	}
+	log.Info("transcode published", "prefix", pub.OutputPrefix, "renditions", len(pub.Renditions), "duration_ms", pub.DurationMS)
+	return nil
+}
+
+// deletePrefix removes an output nothing points at, even when ctx has
+// ended. A failure leaves unreachable files behind, which is logged but
+// does not fail the task.
+func (h *Handler) deletePrefix(ctx context.Context, prefix string, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	defer cancel()
+	if err := h.Storage.DeletePrefix(ctx, prefix); err != nil {
+		log.Warn("delete unused output", "prefix", prefix, "error", err)
+	}
+}
+
+// upload stores every file under dir at prefix + its slash-separated path,
+// a few at a time; the first failure stops the rest.
+func (h *Handler) upload(ctx context.Context, dir, prefix string) error {
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("list output: %w", err)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range min(uploadParallel, len(files)) {
+		wg.Go(func() {
+			for path := range work {
+				if err := h.uploadFile(ctx, dir, path, prefix); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+	for _, path := range files {
+		select {
+		case work <- path:
+		case <-ctx.Done():
+		}
+	}
+	close(work)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return fmt.Errorf("upload output: %w", err)
+	}
+	return nil
+}
+
+func (h *Handler) uploadFile(ctx context.Context, dir, path, prefix string) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	rel, err := filepath.Rel(dir, path)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = h.Storage.Put(ctx, prefix+filepath.ToSlash(rel), f)
+	return err
+}
+
+// failed records err on the job and returns what the queue should see.
+func (h *Handler) failed(ctx context.Context, p TranscodePayload, err error, log *slog.Logger) error {
+	if errors.Is(err, errStale) {
+		log.Info("transcode abandoned: a newer upload replaced it or the lesson was deleted")
+		return nil
+	}
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The worker is shutting down: the queue hands the task to
+		// another worker, and this try counts for nothing.
+		return err
+	}
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	defer cancel()
+	tail := logTail(err)
+	if IsBadInput(err) {
+		reason := lectern.ErrorMessage(err)
+		log.Info("transcode refused the input", "reason", reason)
+		if stale := h.fail(bctx, p, reason, tail, log); stale {
+			return nil
+		}
+		return fmt.Errorf("%w: %s", asynq.SkipRetry, reason)
+	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	log.Warn("transcode failed", "retried", retried, "max_retry", maxRetry, "error", err)
+	if retried >= maxRetry {
+		reason := fmt.Sprintf("Processing failed after %d tries: %s", retried+1, summary(err))
+		h.fail(bctx, p, reason, tail, log)
+		return err
+	}
+	next := retried + 1
+	msg := summary(err)
+	if _, uerr := h.DB.UpdateJob(bctx, p.JobID, db.JobUpdate{Error: &msg, LogTail: &tail, Retries: &next}); uerr != nil {
+		log.Warn("record transcode failure", "error", uerr)
+	}
+	return err
+}
+
+// fail fails the attempt for good; it reports whether the attempt turned
+// out to be stale.
+func (h *Handler) fail(ctx context.Context, p TranscodePayload, reason, tail string, log *slog.Logger) (stale bool) {
+	err := h.DB.FailTranscode(ctx, p.LessonID, p.Attempt, p.JobID, reason, tail)
+	switch lectern.ErrorCode(err) {
+	case "":
+		return false
+	case lectern.ECONFLICT, lectern.ENOTFOUND:
+		return true
+	}
+	log.Error("record transcode failure", "error", err)
+	return false
+}
+
+// logTail is the ffmpeg log carried by err, if any.
+func logTail(err error) string {
+	var re *RunError
+	if errors.As(err, &re) {
+		return re.Stderr
+	}
+	return ""
+}
+
+// summary is err's first line, shortened, for a reason shown to people.
+func summary(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	if r := []rune(s); len(r) > maxReasonLen {
+		s = string(r[:maxReasonLen]) + "…"
+	}
+	return s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// progressReporter writes a job's percent at most every progressEvery, and
+// stops the work when it finds the job canceled by a newer upload.
+type progressReporter struct {
+	db    *db.DB
+	jobID string
+	stop  context.CancelCauseFunc
+	log   *slog.Logger
+
+	last time.Time
+}
+
+// report records pct; force writes it whatever the time since the last write.
+func (r *progressReporter) report(ctx context.Context, pct float64, force bool) {
+	now := time.Now()
+	if !force && now.Sub(r.last) < progressEvery {
+		return
+	}
+	r.last = now
+	j, err := r.db.UpdateJob(ctx, r.jobID, db.JobUpdate{Percent: &pct, HeartbeatAt: &now})
+	if err != nil {
+		r.log.Debug("record transcode progress", "error", err)
+		return
+	}
+	if j.State == lectern.JobCanceled {
+		r.stop(errStale)
+	}
+}

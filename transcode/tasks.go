@@ -1,0 +1,96 @@
+package transcode
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
+)
+
+// TypeTranscode is the task type of a lesson transcode.
+const TypeTranscode = "lesson:transcode"
+
+// QueueTranscode is the queue transcodes run on, apart from small tasks so
+// that a backlog of long encodes never starves them.
+const QueueTranscode = "transcode"
+
+// Retry and retention of transcode tasks.
+const (
+	// MaxRetry is how many times a transient failure is retried before the
+	// job fails for good.
+	MaxRetry = 5
+	// taskRetention keeps finished tasks visible in the queue's web UI.
+	taskRetention = 24 * time.Hour
+	// retryBase and retryCap bound RetryDelay.
+	retryBase = 30 * time.Second
+	retryCap  = 30 * time.Minute
+)
+
+// TranscodePayload identifies one transcode attempt of a lesson.
+type TranscodePayload struct {
+	LessonID string `json:"lesson_id"`
+	JobID    string `json:"job_id"`
+	Attempt  int    `json:"attempt"`
+}
+
+func (p TranscodePayload) validate() error {
+	if p.LessonID == "" || p.JobID == "" || p.Attempt < 1 {
+		return lectern.Errorf(lectern.EINVALID, "transcode payload needs a lesson, a job and an attempt ≥ 1")
+	}
+	return nil
+}
+
+// NewTranscodeTask returns the task that transcodes attempt p.Attempt of a
+// lesson, on QueueTranscode, retried up to MaxRetry times, with the task
+// ID db.TranscodeTaskID so that the queue refuses the same attempt twice
+// (asynq.ErrTaskIDConflict then means it is already queued). Its timeout
+// fits the longest recording Probe accepts by default; the handler sets
+// the real one from the recording's duration once it has probed it.
+func NewTranscodeTask(p TranscodePayload) (*asynq.Task, error) {
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encode transcode payload: %w", err)
+	}
+	return asynq.NewTask(TypeTranscode, b,
+		asynq.Queue(QueueTranscode),
+		asynq.TaskID(db.TranscodeTaskID(p.LessonID, p.Attempt)),
+		asynq.MaxRetry(MaxRetry),
+		asynq.Timeout(outerTimeout()),
+		asynq.Retention(taskRetention),
+	), nil
+}
+
+// outerTimeout bounds a whole task, download and upload included: the
+// encode timeout of the longest recording accepted, plus an hour.
+func outerTimeout() time.Duration {
+	return Timeout(DefaultLimits().MaxDuration.Milliseconds()) + time.Hour
+}
+
+// ParseTranscodePayload decodes a transcode task's payload. A payload that
+// cannot be decoded is an EINVALID error: retrying cannot help.
+func ParseTranscodePayload(t *asynq.Task) (TranscodePayload, error) {
+	var p TranscodePayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, lectern.Errorf(lectern.EINVALID, "malformed transcode payload: %v", err)
+	}
+	return p, p.validate()
+}
+
+// RetryDelay is the worker's delay before retry n (counting from 1) of a
+// failed transcode: 30 s, doubling each time, capped at 30 minutes. A
+// transcode fails transiently when a worker, the disk or storage is in
+// trouble, which takes minutes rather than seconds to pass.
+func RetryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+	d := retryBase
+	for i := 1; i < n && d < retryCap; i++ {
+		d *= 2
+	}
+	return min(d, retryCap)
+}
