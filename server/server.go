@@ -70,6 +70,9 @@ type Server struct {
 	accountLimits *limiterSet
 	ipLimits      *limiterSet
 
+	// web holds the pages' templates and static files (pages.go).
+	web *webApp
+
 	echo    *echo.Echo
 	handler http.Handler
 }
@@ -114,6 +117,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if len(s.readyChecks) == 0 {
 		s.readyChecks = map[string]func(context.Context) error{"db": s.db.Ping}
+	}
+	if s.web, err = newWebApp(); err != nil {
+		return nil, err
 	}
 	s.echo = s.newEcho(opts.TrustedProxies)
 	s.handler, err = s.crossOriginProtection(origin, s.echo)
@@ -162,6 +168,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)
 	s.registerLessonRoutes(api)
+	s.registerPageRoutes(e)
 	return e
 }
 

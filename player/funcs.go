@@ -1,0 +1,79 @@
+package player
+
+import (
+	"fmt"
+	"html/template"
+	"math"
+	"strings"
+	"time"
+)
+
+// funcs are the helpers templates may call.
+func (p *Pages) funcs() template.FuncMap {
+	return template.FuncMap{
+		"asset":    p.asset,
+		"clock":    Clock,
+		"percent":  Percent,
+		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"initials": Initials,
+		"label":    Label,
+		"add":      func(a, b int) int { return a + b },
+	}
+}
+
+// asset is the URL of a static file, carrying the static files' version.
+func (p *Pages) asset(name string) string {
+	return "/static/" + strings.TrimPrefix(name, "/") + "?v=" + p.version
+}
+
+// Clock formats a position in milliseconds as m:ss, or h:mm:ss from an
+// hour on, the way video players do.
+func Clock(ms int64) string {
+	if ms < 0 {
+		ms = 0
+	}
+	s := ms / 1000
+	h, m, sec := s/3600, (s/60)%60, s%60
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, sec)
+	}
+	return fmt.Sprintf("%d:%02d", m, sec)
+}
+
+// Percent formats a fraction in [0, 100] as a whole percentage.
+func Percent(v float64) string {
+	if math.IsNaN(v) {
+		v = 0
+	}
+	return fmt.Sprintf("%d%%", int(math.Round(math.Max(0, math.Min(100, v)))))
+}
+
+// Initials returns up to two capital letters for an avatar.
+func Initials(name string) string {
+	var out []rune
+	for _, w := range strings.Fields(name) {
+		for _, r := range w {
+			out = append(out, []rune(strings.ToUpper(string(r)))...)
+			break
+		}
+		if len(out) == 2 {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return "?"
+	}
+	return string(out)
+}
+
+// Label turns an identifier such as "awaiting_upload" into words a person
+// reads: "Awaiting upload".
+func Label(s string) string {
+	s = strings.ReplaceAll(s, "_", " ")
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

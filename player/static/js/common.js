@@ -1,0 +1,13 @@
+// common.js — behaviour every page shares: the log-out button.
+import { api, toast } from './api.js';
+
+for (const btn of document.querySelectorAll('[data-action="logout"]')) {
+  btn.addEventListener('click', async () => {
+    try {
+      await api('DELETE', '/api/v1/session', undefined, { noRedirect: true });
+      location.assign('/login');
+    } catch (err) {
+      toast(err.message, true);
+    }
+  });
+}

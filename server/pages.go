@@ -1,0 +1,197 @@
+package server
+
+// Pages for people: server-rendered HTML from the player package's
+// templates, each with a small script that talks to the JSON API for
+// anything that changes state. Handlers here only read; the API stays the
+// one place where rules about writes live.
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/player"
+)
+
+// contentSecurityPolicy allows only what the pages need: their own
+// scripts, styles and media, blob: for hls.js's MediaSource and worker,
+// data: for small inline images, and no framing.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
+	"img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; " +
+	"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+
+// webApp is what the pages need: the parsed templates and the static files.
+type webApp struct {
+	pages  *player.Pages
+	static http.Handler
+}
+
+func newWebApp() (*webApp, error) {
+	pages, err := player.NewPages()
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	static := http.StripPrefix("/static/", http.FileServerFS(player.Static()))
+	return &webApp{pages: pages, static: static}, nil
+}
+
+// pageView is what every page template receives.
+type pageView struct {
+	// Name is the template, also used as the body's class.
+	Name   string
+	Title  string
+	User   *lectern.User
+	Nav    string
+	Script string
+	Wide   bool
+	Crumbs []crumb
+	// View is the page's own data for the template.
+	View any
+	// Data is handed to the page's script as JSON in a non-executed
+	// <script type="application/json"> block.
+	Data any
+}
+
+// crumb is one step of a page's breadcrumbs; the last has no URL.
+type crumb struct {
+	Label string
+	URL   string
+}
+
+func (s *Server) registerPageRoutes(e *echo.Echo) {
+	h := s.pageHeaders
+	e.GET("/", s.handleHome, h)
+	e.GET("/login", s.handleLoginPage, h)
+	e.GET("/courses", s.page(s.handleCoursesPage), h)
+	e.GET("/courses/:id", s.page(s.handleCoursePage), h)
+	e.GET("/static/*", s.handleStatic, h)
+}
+
+// pageHeaders sets the security headers of every page and static file.
+func (s *Server) pageHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		hdr := c.Response().Header()
+		hdr.Set("Content-Security-Policy", contentSecurityPolicy)
+		hdr.Set("X-Content-Type-Options", "nosniff")
+		hdr.Set("Referrer-Policy", "same-origin")
+		hdr.Set("X-Frame-Options", "DENY")
+		return next(c)
+	}
+}
+
+// handleStatic serves the embedded static files. A URL carrying the
+// current version is cached for good; any other is revalidated.
+func (s *Server) handleStatic(c echo.Context) error {
+	cache := "no-cache"
+	if c.QueryParam("v") == s.web.pages.Version() {
+		cache = "public, max-age=31536000, immutable"
+	}
+	c.Response().Header().Set("Cache-Control", cache)
+	s.web.static.ServeHTTP(c.Response(), c.Request())
+	return nil
+}
+
+// pageHandler is a page that needs a logged-in user.
+type pageHandler func(c echo.Context, u *lectern.User) error
+
+// page authenticates a page request: without a valid session the browser
+// goes to the login page and comes back afterwards. Errors become an HTML
+// error page rather than the API's JSON.
+func (s *Server) page(h pageHandler) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u, err := s.authenticate(c)
+		if lectern.ErrorCode(err) == lectern.EUNAUTHORIZED {
+			return c.Redirect(http.StatusSeeOther, loginURL(c.Request().URL))
+		}
+		if err == nil {
+			err = h(c, u)
+		}
+		if err != nil {
+			return s.renderError(c, u, err)
+		}
+		return nil
+	}
+}
+
+// loginURL is the login page, coming back to u afterwards.
+func loginURL(u *url.URL) string {
+	return "/login?next=" + url.QueryEscape(u.RequestURI())
+}
+
+// safeNext keeps a post-login destination only when it is a path on this
+// site, so the login page cannot be used to send people elsewhere.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/courses"
+	}
+	return next
+}
+
+// render writes a page. Pages show personal data, so no cache keeps them.
+func (s *Server) render(c echo.Context, status int, v pageView) error {
+	hdr := c.Response().Header()
+	hdr.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	hdr.Set("Cache-Control", "no-store")
+	c.Response().WriteHeader(status)
+	return s.web.pages.Render(c.Response(), v.Name, v)
+}
+
+// renderError shows err as an HTML page with the matching status; only
+// internal errors are logged, and their details never reach the page.
+func (s *Server) renderError(c echo.Context, u *lectern.User, err error) error {
+	code := lectern.ErrorCode(err)
+	var he *echo.HTTPError
+	if errors.As(err, &he) && code == lectern.EINTERNAL {
+		_, code, _ = fromEchoError(he)
+	}
+	status := statusOf(code)
+	view := errorView{Heading: "Something went wrong", Message: "The page could not be shown. Please try again in a moment."}
+	switch code {
+	case lectern.ENOTFOUND:
+		view = errorView{Heading: "Not found", Message: "This page does not exist, or you do not have access to it."}
+	case lectern.EFORBIDDEN:
+		view = errorView{Heading: "Not allowed", Message: lectern.ErrorMessage(err)}
+	case lectern.EINVALID:
+		view = errorView{Heading: "That did not work", Message: lectern.ErrorMessage(err)}
+	}
+	if status >= http.StatusInternalServerError {
+		s.logger.ErrorContext(c.Request().Context(), "page failed",
+			slog.String("path", c.Request().URL.Path), slog.Any("error", err))
+	}
+	if c.Response().Committed {
+		return nil
+	}
+	return s.render(c, status, pageView{Name: "error", Title: view.Heading, User: u, View: view})
+}
+
+type errorView struct {
+	Heading string
+	Message string
+}
+
+// handleHome sends people to their courses, or to the login page.
+func (s *Server) handleHome(c echo.Context) error {
+	if _, err := s.authenticate(c); err != nil {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	return c.Redirect(http.StatusSeeOther, "/courses")
+}
+
+// handleLoginPage shows the login form, or skips it for someone who is
+// already logged in.
+func (s *Server) handleLoginPage(c echo.Context) error {
+	next := safeNext(c.QueryParam("next"))
+	if _, err := s.authenticate(c); err == nil {
+		return c.Redirect(http.StatusSeeOther, next)
+	}
+	return s.render(c, http.StatusOK, pageView{
+		Name: "login", Title: "Log in", Script: "js/login.js",
+		View: struct{ Next string }{next},
+	})
+}
