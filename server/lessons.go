@@ -16,6 +16,7 @@ func (s *Server) registerLessonRoutes(g *echo.Group) {
 	g.POST("/courses/:id/lessons", s.handleLessonCreate, s.requireUser)
 	g.GET("/lessons/:id", s.handleLessonGet, s.requireUser)
 	g.DELETE("/lessons/:id", s.handleLessonDelete, s.requireUser)
+	g.GET("/lessons/:id/playback", s.handlePlayback, s.requireUser)
 }
 
 // lessonJSON is a lesson as the API shows it.
@@ -27,11 +28,12 @@ type lessonJSON struct {
 	Status      lectern.LessonStatus `json:"status"`
 	DurationMS  int64                `json:"duration_ms"`
 	// Renditions lists the published HLS variants; empty until the
-	// transcoder publishes (filled in a later issue).
-	Renditions []any `json:"renditions"`
+	// transcoder publishes.
+	Renditions lectern.Renditions `json:"renditions"`
 	// Transcode is the latest transcode job; null before any upload.
 	Transcode *transcodeJSON `json:"transcode"`
-	// PosterURL is null until a poster has been published.
+	// PosterURL is null until a poster has been published (never, for an
+	// audio-only lesson); else a media URL signed for the viewer.
 	PosterURL *string   `json:"poster_url"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -43,18 +45,31 @@ type transcodeJSON struct {
 	Error   string           `json:"error,omitempty"`
 }
 
-func toLessonJSON(l *lectern.Lesson) lessonJSON {
-	return lessonJSON{
+// toLessonJSON shows l to viewer; the poster URL carries a media token
+// signed for viewer.
+func (s *Server) toLessonJSON(l *lectern.Lesson, viewer *lectern.User) (lessonJSON, error) {
+	resp := lessonJSON{
 		ID:          l.ID,
 		CourseID:    l.CourseID,
 		Title:       l.Title,
 		Description: l.Description,
 		Status:      l.Status,
 		DurationMS:  l.DurationMS,
-		Renditions:  []any{},
+		Renditions:  l.Renditions,
 		CreatedAt:   l.CreatedAt,
 		UpdatedAt:   l.UpdatedAt,
 	}
+	if resp.Renditions == nil {
+		resp.Renditions = lectern.Renditions{}
+	}
+	if l.OutputPrefix != "" && l.Poster != "" {
+		g, err := s.grantMedia(l, viewer)
+		if err != nil {
+			return lessonJSON{}, err
+		}
+		resp.PosterURL = g.optURL(l.Poster)
+	}
+	return resp, nil
 }
 
 // mayTeach reports whether a user with this role in a course (or an admin)
@@ -80,7 +95,11 @@ func (s *Server) handleLessonList(c echo.Context) error {
 	}
 	resp := lessonListResponse{Lessons: make([]lessonJSON, 0, len(lessons))}
 	for _, l := range lessons {
-		resp.Lessons = append(resp.Lessons, toLessonJSON(l))
+		lj, err := s.toLessonJSON(l, currentUser(c))
+		if err != nil {
+			return err
+		}
+		resp.Lessons = append(resp.Lessons, lj)
 	}
 	return c.JSON(http.StatusOK, resp)
 }
@@ -109,14 +128,19 @@ func (s *Server) handleLessonCreate(c echo.Context) error {
 	if err := s.db.CreateLesson(ctx, l); err != nil {
 		return fmt.Errorf("create lesson: %w", err)
 	}
-	return c.JSON(http.StatusCreated, toLessonJSON(l))
+	resp, err := s.toLessonJSON(l, u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, resp)
 }
 
 // handleLessonGet shows one lesson, with its latest transcode job, to a
 // member of its course.
 func (s *Server) handleLessonGet(c echo.Context) error {
 	ctx := c.Request().Context()
-	l, _, err := s.db.FindLesson(ctx, c.Param("id"), currentUser(c))
+	u := currentUser(c)
+	l, _, err := s.db.FindLesson(ctx, c.Param("id"), u)
 	if err != nil {
 		return fmt.Errorf("find lesson: %w", err)
 	}
@@ -124,7 +148,10 @@ func (s *Server) handleLessonGet(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("find lesson jobs: %w", err)
 	}
-	resp := toLessonJSON(l)
+	resp, err := s.toLessonJSON(l, u)
+	if err != nil {
+		return err
+	}
 	if len(jobs) > 0 {
 		resp.Transcode = &transcodeJSON{State: jobs[0].State, Percent: jobs[0].Percent, Error: jobs[0].Error}
 	}
@@ -144,7 +171,7 @@ func (s *Server) handleLessonDelete(c echo.Context) error {
 	if !mayTeach(u, role) {
 		return lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may delete lessons")
 	}
-	if err := s.storage.DeletePrefix(ctx, lessonPrefix(l.ID)); err != nil {
+	if err := s.storage.DeletePrefix(ctx, lectern.LessonPrefix(l.ID)); err != nil {
 		return fmt.Errorf("delete objects of lesson %s: %w", l.ID, err)
 	}
 	if err := s.db.DeleteLesson(ctx, l.ID); err != nil {
@@ -152,7 +179,3 @@ func (s *Server) handleLessonDelete(c echo.Context) error {
 	}
 	return c.NoContent(http.StatusNoContent)
 }
-
-// lessonPrefix is the storage prefix under which everything of a lesson
-// lives (source, HLS output, images).
-func lessonPrefix(id string) string { return "lessons/" + id + "/" }

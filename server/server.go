@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -48,6 +49,9 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// MaxUploadBytes caps the size of an uploaded recording.
 	MaxUploadBytes int64
+	// MediaTokenTTL is how long a playback URL works; zero means
+	// DefaultMediaTokenTTL.
+	MediaTokenTTL time.Duration
 	// ReadyChecks are run by /readyz, by name (db, redis, storage…). When
 	// empty, /readyz pings the database.
 	ReadyChecks map[string]func(context.Context) error
@@ -63,6 +67,8 @@ type Server struct {
 	secureCookies  bool
 	maxUploadBytes int64
 	readyChecks    map[string]func(context.Context) error
+	mediaKey       []byte
+	mediaTTL       time.Duration
 
 	// dummyHash is checked against when a login names an unknown email, so
 	// that such a login costs as much time as a wrong password.
@@ -92,6 +98,10 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	mediaTTL, err := mediaTokenTTL(opts.MediaTokenTTL)
+	if err != nil {
+		return nil, err
+	}
 	dummy, err := HashPassword(randomToken())
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -105,6 +115,8 @@ func New(opts Options) (*Server, error) {
 		secureCookies:  secure,
 		maxUploadBytes: opts.MaxUploadBytes,
 		readyChecks:    opts.ReadyChecks,
+		mediaKey:       deriveMediaKey(opts.Secret),
+		mediaTTL:       mediaTTL,
 		dummyHash:      dummy,
 		accountLimits:  newLimiterSet(accountLoginEvery, accountLoginBurst, limiterMaxKeys),
 		ipLimits:       newLimiterSet(ipLoginEvery, ipLoginBurst, limiterMaxKeys),
@@ -169,6 +181,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerCourseRoutes(api)
 	s.registerLessonRoutes(api)
 	s.registerPageRoutes(e)
+	s.registerMediaRoutes(e)
 	return e
 }
 

@@ -1,0 +1,204 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/lectern/lectern"
+)
+
+// Media delivery: GET|HEAD /media/{token}/{path} serves the files of one
+// published transcode (playlists, init segments, segments, poster,
+// thumbnails) from storage.
+//
+// The token is the credential, not a session: hls.js, native HLS players
+// and ffprobe fetch segments by the URLs in the playlists, and because the
+// token is a path prefix every relative URL in a playlist carries it. It
+// names the lesson and the transcode attempt, so a token keeps serving the
+// output it was issued for until that output is deleted after a newer one
+// is published, and a token can never reach another lesson's objects.
+//
+// Only GET and HEAD are routed: they are exempt from cross-origin
+// protection as safe methods, carry no body (so the JSON body limit never
+// applies), and need no CSRF defence.
+
+const (
+	// mediaPathPrefix starts every media URL.
+	mediaPathPrefix = "/media/"
+	// cacheImmutable is for segments, init segments and images: attempts
+	// never share a storage prefix, so the bytes behind a URL never change.
+	// "private" because the URL carries a personal token and the bytes are
+	// course material: shared caches must not keep them.
+	cacheImmutable = "private, max-age=31536000, immutable"
+	// cacheShort is for playlists and WebVTT tracks: they are the entry
+	// points a player (re)loads, and each load re-checks the token, that the
+	// lesson still exists and who is asking. A long-cached master playlist
+	// would keep a deleted lesson or an expired link looking alive.
+	cacheShort = "private, max-age=60"
+)
+
+func (s *Server) registerMediaRoutes(e *echo.Echo) {
+	e.Match([]string{http.MethodGet, http.MethodHead}, mediaPathPrefix+":token/*", s.handleMedia)
+}
+
+// handleMedia serves one file of a lesson's published output to the
+// holder of a valid media token: 403 for a malformed, tampered or expired
+// token or one borrowed from another user, 404 for a bad or missing path.
+func (s *Server) handleMedia(c echo.Context) error {
+	req := c.Request()
+	// The decoded path, not Echo's parameters: Echo matches the raw path,
+	// so "*" could still hold percent-escapes such as "..%2f".
+	tokenStr, rel, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, mediaPathPrefix), "/")
+	tok, err := verifyMediaToken(s.mediaKey, tokenStr, s.clock.Now())
+	if err != nil {
+		return lectern.Errorf(lectern.EFORBIDDEN, "this media link is invalid or has expired; reload the lesson")
+	}
+	if err := s.refuseBorrowedToken(c, tok); err != nil {
+		return err
+	}
+	key := lectern.OutputPrefix(tok.LessonID, tok.Attempt) + rel
+	if lectern.ValidateKey(rel) != nil || lectern.ValidateKey(key) != nil {
+		return lectern.Errorf(lectern.ENOTFOUND, "media file not found")
+	}
+	ctx := req.Context()
+	if _, err := s.db.FindLessonByID(ctx, tok.LessonID); err != nil {
+		return fmt.Errorf("find lesson of media token: %w", err)
+	}
+	info, err := s.storage.Stat(ctx, key)
+	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
+		return lectern.Errorf(lectern.ENOTFOUND, "media file not found")
+	}
+	if err != nil {
+		return fmt.Errorf("stat media file: %w", err)
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, lectern.ContentTypeFor(key))
+	h.Set("ETag", mediaETag(info))
+	h.Set(echo.HeaderCacheControl, mediaCacheControl(key))
+	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
+	body := &objectReader{ctx: ctx, store: s.storage, key: key, size: info.Size}
+	defer body.Close()
+	// ServeContent answers Range, If-Range, If-None-Match, If-Modified-Since
+	// and HEAD, reading only the bytes it sends.
+	http.ServeContent(c.Response(), req, "", info.ModTime, body)
+	if body.err != nil && ctx.Err() == nil {
+		s.logger.WarnContext(ctx, "media read failed", slog.String("key", key), slog.Any("error", body.err))
+	}
+	return nil
+}
+
+// refuseBorrowedToken refuses a token used by a logged-in user other than
+// the one it was issued to: a classmate's link does not work for a user
+// who has their own credentials. Requests without credentials (players
+// fetching segments, ffprobe), or with stale ones, rely on the token alone.
+func (s *Server) refuseBorrowedToken(c echo.Context, tok mediaToken) error {
+	u, err := s.authenticate(c)
+	switch {
+	case lectern.ErrorCode(err) == lectern.EUNAUTHORIZED:
+		return nil
+	case err != nil:
+		return err
+	case u.ID != tok.UserID:
+		return lectern.Errorf(lectern.EFORBIDDEN, "this media link was issued to another user")
+	}
+	return nil
+}
+
+// mediaETag is a strong validator for the object: storage never rewrites an
+// object in place, so key, size and modification time identify its bytes.
+func mediaETag(info lectern.ObjectInfo) string {
+	sum := sha256.Sum256([]byte(info.Key + "\x00" + strconv.FormatInt(info.Size, 10) +
+		"\x00" + strconv.FormatInt(info.ModTime.UnixNano(), 10)))
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
+}
+
+// mediaCacheControl returns the Cache-Control of a media file by its kind.
+func mediaCacheControl(key string) string {
+	switch strings.ToLower(path.Ext(key)) {
+	case ".m3u8", ".vtt":
+		return cacheShort
+	}
+	return cacheImmutable
+}
+
+// objectReader is an io.ReadSeeker over a stored object of known size. It
+// opens the object lazily at the current offset on the first Read after a
+// Seek, so that http.ServeContent's seeks cost nothing and a range request
+// reads only from the range's start.
+type objectReader struct {
+	ctx   context.Context
+	store lectern.Storage
+	key   string
+	size  int64
+	off   int64         // where the next Read starts
+	body  io.ReadCloser // open at off, or nil
+	err   error         // the last storage error, for the log
+}
+
+// Seek implements io.Seeker.
+func (r *objectReader) Seek(offset int64, whence int) (int64, error) {
+	var abs int64
+	switch whence {
+	case io.SeekStart:
+		abs = offset
+	case io.SeekCurrent:
+		abs = r.off + offset
+	case io.SeekEnd:
+		abs = r.size + offset
+	default:
+		return r.off, errors.New("object reader: invalid whence")
+	}
+	if abs < 0 {
+		return r.off, errors.New("object reader: negative position")
+	}
+	if abs != r.off {
+		r.Close()
+		r.off = abs
+	}
+	return abs, nil
+}
+
+// Read implements io.Reader.
+func (r *objectReader) Read(p []byte) (int, error) {
+	if r.off >= r.size {
+		return 0, io.EOF
+	}
+	if r.body == nil {
+		body, err := r.store.Open(r.ctx, r.key, r.off, r.size-r.off)
+		if err != nil {
+			r.err = err
+			return 0, err
+		}
+		r.body = body
+	}
+	n, err := r.body.Read(p)
+	r.off += int64(n)
+	if errors.Is(err, io.EOF) && r.off < r.size {
+		err = io.ErrUnexpectedEOF // the object shrank after Stat
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		r.err = err
+	}
+	return n, err
+}
+
+// Close releases the open object, if any.
+func (r *objectReader) Close() error {
+	if r.body == nil {
+		return nil
+	}
+	err := r.body.Close()
+	r.body = nil
+	return err
+}
