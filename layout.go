@@ -1,6 +1,9 @@
 package lectern
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Storage layout. Every object of a lesson lives under LessonPrefix, so
 // deleting a lesson is one DeletePrefix.
@@ -20,4 +23,18 @@ func SourceKey(lessonID, uploadID string) string {
 // attempt cannot overwrite a newer one's files.
 func OutputPrefix(lessonID string, attempt int) string {
 	return LessonPrefix(lessonID) + "hls/" + strconv.Itoa(attempt) + "/"
+}
+
+// OutputAttempt is the inverse of OutputPrefix: the attempt n for which
+// OutputPrefix(lessonID, n) == prefix, and whether there is one.
+func OutputAttempt(lessonID, prefix string) (int, bool) {
+	rest, ok := strings.CutPrefix(prefix, LessonPrefix(lessonID)+"hls/")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(rest, "/"))
+	if err != nil || n < 0 || OutputPrefix(lessonID, n) != prefix {
+		return 0, false
+	}
+	return n, true
 }

@@ -94,3 +94,25 @@ func TestContentTypeFor(t *testing.T) {
 		})
 	}
 }
+
+func TestOutputAttempt(t *testing.T) {
+	tests := []struct {
+		lesson, prefix string
+		want           int
+		ok             bool
+	}{
+		{"abc", lectern.OutputPrefix("abc", 3), 3, true},
+		{"abc", lectern.OutputPrefix("abc", 0), 0, true},
+		{"abc", lectern.OutputPrefix("other", 3), 0, false},
+		{"abc", "lessons/abc/hls/x/", 0, false},
+		{"abc", "lessons/abc/hls/-1/", 0, false},
+		{"abc", "lessons/abc/hls/03/", 0, false},
+		{"abc", "", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := lectern.OutputAttempt(tt.lesson, tt.prefix)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("OutputAttempt(%q, %q) = %d, %v; want %d, %v", tt.lesson, tt.prefix, got, ok, tt.want, tt.ok)
+		}
+	}
+}
