@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -127,13 +126,5 @@ func (g mediaGrant) optURL(rel string) *string {
 // publishedAttempt returns the transcode attempt whose output the lesson
 // publishes: the n with lectern.OutputPrefix(l.ID, n) == l.OutputPrefix.
 func publishedAttempt(l *lectern.Lesson) (int, bool) {
-	rest, ok := strings.CutPrefix(l.OutputPrefix, lectern.LessonPrefix(l.ID)+"hls/")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.Atoi(strings.TrimSuffix(rest, "/"))
-	if err != nil || n < 0 || lectern.OutputPrefix(l.ID, n) != l.OutputPrefix {
-		return 0, false
-	}
-	return n, true
+	return lectern.OutputAttempt(l.ID, l.OutputPrefix)
 }
