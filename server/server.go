@@ -47,8 +47,12 @@ type Options struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	// Empty means the direct peer address is the client address.
 	TrustedProxies []netip.Prefix
-	// MaxUploadBytes caps the size of an uploaded recording.
+	// MaxUploadBytes caps the size of an uploaded recording; zero means
+	// DefaultMaxUploadBytes.
 	MaxUploadBytes int64
+	// Queue receives the transcode tasks of uploads; nil leaves them to the
+	// start-up requeue of unfinished jobs.
+	Queue Enqueuer
 	// MediaTokenTTL is how long a playback URL works; zero means
 	// DefaultMediaTokenTTL.
 	MediaTokenTTL time.Duration
@@ -66,6 +70,7 @@ type Server struct {
 	secret         []byte
 	secureCookies  bool
 	maxUploadBytes int64
+	queue          Enqueuer
 	readyChecks    map[string]func(context.Context) error
 	mediaKey       []byte
 	mediaTTL       time.Duration
@@ -114,6 +119,7 @@ func New(opts Options) (*Server, error) {
 		secret:         opts.Secret,
 		secureCookies:  secure,
 		maxUploadBytes: opts.MaxUploadBytes,
+		queue:          opts.Queue,
 		readyChecks:    opts.ReadyChecks,
 		mediaKey:       deriveMediaKey(opts.Secret),
 		mediaTTL:       mediaTTL,
@@ -170,16 +176,17 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 			return fmt.Errorf("panic: %w\n%s", err, stack)
 		},
 	}))
-	// The limit applies to every route; streaming upload routes (a later
-	// issue) will need a Skipper. It is not group middleware because Echo
-	// implements that with a catch-all route, which turns 405s into 404s.
-	e.Use(middleware.BodyLimit(jsonBodyLimit))
+	// The limit applies to every route but the streaming uploads, which
+	// the upload limit bounds instead. It is not group middleware because
+	// Echo implements that with a catch-all route, which turns 405s into 404s.
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: jsonBodyLimit, Skipper: streamingRoute}))
 	s.registerHealthRoutes(e)
 	api := e.Group("/api/v1")
 	s.registerSessionRoutes(api)
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)
 	s.registerLessonRoutes(api)
+	s.registerUploadRoutes(e)
 	s.registerPageRoutes(e)
 	s.registerMediaRoutes(e)
 	return e

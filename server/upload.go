@@ -1,0 +1,172 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/labstack/echo/v4"
+
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/transcode"
+)
+
+// Enqueuer puts tasks on the queue; *asynq.Client satisfies it.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// DefaultMaxUploadBytes caps an upload when Options.MaxUploadBytes is zero.
+const DefaultMaxUploadBytes = 4 << 30
+
+// sourceRoute is the streaming upload's route, exempt from the JSON body
+// limit (see streamingRoute).
+const sourceRoute = "/api/v1/lessons/:id/source"
+
+// afterUploadTimeout bounds what the upload endpoint does once the body
+// is stored (database, queue, deleting the replaced source): it runs even
+// when the client has gone, so that a stored upload is never orphaned.
+const afterUploadTimeout = 30 * time.Second
+
+func (s *Server) registerUploadRoutes(e *echo.Echo) {
+	e.PUT(sourceRoute, s.handleLessonSource, s.requireUser)
+}
+
+// streamingRoute reports whether c is a request whose body is a recording
+// streamed to storage, which the upload limit bounds instead of the JSON
+// body limit.
+func streamingRoute(c echo.Context) bool {
+	return c.Request().Method == http.MethodPut && c.Path() == sourceRoute
+}
+
+func (s *Server) uploadLimit() int64 {
+	if s.maxUploadBytes > 0 {
+		return s.maxUploadBytes
+	}
+	return DefaultMaxUploadBytes
+}
+
+func tooLarge(limit int64) error {
+	return lectern.Errorf(lectern.ETOOLARGE, "the recording is larger than the %d bytes this server accepts", limit)
+}
+
+type uploadResponse struct {
+	Status lectern.LessonStatus `json:"status"`
+	Lesson lessonJSON           `json:"lesson"`
+}
+
+// handleLessonSource stores the request body as the lesson's recording
+// and queues its transcode (course teachers and admins; other members get
+// 403, everyone else 404). The body streams to storage through the upload
+// limit: memory stays flat whatever the size, and an upload over the limit
+// gets 413 and leaves no object. A re-upload replaces the source (the
+// previous one is deleted) while the previous rendition stays published
+// until the new one replaces it.
+//
+// If the task cannot be enqueued, the answer is still 202: the job row
+// says queued, and the start-up requeue of every lesson's unfinished job
+// (in serve and worker) enqueues it again. The failure is logged.
+func (s *Server) handleLessonSource(c echo.Context) error {
+	ctx := c.Request().Context()
+	u := currentUser(c)
+	l, role, err := s.db.FindLesson(ctx, c.Param("id"), u)
+	if err != nil {
+		return fmt.Errorf("find lesson: %w", err)
+	}
+	if !mayTeach(u, role) {
+		return lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may upload its recordings")
+	}
+	key, err := s.storeUpload(c, l.ID)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterUploadTimeout)
+	defer cancel()
+	lesson, job, prev, err := s.db.StartTranscode(ctx, l.ID, key)
+	if err != nil {
+		s.deleteObject(ctx, key)
+		return fmt.Errorf("start transcode: %w", err)
+	}
+	if prev != "" && prev != key {
+		s.deleteObject(ctx, prev)
+	}
+	s.enqueueTranscode(ctx, job)
+	resp, err := s.toLessonJSON(lesson, u)
+	if err != nil {
+		return err
+	}
+	resp.Transcode = &transcodeJSON{State: job.State, Percent: job.Percent}
+	return c.JSON(http.StatusAccepted, uploadResponse{Status: lesson.Status, Lesson: resp})
+}
+
+// storeUpload streams the request body to a new source key of the lesson
+// and returns the key. Nothing is stored for an empty body (400) or one
+// over the upload limit (413).
+func (s *Server) storeUpload(c echo.Context, lessonID string) (string, error) {
+	r := c.Request()
+	limit := s.uploadLimit()
+	if r.ContentLength > limit {
+		return "", tooLarge(limit)
+	}
+	body := bufio.NewReader(http.MaxBytesReader(c.Response().Writer, r.Body, limit))
+	if _, err := body.Peek(1); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.Is(err, io.EOF) {
+			return "", lectern.Errorf(lectern.EINVALID, "the request body is empty: send the recording as the body")
+		} else if errors.As(err, &mbe) {
+			return "", tooLarge(limit)
+		}
+		return "", fmt.Errorf("read upload: %w", err)
+	}
+	key := lectern.SourceKey(lessonID, newUploadID())
+	if _, err := s.storage.Put(r.Context(), key, body); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return "", tooLarge(limit)
+		}
+		return "", fmt.Errorf("store upload: %w", err)
+	}
+	return key, nil
+}
+
+// newUploadID tells one upload of a lesson from another.
+func newUploadID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
+}
+
+// deleteObject removes an object nothing refers to any more; a failure
+// leaves an unreachable object behind and is logged.
+func (s *Server) deleteObject(ctx context.Context, key string) {
+	if err := s.storage.Delete(ctx, key); err != nil {
+		s.logger.WarnContext(ctx, "delete unused upload", slog.String("key", key), slog.Any("error", err))
+	}
+}
+
+// enqueueTranscode queues job's task. A task already queued for the
+// attempt is fine; any other failure is logged and left to the start-up
+// requeue.
+func (s *Server) enqueueTranscode(ctx context.Context, job *lectern.Job) {
+	if s.queue == nil {
+		s.logger.WarnContext(ctx, "no queue configured: transcode stays queued until a worker starts",
+			slog.String("lesson", job.LessonID), slog.Int("attempt", job.Attempt))
+		return
+	}
+	task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
+	if err == nil {
+		_, err = s.queue.EnqueueContext(ctx, task)
+	}
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		s.logger.ErrorContext(ctx, "enqueue transcode; the next start of a worker or server requeues it",
+			slog.String("lesson", job.LessonID), slog.Int("attempt", job.Attempt), slog.Any("error", err))
+	}
+}

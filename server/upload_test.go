@@ -1,0 +1,335 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"path/filepath"
+	"runtime/metrics"
+	"strings"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/google/go-cmp/cmp"
+	"github.com/hibiken/asynq"
+
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
+	"github.com/lectern/lectern/server"
+	"github.com/lectern/lectern/storage/disk"
+	"github.com/lectern/lectern/storage/storagetest"
+	"github.com/lectern/lectern/transcode"
+)
+
+// testQueue is an in-process Redis with the asynq client the server
+// enqueues with and an inspector to see what it enqueued.
+type testQueue struct {
+	Client    *asynq.Client
+	Inspector *asynq.Inspector
+	redis     *miniredis.Miniredis
+}
+
+func newTestQueue(t *testing.T) *testQueue {
+	t.Helper()
+	m := miniredis.NewMiniRedis()
+	m.ClockTTL(true)
+	if err := m.StartAddr("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	opt := asynq.RedisClientOpt{Addr: m.Addr()}
+	q := &testQueue{Client: asynq.NewClient(opt), Inspector: asynq.NewInspector(opt), redis: m}
+	t.Cleanup(func() { q.Client.Close(); q.Inspector.Close() })
+	return q
+}
+
+// taskIDs lists the IDs of the transcode tasks waiting in the queue.
+func (q *testQueue) taskIDs(t *testing.T) []string {
+	t.Helper()
+	tasks, err := q.Inspector.ListPendingTasks(transcode.QueueTranscode)
+	if err != nil && !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("list pending tasks: %v", err)
+	}
+	ids := []string{}
+	for _, task := range tasks {
+		ids = append(ids, task.ID)
+	}
+	return ids
+}
+
+// storedKeys lists the keys stored under the lesson.
+func (fx *fixture) storedKeys(t *testing.T, lessonID string) []string {
+	t.Helper()
+	keys := []string{}
+	for obj, err := range fx.Store.List(context.Background(), lectern.LessonPrefix(lessonID)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, obj.Key)
+	}
+	return keys
+}
+
+func (fx *fixture) readObject(t *testing.T, key string) []byte {
+	t.Helper()
+	r, err := fx.Store.Open(context.Background(), key, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// unsized hides a body's length, so that the client sends it chunked.
+type unsized struct{ io.Reader }
+
+func TestUploadSource(t *testing.T) {
+	forEachDB(t, func(t *testing.T, fx *fixture) {
+		q := newTestQueue(t)
+		const limit = 2 << 20
+		ts := newServer(t, fx, func(o *server.Options) { o.Queue = q.Client; o.MaxUploadBytes = limit })
+		_, teacher := ts.loginNew(t, lectern.RoleTeacher)
+		_, student := ts.loginNew(t, lectern.RoleStudent)
+		_, outsider := ts.loginNew(t, lectern.RoleTeacher)
+		course := createCourse(t, teacher, "Uploads")
+		student.do(t, "POST", "/api/v1/courses/join", map[string]string{"code": *course.JoinCode}).want(http.StatusOK)
+		newLesson := func(t *testing.T) string {
+			t.Helper()
+			var l struct{ ID string }
+			teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Week"}).
+				want(http.StatusCreated).decode(&l)
+			return l.ID
+		}
+		put := func(t *testing.T, c *client, id string, body any) *response {
+			t.Helper()
+			return c.do(t, "PUT", "/api/v1/lessons/"+id+"/source", body, "Content-Type", "video/mp4")
+		}
+		// Over the 1 MiB JSON limit, under the upload limit.
+		recording := bytes.Repeat([]byte("lesson-bytes"), 150_000)
+
+		t.Run("TeacherUploadQueuesOneTask", func(t *testing.T) {
+			id := newLesson(t)
+			var resp struct {
+				Status string
+				Lesson struct {
+					ID, Status string
+					Transcode  struct{ State string }
+				}
+			}
+			put(t, teacher, id, recording).want(http.StatusAccepted).decode(&resp)
+			if resp.Status != "queued" || resp.Lesson.ID != id || resp.Lesson.Status != "queued" || resp.Lesson.Transcode.State != "queued" {
+				t.Errorf("response = %+v, want the lesson queued", resp)
+			}
+			if diff := cmp.Diff([]string{db.TranscodeTaskID(id, 1)}, q.taskIDs(t)); diff != "" {
+				t.Errorf("queued tasks (-want +got):\n%s", diff)
+			}
+			keys := fx.storedKeys(t, id)
+			if len(keys) != 1 || !bytes.Equal(fx.readObject(t, keys[0]), recording) {
+				t.Fatalf("stored %v, want the recording alone", keys)
+			}
+
+			t.Run("ReuploadReplacesSource", func(t *testing.T) {
+				second := []byte("a better take")
+				put(t, teacher, id, second).want(http.StatusAccepted)
+				if diff := cmp.Diff([]string{db.TranscodeTaskID(id, 1), db.TranscodeTaskID(id, 2)}, q.taskIDs(t)); diff != "" {
+					t.Errorf("queued tasks (-want +got):\n%s", diff)
+				}
+				keys := fx.storedKeys(t, id)
+				if len(keys) != 1 || !bytes.Equal(fx.readObject(t, keys[0]), second) {
+					t.Errorf("stored %v, want the second upload alone", keys)
+				}
+			})
+		})
+
+		t.Run("AdminMayUpload", func(t *testing.T) {
+			id := newLesson(t)
+			_, admin := ts.loginNew(t, lectern.RoleAdmin)
+			put(t, admin, id, "x").want(http.StatusAccepted)
+		})
+
+		refused := []struct {
+			name   string
+			client *client
+			body   func() any
+			status int
+			code   string
+		}{
+			{"StudentForbidden", student, func() any { return "x" }, http.StatusForbidden, lectern.EFORBIDDEN},
+			{"OutsiderNotFound", outsider, func() any { return "x" }, http.StatusNotFound, lectern.ENOTFOUND},
+			{"EmptyBody", teacher, func() any { return "" }, http.StatusBadRequest, lectern.EINVALID},
+			{"EmptyChunkedBody", teacher, func() any { return unsized{strings.NewReader("")} }, http.StatusBadRequest, lectern.EINVALID},
+			{"TooLargeByLength", teacher, func() any { return make([]byte, limit+1) }, http.StatusRequestEntityTooLarge, lectern.ETOOLARGE},
+			{"TooLargeStreamed", teacher, func() any { return unsized{bytes.NewReader(make([]byte, 3*limit))} }, http.StatusRequestEntityTooLarge, lectern.ETOOLARGE},
+		}
+		for _, tt := range refused {
+			t.Run(tt.name, func(t *testing.T) {
+				id := newLesson(t)
+				before := q.taskIDs(t)
+				put(t, tt.client, id, tt.body()).wantError(tt.status, tt.code)
+				if keys := fx.storedKeys(t, id); len(keys) > 0 {
+					t.Errorf("a refused upload left %v", keys)
+				}
+				if diff := cmp.Diff(before, q.taskIDs(t)); diff != "" {
+					t.Errorf("a refused upload queued a task (-before +after):\n%s", diff)
+				}
+				var l struct{ Status string }
+				teacher.do(t, "GET", "/api/v1/lessons/"+id, nil).want(http.StatusOK).decode(&l)
+				if l.Status != "awaiting_upload" {
+					t.Errorf("lesson status after a refused upload = %q, want awaiting_upload", l.Status)
+				}
+			})
+		}
+
+		t.Run("ExactlyAtLimit", func(t *testing.T) {
+			put(t, teacher, newLesson(t), unsized{bytes.NewReader(make([]byte, limit))}).want(http.StatusAccepted)
+		})
+	})
+}
+
+// An upload whose task cannot be enqueued is still accepted: its job stays
+// queued in the database, where the start-up requeue finds it.
+func TestUploadSourceQueueDown(t *testing.T) {
+	forEachDB(t, func(t *testing.T, fx *fixture) {
+		q := newTestQueue(t)
+		q.redis.Close()
+		ts := newServer(t, fx, func(o *server.Options) { o.Queue = q.Client })
+		_, teacher := ts.loginNew(t, lectern.RoleTeacher)
+		course := createCourse(t, teacher, "Queue down")
+		var l struct{ ID string }
+		teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Week"}).
+			want(http.StatusCreated).decode(&l)
+		teacher.do(t, "PUT", "/api/v1/lessons/"+l.ID+"/source", "recording").want(http.StatusAccepted)
+		jobs, err := fx.DB.FindUnfinishedJobs(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) != 1 || jobs[0].LessonID != l.ID || jobs[0].State != lectern.JobQueued {
+			t.Errorf("unfinished jobs = %+v, want the upload's, queued", jobs)
+		}
+	})
+}
+
+// BenchmarkUploadLarge PUTs a 512 MiB generated recording to a server on
+// SQLite and disk storage, in this process. peak-live-B is the largest
+// live heap seen (every MiB of the upload) and B/op what client and server
+// allocated per upload: both stay flat whatever the size, because the body
+// streams from the connection to storage.
+func BenchmarkUploadLarge(b *testing.B) {
+	const size = 512 << 20
+	ctx := context.Background()
+	d, err := db.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "lectern.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	if err := d.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	store, err := disk.New(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := server.New(server.Options{DB: d, Storage: store, Secret: []byte("0123456789abcdef0123456789abcdef"), MaxUploadBytes: size})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	b.Cleanup(hs.Close)
+	hc := benchLogin(b, d, hs.URL)
+	course := &lectern.Course{Title: "Bench", OwnerID: benchUserID(b, hc, hs.URL)}
+	if err := d.CreateCourse(ctx, course); err != nil {
+		b.Fatal(err)
+	}
+	lesson := &lectern.Lesson{CourseID: course.ID, Title: "Long lecture"}
+	if err := d.CreateLesson(ctx, lesson); err != nil {
+		b.Fatal(err)
+	}
+
+	b.ReportAllocs()
+	b.SetBytes(size)
+	h := &heapPeak{}
+	for i := 0; b.Loop(); i++ {
+		h.r = storagetest.Generated(uint64(i), size)
+		req, err := http.NewRequest("PUT", hs.URL+"/api/v1/lessons/"+lesson.ID+"/source", h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.ContentLength = size
+		resp, err := hc.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			b.Fatalf("upload: %s: %s", resp.Status, body)
+		}
+	}
+	b.ReportMetric(float64(h.peak), "peak-live-B")
+}
+
+// benchLogin creates a teacher and returns a client with its session.
+func benchLogin(b *testing.B, d *db.DB, base string) *http.Client {
+	b.Helper()
+	u, err := server.NewUser("bench@example.org", "Bench", lectern.RoleTeacher, "bench password")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := d.CreateUser(context.Background(), u); err != nil {
+		b.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	resp, err := hc.Post(base+"/api/v1/session", "application/json",
+		strings.NewReader(`{"email":"bench@example.org","password":"bench password"}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("login: %s", resp.Status)
+	}
+	return hc
+}
+
+func benchUserID(b *testing.B, hc *http.Client, base string) string {
+	b.Helper()
+	resp, err := hc.Get(base + "/api/v1/me")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var me struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&me); err != nil {
+		b.Fatal(err)
+	}
+	return me.ID
+}
+
+// heapPeak reads r and, every MiB, notes the live heap as of the last
+// garbage collection.
+type heapPeak struct {
+	r      io.Reader
+	unseen int64
+	peak   uint64
+	sample [1]metrics.Sample
+}
+
+func (h *heapPeak) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if h.unseen += int64(n); h.unseen >= 1<<20 {
+		h.unseen = 0
+		h.sample[0].Name = "/gc/heap/live:bytes"
+		metrics.Read(h.sample[:])
+		h.peak = max(h.peak, h.sample[0].Value.Uint64())
+	}
+	return n, err
+}
