@@ -49,6 +49,9 @@ type pageView struct {
 	User   *lectern.User
 	Nav    string
 	Script string
+	// Vendor lists classic scripts (the vendored libraries) that run
+	// before Script.
+	Vendor []string
 	Wide   bool
 	Crumbs []crumb
 	// View is the page's own data for the template.
@@ -70,6 +73,7 @@ func (s *Server) registerPageRoutes(e *echo.Echo) {
 	e.GET("/login", s.handleLoginPage, h)
 	e.GET("/courses", s.page(s.handleCoursesPage), h)
 	e.GET("/courses/:id", s.page(s.handleCoursePage), h)
+	e.GET("/lessons/:id/upload", s.page(s.handleUploadPage), h)
 	e.GET("/static/*", s.handleStatic, h)
 }
 

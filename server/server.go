@@ -59,6 +59,9 @@ type Options struct {
 	// ReadyChecks are run by /readyz, by name (db, redis, storage…). When
 	// empty, /readyz pings the database.
 	ReadyChecks map[string]func(context.Context) error
+	// Uploads says where partial resumable (tus) uploads are kept; the
+	// zero value turns the tus endpoint off.
+	Uploads UploadOptions
 }
 
 // Server serves Lectern's HTTP API. It is safe for concurrent use.
@@ -83,6 +86,8 @@ type Server struct {
 
 	// web holds the pages' templates and static files (pages.go).
 	web *webApp
+	// uploads is the tus endpoint (tus.go); nil when not configured.
+	uploads *tusUploads
 
 	echo    *echo.Echo
 	handler http.Handler
@@ -139,8 +144,11 @@ func New(opts Options) (*Server, error) {
 	if s.web, err = newWebApp(); err != nil {
 		return nil, err
 	}
+	if s.uploads, err = s.newTusUploads(opts.Uploads); err != nil {
+		return nil, err
+	}
 	s.echo = s.newEcho(opts.TrustedProxies)
-	s.handler, err = s.crossOriginProtection(origin, s.echo)
+	s.handler, err = s.crossOriginProtection(origin, s.withUploads(s.echo))
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +194,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)
 	s.registerLessonRoutes(api)
+	s.registerPageRoutes(e)
 	s.registerUploadRoutes(e)
 	s.registerPageRoutes(e)
 	s.registerMediaRoutes(e)

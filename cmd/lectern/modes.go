@@ -108,6 +108,7 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		Secret:         secret,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxUploadBytes: cfg.MaxUploadBytes,
+		Uploads:        uploadOptions(cfg),
 		ReadyChecks:    p.backends.readyChecks(),
 	})
 	if err != nil {

@@ -1,0 +1,60 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/lectern/lectern"
+)
+
+// lessonForPage finds a lesson and its course for viewer.
+func (s *Server) lessonForPage(c echo.Context, u *lectern.User) (*lectern.Lesson, *lectern.Course, error) {
+	ctx := c.Request().Context()
+	l, _, err := s.db.FindLesson(ctx, c.Param("id"), u)
+	if err != nil {
+		return nil, nil, fmt.Errorf("find lesson: %w", err)
+	}
+	course, err := s.db.FindCourse(ctx, l.CourseID, u)
+	if err != nil {
+		return nil, nil, fmt.Errorf("find course: %w", err)
+	}
+	return l, course, nil
+}
+
+// humanBytes formats a byte count with a binary unit (KiB, MiB, …).
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.3g %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// handleUploadPage lets a course teacher upload or replace a lesson's
+// recording and follow its processing.
+func (s *Server) handleUploadPage(c echo.Context, u *lectern.User) error {
+	l, course, err := s.lessonForPage(c, u)
+	if err != nil {
+		return err
+	}
+	if !mayTeach(u, course.MyRole) {
+		return lectern.Errorf(lectern.EFORBIDDEN, "Only the course's teachers may upload its recordings.")
+	}
+	return s.render(c, http.StatusOK, pageView{
+		Name: "upload", Title: "Upload · " + l.Title, User: u, Nav: "courses",
+		Script: "js/upload.js", Vendor: []string{"vendor/tus.min.js"},
+		Crumbs: []crumb{{"My courses", "/courses"}, {course.Title, "/courses/" + course.ID}, {l.Title, ""}},
+		View: struct {
+			Lesson  *lectern.Lesson
+			MaxSize string
+		}{l, humanBytes(s.uploadLimit())},
+		Data: map[string]any{"lesson_id": l.ID, "course_id": course.ID, "status": l.Status},
+	})
+}

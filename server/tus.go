@@ -1,0 +1,367 @@
+package server
+
+// Resumable uploads: the tus 1.0 protocol (core, creation, termination)
+// under /api/v1/uploads, served by tusd. A teacher creates an upload whose
+// Upload-Metadata names the lesson; the bytes then arrive in PATCH
+// requests that may be interrupted and resumed from the offset HEAD
+// reports. When the last byte lands, the finished file is streamed into
+// object storage as the lesson's source and its transcode is queued, before
+// the final PATCH is answered; the partial upload is then deleted.
+//
+// Partial uploads live on disk (embedded mode) or as S3 multipart uploads
+// (when S3 is configured), never in memory. The size limit is tusd's
+// MaxSize: an upload announcing more bytes is refused at creation, before
+// any byte flows.
+//
+// The routes are served beside Echo rather than through it: Echo's JSON
+// body limit must not apply to PATCH bodies, and tusd answers in its own
+// protocol. Authentication is the same session cookie or bearer token.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	expslog "golang.org/x/exp/slog"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/tus/tusd/v2/pkg/filelocker"
+	"github.com/tus/tusd/v2/pkg/filestore"
+	tusd "github.com/tus/tusd/v2/pkg/handler"
+	"github.com/tus/tusd/v2/pkg/memorylocker"
+	"github.com/tus/tusd/v2/pkg/s3store"
+
+	"github.com/lectern/lectern"
+)
+
+// tusPath is where the tus endpoint lives; uploads are tusPath/{id}.
+const tusPath = "/api/v1/uploads"
+
+// Metadata keys of an upload. lesson_id comes from the client; user_id is
+// set by the server at creation and checked on every later request.
+const (
+	tusMetaLesson = "lesson_id"
+	tusMetaUser   = "user_id"
+	tusMetaName   = "filename"
+)
+
+// UploadOptions says where partial resumable uploads are kept. With
+// neither set, the tus endpoint answers 404.
+type UploadOptions struct {
+	// Dir keeps partial uploads as files (embedded mode), e.g.
+	// <data dir>/uploads.
+	Dir string
+	// S3, when its Endpoint is set, keeps partial uploads as multipart
+	// uploads in an S3 bucket (path-style requests, as MinIO wants)
+	// instead. Several API processes may then share uploads, though a
+	// resumed PATCH should reach the process that holds the upload's lock.
+	S3 UploadS3
+}
+
+// UploadS3 locates the bucket for partial uploads.
+type UploadS3 struct {
+	Endpoint  string
+	AccessKey string
+	SecretKey string
+	Bucket    string
+	Region    string
+	UseSSL    bool
+	// Prefix is put before every object of a partial upload; default
+	// "uploads/".
+	Prefix string
+}
+
+// tusUploads is the tus endpoint and the store behind it.
+type tusUploads struct {
+	handler *tusd.UnroutedHandler
+	store   tusd.DataStore
+	http    http.Handler
+}
+
+// tusUserKey is the request context key under which serveTus leaves the
+// authenticated user for tusd's hooks.
+type tusUserKey struct{}
+
+// newTusUploads builds the tus endpoint, or returns nil when opts
+// configures no store.
+func (s *Server) newTusUploads(opts UploadOptions) (*tusUploads, error) {
+	composer := tusd.NewStoreComposer()
+	var store tusd.DataStore
+	switch {
+	case opts.S3.Endpoint != "":
+		st := s3store.New(opts.S3.Bucket, newTusS3Client(opts.S3))
+		st.ObjectPrefix = opts.S3.Prefix
+		if st.ObjectPrefix == "" {
+			st.ObjectPrefix = "uploads/"
+		}
+		st.UseIn(composer)
+		memorylocker.New().UseIn(composer)
+		store = st
+	case opts.Dir != "":
+		if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("server: create upload directory: %w", err)
+		}
+		st := filestore.New(opts.Dir)
+		st.UseIn(composer)
+		filelocker.New(opts.Dir).UseIn(composer)
+		store = st
+	default:
+		return nil, nil
+	}
+	h, err := tusd.NewUnroutedHandler(tusd.Config{
+		StoreComposer:             composer,
+		BasePath:                  tusPath + "/",
+		MaxSize:                   s.uploadLimit(),
+		DisableDownload:           true,
+		DisableConcatenation:      true,
+		Cors:                      &tusd.CorsConfig{Disable: true},
+		// tusd logs every request at info level; Lectern logs what matters itself.
+		Logger:                    expslog.New(expslog.NewTextHandler(io.Discard, nil)),
+		PreUploadCreateCallback:   s.tusCreate,
+		PreFinishResponseCallback: func(ev tusd.HookEvent) (tusd.HTTPResponse, error) { return s.tusFinish(ev, composer) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: tus handler: %w", err)
+	}
+	t := &tusUploads{handler: h, store: store}
+	t.http = h.Middleware(http.HandlerFunc(t.route))
+	return t, nil
+}
+
+func newTusS3Client(c UploadS3) *awss3.Client {
+	scheme := "http"
+	if c.UseSSL {
+		scheme = "https"
+	}
+	region := c.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	creds := aws.Credentials{AccessKeyID: c.AccessKey, SecretAccessKey: c.SecretKey, Source: "lectern"}
+	return awss3.New(awss3.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(scheme + "://" + c.Endpoint),
+		UsePathStyle: true,
+		Credentials:  aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return creds, nil }),
+	})
+}
+
+// route dispatches a request that tusd's middleware has checked; the path
+// has been reduced to the upload ID (empty for the endpoint itself).
+func (t *tusUploads) route(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "" && r.Method == http.MethodPost:
+		t.handler.PostFile(w, r)
+	case r.URL.Path != "" && r.Method == http.MethodHead:
+		t.handler.HeadFile(w, r)
+	case r.URL.Path != "" && r.Method == http.MethodPatch:
+		t.handler.PatchFile(w, r)
+	case r.URL.Path != "" && r.Method == http.MethodDelete:
+		t.handler.DelFile(w, r)
+	default:
+		writeErrorJSON(w, http.StatusMethodNotAllowed, lectern.EINVALID, "method not allowed")
+	}
+}
+
+// isTusRequest reports whether r is for the tus endpoint.
+func isTusRequest(r *http.Request) bool {
+	return r.URL.Path == tusPath || strings.HasPrefix(r.URL.Path, tusPath+"/")
+}
+
+// withUploads serves the tus endpoint beside next (the Echo app).
+func (s *Server) withUploads(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isTusRequest(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.serveTus(w, r)
+	})
+}
+
+// serveTus authenticates a tus request, checks that an existing upload is
+// the caller's own, and hands the request to tusd with the path reduced to
+// the upload ID.
+func (s *Server) serveTus(w http.ResponseWriter, r *http.Request) {
+	if s.uploads == nil {
+		writeErrorJSON(w, http.StatusNotFound, lectern.ENOTFOUND, "resumable uploads are not enabled on this server")
+		return
+	}
+	id := strings.Trim(strings.TrimPrefix(r.URL.Path, tusPath), "/")
+	if r.Method != http.MethodOptions {
+		u, err := s.authenticate(s.echo.NewContext(r, w))
+		if err == nil && id != "" {
+			err = s.checkUploadOwner(r.Context(), id, u)
+		}
+		if err != nil {
+			writeLecternError(w, r, err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), tusUserKey{}, u))
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = id
+	r2.URL.RawPath = ""
+	s.uploads.http.ServeHTTP(relativeLocation{w}, r2)
+}
+
+// relativeLocation reduces the Location of a created upload to its path.
+// tusd would make it absolute from the Host header, which is wrong behind
+// a proxy that terminates TLS or when the page was reached under another
+// name; clients resolve a path against the endpoint they posted to.
+type relativeLocation struct {
+	http.ResponseWriter
+}
+
+func (w relativeLocation) WriteHeader(status int) {
+	if loc := w.Header().Get("Location"); loc != "" {
+		if u, err := url.Parse(loc); err == nil && u.Path != "" {
+			w.Header().Set("Location", u.EscapedPath())
+		}
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController (which tusd uses for read
+// deadlines) reach the connection.
+func (w relativeLocation) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// checkUploadOwner answers 404 for an upload that does not exist or that
+// another user created, so that upload IDs cannot be probed.
+func (s *Server) checkUploadOwner(ctx context.Context, id string, u *lectern.User) error {
+	notFound := lectern.Errorf(lectern.ENOTFOUND, "upload not found")
+	var info tusd.FileInfo
+	up, err := s.uploads.store.GetUpload(ctx, id)
+	if err == nil {
+		info, err = up.GetInfo(ctx)
+	}
+	if errors.Is(err, tusd.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		return notFound
+	}
+	if err != nil {
+		return fmt.Errorf("find upload: %w", err)
+	}
+	if info.MetaData[tusMetaUser] != u.ID {
+		return notFound
+	}
+	return nil
+}
+
+// writeLecternError writes err in the API's JSON error shape (no body for
+// HEAD, which tus clients use to resume).
+func writeLecternError(w http.ResponseWriter, r *http.Request, err error) {
+	code := lectern.ErrorCode(err)
+	if r.Method == http.MethodHead {
+		w.WriteHeader(statusOf(code))
+		return
+	}
+	writeErrorJSON(w, statusOf(code), code, lectern.ErrorMessage(err))
+}
+
+// tusError turns err into a tusd error that answers in the API's JSON
+// error shape.
+func tusError(err error) tusd.Error {
+	code := lectern.ErrorCode(err)
+	body, _ := json.Marshal(errorBody{errorDetail{code, lectern.ErrorMessage(err)}})
+	e := tusd.NewError(strings.ToUpper("ERR_"+code), lectern.ErrorMessage(err), statusOf(code))
+	e.HTTPResponse.Body = string(body) + "\n"
+	e.HTTPResponse.Header = tusd.HTTPHeader{"Content-Type": "application/json"}
+	return e
+}
+
+// tusLesson returns the lesson an upload is for, checking that the caller
+// may upload its recording.
+func (s *Server) tusLesson(ctx context.Context, meta tusd.MetaData) (*lectern.Lesson, *lectern.User, error) {
+	u, _ := ctx.Value(tusUserKey{}).(*lectern.User)
+	if u == nil {
+		return nil, nil, lectern.Errorf(lectern.EUNAUTHORIZED, "authentication required")
+	}
+	id := meta[tusMetaLesson]
+	if id == "" {
+		return nil, nil, lectern.Errorf(lectern.EINVALID, "Upload-Metadata must name the lesson_id")
+	}
+	l, role, err := s.db.FindLesson(ctx, id, u)
+	if err != nil {
+		return nil, nil, fmt.Errorf("find lesson: %w", err)
+	}
+	if !mayTeach(u, role) {
+		return nil, nil, lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may upload its recordings")
+	}
+	return l, u, nil
+}
+
+// tusCreate admits a new upload for a lesson the caller teaches, and
+// records who made it. Only the metadata Lectern uses is kept.
+func (s *Server) tusCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
+	l, u, err := s.tusLesson(ev.Context, ev.Upload.MetaData)
+	if err != nil {
+		s.logInternal(ev.Context, "create upload", err)
+		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusError(err)
+	}
+	meta := tusd.MetaData{tusMetaLesson: l.ID, tusMetaUser: u.ID}
+	if name := ev.Upload.MetaData[tusMetaName]; name != "" && len(name) <= 255 {
+		meta[tusMetaName] = name
+	}
+	return tusd.HTTPResponse{}, tusd.FileInfoChanges{MetaData: meta}, nil
+}
+
+// tusFinish commits a completed upload: its bytes stream into storage as
+// the lesson's new source, the transcode is queued, and the partial
+// upload is deleted. It runs before the last PATCH is answered, so a
+// client that sees success can rely on the lesson being queued.
+func (s *Server) tusFinish(ev tusd.HookEvent, store *tusd.StoreComposer) (tusd.HTTPResponse, error) {
+	ctx := context.WithoutCancel(ev.Context)
+	l, _, err := s.tusLesson(ctx, ev.Upload.MetaData)
+	if err == nil {
+		err = s.commitTusUpload(ctx, store, ev.Upload.ID, l)
+	}
+	if err != nil {
+		s.logInternal(ctx, "finish upload", err)
+		return tusd.HTTPResponse{}, tusError(err)
+	}
+	return tusd.HTTPResponse{Header: tusd.HTTPHeader{"Lectern-Lesson-Status": string(lectern.LessonQueued)}}, nil
+}
+
+func (s *Server) commitTusUpload(ctx context.Context, store *tusd.StoreComposer, id string, l *lectern.Lesson) error {
+	up, err := store.Core.GetUpload(ctx, id)
+	if err != nil {
+		return fmt.Errorf("open finished upload: %w", err)
+	}
+	rc, err := up.GetReader(ctx)
+	if err != nil {
+		return fmt.Errorf("read finished upload: %w", err)
+	}
+	key := lectern.SourceKey(l.ID, newUploadID())
+	_, err = s.storage.Put(ctx, key, rc)
+	rc.Close()
+	if err != nil {
+		return fmt.Errorf("store finished upload: %w", err)
+	}
+	_, job, prev, err := s.db.StartTranscode(ctx, l.ID, key)
+	if err != nil {
+		s.deleteObject(ctx, key)
+		return fmt.Errorf("start transcode: %w", err)
+	}
+	if prev != "" && prev != key {
+		s.deleteObject(ctx, prev)
+	}
+	s.enqueueTranscode(ctx, job)
+	if err := store.Terminater.AsTerminatableUpload(up).Terminate(ctx); err != nil {
+		s.logger.WarnContext(ctx, "delete finished partial upload", slog.String("upload", id), slog.Any("error", err))
+	}
+	return nil
+}
+
+// logInternal logs err when it is not one the user caused.
+func (s *Server) logInternal(ctx context.Context, what string, err error) {
+	if lectern.ErrorCode(err) == lectern.EINTERNAL {
+		s.logger.ErrorContext(ctx, what, slog.Any("error", err))
+	}
+}
