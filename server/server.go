@@ -89,6 +89,9 @@ type Server struct {
 	// uploads is the tus endpoint (tus.go); nil when not configured.
 	uploads *tusUploads
 
+	// web holds the pages' templates and static files (pages.go).
+	web *webApp
+
 	echo    *echo.Echo
 	handler http.Handler
 }
@@ -145,6 +148,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	if s.uploads, err = s.newTusUploads(opts.Uploads); err != nil {
+		return nil, err
+	}
+	if s.web, err = newWebApp(); err != nil {
 		return nil, err
 	}
 	s.echo = s.newEcho(opts.TrustedProxies)

@@ -30,13 +30,13 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	expslog "golang.org/x/exp/slog"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/tus/tusd/v2/pkg/filelocker"
 	"github.com/tus/tusd/v2/pkg/filestore"
 	tusd "github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/memorylocker"
 	"github.com/tus/tusd/v2/pkg/s3store"
+	expslog "golang.org/x/exp/slog"
 
 	"github.com/lectern/lectern"
 )
@@ -116,12 +116,12 @@ func (s *Server) newTusUploads(opts UploadOptions) (*tusUploads, error) {
 		return nil, nil
 	}
 	h, err := tusd.NewUnroutedHandler(tusd.Config{
-		StoreComposer:             composer,
-		BasePath:                  tusPath + "/",
-		MaxSize:                   s.uploadLimit(),
-		DisableDownload:           true,
-		DisableConcatenation:      true,
-		Cors:                      &tusd.CorsConfig{Disable: true},
+		StoreComposer:        composer,
+		BasePath:             tusPath + "/",
+		MaxSize:              s.uploadLimit(),
+		DisableDownload:      true,
+		DisableConcatenation: true,
+		Cors:                 &tusd.CorsConfig{Disable: true},
 		// tusd logs every request at info level; Lectern logs what matters itself.
 		Logger:                    expslog.New(expslog.NewTextHandler(io.Discard, nil)),
 		PreUploadCreateCallback:   s.tusCreate,
