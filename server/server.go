@@ -89,9 +89,6 @@ type Server struct {
 	// uploads is the tus endpoint (tus.go); nil when not configured.
 	uploads *tusUploads
 
-	// web holds the pages' templates and static files (pages.go).
-	web *webApp
-
 	echo    *echo.Echo
 	handler http.Handler
 }
