@@ -20,6 +20,7 @@ func (s *Server) registerCourseRoutes(g *echo.Group) {
 	g.GET("/courses", s.handleCourseList, s.requireUser)
 	g.POST("/courses/join", s.handleCourseJoin, s.requireUser)
 	g.GET("/courses/:id", s.handleCourseGet, s.requireUser)
+	g.PATCH("/courses/:id", s.handleCourseUpdate, s.requireUser)
 }
 
 // courseView is c as viewer may see it: the join code is shown only to
@@ -119,4 +120,43 @@ func (s *Server) handleCourseJoin(c echo.Context) error {
 		return fmt.Errorf("join course: %w", err)
 	}
 	return c.JSON(http.StatusOK, courseView(course, u))
+}
+
+// courseUpdateRequest holds the course settings to change; absent fields
+// stay as they are.
+type courseUpdateRequest struct {
+	CompletionThreshold *int `json:"completion_threshold"`
+}
+
+// courseUpdateResponse is the course with the settings a PATCH changes.
+type courseUpdateResponse struct {
+	*lectern.Course
+	CompletionThreshold int `json:"completion_threshold"`
+}
+
+// handleCourseUpdate changes a course's settings (its teachers and
+// admins; students get 403, others 404). Today that is the completion
+// threshold: the percentage of a lesson a student must watch to complete
+// it (1 to 100, default 90).
+func (s *Server) handleCourseUpdate(c echo.Context) error {
+	ctx := c.Request().Context()
+	u := currentUser(c)
+	course, err := s.db.FindCourse(ctx, c.Param("id"), u)
+	if err != nil {
+		return fmt.Errorf("find course: %w", err)
+	}
+	if !mayTeach(u, course.MyRole) {
+		return lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may change it")
+	}
+	var req courseUpdateRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.CompletionThreshold == nil {
+		return lectern.Errorf(lectern.EINVALID, "nothing to change: send completion_threshold")
+	}
+	if err := s.db.UpdateCourseCompletionThreshold(ctx, course.ID, *req.CompletionThreshold); err != nil {
+		return fmt.Errorf("update course: %w", err)
+	}
+	return c.JSON(http.StatusOK, courseUpdateResponse{courseView(course, u), *req.CompletionThreshold})
 }

@@ -37,6 +37,9 @@ type lessonJSON struct {
 	PosterURL *string   `json:"poster_url"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Progress is the viewer's own progress in the lesson; absent until
+	// they have sent a heartbeat for it.
+	Progress *lectern.Progress `json:"progress,omitempty"`
 }
 
 type transcodeJSON struct {
@@ -93,12 +96,17 @@ func (s *Server) handleLessonList(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("find lessons: %w", err)
 	}
+	progress, err := s.viewerProgress(ctx, currentUser(c), course.ID)
+	if err != nil {
+		return err
+	}
 	resp := lessonListResponse{Lessons: make([]lessonJSON, 0, len(lessons))}
 	for _, l := range lessons {
 		lj, err := s.toLessonJSON(l, currentUser(c))
 		if err != nil {
 			return err
 		}
+		lj.Progress = progress[l.ID]
 		resp.Lessons = append(resp.Lessons, lj)
 	}
 	return c.JSON(http.StatusOK, resp)
@@ -152,6 +160,11 @@ func (s *Server) handleLessonGet(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	progress, err := s.viewerProgress(ctx, u, l.CourseID)
+	if err != nil {
+		return err
+	}
+	resp.Progress = progress[l.ID]
 	if len(jobs) > 0 {
 		resp.Transcode = &transcodeJSON{State: jobs[0].State, Percent: jobs[0].Percent, Error: jobs[0].Error}
 	}

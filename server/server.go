@@ -59,6 +59,9 @@ type Options struct {
 	// ReadyChecks are run by /readyz, by name (db, redis, storage…). When
 	// empty, /readyz pings the database.
 	ReadyChecks map[string]func(context.Context) error
+	// Heartbeats tunes the group commit of progress heartbeats; the zero
+	// value takes the defaults.
+	Heartbeats HeartbeatBatching
 	// Uploads says where partial resumable (tus) uploads are kept; the
 	// zero value turns the tus endpoint off.
 	Uploads UploadOptions
@@ -88,6 +91,9 @@ type Server struct {
 	web *webApp
 	// uploads is the tus endpoint (tus.go); nil when not configured.
 	uploads *tusUploads
+
+	// beats group-commits progress heartbeats (heartbeat.go).
+	beats *beatBatcher
 
 	echo    *echo.Echo
 	handler http.Handler
@@ -150,6 +156,7 @@ func New(opts Options) (*Server, error) {
 	if s.web, err = newWebApp(); err != nil {
 		return nil, err
 	}
+	s.beats = newBeatBatcher(s.db.RecordHeartbeats, opts.Heartbeats, s.db.Dialect())
 	s.echo = s.newEcho(opts.TrustedProxies)
 	s.handler, err = s.crossOriginProtection(origin, s.withUploads(s.echo))
 	if err != nil {
@@ -161,6 +168,14 @@ func New(opts Options) (*Server, error) {
 // Handler returns the HTTP handler: the Echo app wrapped in cross-origin
 // protection.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close finishes the server's work in progress once the HTTP server has
+// stopped passing it requests: heartbeats waiting to be batched are
+// committed and answered. It does not close the database.
+func (s *Server) Close() error {
+	s.beats.close()
+	return nil
+}
 
 // parsePublicURL returns the origin of a non-empty public URL and whether
 // it is https.
@@ -197,6 +212,8 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)
 	s.registerLessonRoutes(api)
+	s.registerProgressRoutes(api)
+	s.registerAnalyticsRoutes(api)
 	s.registerPageRoutes(e)
 	s.registerUploadRoutes(e)
 	s.registerPageRoutes(e)
