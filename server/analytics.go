@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -78,7 +79,28 @@ func (s *Server) lessonAnalytics(c echo.Context) (*lectern.LessonAnalytics, erro
 	if err != nil {
 		return nil, fmt.Errorf("find lesson analytics: %w", err)
 	}
+	if err := s.addQuestionCounts(ctx, a, u); err != nil {
+		return nil, err
+	}
 	return a, nil
+}
+
+// addQuestionCounts puts the number of questions asked in each bucket
+// beside the retention curve.
+func (s *Server) addQuestionCounts(ctx context.Context, a *lectern.LessonAnalytics, viewer *lectern.User) error {
+	markers, err := s.db.FindMarkers(ctx, a.LessonID, viewer, a.BucketMS)
+	if err != nil {
+		return fmt.Errorf("find question markers: %w", err)
+	}
+	for _, m := range markers {
+		if i := m.StartMS / a.BucketMS; m.Kind == lectern.KindQuestion && i >= 0 && i < int64(len(a.Buckets)) {
+			a.Buckets[i].Questions += m.Count
+		}
+	}
+	for i, b := range a.MostRewatched {
+		a.MostRewatched[i].Questions = a.Buckets[b.StartMS/a.BucketMS].Questions
+	}
+	return nil
 }
 
 // studentsCSVHeader names the CSV columns: the JSON field names of

@@ -53,6 +53,18 @@ func TestAnalyticsAPI(t *testing.T) {
 		}
 		fx.Clock.Advance(time.Minute)
 		w.put(t, w.students[0], beatJSON("tab", 2, 10, 0, 10)) // watched again
+		asker := w.studentUsers[1]
+		for _, c := range []lectern.Comment{
+			{Kind: lectern.KindQuestion, Visibility: lectern.VisibilityClass, AtMS: 5000, Body: "Why?"},
+			{Kind: lectern.KindQuestion, Visibility: lectern.VisibilityTeachers, AtMS: 9999, Body: "And how?"},
+			{Kind: lectern.KindQuestion, Visibility: lectern.VisibilityClass, AtMS: 45000, Body: "What?"},
+			{Kind: lectern.KindComment, Visibility: lectern.VisibilityClass, AtMS: 6000, Body: "Nice"},
+		} {
+			c.LessonID = w.lessonID
+			if err := fx.DB.CreateComment(context.Background(), &c, asker); err != nil {
+				t.Fatal(err)
+			}
+		}
 
 		var a lectern.LessonAnalytics
 		w.teacher.do(t, "GET", path+"?bucket_ms=10000", nil).want(http.StatusOK).decode(&a)
@@ -70,8 +82,15 @@ func TestAnalyticsAPI(t *testing.T) {
 					t.Errorf("bucket %d: %d viewers, want %d", i, b.Viewers, wantViewers[i])
 				}
 			}
-			if len(a.MostRewatched) != 1 || a.MostRewatched[0].StartMS != 0 || a.MostRewatched[0].Rewatchers != 1 {
-				t.Errorf("most rewatched = %+v, want the first 10 s, by one student", a.MostRewatched)
+			wantQuestions := []int{2, 0, 0, 0, 1, 0, 0, 0, 0, 0}
+			for i, b := range a.Buckets {
+				if b.Questions != wantQuestions[i] {
+					t.Errorf("bucket %d: %d questions, want %d", i, b.Questions, wantQuestions[i])
+				}
+			}
+			wantTop := []lectern.AnalyticsBucket{{StartMS: 0, EndMS: 10000, Viewers: 3, Rewatchers: 1, Questions: 2}}
+			if diff := cmp.Diff(wantTop, a.MostRewatched); diff != "" {
+				t.Errorf("most rewatched (-want +got):\n%s", diff)
 			}
 		})
 

@@ -21,6 +21,7 @@ type watchClass struct {
 	ts                 *testServer
 	teacher            *client
 	students           []*client
+	studentUsers       []*lectern.User
 	outsider, teacherB *client
 	admin              *client
 	courseID, lessonID string
@@ -38,9 +39,10 @@ func newWatchClass(t *testing.T, ts *testServer) *watchClass {
 	a, b := createCourse(t, w.teacher, "Course A"), createCourse(t, w.teacherB, "Course B")
 	w.courseID = a.ID
 	for range 3 {
-		_, s := ts.loginNew(t, lectern.RoleStudent)
+		u, s := ts.loginNew(t, lectern.RoleStudent)
 		s.do(t, "POST", "/api/v1/courses/join", map[string]string{"code": *a.JoinCode}).want(http.StatusOK)
 		w.students = append(w.students, s)
+		w.studentUsers = append(w.studentUsers, u)
 	}
 	w.outsider.do(t, "POST", "/api/v1/courses/join", map[string]string{"code": *b.JoinCode}).want(http.StatusOK)
 	w.lessonID = w.teacher.do(t, "POST", "/api/v1/courses/"+a.ID+"/lessons", map[string]string{"title": "Week 1"}).
