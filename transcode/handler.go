@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,7 +178,7 @@ func (h *Handler) produce(ctx context.Context, p TranscodePayload, src *Source, 
 	stop context.CancelCauseFunc, log *slog.Logger) (db.Publication, error) {
 	prog := &progressReporter{db: h.DB, jobID: p.JobID, stop: stop, log: log}
 	output, err := h.Pipeline.Encode(ctx, src, input, out, PlanLadder(src), func(pct float64) {
-		prog.report(ctx, pct*encodeShare/100, false)
+		prog.report(ctx, math.Round(pct*encodeShare/100*10)/10, false)
 	})
 	if err != nil {
 		return db.Publication{}, err

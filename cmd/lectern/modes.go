@@ -6,13 +6,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/lectern/lectern/server"
+	"github.com/lectern/lectern/transcode"
 )
+
+// workDirName is the directory under the data dir where transcodes make
+// their working directories; storage/disk owns <data dir>/tmp and
+// <data dir>/objects.
+const workDirName = "work"
 
 // process is what a running mode owns. ServeMain, APIMain and WorkerMain
 // embed it; each Run opens what its mode needs, and Close shuts down
@@ -109,6 +116,7 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		TrustedProxies: cfg.TrustedProxies,
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		Uploads:        uploadOptions(cfg),
+		Queue:          p.backends.Queue.Client,
 		ReadyChecks:    p.backends.readyChecks(),
 	})
 	if err != nil {
@@ -124,15 +132,26 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 	return nil
 }
 
-// startWorker starts processing tasks from the queue.
+// startWorker starts processing tasks from the queue: transcodes, with
+// their working directories under <data dir>/work.
 func (p *process) startWorker() error {
+	workDir := filepath.Join(p.Config.DataDir, workDirName)
+	if err := os.MkdirAll(workDir, 0o700); err != nil {
+		return fmt.Errorf("create transcode work directory: %w", err)
+	}
 	mux := asynq.NewServeMux()
-	// Task handlers register on mux; the transcode handler arrives with
-	// the transcode task.
+	mux.Handle(transcode.TypeTranscode, &transcode.Handler{
+		DB:       p.backends.DB,
+		Storage:  p.backends.Storage,
+		Pipeline: &transcode.Pipeline{FFmpeg: p.Config.FFmpeg, FFprobe: p.Config.FFprobe, Logger: p.Logger},
+		Logger:   p.Logger.With("component", "transcode"),
+		TempDir:  workDir,
+	})
 	p.worker = p.backends.Queue.NewWorker(WorkerOptions{
 		Concurrency:     p.Config.WorkerConcurrency,
 		ShutdownTimeout: p.Config.ShutdownTimeout,
 		Logger:          p.Logger,
+		RetryDelay:      transcode.RetryDelay,
 		Handler:         mux,
 	})
 	if err := p.worker.Start(); err != nil {
@@ -213,7 +232,9 @@ func NewWorkerMain(cfg Config, logger *slog.Logger) *WorkerMain {
 	return &WorkerMain{process{Config: cfg, Logger: logger, Stdout: io.Discard}}
 }
 
-// Run opens the database, storage and queue and starts the worker.
+// Run opens the database, storage and queue, re-enqueues unfinished
+// transcodes (which the queue refuses when they are still there), and
+// starts the worker.
 func (m *WorkerMain) Run(ctx context.Context) error {
 	if err := m.Config.RequireRedis("worker"); err != nil {
 		return err
@@ -222,5 +243,8 @@ func (m *WorkerMain) Run(ctx context.Context) error {
 		return err
 	}
 	warnMissingTools(&m.Config, m.Logger)
+	if err := requeueUnfinishedLessons(ctx, m.backends.DB, m.backends.Queue, m.Logger); err != nil {
+		return err
+	}
 	return m.startWorker()
 }

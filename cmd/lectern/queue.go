@@ -10,12 +10,14 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/lectern/lectern/transcode"
 )
 
 // Queue names. Transcodes get their own queue so that a backlog of them
 // never starves small tasks, and the worker weighs them above "default".
 const (
-	queueTranscode = "transcode"
+	queueTranscode = transcode.QueueTranscode
 	queueDefault   = "default"
 )
 
