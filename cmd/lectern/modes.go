@@ -32,6 +32,7 @@ type process struct {
 
 	backends *backends
 	http     *httpServer
+	api      *server.Server
 	worker   *Worker
 	url      string
 }
@@ -58,11 +59,12 @@ func (p *process) Err() <-chan error {
 
 // Close stops the process: the HTTP server and the worker together, each
 // given Config.ShutdownTimeout to let requests and tasks in flight finish
-// (unfinished tasks go back to the queue), then the queue and the database.
+// (unfinished tasks go back to the queue), then the API server's work in
+// progress (batched heartbeats), then the queue and the database.
 func (p *process) Close() error {
 	var (
-		wg      sync.WaitGroup
-		httpErr error
+		wg              sync.WaitGroup
+		httpErr, apiErr error
 	)
 	if h := p.http; h != nil {
 		wg.Go(func() { httpErr = h.shutdown(p.Config.ShutdownTimeout, p.Logger) })
@@ -72,12 +74,16 @@ func (p *process) Close() error {
 	}
 	wg.Wait()
 	p.http, p.worker = nil, nil
+	if p.api != nil {
+		apiErr = p.api.Close()
+		p.api = nil
+	}
 	var closeErr error
 	if p.backends != nil {
 		closeErr = p.backends.Close()
 		p.backends = nil
 	}
-	return errors.Join(httpErr, closeErr)
+	return errors.Join(httpErr, apiErr, closeErr)
 }
 
 // open opens the backends and logs what the process runs on.
@@ -122,6 +128,7 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 	if err != nil {
 		return fmt.Errorf("build api server: %w", err)
 	}
+	p.api = srv
 	p.Logger.Info("listening", "addr", p.http.Addr().String(), "url", p.url)
 	if err := ensureFirstAdmin(ctx, p.backends.DB, cfg, firstAdmin{
 		generate: generateAdmin, banner: p.Stdout, loginURL: p.url, logger: p.Logger,
