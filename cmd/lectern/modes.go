@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -143,8 +143,8 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 // their working directories under <data dir>/work.
 func (p *process) startWorker() error {
 	workDir := filepath.Join(p.Config.DataDir, workDirName)
-	if err := os.MkdirAll(workDir, 0o700); err != nil {
-		return fmt.Errorf("create transcode work directory: %w", err)
+	if err := prepareWorkDir(workDir, time.Now(), p.Logger); err != nil {
+		return err
 	}
 	mux := asynq.NewServeMux()
 	mux.Handle(transcode.TypeTranscode, &transcode.Handler{
