@@ -88,8 +88,8 @@ func newBeatBatcher(record recordFunc, opts HeartbeatBatching, dialect string) *
 // submit records one beat and returns the viewer's progress after it,
 // once the transaction holding it has committed. A beat that was refused
 // (invalid, or a lesson the viewer may not see) returns its own error
-// without affecting the others. If ctx ends first, submit returns ctx's
-// error; the beat may still be recorded.
+// without affecting the others. The commit does not depend on ctx (other
+// beats ride on it); it is bounded by beatCommitTimeout.
 func (b *beatBatcher) submit(ctx context.Context, req db.BeatRequest) (*lectern.Progress, error) {
 	b.mu.Lock()
 	if b.closed {
@@ -113,13 +113,10 @@ func (b *beatBatcher) submit(ctx context.Context, req db.BeatRequest) (*lectern.
 
 	if leader {
 		b.lead(ctx, batch)
-	} else {
-		select {
-		case <-batch.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
 	}
+	// Even when the request is gone, wait: the beat is being committed,
+	// and close must not return before it is.
+	<-batch.done
 	if batch.err != nil {
 		return nil, batch.err
 	}
