@@ -21,6 +21,7 @@ import (
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
+	"github.com/lectern/lectern/events"
 )
 
 // jsonBodyLimit caps the body of every JSON endpoint.
@@ -59,6 +60,11 @@ type Options struct {
 	// ReadyChecks are run by /readyz, by name (db, redis, storage…). When
 	// empty, /readyz pings the database.
 	ReadyChecks map[string]func(context.Context) error
+	// Events carries live updates (new and changed comments, ended
+	// sessions) to the event streams of every API process: an
+	// events.Redis shared by all replicas in the scaled setup. Nil means
+	// an in-process bus, enough for a single process.
+	Events events.Bus
 	// Heartbeats tunes the group commit of progress heartbeats; the zero
 	// value takes the defaults.
 	Heartbeats HeartbeatBatching
@@ -91,6 +97,9 @@ type Server struct {
 	web *webApp
 	// uploads is the tus endpoint (tus.go); nil when not configured.
 	uploads *tusUploads
+	// comments holds the event bus, posting limits and live streams of
+	// the comment routes (comments.go, sse.go).
+	comments *commentState
 
 	// beats group-commits progress heartbeats (heartbeat.go).
 	beats *beatBatcher
@@ -157,6 +166,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.beats = newBeatBatcher(s.db.RecordHeartbeats, opts.Heartbeats, s.db.Dialect())
+	s.comments = newCommentState(opts.Events)
 	s.echo = s.newEcho(opts.TrustedProxies)
 	s.handler, err = s.crossOriginProtection(origin, s.withUploads(s.echo))
 	if err != nil {
@@ -173,6 +183,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // stopped passing it requests: heartbeats waiting to be batched are
 // committed and answered. It does not close the database.
 func (s *Server) Close() error {
+	// Live event streams end first (see EndStreams).
+	s.comments.close()
 	s.beats.close()
 	return nil
 }
@@ -212,6 +224,10 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)
 	s.registerLessonRoutes(api)
+	s.registerCommentRoutes(api)
+	s.registerQuestionRoutes(api)
+	s.registerNotificationRoutes(api)
+	s.registerSSERoutes(api)
 	s.registerProgressRoutes(api)
 	s.registerAnalyticsRoutes(api)
 	s.registerPageRoutes(e)

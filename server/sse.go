@@ -1,0 +1,261 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/events"
+)
+
+// Live stream timing. A heartbeat comment keeps proxies from closing an
+// idle stream; the session is checked again every sessionRecheck (an
+// expired session ends the stream even without a logout event); a write
+// that a client does not take within streamWriteTimeout ends the stream.
+const (
+	streamHeartbeat    = 25 * time.Second
+	sessionRecheck     = 30 * time.Second
+	streamWriteTimeout = 10 * time.Second
+	// streamRetryMS is how long a browser waits before reconnecting.
+	streamRetryMS = 3000
+)
+
+// Event names on the stream, besides "comment.created", "comment.updated"
+// and "comment.deleted".
+const (
+	sseReady        = "ready"
+	sseSessionEnded = "session_ended"
+)
+
+// streamSet tracks the open event streams so that they can all be ended
+// at shutdown.
+type streamSet struct {
+	mu     sync.Mutex
+	timing streamTiming
+	ended  bool
+	done   chan struct{}
+	wg     sync.WaitGroup
+}
+
+func newStreamSet() *streamSet {
+	return &streamSet{timing: streamTiming{streamHeartbeat, sessionRecheck}, done: make(chan struct{})}
+}
+
+// streamTiming is how often a stream sends a heartbeat and checks the
+// session again.
+type streamTiming struct {
+	heartbeat, recheck time.Duration
+}
+
+// join registers a stream; it fails once the set has ended. The stream
+// calls leave when it returns and stops when done is closed.
+func (ss *streamSet) join() (done <-chan struct{}, timing streamTiming, ok bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.ended {
+		return nil, streamTiming{}, false
+	}
+	ss.wg.Add(1)
+	return ss.done, ss.timing, true
+}
+
+// leave unregisters a stream that join registered.
+func (ss *streamSet) leave() { ss.wg.Done() }
+
+// end tells every stream to stop and refuses new ones.
+func (ss *streamSet) end() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if !ss.ended {
+		ss.ended = true
+		close(ss.done)
+	}
+}
+
+// close ends the streams and waits for their handlers to return.
+func (ss *streamSet) close() {
+	ss.end()
+	ss.wg.Wait()
+}
+
+// EndStreams ends every live event stream and refuses new ones; browsers
+// reconnect (to another replica, or to this one once restarted). An HTTP
+// server's Shutdown waits for handlers to return, and a stream's handler
+// runs until its client leaves, so call EndStreams when shutdown begins
+// (http.Server.RegisterOnShutdown). Close ends them too.
+func (s *Server) EndStreams() { s.comments.streams.end() }
+
+func (s *Server) registerSSERoutes(g *echo.Group) {
+	g.GET("/lessons/:id/events", s.handleLessonEvents, s.requireUser)
+}
+
+// sessionTopic is where a session's end is announced. The topic carries a
+// hash of the stored token hash, so that the value the database looks
+// sessions up by does not travel through the event bus.
+func sessionTopic(tokenHash string) string { return "session:" + hashToken(tokenHash) }
+
+// endSessionStreams ends the event streams opened with the session whose
+// token hash is tokenHash, on every replica: a logout calls it.
+func (s *Server) endSessionStreams(ctx context.Context, tokenHash string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	if err := s.comments.bus.Publish(ctx, sessionTopic(tokenHash), []byte(`{}`)); err != nil {
+		s.logger.WarnContext(ctx, "publish session end", slog.Any("error", err))
+	}
+}
+
+// handleLessonEvents streams, as Server-Sent Events, the lesson's entries
+// that the caller may see as they are created, updated and deleted. Each
+// change is read again from the database with the caller's visibility
+// before it is sent. The stream ends when the client goes away, when the
+// caller's session ends (logout, or found expired by a periodic check),
+// or when the server shuts down.
+func (s *Server) handleLessonEvents(c echo.Context) error {
+	ctx := c.Request().Context()
+	u := currentUser(c)
+	lesson, _, err := s.db.FindLesson(ctx, c.Param("id"), u)
+	if err != nil {
+		return fmt.Errorf("find lesson: %w", err)
+	}
+	done, timing, ok := s.comments.streams.join()
+	if !ok {
+		setRetryAfter(c, streamRetryMS/1000)
+		return c.NoContent(http.StatusServiceUnavailable)
+	}
+	defer s.comments.streams.leave()
+	topics := []string{lessonTopic(lesson.ID)}
+	if cookie, err := c.Cookie(sessionCookie); err == nil && cookie.Value != "" && c.Request().Header.Get(echo.HeaderAuthorization) == "" {
+		topics = append(topics, sessionTopic(hashToken(cookie.Value)))
+	}
+	sub, err := s.comments.bus.Subscribe(ctx, topics...)
+	if err != nil {
+		return fmt.Errorf("subscribe to lesson events: %w", err)
+	}
+	defer sub.Close()
+	st := newSSEStream(c)
+	defer st.rc.SetWriteDeadline(time.Time{}) // the connection may serve other requests
+	if err := st.start(); err != nil {
+		return nil // the client is gone
+	}
+	return s.runStream(c, st, sub, streamRun{done, timing, u, lessonTopic(lesson.ID)})
+}
+
+// streamRun is one stream's settings: when to stop, how often to beat
+// and recheck, who watches, and the topic of the lesson's changes.
+type streamRun struct {
+	done   <-chan struct{}
+	timing streamTiming
+	viewer *lectern.User
+	topic  string
+}
+
+// runStream forwards events until the stream has to end.
+func (s *Server) runStream(c echo.Context, st *sseStream, sub *events.Subscription, run streamRun) error {
+	ctx := c.Request().Context()
+	heartbeat := time.NewTicker(run.timing.heartbeat)
+	defer heartbeat.Stop()
+	recheck := time.NewTicker(run.timing.recheck)
+	defer recheck.Stop()
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-run.done:
+			return nil
+		case ev, ok := <-sub.C():
+			if !ok {
+				// Lagged or bus closed: the client reconnects and reloads.
+				return nil
+			}
+			if ev.Topic != run.topic {
+				return st.event(sseSessionEnded, []byte(`{}`))
+			}
+			err = s.forward(ctx, st, ev.Data, run.viewer)
+		case <-heartbeat.C:
+			err = st.comment("ping")
+		case <-recheck.C:
+			if _, aerr := s.authenticate(c); lectern.ErrorCode(aerr) == lectern.EUNAUTHORIZED {
+				return st.event(sseSessionEnded, []byte(`{}`))
+			}
+		}
+		if err != nil {
+			return nil // the client is gone or stuck
+		}
+	}
+}
+
+// forward sends the entry a change names, as u now sees it; an entry u
+// may not see is skipped.
+func (s *Server) forward(ctx context.Context, st *sseStream, data []byte, u *lectern.User) error {
+	var ch change
+	if err := json.Unmarshal(data, &ch); err != nil {
+		s.logger.WarnContext(ctx, "malformed comment change", slog.Any("error", err))
+		return nil
+	}
+	cm, err := s.db.FindComment(ctx, ch.ID, u)
+	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			s.logger.WarnContext(ctx, "read changed comment", slog.String("comment_id", ch.ID), slog.Any("error", err))
+		}
+		return nil
+	}
+	body, err := json.Marshal(cm)
+	if err != nil {
+		return fmt.Errorf("encode comment: %w", err)
+	}
+	return st.event("comment."+ch.Type, body)
+}
+
+// sseStream writes Server-Sent Events, each flushed at once and bounded by
+// a write deadline.
+type sseStream struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func newSSEStream(c echo.Context) *sseStream {
+	return &sseStream{w: c.Response(), rc: http.NewResponseController(c.Response())}
+}
+
+// start sends the headers and a "ready" event: from then on, every change
+// is delivered.
+func (st *sseStream) start() error {
+	h := st.w.Header()
+	h.Set(echo.HeaderContentType, "text/event-stream; charset=utf-8")
+	h.Set(echo.HeaderCacheControl, "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx must not buffer the stream
+	st.w.WriteHeader(http.StatusOK)
+	return st.write(fmt.Sprintf("retry: %d\nevent: %s\ndata: {}\n\n", streamRetryMS, sseReady))
+}
+
+// event sends one event; data is one line of JSON.
+func (st *sseStream) event(name string, data []byte) error {
+	return st.write("event: " + name + "\ndata: " + string(data) + "\n\n")
+}
+
+// comment sends a comment line, which clients ignore.
+func (st *sseStream) comment(text string) error { return st.write(": " + text + "\n\n") }
+
+func (st *sseStream) write(s string) error {
+	// Not every ResponseWriter supports deadlines; without one, a stuck
+	// client holds the stream until the server closes its connection.
+	if err := st.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	if _, err := st.w.Write([]byte(s)); err != nil {
+		return err
+	}
+	return st.rc.Flush()
+}
