@@ -51,14 +51,7 @@ func (db *DB) FindInbox(ctx context.Context, viewer *lectern.User, f lectern.Inb
 		if err != nil {
 			return err
 		}
-		return t.sel(ctx, &inbox.Lessons, `SELECT co.id AS course_id, co.title AS course_title,
-				l.id AS lesson_id, l.title AS lesson_title, COUNT(*) AS unanswered
-			FROM comments c `+teacherJoin+`
-			JOIN courses co ON co.id = c.course_id
-			JOIN lessons l ON l.id = c.lesson_id
-			WHERE c.parent_id IS NULL AND c.kind = 'question' AND c.deleted_at IS NULL AND c.status = 'open' AND `+vis+`
-			GROUP BY co.id, co.title, l.id, l.title, l.created_at
-			ORDER BY co.title, co.id, l.created_at, l.id`, append([]any{viewer.ID}, visArgs...)...)
+		return countOpenQuestions(ctx, t, viewer, &inbox.Lessons)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find inbox: %w", err)
@@ -69,6 +62,20 @@ func (db *DB) FindInbox(ctx context.Context, viewer *lectern.User, f lectern.Inb
 		inbox.Next = cursor{CreatedAt: last.CreatedAt.UnixMicro(), ID: last.ID}.encode()
 	}
 	return inbox, nil
+}
+
+// countOpenQuestions counts, per lesson of the courses viewer teaches,
+// the open questions viewer may see.
+func countOpenQuestions(ctx context.Context, t tx, viewer *lectern.User, counts *[]lectern.LessonQuestionCount) error {
+	vis, visArgs := visibleTo(viewer)
+	return t.sel(ctx, counts, `SELECT co.id AS course_id, co.title AS course_title,
+			l.id AS lesson_id, l.title AS lesson_title, COUNT(*) AS unanswered
+		FROM comments c `+teacherJoin+`
+		JOIN courses co ON co.id = c.course_id
+		JOIN lessons l ON l.id = c.lesson_id
+		WHERE c.parent_id IS NULL AND c.kind = 'question' AND c.deleted_at IS NULL AND c.status = 'open' AND `+vis+`
+		GROUP BY co.id, co.title, l.id, l.title, l.created_at
+		ORDER BY co.title, co.id, l.created_at, l.id`, append([]any{viewer.ID}, visArgs...)...)
 }
 
 // maxNotifications bounds FindNotifications.
