@@ -28,8 +28,9 @@ var templateFiles embed.FS
 //go:embed static
 var staticFiles embed.FS
 
-// layoutFiles are parsed into every page.
-var layoutFiles = []string{"templates/layout.html", "templates/partials.html"}
+// layoutFile is parsed into every page, as are the partials: the files
+// whose names start with "_".
+const layoutFile = "templates/layout.html"
 
 // Static returns the files served under /static/: css/, js/ and vendor/.
 func Static() fs.FS {
@@ -60,13 +61,19 @@ func NewPages() (*Pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("player: list templates: %w", err)
 	}
+	shared := []string{layoutFile}
 	for _, f := range files {
-		if isLayout(f) {
+		if isPartial(f) {
+			shared = append(shared, f)
+		}
+	}
+	for _, f := range files {
+		if f == layoutFile || isPartial(f) {
 			continue
 		}
 		name := strings.TrimSuffix(path.Base(f), ".html")
 		t := template.New(name).Funcs(p.funcs())
-		t, err := t.ParseFS(templateFiles, append(layoutFiles, f)...)
+		t, err := t.ParseFS(templateFiles, append(shared, f)...)
 		if err != nil {
 			return nil, fmt.Errorf("player: parse %s: %w", f, err)
 		}
@@ -75,14 +82,7 @@ func NewPages() (*Pages, error) {
 	return p, nil
 }
 
-func isLayout(f string) bool {
-	for _, l := range layoutFiles {
-		if l == f {
-			return true
-		}
-	}
-	return false
-}
+func isPartial(f string) bool { return strings.HasPrefix(path.Base(f), "_") }
 
 // Version is the hash of the static files that asset URLs carry.
 func (p *Pages) Version() string { return p.version }

@@ -74,6 +74,7 @@ func (s *Server) registerPageRoutes(e *echo.Echo) {
 	e.GET("/courses", s.page(s.handleCoursesPage), h)
 	e.GET("/courses/:id", s.page(s.handleCoursePage), h)
 	e.GET("/lessons/:id/upload", s.page(s.handleUploadPage), h)
+	e.GET("/watch/:id", s.page(s.handleWatchPage), h)
 	e.GET("/static/*", s.handleStatic, h)
 }
 

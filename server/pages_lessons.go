@@ -58,3 +58,34 @@ func (s *Server) handleUploadPage(c echo.Context, u *lectern.User) error {
 		Data: map[string]any{"lesson_id": l.ID, "course_id": course.ID, "status": l.Status},
 	})
 }
+
+// handleWatchPage is the player with the conversation beside it. The
+// page itself shows while the lesson is processing or failed; its script
+// polls the lesson and starts the player once it is ready.
+func (s *Server) handleWatchPage(c echo.Context, u *lectern.User) error {
+	l, course, err := s.lessonForPage(c, u)
+	if err != nil {
+		return err
+	}
+	teaching := mayTeach(u, course.MyRole)
+	return s.render(c, http.StatusOK, pageView{
+		Name: "watch", Title: l.Title, User: u, Nav: "courses", Wide: true,
+		Script: "js/watch.js", Vendor: []string{"vendor/hls.min.js"},
+		Crumbs: []crumb{{"My courses", "/courses"}, {course.Title, "/courses/" + course.ID}, {l.Title, ""}},
+		View: struct {
+			Lesson    *lectern.Lesson
+			Course    *lectern.Course
+			Teaching  bool
+			PosterURL string
+		}{l, course, teaching, ""},
+		Data: map[string]any{
+			"lesson_id":   l.ID,
+			"course_id":   course.ID,
+			"status":      l.Status,
+			"duration_ms": l.DurationMS,
+			"user_id":     u.ID,
+			"user_name":   u.Name,
+			"teaching":    teaching,
+		},
+	})
+}

@@ -24,7 +24,7 @@ func (c *client) noRedirects() *client {
 func TestPagesNeedALogin(t *testing.T) {
 	ts := pageServer(t)
 	c := ts.client(t).noRedirects()
-	for _, path := range []string{"/courses", "/courses/x"} {
+	for _, path := range []string{"/courses", "/courses/x", "/watch/x", "/lessons/x/upload"} {
 		t.Run(path, func(t *testing.T) {
 			r := c.do(t, "GET", path, nil).want(http.StatusSeeOther)
 			if got, want := r.Header.Get("Location"), "/login?next="+strings.ReplaceAll(path, "/", "%2F"); got != want {
@@ -112,4 +112,28 @@ func TestStaticFiles(t *testing.T) {
 			t.Errorf("%s is only %d bytes", vendored, len(r.Body))
 		}
 	}
+}
+
+func TestLessonPages(t *testing.T) {
+	ts := pageServer(t)
+	teacher, lessonID := newLessonFor(t, ts)
+	_, outsider := ts.loginNew(t, lectern.RoleStudent)
+	t.Run("WatchShowsThePlayer", func(t *testing.T) {
+		body := string(teacher.do(t, "GET", "/watch/"+lessonID, nil).want(http.StatusOK).Body)
+		for _, want := range []string{`id="video"`, "/static/vendor/hls.min.js?v=", `"lesson_id":"` + lessonID + `"`, `"status":"awaiting_upload"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("watch page lacks %s", want)
+			}
+		}
+	})
+	t.Run("UploadUsesTus", func(t *testing.T) {
+		body := string(teacher.do(t, "GET", "/lessons/"+lessonID+"/upload", nil).want(http.StatusOK).Body)
+		if !strings.Contains(body, "/static/vendor/tus.min.js?v=") {
+			t.Errorf("upload page does not load tus-js-client")
+		}
+	})
+	t.Run("OutsiderGets404", func(t *testing.T) {
+		outsider.do(t, "GET", "/watch/"+lessonID, nil).want(http.StatusNotFound)
+		outsider.do(t, "GET", "/lessons/"+lessonID+"/upload", nil).want(http.StatusNotFound)
+	})
 }

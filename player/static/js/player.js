@@ -1,0 +1,375 @@
+// player.js — the lesson player: hls.js (or Safari's native HLS) behind
+// accessible custom controls, with a quality menu, speed remembered per
+// user, captions, thumbnail previews on the timeline and keyboard
+// shortcuts. It knows nothing of progress or the conversation; those
+// modules listen to its video element and call seek().
+import { api, clock, el } from './api.js';
+
+const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
+const $ = (id) => document.getElementById(id);
+
+/** parseVTTTime reads "hh:mm:ss.mmm" or "mm:ss.mmm" into seconds. */
+function parseVTTTime(t) {
+  const p = t.trim().split(':').map(Number);
+  return p.reduce((acc, v) => acc * 60 + v, 0);
+}
+
+/** parseThumbnails reads a WebVTT track of sprite cues ("img.jpg#xywh=x,y,w,h"). */
+export function parseThumbnails(text, base) {
+  const cues = [];
+  for (const block of text.replace(/\r/g, '').split('\n\n')) {
+    const lines = block.split('\n').filter(Boolean);
+    const i = lines.findIndex((l) => l.includes('-->'));
+    if (i < 0 || !lines[i + 1]) continue;
+    const [from, to] = lines[i].split('-->').map((s) => parseVTTTime(s.split(' ').filter(Boolean)[0]));
+    const [file, frag] = lines[i + 1].trim().split('#xywh=');
+    const [x, y, w, h] = (frag || '0,0,0,0').split(',').map(Number);
+    cues.push({ from, to, url: new URL(file, base).href, x, y, w, h });
+  }
+  return cues;
+}
+
+export class Player {
+  constructor({ lessonID, userID }) {
+    this.lessonID = lessonID;
+    this.speedKey = `lectern:speed:${userID}`;
+    this.video = $('video');
+    this.root = $('player');
+    this.hls = null;
+    this.thumbs = [];
+    this.duration = 0;
+    this.onReady = [];
+  }
+
+  /** load fetches signed playback URLs and attaches the stream. */
+  async load(startAt = 0) {
+    const pb = await api('GET', `/api/v1/lessons/${encodeURIComponent(this.lessonID)}/playback`);
+    this.playback = pb;
+    if (pb.poster_url) this.video.poster = pb.poster_url;
+    for (const c of pb.captions || []) {
+      this.video.append(el('track', { kind: 'subtitles', src: c.url, srclang: c.language, label: c.label }));
+    }
+    $('captions-btn').hidden = !(pb.captions || []).length;
+    if (pb.thumbnails_vtt) this.loadThumbnails(pb.thumbnails_vtt);
+    this.attach(pb.hls_url, startAt);
+    this.bindControls();
+    this.setSpeed(Number(localStorage.getItem(this.speedKey)) || 1, false);
+  }
+
+  attach(url, startAt) {
+    const v = this.video;
+    const Hls = window.Hls;
+    if (Hls && Hls.isSupported()) {
+      this.hls?.destroy();
+      const hls = new Hls({ startPosition: startAt > 0 ? startAt : -1, enableWorker: true });
+      this.hls = hls;
+      hls.on(Hls.Events.MANIFEST_PARSED, () => this.buildQualityMenu());
+      hls.on(Hls.Events.LEVEL_SWITCHED, () => this.updateQualityLabel());
+      hls.on(Hls.Events.ERROR, (_, data) => this.onHlsError(data));
+      hls.loadSource(url);
+      hls.attachMedia(v);
+    } else if (v.canPlayType('application/vnd.apple.mpegurl')) {
+      // Safari plays HLS itself and picks the quality on its own.
+      v.src = url;
+      if (startAt > 0) v.addEventListener('loadedmetadata', () => { v.currentTime = startAt; }, { once: true });
+    } else {
+      this.showMessage('This browser cannot play the lesson', 'Try a current version of Firefox, Chrome, Edge or Safari.', true);
+    }
+  }
+
+  /** onHlsError recovers what can be: an expired link is renewed where playback stood. */
+  async onHlsError(data) {
+    if (!data.fatal) return;
+    const Hls = window.Hls;
+    if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
+      this.hls.recoverMediaError();
+      return;
+    }
+    if (data.type === Hls.ErrorTypes.NETWORK_ERROR && !this.renewing) {
+      this.renewing = true;
+      const at = this.video.currentTime;
+      const playing = !this.video.paused;
+      try {
+        const pb = await api('GET', `/api/v1/lessons/${encodeURIComponent(this.lessonID)}/playback`);
+        this.attach(pb.hls_url, at);
+        if (playing) this.video.play().catch(() => {});
+      } catch (err) {
+        this.showMessage('Playback stopped', err.message, true);
+      } finally {
+        setTimeout(() => { this.renewing = false; }, 5000);
+      }
+      return;
+    }
+    this.showMessage('Playback failed', 'The video could not be loaded. Reload the page to try again.', true);
+  }
+
+  showMessage(title, detail, failed = false, pct = null) {
+    $('player-message').hidden = false;
+    $('player-message-title').textContent = title;
+    $('player-message-detail').textContent = detail || '';
+    this.root.dataset.state = failed ? 'failed' : 'waiting';
+    const bar = $('player-message-bar');
+    bar.hidden = pct === null;
+    if (pct !== null) bar.querySelector('.bar').style.width = `${pct}%`;
+  }
+
+  hideMessage() {
+    $('player-message').hidden = true;
+    this.root.dataset.state = 'ready';
+  }
+
+  async loadThumbnails(url) {
+    try {
+      const resp = await fetch(url, { credentials: 'same-origin' });
+      if (resp.ok) this.thumbs = parseThumbnails(await resp.text(), resp.url);
+    } catch { /* previews are optional */ }
+  }
+
+  get currentMS() { return Math.round(this.video.currentTime * 1000); }
+
+  /** seek moves to ms and keeps playing if it was. */
+  seek(ms) {
+    const d = this.video.duration || this.duration;
+    let t = Math.max(0, ms / 1000);
+    if (d) t = Math.min(t, Math.max(0, d - 0.1));
+    this.video.currentTime = t;
+    this.updateTime();
+  }
+
+  skip(seconds) { this.seek((this.video.currentTime + seconds) * 1000); }
+
+  toggle() {
+    if (this.video.paused) this.video.play().catch(() => {});
+    else this.video.pause();
+  }
+
+  setSpeed(rate, remember = true) {
+    if (!SPEEDS.includes(rate)) rate = 1;
+    this.video.playbackRate = rate;
+    this.video.defaultPlaybackRate = rate;
+    $('speed-btn').textContent = `${rate}×`;
+    if (remember) localStorage.setItem(this.speedKey, String(rate));
+    for (const b of $('speed-menu').querySelectorAll('button')) {
+      b.setAttribute('aria-checked', String(Number(b.dataset.rate) === rate));
+    }
+  }
+
+  buildSpeedMenu() {
+    const menu = $('speed-menu');
+    menu.replaceChildren(...SPEEDS.map((r) => el('li', { role: 'none' },
+      el('button', { type: 'button', role: 'menuitemradio', 'aria-checked': 'false', dataset: { rate: String(r) },
+        onclick: () => { this.setSpeed(r); this.closeMenus(); } }, r === 1 ? 'Normal' : `${r}×`))));
+  }
+
+  buildQualityMenu() {
+    const hls = this.hls;
+    const levels = hls.levels.map((l, i) => ({ i, h: l.height, bw: l.bitrate })).filter((l) => l.h)
+      .sort((a, b) => b.h - a.h);
+    const btn = $('quality-btn');
+    btn.hidden = levels.length < 1;
+    const item = (label, level) => el('li', { role: 'none' }, el('button', {
+      type: 'button', role: 'menuitemradio', 'aria-checked': 'false', dataset: { level: String(level) },
+      onclick: () => { hls.currentLevel = level; this.closeMenus(); this.updateQualityLabel(); },
+    }, label));
+    $('quality-menu').replaceChildren(item('Auto', -1), ...levels.map((l) => item(`${l.h}p`, l.i)));
+    this.updateQualityLabel();
+  }
+
+  updateQualityLabel() {
+    const hls = this.hls;
+    if (!hls) return;
+    const auto = hls.autoLevelEnabled;
+    const cur = hls.levels[hls.currentLevel];
+    const h = cur && cur.height ? `${cur.height}p` : '';
+    $('quality-btn').textContent = auto ? `Auto${h ? ` (${h})` : ''}` : h || 'Auto';
+    for (const b of $('quality-menu').querySelectorAll('button')) {
+      const lv = Number(b.dataset.level);
+      b.setAttribute('aria-checked', String(auto ? lv === -1 : lv === hls.currentLevel));
+    }
+  }
+
+  toggleCaptions() {
+    const tracks = [...this.video.textTracks];
+    if (!tracks.length) return;
+    const on = !tracks.some((t) => t.mode === 'showing');
+    tracks.forEach((t, i) => { t.mode = on && i === 0 ? 'showing' : 'hidden'; });
+    $('captions-btn').setAttribute('aria-pressed', String(on));
+  }
+
+  toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen();
+    else this.root.requestFullscreen?.().catch(() => {});
+  }
+
+  toggleMute() {
+    this.video.muted = !this.video.muted;
+  }
+
+  openMenu(btn, menu) {
+    const open = menu.hidden;
+    this.closeMenus();
+    if (!open) return;
+    menu.hidden = false;
+    btn.setAttribute('aria-expanded', 'true');
+    (menu.querySelector('[aria-checked="true"]') || menu.querySelector('button'))?.focus();
+  }
+
+  closeMenus() {
+    for (const [b, m] of [['speed-btn', 'speed-menu'], ['quality-btn', 'quality-menu']]) {
+      $(m).hidden = true;
+      $(b).setAttribute('aria-expanded', 'false');
+    }
+  }
+
+  updateTime() {
+    const v = this.video;
+    const d = v.duration || this.duration || 0;
+    const t = v.currentTime;
+    const pct = d ? (t / d) * 100 : 0;
+    $('timeline-played').style.width = `${pct}%`;
+    $('timeline-thumb').style.left = `${pct}%`;
+    $('time-current').textContent = clock(t * 1000);
+    const tl = $('timeline');
+    tl.setAttribute('aria-valuenow', String(Math.round(t)));
+    tl.setAttribute('aria-valuetext', `${clock(t * 1000)} of ${clock(d * 1000)}`);
+    if (v.buffered.length && d) {
+      $('timeline-buffered').style.width = `${(v.buffered.end(v.buffered.length - 1) / d) * 100}%`;
+    }
+  }
+
+  /** timeAt maps a pointer position on the timeline to seconds. */
+  timeAt(clientX) {
+    const r = $('timeline').getBoundingClientRect();
+    const f = Math.min(1, Math.max(0, (clientX - r.left) / r.width));
+    return f * (this.video.duration || this.duration || 0);
+  }
+
+  showPreview(clientX) {
+    const t = this.timeAt(clientX);
+    const r = $('timeline').getBoundingClientRect();
+    const prev = $('timeline-preview');
+    const img = $('timeline-preview-img');
+    const cue = this.thumbs.find((c) => t >= c.from && t < c.to);
+    if (cue) {
+      img.style.width = `${cue.w}px`;
+      img.style.height = `${cue.h}px`;
+      img.style.backgroundImage = `url("${cue.url}")`;
+      img.style.backgroundPosition = `-${cue.x}px -${cue.y}px`;
+      img.hidden = false;
+    } else {
+      img.hidden = true;
+    }
+    const half = (cue ? cue.w : 40) / 2 + 4;
+    const x = Math.min(r.width - half, Math.max(half, clientX - r.left));
+    prev.style.left = `${x}px`;
+    $('timeline-preview-time').textContent = clock(t * 1000);
+    prev.hidden = false;
+  }
+
+  bindControls() {
+    const v = this.video;
+    const root = this.root;
+    this.buildSpeedMenu();
+    v.addEventListener('play', () => { root.classList.add('is-playing'); $('play').setAttribute('aria-label', 'Pause (k)'); $('big-play').hidden = true; });
+    v.addEventListener('pause', () => { root.classList.remove('is-playing'); $('play').setAttribute('aria-label', 'Play (k)'); });
+    v.addEventListener('timeupdate', () => this.updateTime());
+    v.addEventListener('progress', () => this.updateTime());
+    v.addEventListener('loadedmetadata', () => {
+      this.duration = v.duration;
+      $('time-total').textContent = clock(v.duration * 1000);
+      $('timeline').setAttribute('aria-valuemax', String(Math.round(v.duration)));
+      if (v.paused) $('big-play').hidden = false;
+      this.hideMessage();
+      this.onReady.forEach((f) => f());
+    });
+    v.addEventListener('volumechange', () => {
+      root.classList.toggle('is-muted', v.muted || v.volume === 0);
+      $('mute').setAttribute('aria-label', v.muted ? 'Unmute (m)' : 'Mute (m)');
+      $('volume').value = v.muted ? 0 : v.volume;
+    });
+    v.addEventListener('click', () => this.toggle());
+    $('big-play').addEventListener('click', () => this.toggle());
+    $('play').addEventListener('click', () => this.toggle());
+    $('back10').addEventListener('click', () => this.skip(-10));
+    $('fwd10').addEventListener('click', () => this.skip(10));
+    $('mute').addEventListener('click', () => this.toggleMute());
+    $('volume').addEventListener('input', (e) => { v.volume = Number(e.target.value); v.muted = v.volume === 0; });
+    $('fullscreen').addEventListener('click', () => this.toggleFullscreen());
+    $('captions-btn').addEventListener('click', () => this.toggleCaptions());
+    $('help-btn').addEventListener('click', () => $('help-dialog').showModal());
+    $('speed-btn').addEventListener('click', () => this.openMenu($('speed-btn'), $('speed-menu')));
+    $('quality-btn').addEventListener('click', () => this.openMenu($('quality-btn'), $('quality-menu')));
+    document.addEventListener('click', (e) => { if (!e.target.closest('.menu-wrap')) this.closeMenus(); });
+    this.bindTimeline();
+    this.bindKeys();
+    this.bindIdle();
+  }
+
+  bindTimeline() {
+    const tl = $('timeline');
+    let dragging = false;
+    tl.addEventListener('pointerdown', (e) => {
+      if (e.target.closest('.marker')) return;
+      dragging = true;
+      tl.setPointerCapture(e.pointerId);
+      this.seek(this.timeAt(e.clientX) * 1000);
+    });
+    tl.addEventListener('pointermove', (e) => {
+      this.showPreview(e.clientX);
+      if (dragging) this.seek(this.timeAt(e.clientX) * 1000);
+    });
+    tl.addEventListener('pointerup', () => { dragging = false; });
+    tl.addEventListener('pointerleave', () => { if (!dragging) $('timeline-preview').hidden = true; });
+    tl.addEventListener('keydown', (e) => {
+      const steps = { ArrowLeft: -5, ArrowRight: 5, PageDown: -30, PageUp: 30 };
+      if (e.key in steps) { this.skip(steps[e.key]); e.preventDefault(); e.stopPropagation(); }
+      if (e.key === 'Home') { this.seek(0); e.preventDefault(); }
+      if (e.key === 'End') { this.seek((this.video.duration || 0) * 1000); e.preventDefault(); }
+    });
+  }
+
+  bindKeys() {
+    document.addEventListener('keydown', (e) => {
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      const t = e.target;
+      if (t.closest && t.closest('input, textarea, select, [contenteditable], dialog[open], .menu')) return;
+      const onButton = t.tagName === 'BUTTON' || t.tagName === 'A';
+      const acts = {
+        ' ': () => { if (!onButton) this.toggle(); else return false; },
+        k: () => this.toggle(),
+        j: () => this.skip(-10),
+        l: () => this.skip(10),
+        ArrowLeft: () => this.skip(-5),
+        ArrowRight: () => this.skip(5),
+        f: () => this.toggleFullscreen(),
+        m: () => this.toggleMute(),
+        c: () => this.toggleCaptions(),
+        '?': () => $('help-dialog').showModal(),
+      };
+      const key = e.key.length === 1 && e.key !== ' ' && e.key !== '?' ? e.key.toLowerCase() : e.key;
+      const act = acts[key];
+      if (!act) return;
+      if (act() === false) return;
+      e.preventDefault();
+      this.nudgeIdle();
+    });
+  }
+
+  /** The controls fade while playing with no pointer or key activity. */
+  bindIdle() {
+    const root = this.root;
+    const wake = () => this.nudgeIdle();
+    root.addEventListener('pointermove', wake);
+    root.addEventListener('focusin', wake);
+    this.video.addEventListener('pause', wake);
+  }
+
+  nudgeIdle() {
+    const root = this.root;
+    root.classList.remove('is-idle');
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (!this.video.paused && !root.contains(document.activeElement?.closest?.('.menu') || null)) root.classList.add('is-idle');
+    }, 2500);
+  }
+}
