@@ -116,6 +116,9 @@ func (s *Server) handleSessionDelete(c echo.Context) error {
 		if err := s.db.DeleteSession(c.Request().Context(), hashToken(cookie.Value)); err != nil {
 			return fmt.Errorf("delete session: %w", err)
 		}
+		// Live event streams opened with this session end now, not at
+		// their next periodic session check.
+		s.endSessionStreams(c.Request().Context(), hashToken(cookie.Value))
 	}
 	expired := s.sessionCookie("", time.Unix(0, 0))
 	expired.MaxAge = -1

@@ -212,7 +212,7 @@ func TestLessonEvents(t *testing.T) {
 			u, pw := ts.createUser(t, lectern.RoleAdmin)
 			c := ts.login(t, u, pw)
 			es := openEvents(t, c, cl.lessonID)
-			server.EndSessionStreams(srv, sessionCookieValue(t, c, ts))
+			c.do(t, "DELETE", "/api/v1/session", nil).want(http.StatusNoContent)
 			es.wantEnd(t, "session_ended")
 		})
 		t.Run("RecheckEndsTheStreamOfALoggedOutSession", func(t *testing.T) {
