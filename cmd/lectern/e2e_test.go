@@ -92,6 +92,7 @@ func TestServeLogsInAndShutsDownGracefully(t *testing.T) {
 	body := `{"email":"boss@example.org","password":"correct horse battery"}`
 	fmt.Fprintf(conn, "POST /api/v1/session HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 		addr, len(body), body[:10])
+	waitAccepted(t, addr)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +119,26 @@ func TestServeLogsInAndShutsDownGracefully(t *testing.T) {
 	if strings.Contains(p.stderr.String()+p.stdout.String(), "correct horse battery") {
 		t.Error("the admin password appears in the output")
 	}
+}
+
+// waitAccepted returns once the server at addr has accepted every
+// connection made to it so far: it answers a request on a new connection,
+// and connections are accepted in the order they were made. A connection
+// still waiting in the listen queue would be reset by the listener's close
+// at shutdown, rather than be an in-flight request.
+func waitAccepted(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", addr)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("GET /healthz on a new connection: %v", err)
+	}
+	resp.Body.Close()
 }
 
 // waitRefused waits until addr refuses new connections: the server has
