@@ -12,6 +12,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/lectern/lectern/events"
 	"github.com/lectern/lectern/server"
 	"github.com/lectern/lectern/transcode"
 )
@@ -123,7 +124,10 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		Uploads:        uploadOptions(cfg),
 		Queue:          p.backends.Queue.Client,
-		ReadyChecks:    p.backends.readyChecks(),
+		// Live comment streams fan out over the queue's Redis (miniredis in
+		// embedded mode), so every API replica sees every change.
+		Events:      events.NewRedis(p.backends.Queue.Redis, "lectern:events:"),
+		ReadyChecks: p.backends.readyChecks(),
 	})
 	if err != nil {
 		return fmt.Errorf("build api server: %w", err)
@@ -136,6 +140,9 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		return err
 	}
 	p.http.serve(srv.Handler(), p.Logger)
+	// Open event streams never finish on their own: end them when shutdown
+	// starts, so it does not wait out the whole grace period.
+	p.http.srv.RegisterOnShutdown(srv.EndStreams)
 	return nil
 }
 
