@@ -14,9 +14,11 @@ func (p *Pages) funcs() template.FuncMap {
 		"asset":    p.asset,
 		"clock":    Clock,
 		"percent":  Percent,
-		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-		"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
-		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"date":     func(t any) string { return formatTime(t, "2 Jan 2006") },
+		"datetime": func(t any) string { return formatTime(t, "2 Jan 2006 15:04 UTC") },
+		"iso":      func(t any) string { return formatTime(t, time.RFC3339) },
+		"div":      func(a, b int64) int64 { return a / b },
+		"pct":      Step5,
 		"initials": Initials,
 		"label":    Label,
 		"add":      func(a, b int) int { return a + b },
@@ -76,4 +78,28 @@ func Label(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// formatTime formats a time.Time or a non-nil *time.Time in UTC; anything
+// else is "".
+func formatTime(v any, layout string) string {
+	switch t := v.(type) {
+	case time.Time:
+		return t.UTC().Format(layout)
+	case *time.Time:
+		if t != nil {
+			return t.UTC().Format(layout)
+		}
+	}
+	return ""
+}
+
+// Step5 rounds a percentage to a multiple of 5 in [0, 100], for the w-N
+// width classes of the stylesheet (inline styles are refused by the
+// Content-Security-Policy).
+func Step5(v float64) int {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return int(math.Round(math.Max(0, math.Min(100, v))/5)) * 5
 }

@@ -75,6 +75,10 @@ func (s *Server) registerPageRoutes(e *echo.Echo) {
 	e.GET("/courses/:id", s.page(s.handleCoursePage), h)
 	e.GET("/lessons/:id/upload", s.page(s.handleUploadPage), h)
 	e.GET("/watch/:id", s.page(s.handleWatchPage), h)
+	e.GET("/lessons/:id/analytics", s.page(s.handleAnalyticsPage), h)
+	e.GET("/inbox", s.page(s.handleInboxPage), h)
+	e.GET("/admin", s.page(s.handleAdminUsersPage), h)
+	e.GET("/admin/jobs", s.page(s.handleAdminJobsPage), h)
 	e.GET("/static/*", s.handleStatic, h)
 }
 

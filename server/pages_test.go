@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,7 @@ func (c *client) noRedirects() *client {
 func TestPagesNeedALogin(t *testing.T) {
 	ts := pageServer(t)
 	c := ts.client(t).noRedirects()
-	for _, path := range []string{"/courses", "/courses/x", "/watch/x", "/lessons/x/upload"} {
+	for _, path := range []string{"/courses", "/courses/x", "/watch/x", "/lessons/x/upload", "/lessons/x/analytics", "/inbox", "/admin", "/admin/jobs"} {
 		t.Run(path, func(t *testing.T) {
 			r := c.do(t, "GET", path, nil).want(http.StatusSeeOther)
 			if got, want := r.Header.Get("Location"), "/login?next="+strings.ReplaceAll(path, "/", "%2F"); got != want {
@@ -135,5 +136,51 @@ func TestLessonPages(t *testing.T) {
 	t.Run("OutsiderGets404", func(t *testing.T) {
 		outsider.do(t, "GET", "/watch/"+lessonID, nil).want(http.StatusNotFound)
 		outsider.do(t, "GET", "/lessons/"+lessonID+"/upload", nil).want(http.StatusNotFound)
+	})
+}
+
+func TestInboxAnalyticsAndAdminPages(t *testing.T) {
+	ts := pageServer(t)
+	teacher, lessonID := newLessonFor(t, ts)
+	ready, duration := lectern.LessonReady, int64(120000)
+	if _, err := ts.DB.UpdateLesson(context.Background(), lessonID, lectern.LessonUpdate{Status: &ready, DurationMS: &duration}); err != nil {
+		t.Fatal(err)
+	}
+	var lesson struct {
+		CourseID string `json:"course_id"`
+	}
+	teacher.do(t, "GET", "/api/v1/lessons/"+lessonID, nil).want(http.StatusOK).decode(&lesson)
+	var course lectern.Course
+	teacher.do(t, "GET", "/api/v1/courses/"+lesson.CourseID, nil).want(http.StatusOK).decode(&course)
+	_, student := ts.loginNew(t, lectern.RoleStudent)
+	student.do(t, "POST", "/api/v1/courses/join", map[string]string{"code": course.JoinCode}).want(http.StatusOK)
+	student.do(t, "POST", "/api/v1/lessons/"+lessonID+"/comments", map[string]any{
+		"at_ms": 61000, "body": "<img src=x> what is λ?", "kind": "question", "visibility": "class"}).want(http.StatusCreated)
+
+	t.Run("InboxShowsTheQuestionEscaped", func(t *testing.T) {
+		body := string(teacher.do(t, "GET", "/inbox", nil).want(http.StatusOK).Body)
+		if !strings.Contains(body, "&lt;img src=x&gt; what is λ?") || strings.Contains(body, "<img src=x>") {
+			t.Errorf("inbox does not show the question as escaped text")
+		}
+		if !strings.Contains(body, "/watch/"+lessonID+"?t=61") {
+			t.Errorf("inbox lacks the link to the question's moment")
+		}
+	})
+	t.Run("AnalyticsForTeachersOnly", func(t *testing.T) {
+		body := string(teacher.do(t, "GET", "/lessons/"+lessonID+"/analytics", nil).want(http.StatusOK).Body)
+		if !strings.Contains(body, "<svg") && !strings.Contains(body, "No one has watched") {
+			t.Errorf("analytics page has neither a chart nor its empty state")
+		}
+		student.do(t, "GET", "/lessons/"+lessonID+"/analytics", nil).want(http.StatusForbidden)
+	})
+	t.Run("AdminForAdminsOnly", func(t *testing.T) {
+		teacher.do(t, "GET", "/admin", nil).want(http.StatusNotFound)
+		teacher.do(t, "GET", "/admin/jobs", nil).want(http.StatusNotFound)
+		_, admin := ts.loginNew(t, lectern.RoleAdmin)
+		body := string(admin.do(t, "GET", "/admin/jobs", nil).want(http.StatusOK).Body)
+		if !strings.Contains(body, `href="/admin/queues"`) {
+			t.Errorf("jobs page does not link the queue UI")
+		}
+		admin.do(t, "GET", "/admin", nil).want(http.StatusOK)
 	})
 }

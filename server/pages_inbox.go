@@ -1,0 +1,102 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
+)
+
+// inboxPageSize is how many questions the inbox page shows at once.
+const inboxPageSize = 100
+
+// inboxTab is one of the inbox's status tabs.
+type inboxTab struct {
+	Status  lectern.QuestionStatus
+	Label   string
+	Current bool
+}
+
+// handleInboxPage lists the questions across the courses the caller
+// teaches, oldest first, with a form to answer each in place.
+func (s *Server) handleInboxPage(c echo.Context, u *lectern.User) error {
+	status := lectern.QuestionStatus(c.QueryParam("status"))
+	if status == "" {
+		status = lectern.QuestionOpen
+	}
+	if !status.Valid() {
+		return lectern.Errorf(lectern.EINVALID, "Choose open, answered or resolved questions.")
+	}
+	inbox, err := s.db.FindInbox(c.Request().Context(), u, lectern.InboxFilter{Status: status, Limit: inboxPageSize})
+	if err != nil {
+		return fmt.Errorf("find inbox: %w", err)
+	}
+	tabs := []inboxTab{{lectern.QuestionOpen, "Open", false}, {lectern.QuestionAnswered, "Answered", false}, {lectern.QuestionResolved, "Resolved", false}}
+	for i := range tabs {
+		tabs[i].Current = tabs[i].Status == status
+	}
+	type item struct {
+		*lectern.InboxQuestion
+		Link string
+	}
+	items := make([]item, 0, len(inbox.Questions))
+	for _, q := range inbox.Questions {
+		items = append(items, item{q, watchLink(q.LessonID, q.AtMS)})
+	}
+	return s.render(c, http.StatusOK, pageView{
+		Name: "inbox", Title: "Inbox", User: u, Nav: "inbox", Script: "js/inbox.js",
+		View: struct {
+			Status    lectern.QuestionStatus
+			Tabs      []inboxTab
+			Questions []item
+			Lessons   []lectern.LessonQuestionCount
+			More      bool
+		}{status, tabs, items, inbox.Lessons, inbox.Next != ""},
+	})
+}
+
+// handleAdminUsersPage lists every account, with a form to create one.
+func (s *Server) handleAdminUsersPage(c echo.Context, u *lectern.User) error {
+	if !u.IsAdmin() {
+		return lectern.Errorf(lectern.ENOTFOUND, "page not found")
+	}
+	users, err := s.db.FindUsers(c.Request().Context())
+	if err != nil {
+		return fmt.Errorf("find users: %w", err)
+	}
+	return s.render(c, http.StatusOK, pageView{
+		Name: "admin_users", Title: "Users", User: u, Nav: "admin", Script: "js/admin.js",
+		View: struct{ Users []*lectern.User }{users},
+	})
+}
+
+// adminJobStates are the filters of the jobs page, "" meaning all.
+var adminJobStates = []lectern.JobState{"", lectern.JobQueued, lectern.JobRunning, lectern.JobFailed, lectern.JobSucceeded, lectern.JobCanceled}
+
+// handleAdminJobsPage lists recent transcode jobs, newest first, and
+// links to the queue's own web UI.
+func (s *Server) handleAdminJobsPage(c echo.Context, u *lectern.User) error {
+	if !u.IsAdmin() {
+		return lectern.Errorf(lectern.ENOTFOUND, "page not found")
+	}
+	f := db.JobFilter{Limit: 200}
+	state := lectern.JobState(c.QueryParam("state"))
+	if state != "" {
+		f.State = &state
+	}
+	jobs, err := s.db.FindJobs(c.Request().Context(), f)
+	if err != nil {
+		return fmt.Errorf("find jobs: %w", err)
+	}
+	return s.render(c, http.StatusOK, pageView{
+		Name: "admin_jobs", Title: "Transcode jobs", User: u, Nav: "admin", Script: "js/admin.js", Wide: true,
+		View: struct {
+			Jobs   []*lectern.Job
+			State  lectern.JobState
+			States []lectern.JobState
+		}{jobs, state, adminJobStates},
+	})
+}
