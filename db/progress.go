@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -88,6 +89,13 @@ type sessionKey struct {
 	sessionID string
 }
 
+func (k sessionKey) compare(o sessionKey) int {
+	if c := k.progressKey.compare(o.progressKey); c != 0 {
+		return c
+	}
+	return strings.Compare(k.sessionID, o.sessionID)
+}
+
 func (db *DB) recordBeats(ctx context.Context, t tx, reqs []BeatRequest, results []BeatResult) error {
 	now := db.now()
 	access, allowed, err := authorizeBeats(ctx, t, reqs, results)
@@ -98,7 +106,7 @@ func (db *DB) recordBeats(ctx context.Context, t tx, reqs []BeatRequest, results
 	if err != nil {
 		return err
 	}
-	sessions, err := findSessions(ctx, t, reqs, results)
+	sessions, err := findSessions(ctx, t, reqs, results, rows)
 	if err != nil {
 		return err
 	}
@@ -145,11 +153,10 @@ func authorizeBeats(ctx context.Context, t tx, reqs []BeatRequest, results []Bea
 
 // applyBeats applies the accepted beats in order to their rows and
 // sessions, creating those that are new, fills in their results, and
-// returns the sessions touched.
+// returns the session rows to write, in key order.
 func applyBeats(reqs []BeatRequest, results []BeatResult, access map[progressKey]*lessonAccess,
 	rows map[progressKey]*progressRow, sessions map[sessionKey]*sessionRow, now time.Time) []*sessionRow {
-	var touched []*sessionRow
-	seen := make(map[*sessionRow]bool)
+	touched := make(map[sessionKey]*sessionRow)
 	for i, r := range reqs {
 		if results[i].Err != nil {
 			continue
@@ -161,19 +168,55 @@ func applyBeats(reqs []BeatRequest, results []BeatResult, access map[progressKey
 			rows[k] = row
 		}
 		sk := sessionKey{k, r.Beat.SessionID}
-		s := sessions[sk]
-		if s == nil {
-			s = &sessionRow{UserID: k.userID, LessonID: k.lessonID, SessionID: sk.sessionID, FirstSeenAt: now, LastSeq: -1}
-			sessions[sk] = s
-		}
-		if !seen[s] {
-			seen[s] = true
-			touched = append(touched, s)
-		}
+		s, tracked := sessionFor(row, sessions, sk, now)
+		prev := positionSession(row)
 		applyBeat(row, s, &r.Beat, access[k], now)
+		if prev != nil && prev.SessionID != row.PositionSession {
+			// The position moved to a newer session: the one it left now
+			// keeps its state in its own row.
+			prev.LastSeenAt = now
+			pk := sessionKey{k, prev.SessionID}
+			sessions[pk], touched[pk] = prev, prev
+		}
+		if tracked {
+			touched[sk] = s
+		}
 		results[i].Progress = toProgress(row, access[k])
 	}
-	return touched
+	keys := slices.SortedFunc(maps.Keys(touched), sessionKey.compare)
+	out := make([]*sessionRow, len(keys))
+	for i, k := range keys {
+		out[i] = touched[k]
+	}
+	return out
+}
+
+// positionSession is the state of the session the row's position came
+// from, which the row itself holds: its first-seen time and, since any
+// higher sequence number of it moves the position, its highest one. Nil
+// before any beat.
+func positionSession(r *progressRow) *sessionRow {
+	if r.PositionSession == "" || r.PositionSeenAt == nil {
+		return nil
+	}
+	return &sessionRow{UserID: r.UserID, LessonID: r.LessonID, SessionID: r.PositionSession,
+		FirstSeenAt: *r.PositionSeenAt, LastSeq: r.PositionSeq}
+}
+
+// sessionFor returns the state of a beat's session, and whether it lives
+// in a progress_sessions row (tracked) rather than in the progress row.
+// Beats of the position's session, the common case of one tab, need no
+// session row at all.
+func sessionFor(row *progressRow, sessions map[sessionKey]*sessionRow, sk sessionKey, now time.Time) (*sessionRow, bool) {
+	if p := positionSession(row); p != nil && p.SessionID == sk.sessionID {
+		return p, false
+	}
+	s := sessions[sk]
+	if s == nil {
+		s = &sessionRow{UserID: sk.userID, LessonID: sk.lessonID, SessionID: sk.sessionID, FirstSeenAt: now, LastSeq: -1}
+		sessions[sk] = s
+	}
+	return s, true
 }
 
 func sortedUnique(keys []progressKey) []progressKey {
@@ -240,28 +283,48 @@ func progressArgs(r *progressRow) []any {
 }
 
 // lockProgress reads the progress rows of keys (sorted), locking them for
-// the rest of the transaction. On PostgreSQL the missing rows are inserted
-// first so that there is a row to lock: two processes recording beats for
-// the same new row then take turns instead of one overwriting the other.
-// Rows are locked in key order, so concurrent batches do not deadlock.
-// SQLite needs none of this: its write transactions hold the database.
+// the rest of the transaction. On PostgreSQL the missing rows are then
+// inserted and locked too, so that two processes recording the first beats
+// of the same row take turns instead of one overwriting the other. SQLite
+// needs none of this: its write transactions hold the whole database.
 func (db *DB) lockProgress(ctx context.Context, t tx, keys []progressKey, now time.Time) (map[progressKey]*progressRow, error) {
-	lock := ""
-	if db.dialect == DialectPostgres {
-		lock = " FOR UPDATE"
-		err := chunks(keys, func(keys []progressKey) error {
-			var args []any
-			for _, k := range keys {
-				args = append(args, progressArgs(newProgressRow(k.userID, k.lessonID, now))...)
-			}
-			_, err := t.exec(ctx, `INSERT INTO lesson_progress (`+progressColumns+`)
-				VALUES `+valuesList(len(keys), 13)+` ON CONFLICT (user_id, lesson_id) DO NOTHING`, args...)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("create progress rows: %w", err)
+	if db.dialect != DialectPostgres {
+		return selectProgress(ctx, t, keys, "")
+	}
+	out, err := selectProgress(ctx, t, keys, " FOR UPDATE")
+	if err != nil {
+		return nil, err
+	}
+	var missing []progressKey
+	for _, k := range keys {
+		if out[k] == nil {
+			missing = append(missing, k)
 		}
 	}
+	err = chunks(missing, func(keys []progressKey) error {
+		var args []any
+		for _, k := range keys {
+			args = append(args, progressArgs(newProgressRow(k.userID, k.lessonID, now))...)
+		}
+		_, err := t.exec(ctx, `INSERT INTO lesson_progress (`+progressColumns+`)
+			VALUES `+valuesList(len(keys), 13)+` ON CONFLICT (user_id, lesson_id) DO NOTHING`, args...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create progress rows: %w", err)
+	}
+	more, err := selectProgress(ctx, t, missing, " FOR UPDATE")
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(out, more)
+	return out, nil
+}
+
+// selectProgress reads the progress rows of keys, in key order, with the
+// given locking clause. Rows are locked in key order, so that
+// concurrent batches do not deadlock over rows that exist.
+func selectProgress(ctx context.Context, t tx, keys []progressKey, lock string) (map[progressKey]*progressRow, error) {
 	out := make(map[progressKey]*progressRow, len(keys))
 	err := chunks(keys, func(keys []progressKey) error {
 		args := make([]any, 0, 2*len(keys))
@@ -283,20 +346,18 @@ func (db *DB) lockProgress(ctx context.Context, t tx, keys []progressKey, now ti
 	return out, nil
 }
 
-// findSessions reads the sessions the accepted beats belong to.
-func findSessions(ctx context.Context, t tx, reqs []BeatRequest, results []BeatResult) (map[sessionKey]*sessionRow, error) {
+// findSessions reads the sessions of the accepted beats that do not come
+// from the session their row's position came from (see sessionFor).
+func findSessions(ctx context.Context, t tx, reqs []BeatRequest, results []BeatResult,
+	rows map[progressKey]*progressRow) (map[sessionKey]*sessionRow, error) {
 	var keys []sessionKey
 	for i, r := range reqs {
-		if results[i].Err == nil {
-			keys = append(keys, sessionKey{progressKey{r.Viewer.ID, r.LessonID}, r.Beat.SessionID})
+		k := progressKey{r.Viewer.ID, r.LessonID}
+		if results[i].Err == nil && (rows[k] == nil || rows[k].PositionSession != r.Beat.SessionID) {
+			keys = append(keys, sessionKey{k, r.Beat.SessionID})
 		}
 	}
-	slices.SortFunc(keys, func(a, b sessionKey) int {
-		if c := a.compare(b.progressKey); c != 0 {
-			return c
-		}
-		return strings.Compare(a.sessionID, b.sessionID)
-	})
+	slices.SortFunc(keys, sessionKey.compare)
 	keys = slices.Compact(keys)
 	out := make(map[sessionKey]*sessionRow, len(keys))
 	err := chunks(keys, func(keys []sessionKey) error {
