@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -20,11 +20,15 @@ type result struct {
 
 // drive runs one goroutine per student: send a beat, wait for its answer,
 // think, repeat. Beats started during the warm-up are not counted.
+// With cfg.baseline the students GET /api/v1/me instead.
 func drive(ctx context.Context, base string, c *class, cfg config) (*result, error) {
 	tr := &http.Transport{MaxIdleConns: cfg.students, MaxIdleConnsPerHost: cfg.students}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: time.Minute}
 	url := base + "/api/v1/lessons/" + c.lessonID + "/progress"
+	if cfg.baseline {
+		url = base + "/api/v1/me"
+	}
 
 	start := time.Now()
 	measureFrom, end := start.Add(cfg.warmup), start.Add(cfg.warmup+cfg.duration)
@@ -84,8 +88,14 @@ func student(ctx context.Context, hc *http.Client, url, cookie string, n int, me
 	}
 }
 
+// beat PUTs body to url, or GETs url when it is not a progress URL (the
+// baseline).
 func beat(ctx context.Context, hc *http.Client, url, cookie, body string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, bytes.NewReader([]byte(body)))
+	method, r := http.MethodPut, io.Reader(strings.NewReader(body))
+	if !strings.HasSuffix(url, "/progress") {
+		method, r = http.MethodGet, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
 		return err
 	}

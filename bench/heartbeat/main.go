@@ -53,6 +53,7 @@ type config struct {
 	duration    time.Duration
 	warmup      time.Duration
 	think       time.Duration
+	baseline    bool
 	batching    server.HeartbeatBatching
 	cpuProfile  string
 }
@@ -65,6 +66,7 @@ func main() {
 	flag.IntVar(&cfg.students, "students", 200, "students watching at once")
 	flag.DurationVar(&cfg.duration, "duration", 20*time.Second, "how long to measure")
 	flag.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "how long to run before measuring")
+	flag.BoolVar(&cfg.baseline, "baseline", false, "send GET /api/v1/me instead of heartbeats: what authentication and HTTP alone cost")
 	flag.DurationVar(&cfg.think, "think", 0, "pause between a student's acknowledged beat and the next (0: none)")
 	flag.DurationVar(&cfg.batching.MaxWait, "max-wait", 0, "in-process server: group commit MaxWait (0: default)")
 	flag.IntVar(&cfg.batching.MaxSize, "max-size", 0, "in-process server: beats per transaction at most (0: default; 1 turns group commit off)")
@@ -123,11 +125,14 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	mode := "in-process server"
+	mode, what := "in-process server", "heartbeats"
 	if cfg.url != "" {
 		mode = cfg.url
 	}
-	fmt.Fprintf(out, "%s, %s, %d students, think %v, %v measured\n", d.Dialect(), mode, cfg.students, cfg.think, cfg.duration)
+	if cfg.baseline {
+		what = "baseline GET /api/v1/me"
+	}
+	fmt.Fprintf(out, "%s, %s, %s, %d students, think %v, %v measured\n", d.Dialect(), mode, what, cfg.students, cfg.think, cfg.duration)
 	res.print(out, cfg.duration)
 	return nil
 }
