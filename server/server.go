@@ -18,6 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
@@ -71,6 +72,18 @@ type Options struct {
 	// Uploads says where partial resumable (tus) uploads are kept; the
 	// zero value turns the tus endpoint off.
 	Uploads UploadOptions
+	// Tasks takes canceled jobs' tasks off the queue; nil leaves a
+	// running transcode to notice the cancel on its next heartbeat.
+	Tasks TaskCanceler
+	// QueueUI is the queue's web UI (asynqmon built with RootPath
+	// QueueUIPath), served to admins under QueueUIPath; nil turns it off.
+	QueueUI http.Handler
+	// Metrics receives the HTTP series and is served at /metrics; nil
+	// turns metrics off.
+	Metrics *prometheus.Registry
+	// AccessLog receives one line per request (method, route, status,
+	// bytes, duration, request ID); nil logs none.
+	AccessLog *slog.Logger
 }
 
 // Server serves Lectern's HTTP API. It is safe for concurrent use.
@@ -103,6 +116,13 @@ type Server struct {
 
 	// beats group-commits progress heartbeats (heartbeat.go).
 	beats *beatBatcher
+
+	// Operations (admin_jobs.go, admin_queues.go, metrics.go).
+	tasks      TaskCanceler
+	queueUI    http.Handler
+	metricsReg *prometheus.Registry
+	metrics    *httpMetrics
+	accessLog  *slog.Logger
 
 	echo    *echo.Echo
 	handler http.Handler
@@ -153,6 +173,16 @@ func New(opts Options) (*Server, error) {
 	if s.logger == nil {
 		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	s.logger = slog.New(requestIDHandler{s.logger.Handler()})
+	s.tasks, s.queueUI, s.metricsReg = opts.Tasks, opts.QueueUI, opts.Metrics
+	if opts.AccessLog != nil {
+		s.accessLog = slog.New(requestIDHandler{opts.AccessLog.Handler()})
+	}
+	if s.metricsReg != nil {
+		if s.metrics, err = newHTTPMetrics(s.metricsReg); err != nil {
+			return nil, fmt.Errorf("server: register metrics: %w", err)
+		}
+	}
 	if len(s.readyChecks) == 0 {
 		s.readyChecks = map[string]func(context.Context) error{"db": s.db.Ping}
 	}
@@ -172,6 +202,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.handler = s.instrument(s.handler)
 	return s, nil
 }
 
@@ -209,6 +240,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(trusted)
 	e.Use(middleware.RequestID())
+	e.Use(recordRoute)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(_ echo.Context, err error, stack []byte) error {
 			return fmt.Errorf("panic: %w\n%s", err, stack)
@@ -219,7 +251,12 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	// Echo implements that with a catch-all route, which turns 405s into 404s.
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: jsonBodyLimit, Skipper: streamingRoute}))
 	s.registerHealthRoutes(e)
+	if s.metricsReg != nil {
+		e.GET("/metrics", metricsHandler(s.metricsReg))
+	}
+	s.registerQueueUIRoutes(e)
 	api := e.Group("/api/v1")
+	s.registerAdminJobRoutes(api)
 	s.registerSessionRoutes(api)
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)

@@ -1,0 +1,172 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
+)
+
+// TaskCanceler takes a job's task off the queue: a waiting task is
+// deleted, a running one has its handler's context canceled (which kills
+// its ffmpeg). A task the queue no longer holds is not an error.
+type TaskCanceler interface {
+	CancelTask(ctx context.Context, taskID string) error
+}
+
+// jobsListLimit caps one listing of jobs.
+const jobsListLimit = 500
+
+// canceledReason is what a lesson and its job show after an admin's cancel.
+const canceledReason = "Processing was canceled by an admin"
+
+func (s *Server) registerAdminJobRoutes(api *echo.Group) {
+	g := api.Group("/admin/jobs", s.requireUser, requireAdmin)
+	g.GET("", s.handleJobList)
+	g.POST("/:id/retry", s.handleJobRetry)
+	g.POST("/:id/cancel", s.handleJobCancel)
+}
+
+// adminJobJSON is one transcode job as the admin jobs API and page show it.
+type adminJobJSON struct {
+	ID          string           `json:"id"`
+	LessonID    string           `json:"lesson_id"`
+	LessonTitle string           `json:"lesson_title"`
+	CourseID    string           `json:"course_id"`
+	CourseTitle string           `json:"course_title"`
+	TeacherName string           `json:"teacher_name"`
+	State       lectern.JobState `json:"state"`
+	Percent     float64          `json:"percent"`
+	Attempt     int              `json:"attempt"`
+	Retries     int              `json:"retries"`
+	CreatedAt   time.Time        `json:"created_at"`
+	StartedAt   *time.Time       `json:"started_at"`
+	FinishedAt  *time.Time       `json:"finished_at"`
+	WorkerHost  string           `json:"worker_host"`
+	Error       string           `json:"error"`
+	LogTail     string           `json:"log_tail"`
+}
+
+func toAdminJobJSON(j *db.JobDetail) adminJobJSON {
+	return adminJobJSON{
+		ID: j.ID, LessonID: j.LessonID, LessonTitle: j.LessonTitle, CourseID: j.CourseID,
+		CourseTitle: j.CourseTitle, TeacherName: j.TeacherName, State: j.State, Percent: j.Percent,
+		Attempt: j.Attempt, Retries: j.Retries, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt,
+		FinishedAt: j.FinishedAt, WorkerHost: j.WorkerHost, Error: j.Error, LogTail: j.LogTail,
+	}
+}
+
+// handleJobList lists transcode jobs, newest first, optionally of one
+// state (?state=queued|running|succeeded|failed|canceled).
+func (s *Server) handleJobList(c echo.Context) error {
+	f := db.JobFilter{Limit: jobsListLimit}
+	if st := c.QueryParam("state"); st != "" {
+		state := lectern.JobState(st)
+		switch state {
+		case lectern.JobQueued, lectern.JobRunning, lectern.JobSucceeded, lectern.JobFailed, lectern.JobCanceled:
+		default:
+			return lectern.Errorf(lectern.EINVALID, "state must be queued, running, succeeded, failed or canceled")
+		}
+		f.State = &state
+	}
+	jobs, err := s.db.FindJobDetails(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]adminJobJSON, 0, len(jobs))
+	for _, j := range jobs {
+		out = append(out, toAdminJobJSON(j))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"jobs": out})
+}
+
+// jobDetail returns one job with its lesson, course and teacher.
+func (s *Server) jobDetail(ctx context.Context, id string) (*db.JobDetail, error) {
+	j, err := s.db.FindJobByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := s.db.FindJobDetails(ctx, db.JobFilter{LessonID: &j.LessonID})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range jobs {
+		if d.ID == id {
+			return d, nil
+		}
+	}
+	return nil, lectern.Errorf(lectern.ENOTFOUND, "job not found")
+}
+
+// handleJobRetry transcodes the job's lesson again from its current
+// source, as a new attempt started exactly like an upload's (202 with the
+// new job). A lesson whose transcode is still queued or running gets 409.
+func (s *Server) handleJobRetry(c echo.Context) error {
+	ctx := c.Request().Context()
+	j, err := s.db.FindJobByID(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	for _, state := range []lectern.JobState{lectern.JobQueued, lectern.JobRunning} {
+		busy, err := s.db.FindJobs(ctx, db.JobFilter{LessonID: &j.LessonID, State: &state, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(busy) > 0 {
+			return lectern.Errorf(lectern.ECONFLICT, "this lesson's transcode is already %s", state)
+		}
+	}
+	l, err := s.db.FindLessonByID(ctx, j.LessonID)
+	if err != nil {
+		return err
+	}
+	if l.SourceKey == "" {
+		return lectern.Errorf(lectern.ECONFLICT, "this lesson has no recording to transcode")
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterUploadTimeout)
+	defer cancel()
+	_, job, _, err := s.db.StartTranscode(ctx, l.ID, l.SourceKey)
+	if err != nil {
+		return fmt.Errorf("start transcode: %w", err)
+	}
+	s.enqueueTranscode(ctx, job)
+	s.logger.InfoContext(ctx, "transcode retried by an admin", slog.String("lesson", l.ID),
+		slog.String("job", job.ID), slog.Int("attempt", job.Attempt), slog.String("admin", currentUser(c).ID))
+	d, err := s.jobDetail(ctx, job.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]any{"job": toAdminJobJSON(d)})
+}
+
+// handleJobCancel cancels a queued or running job: the job and its lesson
+// record the cancel at once, a waiting task is deleted from the queue and
+// a running one is stopped (its ffmpeg killed) within seconds. A finished
+// job gets 409.
+func (s *Server) handleJobCancel(c echo.Context) error {
+	ctx := c.Request().Context()
+	j, err := s.db.CancelJob(ctx, c.Param("id"), canceledReason)
+	if err != nil {
+		return err
+	}
+	if s.tasks != nil {
+		// The running handler also sees the cancel on its next heartbeat,
+		// so a queue that cannot be reached now only delays the stop.
+		if err := s.tasks.CancelTask(ctx, j.TaskID); err != nil {
+			s.logger.WarnContext(ctx, "cancel transcode task", slog.String("task", j.TaskID), slog.Any("error", err))
+		}
+	}
+	s.logger.InfoContext(ctx, "transcode canceled by an admin", slog.String("lesson", j.LessonID),
+		slog.String("job", j.ID), slog.String("admin", currentUser(c).ID))
+	d, err := s.jobDetail(ctx, j.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"job": toAdminJobJSON(d)})
+}

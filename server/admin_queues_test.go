@@ -1,0 +1,89 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
+
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/server"
+	"github.com/lectern/lectern/transcode"
+)
+
+func TestQueueUI(t *testing.T) {
+	t.Parallel()
+	fx := openFixture(t, "sqlite:"+t.TempDir()+"/lectern.db")
+	q := newTestQueue(t)
+	ui := asynqmon.New(asynqmon.Options{RootPath: server.QueueUIPath, RedisConnOpt: asynq.RedisClientOpt{Addr: q.redis.Addr()}})
+	t.Cleanup(func() { ui.Close() })
+	ts := newServer(t, fx, func(o *server.Options) { o.Queue = q.Client; o.QueueUI = ui })
+	_, teacher := ts.loginNew(t, lectern.RoleTeacher)
+	_, student := ts.loginNew(t, lectern.RoleStudent)
+	_, admin := ts.loginNew(t, lectern.RoleAdmin)
+	task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: "l1", JobID: "j1", Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Client.Enqueue(task); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("NonAdminsRefused", func(t *testing.T) {
+		for _, c := range []*client{student, teacher} {
+			c.do(t, "GET", server.QueueUIPath, nil).wantError(http.StatusForbidden, lectern.EFORBIDDEN)
+			c.do(t, "GET", server.QueueUIPath+"/api/queues", nil).wantError(http.StatusForbidden, lectern.EFORBIDDEN)
+			c.do(t, "DELETE", server.QueueUIPath+"/api/queues/transcode/pending_tasks:batch_delete", nil).
+				wantError(http.StatusForbidden, lectern.EFORBIDDEN)
+		}
+		anon := ts.client(t)
+		anon.do(t, "GET", server.QueueUIPath+"/api/queues", nil).wantError(http.StatusUnauthorized, lectern.EUNAUTHORIZED)
+		anon.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		r := anon.do(t, "GET", server.QueueUIPath, nil, "Accept", "text/html").want(http.StatusSeeOther)
+		if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, "/login?next=") {
+			t.Errorf("redirect to %q, want the login page", loc)
+		}
+	})
+	t.Run("AdminSeesQueue", func(t *testing.T) {
+		page := admin.do(t, "GET", server.QueueUIPath, nil).want(http.StatusOK)
+		if !strings.Contains(string(page.Body), "<div id=\"root\">") && !strings.Contains(string(page.Body), "root") {
+			t.Errorf("queue UI page does not look like asynqmon: %.200s", page.Body)
+		}
+		var queues struct {
+			Queues []struct {
+				Queue   string `json:"queue"`
+				Pending int    `json:"pending"`
+			} `json:"queues"`
+		}
+		admin.do(t, "GET", server.QueueUIPath+"/api/queues", nil).want(http.StatusOK).decode(&queues)
+		if len(queues.Queues) != 1 || queues.Queues[0].Queue != transcode.QueueTranscode || queues.Queues[0].Pending != 1 {
+			t.Errorf("queues = %+v, want the transcode queue with one pending task", queues.Queues)
+		}
+	})
+	t.Run("AdminPausesAndDeletes", func(t *testing.T) {
+		admin.do(t, "POST", server.QueueUIPath+"/api/queues/transcode:pause", nil).want(http.StatusNoContent)
+		info, err := q.Inspector.GetQueueInfo(transcode.QueueTranscode)
+		if err != nil || !info.Paused {
+			t.Errorf("queue paused = %v (%v), want true", info != nil && info.Paused, err)
+		}
+		id := "transcode:l1:1"
+		admin.do(t, "DELETE", server.QueueUIPath+"/api/queues/transcode/pending_tasks/"+id, nil).want(http.StatusNoContent)
+		if ids := q.taskIDs(t); len(ids) != 0 {
+			t.Errorf("pending after delete = %v, want none", ids)
+		}
+	})
+	t.Run("ViewsOnMiniredis", func(t *testing.T) {
+		// Which asynqmon views the embedded queue (miniredis) can answer;
+		// the ones it cannot are reported, not hidden.
+		for _, path := range []string{"/api/queues", "/api/queue_stats", "/api/servers", "/api/redis_info",
+			"/api/queues/transcode/pending_tasks", "/api/queues/transcode/completed_tasks"} {
+			r := admin.do(t, "GET", server.QueueUIPath+path, nil)
+			if r.Status != http.StatusOK {
+				t.Logf("asynqmon %s on miniredis: %d %.120s", path, r.Status, r.Body)
+			}
+		}
+		admin.do(t, "GET", server.QueueUIPath+"/api/queues/transcode/pending_tasks", nil).want(http.StatusOK)
+	})
+}
