@@ -88,7 +88,10 @@ export class Progress {
     try { p = await api('GET', this.url); } catch { return; }
     const d = p.duration_ms || this.player.duration * 1000;
     const at = p.position_ms || 0;
-    if (at < 5000 || (d && at > d - 5000)) return;
+    // Near either end there is nothing to resume: within 5 s, or a tenth
+    // of a short lesson.
+    const edge = Math.min(5000, d ? d / 10 : 5000);
+    if (at < edge || (d && at > d - edge)) return;
     const box = document.getElementById('resume-prompt');
     document.getElementById('resume-text').textContent = `Resume where you left off, at ${clock(at)}?`;
     box.dataset.positionMs = String(at);
