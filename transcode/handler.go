@@ -59,6 +59,14 @@ type Handler struct {
 	TempDir string
 	// Host names this worker in the job's worker_host; "" is the hostname.
 	Host string
+	// HeartbeatEvery is how often a running job's heartbeat_at is stamped
+	// (and a cancel by an admin noticed); 0 is DefaultHeartbeatEvery.
+	HeartbeatEvery time.Duration
+	// StallTimeout is how long ffmpeg may report no progress before it is
+	// killed and the attempt retried; 0 is DefaultStallTimeout.
+	StallTimeout time.Duration
+	// Metrics counts outcomes and durations; nil records nothing.
+	Metrics *Metrics
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -96,10 +104,18 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("mark transcoding: %w", err)
 	}
 	log.Info("transcode started")
-	if err := h.transcode(ctx, p, log); err != nil {
-		return h.failed(ctx, p, err, log)
+	start := time.Now()
+	work, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stopBeats := h.heartbeat(work, p.JobID, cancel, log)
+	err = h.transcode(work, p, log)
+	stopBeats()
+	outcome := OutcomeSucceeded
+	if err != nil {
+		err, outcome = h.failed(ctx, p, err, log)
 	}
-	return nil
+	h.Metrics.observe(outcome, time.Since(start))
+	return err
 }
 
 // transcode runs one attempt from source to publication.
@@ -177,9 +193,14 @@ func (h *Handler) download(ctx context.Context, key, path string) error {
 func (h *Handler) produce(ctx context.Context, p TranscodePayload, src *Source, input, out string,
 	stop context.CancelCauseFunc, log *slog.Logger) (db.Publication, error) {
 	prog := &progressReporter{db: h.DB, jobID: p.JobID, stop: stop, log: log}
-	output, err := h.Pipeline.Encode(ctx, src, input, out, PlanLadder(src), func(pct float64) {
+	// A hung ffmpeg (no progress for StallTimeout) is killed; the stall
+	// error is transient, so the queue tries the attempt again.
+	wctx, kick, stopWatch := h.watchdog(ctx)
+	output, err := h.Pipeline.Encode(wctx, src, input, out, PlanLadder(src), func(pct float64) {
+		kick()
 		prog.report(ctx, math.Round(pct*encodeShare/100*10)/10, false)
 	})
+	stopWatch()
 	if err != nil {
 		return db.Publication{}, err
 	}
@@ -308,27 +329,38 @@ func (h *Handler) uploadFile(ctx context.Context, dir, path, prefix string) erro
 	return err
 }
 
-// failed records err on the job and returns what the queue should see.
-func (h *Handler) failed(ctx context.Context, p TranscodePayload, err error, log *slog.Logger) error {
+// failed records err on the job and returns what the queue should see,
+// with the outcome for the metrics.
+func (h *Handler) failed(ctx context.Context, p TranscodePayload, err error, log *slog.Logger) (error, string) {
 	if errors.Is(err, errStale) {
 		log.Info("transcode abandoned: a newer upload replaced it or the lesson was deleted")
-		return nil
+		return nil, OutcomeStale
 	}
-	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		// The worker is shutting down: the queue hands the task to
-		// another worker, and this try counts for nothing.
-		return err
+	if errors.Is(err, errCanceled) {
+		log.Info("transcode stopped: canceled by an admin")
+		return nil, OutcomeCanceled
 	}
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The queue canceled the task: an admin's cancel, or the worker
+		// shutting down, in which case the queue hands the task to
+		// another worker and this try counts for nothing.
+		if h.canceledMeanwhile(bctx, p.JobID) {
+			log.Info("transcode stopped: canceled by an admin")
+			return nil, OutcomeCanceled
+		}
+		log.Info("transcode interrupted: handed back to the queue", "error", err)
+		return err, OutcomeInterrupted
+	}
 	tail := logTail(err)
 	if IsBadInput(err) {
 		reason := lectern.ErrorMessage(err)
 		log.Info("transcode refused the input", "reason", reason)
 		if stale := h.fail(bctx, p, reason, tail, log); stale {
-			return nil
+			return nil, OutcomeStale
 		}
-		return fmt.Errorf("%w: %s", asynq.SkipRetry, reason)
+		return fmt.Errorf("%w: %s", asynq.SkipRetry, reason), OutcomeRejected
 	}
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
@@ -336,14 +368,14 @@ func (h *Handler) failed(ctx context.Context, p TranscodePayload, err error, log
 	if retried >= maxRetry {
 		reason := fmt.Sprintf("Processing failed after %d tries: %s", retried+1, summary(err))
 		h.fail(bctx, p, reason, tail, log)
-		return err
+		return err, OutcomeFailed
 	}
 	next := retried + 1
 	msg := summary(err)
 	if _, uerr := h.DB.UpdateJob(bctx, p.JobID, db.JobUpdate{Error: &msg, LogTail: &tail, Retries: &next}); uerr != nil {
 		log.Warn("record transcode failure", "error", uerr)
 	}
-	return err
+	return err, OutcomeRetried
 }
 
 // fail fails the attempt for good; it reports whether the attempt turned
