@@ -36,6 +36,13 @@ type Config struct {
 	TrustedProxies  []netip.Prefix
 	LogFormat       string
 	ShutdownTimeout time.Duration
+	// ReconcileInterval is how often the reconciler compares the jobs
+	// table with the queue; JobDeadline is how long a running job may go
+	// without a heartbeat before it is failed; StallTimeout is how long
+	// ffmpeg may report no progress before it is killed and retried.
+	ReconcileInterval time.Duration
+	JobDeadline       time.Duration
+	StallTimeout      time.Duration
 
 	// names maps each variable to the name its value came from (the
 	// variable itself, or the flag that overrode it), so that errors name
@@ -76,6 +83,12 @@ func DefaultConfig() Config {
 		MaxUploadBytes:    4 << 30,
 		LogFormat:         "text",
 		ShutdownTimeout:   30 * time.Second,
+		ReconcileInterval: 30 * time.Second,
+		// Longer than asynq takes to hand a dead worker's task to another
+		// worker (its 30 s lease plus the recoverer's minute), so that a
+		// killed worker's job is resumed rather than failed.
+		JobDeadline:  10 * time.Minute,
+		StallTimeout: 5 * time.Minute,
 	}
 }
 
@@ -114,6 +127,9 @@ func configVars() []configVar {
 		{"LECTERN_TRUSTED_PROXIES", "trusted-proxies", "comma-separated CIDRs whose X-Forwarded-For is believed (default none)", setTrustedProxies},
 		{"LECTERN_LOG_FORMAT", "log-format", "text or json (default text)", setString(func(c *Config) *string { return &c.LogFormat })},
 		{"LECTERN_SHUTDOWN_TIMEOUT", "shutdown-timeout", "grace period for requests and running tasks on SIGTERM (default 30s)", setShutdownTimeout},
+		{"LECTERN_RECONCILE_INTERVAL", "reconcile-interval", "how often jobs missing from the queue are re-enqueued and dead ones failed (default 30s)", setDuration(func(c *Config) *time.Duration { return &c.ReconcileInterval })},
+		{"LECTERN_JOB_DEADLINE", "job-deadline", "a running transcode without a heartbeat for this long is failed (default 10m)", setDuration(func(c *Config) *time.Duration { return &c.JobDeadline })},
+		{"LECTERN_STALL_TIMEOUT", "stall-timeout", "ffmpeg without progress for this long is killed and the transcode retried (default 5m)", setDuration(func(c *Config) *time.Duration { return &c.StallTimeout })},
 	}
 }
 
@@ -202,6 +218,17 @@ func setShutdownTimeout(c *Config, v string) error {
 	}
 	c.ShutdownTimeout = d
 	return nil
+}
+
+func setDuration(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			return fmt.Errorf("must be a positive duration like 30s or 2m, got %q", v)
+		}
+		*dst(c) = d
+		return nil
+	}
 }
 
 func setTrustedProxies(c *Config, v string) error {

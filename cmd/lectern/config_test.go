@@ -48,6 +48,9 @@ func TestConfigDefaults(t *testing.T) {
 		MaxUploadBytes:    4 << 30,
 		LogFormat:         "text",
 		ShutdownTimeout:   30 * time.Second,
+		ReconcileInterval: 30 * time.Second,
+		JobDeadline:       10 * time.Minute,
+		StallTimeout:      5 * time.Minute,
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -79,6 +82,9 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"LECTERN_TRUSTED_PROXIES":    "10.0.0.0/8, 192.168.1.7",
 		"LECTERN_LOG_FORMAT":         "json",
 		"LECTERN_SHUTDOWN_TIMEOUT":   "2m",
+		"LECTERN_RECONCILE_INTERVAL": "10s",
+		"LECTERN_JOB_DEADLINE":       "15m",
+		"LECTERN_STALL_TIMEOUT":      "90s",
 	}
 	cfg, err := loadTestConfig(t, env)
 	if err != nil {
@@ -101,6 +107,9 @@ func TestConfigFromEnvironment(t *testing.T) {
 		TrustedProxies:    []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32")},
 		LogFormat:         "json",
 		ShutdownTimeout:   2 * time.Minute,
+		ReconcileInterval: 10 * time.Second,
+		JobDeadline:       15 * time.Minute,
+		StallTimeout:      90 * time.Second,
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(Config{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lectern/lectern/events"
 	"github.com/lectern/lectern/server"
@@ -36,6 +38,16 @@ type process struct {
 	api      *server.Server
 	worker   *Worker
 	url      string
+
+	// metrics is the process's registry, served at /metrics.
+	metrics *prometheus.Registry
+	// queueUI is asynqmon, served to admins at /admin/queues.
+	queueUI *asynqmon.HTTPHandler
+	// reconciler runs beside the worker (reconcile.go).
+	reconciler *reconciler
+	// transcodes is set in modes that run the worker: /readyz then also
+	// checks that ffmpeg and ffprobe are found.
+	transcodes bool
 }
 
 // URL is where the HTTP server can be reached (the public URL), once Run
@@ -75,6 +87,14 @@ func (p *process) Close() error {
 	}
 	wg.Wait()
 	p.http, p.worker = nil, nil
+	if p.reconciler != nil {
+		p.reconciler.Close()
+		p.reconciler = nil
+	}
+	if p.queueUI != nil {
+		_ = p.queueUI.Close()
+		p.queueUI = nil
+	}
 	if p.api != nil {
 		apiErr = p.api.Close()
 		p.api = nil
@@ -94,6 +114,7 @@ func (p *process) open(ctx context.Context, migrate bool, attrs ...any) error {
 		return err
 	}
 	p.backends = b
+	p.metrics = newRegistry(b.Queue, p.Logger)
 	p.Logger.Info("lectern starting", append(attrs, b.logAttrs(&p.Config)...)...)
 	return nil
 }
@@ -114,6 +135,11 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		return err
 	}
 	p.url = cfg.publicURL(p.http.Addr())
+	ready := p.backends.readyChecks()
+	if p.transcodes {
+		ready["ffmpeg"] = toolsCheck(cfg)
+	}
+	p.queueUI = newQueueUI(p.backends.Queue)
 	srv, err := server.New(server.Options{
 		DB:             p.backends.DB,
 		Storage:        p.backends.Storage,
@@ -127,7 +153,11 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		// Live comment streams fan out over the queue's Redis (miniredis in
 		// embedded mode), so every API replica sees every change.
 		Events:      events.NewRedis(p.backends.Queue.Redis, "lectern:events:"),
-		ReadyChecks: p.backends.readyChecks(),
+		ReadyChecks: ready,
+		Tasks:       transcode.Tasks{Inspector: p.backends.Queue.Inspector},
+		QueueUI:     p.queueUI,
+		Metrics:     p.metrics,
+		AccessLog:   p.Logger.With("component", "http"),
 	})
 	if err != nil {
 		return fmt.Errorf("build api server: %w", err)
@@ -153,13 +183,19 @@ func (p *process) startWorker() error {
 	if err := prepareWorkDir(workDir, time.Now(), p.Logger); err != nil {
 		return err
 	}
+	tm, err := transcode.NewMetrics(p.metrics)
+	if err != nil {
+		return err
+	}
 	mux := asynq.NewServeMux()
 	mux.Handle(transcode.TypeTranscode, &transcode.Handler{
-		DB:       p.backends.DB,
-		Storage:  p.backends.Storage,
-		Pipeline: &transcode.Pipeline{FFmpeg: p.Config.FFmpeg, FFprobe: p.Config.FFprobe, Logger: p.Logger},
-		Logger:   p.Logger.With("component", "transcode"),
-		TempDir:  workDir,
+		DB:           p.backends.DB,
+		Storage:      p.backends.Storage,
+		Pipeline:     &transcode.Pipeline{FFmpeg: p.Config.FFmpeg, FFprobe: p.Config.FFprobe, Logger: p.Logger},
+		Logger:       p.Logger.With("component", "transcode"),
+		TempDir:      workDir,
+		StallTimeout: p.Config.StallTimeout,
+		Metrics:      tm,
 	})
 	p.worker = p.backends.Queue.NewWorker(WorkerOptions{
 		Concurrency:     p.Config.WorkerConcurrency,
@@ -174,6 +210,9 @@ func (p *process) startWorker() error {
 	}
 	p.Logger.Info("worker started", "concurrency", p.Config.WorkerConcurrency,
 		"queues", []string{queueTranscode, queueDefault})
+	p.reconciler = &reconciler{DB: p.backends.DB, Queue: p.backends.Queue, Logger: p.Logger.With("component", "reconciler"),
+		Interval: p.Config.ReconcileInterval, Deadline: p.Config.JobDeadline}
+	p.reconciler.start()
 	return nil
 }
 
@@ -199,6 +238,7 @@ func (m *ServeMain) Run(ctx context.Context) error {
 	if err := requeueUnfinishedLessons(ctx, m.backends.DB, m.backends.Queue, m.Logger); err != nil {
 		return err
 	}
+	m.transcodes = true
 	if err := m.startHTTP(ctx, true); err != nil {
 		return err
 	}
