@@ -16,12 +16,56 @@ import (
 // TypeTranscode is the task type of a lesson transcode.
 const TypeTranscode = "lesson:transcode"
 
-// QueueTranscode is the queue transcodes run on, apart from small tasks so
-// that a backlog of long encodes never starves them.
-const QueueTranscode = "transcode"
+// The transcode queues, by priority. A worker takes from them in strict
+// priority order (QueuePriorities): a short lesson or a re-transcode
+// waits for no 3-hour upload, and a long upload waits only while shorter
+// work is pending. QueueFor picks a task's queue.
+const (
+	// QueueCritical holds re-transcodes (re-uploads, admin retries) and
+	// small recordings: what a teacher is waiting on right now.
+	QueueCritical = "transcode_critical"
+	// QueueTranscode holds ordinary uploads, and any task whose recording
+	// could not be sized. NewTranscodeTask puts tasks here.
+	QueueTranscode = "transcode"
+	// QueueLong holds recordings of LongSourceBytes or more, which take
+	// hours to encode.
+	QueueLong = "transcode_long"
+)
 
-// Queues lists every queue a transcode task may be on.
-func Queues() []string { return []string{QueueTranscode} }
+// Sizes that pick a transcode's queue. At the bitrates of screen and
+// camera lecture recordings (2–3 Mbit/s), SmallSourceBytes is about ten
+// minutes and LongSourceBytes about an hour.
+const (
+	SmallSourceBytes = 200 << 20
+	LongSourceBytes  = 1 << 30
+)
+
+// Queues lists every queue a transcode task may be on, highest priority
+// first.
+func Queues() []string { return []string{QueueCritical, QueueTranscode, QueueLong} }
+
+// QueuePriorities are the queues' priorities for asynq.Config.Queues; the
+// worker runs them with StrictPriority, so a higher one is always served
+// first.
+func QueuePriorities() map[string]int {
+	return map[string]int{QueueCritical: 6, QueueTranscode: 3, QueueLong: 1}
+}
+
+// QueueFor picks the queue of attempt attempt of a lesson whose recording
+// has sourceBytes bytes (negative when unknown): QueueLong for a long
+// recording, whatever the attempt, so that retrying a 3-hour upload never
+// blocks the critical queue; else QueueCritical for a re-transcode
+// (attempt > 1: a re-upload or an admin's retry) or a small recording;
+// else QueueTranscode.
+func QueueFor(attempt int, sourceBytes int64) string {
+	switch {
+	case sourceBytes >= LongSourceBytes:
+		return QueueLong
+	case attempt > 1, sourceBytes >= 0 && sourceBytes < SmallSourceBytes:
+		return QueueCritical
+	}
+	return QueueTranscode
+}
 
 // Retry and retention of transcode tasks.
 const (
@@ -50,7 +94,8 @@ func (p TranscodePayload) validate() error {
 }
 
 // NewTranscodeTask returns the task that transcodes attempt p.Attempt of a
-// lesson, on QueueTranscode, retried up to MaxRetry times, with the task
+// lesson, on QueueTranscode (an enqueue option asynq.Queue(QueueFor(…))
+// moves it to the queue its recording calls for), retried up to MaxRetry times, with the task
 // ID db.TranscodeTaskID so that the queue refuses the same attempt twice
 // (asynq.ErrTaskIDConflict then means it is already queued). Its timeout
 // fits the longest recording Probe accepts by default; the handler sets

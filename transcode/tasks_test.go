@@ -160,3 +160,36 @@ func (quietLogger) Info(...any)  {}
 func (quietLogger) Warn(...any)  {}
 func (quietLogger) Error(...any) {}
 func (quietLogger) Fatal(...any) {}
+
+func TestQueueFor(t *testing.T) {
+	const mib = 1 << 20
+	tests := []struct {
+		name    string
+		attempt int
+		bytes   int64
+		want    string
+	}{
+		{"FirstUploadSmall", 1, 50 * mib, transcode.QueueCritical},
+		{"FirstUploadEmpty", 1, 0, transcode.QueueCritical},
+		{"FirstUploadJustUnderSmall", 1, transcode.SmallSourceBytes - 1, transcode.QueueCritical},
+		{"FirstUploadOrdinary", 1, transcode.SmallSourceBytes, transcode.QueueTranscode},
+		{"FirstUploadJustUnderLong", 1, transcode.LongSourceBytes - 1, transcode.QueueTranscode},
+		{"FirstUploadLong", 1, transcode.LongSourceBytes, transcode.QueueLong},
+		{"FirstUploadUnsized", 1, -1, transcode.QueueTranscode},
+		{"RetryOrdinary", 2, 600 * mib, transcode.QueueCritical},
+		{"RetryUnsized", 4, -1, transcode.QueueCritical},
+		{"RetryLong", 3, 3 << 30, transcode.QueueLong},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := transcode.QueueFor(tt.attempt, tt.bytes); got != tt.want {
+				t.Errorf("QueueFor(%d, %d) = %q, want %q", tt.attempt, tt.bytes, got, tt.want)
+			}
+		})
+	}
+	for _, q := range transcode.Queues() {
+		if transcode.QueuePriorities()[q] == 0 {
+			t.Errorf("queue %q has no priority: no worker would take its tasks", q)
+		}
+	}
+}

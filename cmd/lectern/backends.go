@@ -10,13 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/storage/disk"
 	"github.com/lectern/lectern/storage/s3"
-	"github.com/lectern/lectern/transcode"
 )
 
 // objectStore is object storage that readiness checks can ping; both
@@ -165,67 +162,4 @@ func warnMissingTools(cfg *Config, logger *slog.Logger) {
 			logger.Warn("transcoding will fail: tool not found", "tool", tool, "error", err)
 		}
 	}
-}
-
-// requeueUnfinishedLessons is the start-up hook that makes the database the
-// source of truth for jobs: it enqueues the transcode of every lesson whose
-// current attempt's job is queued or running, so that a restart (which
-// empties the in-process queue), a lost Redis or an upload whose enqueue
-// failed loses nothing. A task still in the queue (pending, retrying or
-// running on another worker) is left alone: the queue refuses its task ID
-// again. One the queue has finished with although the job is unfinished
-// (archived or completed while the database could not be told) is
-// replaced, so the transcode runs again.
-func requeueUnfinishedLessons(ctx context.Context, d *db.DB, q *Queue, logger *slog.Logger) error {
-	jobs, err := d.FindUnfinishedJobs(ctx)
-	if err != nil {
-		return fmt.Errorf("requeue unfinished transcodes: %w", err)
-	}
-	var requeued, queued int
-	for _, j := range jobs {
-		task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: j.LessonID, JobID: j.ID, Attempt: j.Attempt})
-		if err != nil {
-			return fmt.Errorf("requeue transcode of lesson %s: %w", j.LessonID, err)
-		}
-		switch done, err := enqueueOrReplace(ctx, q, task, j.TaskID); {
-		case err != nil:
-			return fmt.Errorf("requeue transcode of lesson %s: %w", j.LessonID, err)
-		case done:
-			requeued++
-		default:
-			queued++
-		}
-	}
-	if len(jobs) > 0 {
-		logger.Info("unfinished transcodes", "requeued", requeued, "still_queued", queued)
-	}
-	return nil
-}
-
-// enqueueOrReplace enqueues task under taskID. When the queue still holds
-// a task with that ID, it is kept (false) unless the queue is done with it
-// (archived or completed), in which case it is replaced (true).
-func enqueueOrReplace(ctx context.Context, q *Queue, task *asynq.Task, taskID string) (bool, error) {
-	_, err := q.Client.EnqueueContext(ctx, task)
-	if !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return err == nil, err
-	}
-	info, err := q.Inspector.GetTaskInfo(transcode.QueueTranscode, taskID)
-	switch {
-	case errors.Is(err, asynq.ErrTaskNotFound):
-		// Gone since the conflict: the queue's janitor removed it.
-	case err != nil:
-		return false, fmt.Errorf("inspect task %s: %w", taskID, err)
-	case info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted:
-		return false, nil
-	default:
-		err := q.Inspector.DeleteTask(transcode.QueueTranscode, taskID)
-		if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-			return false, fmt.Errorf("delete finished task %s: %w", taskID, err)
-		}
-	}
-	if _, err := q.Client.EnqueueContext(ctx, task); err != nil {
-		return false, err
-	}
-	return true, nil
 }

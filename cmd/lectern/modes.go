@@ -41,6 +41,10 @@ type process struct {
 
 	// metrics is the process's registry, served at /metrics.
 	metrics *prometheus.Registry
+	// metricsHTTP serves /metrics and /healthz on LECTERN_METRICS_ADDR.
+	metricsHTTP *httpServer
+	// enqueue puts transcodes on the queue their recordings call for.
+	enqueue *transcodeQueue
 	// queueUI is asynqmon, served to admins at /admin/queues.
 	queueUI *asynqmon.HTTPHandler
 	// reconciler runs beside the worker (reconcile.go).
@@ -87,6 +91,10 @@ func (p *process) Close() error {
 	}
 	wg.Wait()
 	p.http, p.worker = nil, nil
+	if m := p.metricsHTTP; m != nil {
+		httpErr = errors.Join(httpErr, m.shutdown(p.Config.ShutdownTimeout, p.Logger))
+		p.metricsHTTP = nil
+	}
 	if p.reconciler != nil {
 		p.reconciler.Close()
 		p.reconciler = nil
@@ -115,6 +123,7 @@ func (p *process) open(ctx context.Context, migrate bool, attrs ...any) error {
 	}
 	p.backends = b
 	p.metrics = newRegistry(b.Queue, p.Logger)
+	p.enqueue = &transcodeQueue{Queue: b.Queue, DB: b.DB, Storage: b.Storage, Logger: p.Logger}
 	p.Logger.Info("lectern starting", append(attrs, b.logAttrs(&p.Config)...)...)
 	return nil
 }
@@ -149,7 +158,7 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		TrustedProxies: cfg.TrustedProxies,
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		Uploads:        uploadOptions(cfg),
-		Queue:          p.backends.Queue.Client,
+		Queue:          p.enqueue,
 		// Live comment streams fan out over the queue's Redis (miniredis in
 		// embedded mode), so every API replica sees every change.
 		Events:      events.NewRedis(p.backends.Queue.Redis, "lectern:events:"),
@@ -209,8 +218,8 @@ func (p *process) startWorker() error {
 		return err
 	}
 	p.Logger.Info("worker started", "concurrency", p.Config.WorkerConcurrency,
-		"queues", []string{queueTranscode, queueDefault})
-	p.reconciler = &reconciler{DB: p.backends.DB, Queue: p.backends.Queue, Logger: p.Logger.With("component", "reconciler"),
+		"queues", transcode.Queues())
+	p.reconciler = &reconciler{Transcodes: p.enqueue, Logger: p.Logger.With("component", "reconciler"),
 		Interval: p.Config.ReconcileInterval, Deadline: p.Config.JobDeadline}
 	p.reconciler.start()
 	return nil
@@ -235,7 +244,7 @@ func (m *ServeMain) Run(ctx context.Context) error {
 		return err
 	}
 	warnMissingTools(&m.Config, m.Logger)
-	if err := requeueUnfinishedLessons(ctx, m.backends.DB, m.backends.Queue, m.Logger); err != nil {
+	if err := requeueUnfinishedLessons(ctx, m.enqueue, m.Logger); err != nil {
 		return err
 	}
 	m.transcodes = true
@@ -297,7 +306,7 @@ func (m *WorkerMain) Run(ctx context.Context) error {
 		return err
 	}
 	warnMissingTools(&m.Config, m.Logger)
-	if err := requeueUnfinishedLessons(ctx, m.backends.DB, m.backends.Queue, m.Logger); err != nil {
+	if err := requeueUnfinishedLessons(ctx, m.enqueue, m.Logger); err != nil {
 		return err
 	}
 	return m.startWorker()

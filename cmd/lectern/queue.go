@@ -11,14 +11,17 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/transcode"
 )
 
-// Queue names. Transcodes get their own queue so that a backlog of them
-// never starves small tasks, and the worker weighs them above "default".
+// Queue names: the transcode queues, by priority (transcode.QueueFor
+// picks one per task).
 const (
+	queueCritical  = transcode.QueueCritical
 	queueTranscode = transcode.QueueTranscode
-	queueDefault   = "default"
+	queueLong      = transcode.QueueLong
 )
 
 // Queue is the connection to the task queue: one Redis client shared by
@@ -110,7 +113,8 @@ type WorkerOptions struct {
 	Handler asynq.Handler
 }
 
-// Worker processes tasks from the "transcode" and "default" queues.
+// Worker processes tasks from every transcode queue, in strict priority
+// order: transcode_critical, then transcode, then transcode_long.
 type Worker struct {
 	srv     *asynq.Server
 	handler asynq.Handler
@@ -120,8 +124,12 @@ type Worker struct {
 func (q *Queue) NewWorker(opts WorkerOptions) *Worker {
 	logger := opts.Logger.With("component", "worker")
 	srv := asynq.NewServerFromRedisClient(q.Redis, asynq.Config{
-		Concurrency:     opts.Concurrency,
-		Queues:          map[string]int{queueTranscode: 2, queueDefault: 1},
+		Concurrency: opts.Concurrency,
+		Queues:      transcode.QueuePriorities(),
+		// Strict: a critical task is always taken before a waiting long
+		// one. Weights alone pick queues at random in proportion, so a
+		// short lesson could still wait hours behind a long upload.
+		StrictPriority:  true,
 		ShutdownTimeout: opts.ShutdownTimeout,
 		RetryDelayFunc:  opts.RetryDelay,
 		Logger:          asynqLogger{logger},
@@ -149,3 +157,47 @@ func (w *Worker) Start() error {
 // Shutdown stops taking tasks, waits up to the shutdown timeout for the
 // running ones, and hands those still running back to the queue.
 func (w *Worker) Shutdown() { w.srv.Shutdown() }
+
+// transcodeQueue is how the API and the reconciler enqueue transcodes: it
+// puts each transcode task on the queue its recording calls for
+// (transcode.QueueFor), from the task's attempt and the size of the
+// lesson's recording. It is the server's Enqueuer, so uploads, resumable
+// uploads and admin retries all go through it.
+type transcodeQueue struct {
+	Queue *Queue
+	DB    *db.DB
+	// Storage sizes recordings; nil leaves them unsized.
+	Storage lectern.Storage
+	Logger  *slog.Logger
+}
+
+// EnqueueContext enqueues task; a transcode task goes to the queue its
+// recording calls for, other tasks where their options say.
+func (tq *transcodeQueue) EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
+	if task.Type() == transcode.TypeTranscode {
+		if p, err := transcode.ParseTranscodePayload(task); err == nil {
+			opts = append(opts, asynq.Queue(tq.queueFor(ctx, p)))
+		}
+	}
+	return tq.Queue.Client.EnqueueContext(ctx, task, opts...)
+}
+
+// queueFor sizes the lesson's recording and picks the queue of attempt
+// p.Attempt. A recording that cannot be sized leaves the choice to the
+// attempt alone.
+func (tq *transcodeQueue) queueFor(ctx context.Context, p transcode.TranscodePayload) string {
+	size := int64(-1)
+	if tq.Storage != nil {
+		l, err := tq.DB.FindLessonByID(ctx, p.LessonID)
+		if err == nil && l.SourceKey != "" {
+			var info lectern.ObjectInfo
+			if info, err = tq.Storage.Stat(ctx, l.SourceKey); err == nil {
+				size = info.Size
+			}
+		}
+		if err != nil {
+			tq.Logger.WarnContext(ctx, "size the recording to pick its transcode queue", "lesson", p.LessonID, "error", err)
+		}
+	}
+	return transcode.QueueFor(p.Attempt, size)
+}

@@ -107,7 +107,7 @@ func TestQueueRetriesFailedTasks(t *testing.T) {
 				}
 				return nil
 			})
-			if _, err := q.Client.Enqueue(asynq.NewTask("test:flaky", nil), asynq.MaxRetry(3)); err != nil {
+			if _, err := q.Client.Enqueue(asynq.NewTask("test:flaky", nil), asynq.Queue(queueTranscode), asynq.MaxRetry(3)); err != nil {
 				t.Fatalf("Enqueue: %v", err)
 			}
 			first := receive(t, tries, "the first try")
@@ -135,7 +135,7 @@ func TestQueueWorkerRegisters(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	want := map[string]int{queueTranscode: 2, queueDefault: 1}
+	want := map[string]int{queueCritical: 6, queueTranscode: 3, queueLong: 1}
 	if diff := cmp.Diff(want, servers[0].Queues); diff != "" {
 		t.Errorf("queues the worker takes tasks from (-want +got):\n%s", diff)
 	}

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/lectern/lectern"
-	"github.com/lectern/lectern/db"
+	"github.com/lectern/lectern/transcode"
 )
 
 // deadWorkerReason is what a lesson and its job show when the worker
@@ -22,11 +25,10 @@ const deadWorkerReason = "Processing stopped: the worker running it stopped resp
 // not heartbeat for Deadline. Attempt fencing keeps a job that runs twice
 // from publishing twice.
 type reconciler struct {
-	DB       *db.DB
-	Queue    *Queue
-	Logger   *slog.Logger
-	Interval time.Duration
-	Deadline time.Duration
+	Transcodes *transcodeQueue
+	Logger     *slog.Logger
+	Interval   time.Duration
+	Deadline   time.Duration
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -63,12 +65,13 @@ func (r *reconciler) Close() {
 // once makes one pass: dead jobs are failed first, so that they are not
 // enqueued again.
 func (r *reconciler) once(ctx context.Context) error {
-	stalled, err := r.DB.FindStalledJobs(ctx, time.Now().Add(-r.Deadline))
+	d := r.Transcodes.DB
+	stalled, err := d.FindStalledJobs(ctx, time.Now().Add(-r.Deadline))
 	if err != nil {
 		return err
 	}
 	for _, j := range stalled {
-		err := r.DB.FailTranscode(ctx, j.LessonID, j.Attempt, j.ID, deadWorkerReason, "")
+		err := d.FailTranscode(ctx, j.LessonID, j.Attempt, j.ID, deadWorkerReason, "")
 		switch lectern.ErrorCode(err) {
 		case "":
 			r.Logger.Warn("transcode failed: its worker stopped heartbeating", "lesson", j.LessonID,
@@ -79,5 +82,65 @@ func (r *reconciler) once(ctx context.Context) error {
 			return fmt.Errorf("fail stalled job %s: %w", j.ID, err)
 		}
 	}
-	return requeueUnfinishedLessons(ctx, r.DB, r.Queue, r.Logger)
+	return requeueUnfinishedLessons(ctx, r.Transcodes, r.Logger)
+}
+
+// requeueUnfinishedLessons makes the database the source of truth for
+// jobs, at start-up and on every reconciler pass: it enqueues the
+// transcode of every lesson whose current attempt's job is queued or
+// running, so that a restart (which empties the in-process queue), a lost
+// Redis or an upload whose enqueue failed loses nothing. A task still on
+// any transcode queue (pending, retrying or running on another worker) is
+// left alone. One the queue has finished with although the job is
+// unfinished (archived or completed while the database could not be
+// told) is replaced, so the transcode runs again. It logs only when it
+// enqueued something.
+func requeueUnfinishedLessons(ctx context.Context, tq *transcodeQueue, logger *slog.Logger) error {
+	jobs, err := tq.DB.FindUnfinishedJobs(ctx)
+	if err != nil {
+		return fmt.Errorf("requeue unfinished transcodes: %w", err)
+	}
+	for _, j := range jobs {
+		p := transcode.TranscodePayload{LessonID: j.LessonID, JobID: j.ID, Attempt: j.Attempt}
+		info, err := tq.requeue(ctx, p, j.TaskID)
+		if err != nil {
+			return fmt.Errorf("requeue transcode of lesson %s: %w", j.LessonID, err)
+		}
+		if info != nil {
+			logger.Info("re-enqueued a transcode missing from the queue", "lesson", j.LessonID,
+				"job", j.ID, "attempt", j.Attempt, "queue", info.Queue)
+		}
+	}
+	return nil
+}
+
+// requeue enqueues the task of p unless a transcode queue still holds
+// taskID unfinished. It returns the new task, or nil when it enqueued
+// nothing. A task on one queue is found even when the recording would
+// now be sized for another.
+func (tq *transcodeQueue) requeue(ctx context.Context, p transcode.TranscodePayload, taskID string) (*asynq.TaskInfo, error) {
+	ins := tq.Queue.Inspector
+	for _, name := range transcode.Queues() {
+		info, err := ins.GetTaskInfo(name, taskID)
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("inspect task %s: %w", taskID, err)
+		case info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted:
+			return nil, nil
+		}
+		if err := ins.DeleteTask(name, taskID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			return nil, fmt.Errorf("delete finished task %s: %w", taskID, err)
+		}
+	}
+	task, err := transcode.NewTranscodeTask(p)
+	if err != nil {
+		return nil, err
+	}
+	info, err := tq.EnqueueContext(ctx, task)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil, nil // enqueued meanwhile by the API or another worker
+	}
+	return info, err
 }

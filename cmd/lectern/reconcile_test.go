@@ -54,7 +54,7 @@ func TestReconciler(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			r := &reconciler{DB: d, Queue: q, Logger: logger, Interval: 50 * time.Millisecond, Deadline: time.Minute}
+			r := &reconciler{Transcodes: &transcodeQueue{Queue: q, DB: d, Logger: logger}, Logger: logger, Interval: 50 * time.Millisecond, Deadline: time.Minute}
 			r.start()
 			t.Cleanup(r.Close)
 			deadline := time.Now().Add(30 * time.Second)

@@ -82,7 +82,7 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			if err := requeueUnfinishedLessons(ctx, d, q, logger); err != nil {
+			if err := requeueUnfinishedLessons(ctx, &transcodeQueue{Queue: q, DB: d, Logger: logger}, logger); err != nil {
 				t.Fatalf("requeueUnfinishedLessons: %v", err)
 			}
 			want := []string{a.TaskID, b.TaskID, c.TaskID}
@@ -99,7 +99,7 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 			}
 
 			t.Run("AgainChangesNothing", func(t *testing.T) {
-				if err := requeueUnfinishedLessons(ctx, d, q, logger); err != nil {
+				if err := requeueUnfinishedLessons(ctx, &transcodeQueue{Queue: q, DB: d, Logger: logger}, logger); err != nil {
 					t.Fatalf("second requeueUnfinishedLessons: %v", err)
 				}
 				if diff := cmp.Diff(want, pendingTranscodes(t, q)); diff != "" {
