@@ -76,6 +76,15 @@ func (s *Server) handleAdminUsersPage(c echo.Context, u *lectern.User) error {
 // adminJobStates are the filters of the jobs page, "" meaning all.
 var adminJobStates = []lectern.JobState{"", lectern.JobQueued, lectern.JobRunning, lectern.JobFailed, lectern.JobSucceeded, lectern.JobCanceled}
 
+func validJobStateFilter(s lectern.JobState) bool {
+	for _, v := range adminJobStates[1:] {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
 // handleAdminJobsPage lists recent transcode jobs, newest first, and
 // links to the queue's own web UI.
 func (s *Server) handleAdminJobsPage(c echo.Context, u *lectern.User) error {
@@ -85,16 +94,19 @@ func (s *Server) handleAdminJobsPage(c echo.Context, u *lectern.User) error {
 	f := db.JobFilter{Limit: 200}
 	state := lectern.JobState(c.QueryParam("state"))
 	if state != "" {
+		if !validJobStateFilter(state) {
+			return lectern.Errorf(lectern.EINVALID, "Choose queued, running, failed, succeeded or canceled jobs.")
+		}
 		f.State = &state
 	}
-	jobs, err := s.db.FindJobs(c.Request().Context(), f)
+	jobs, err := s.db.FindJobDetails(c.Request().Context(), f)
 	if err != nil {
 		return fmt.Errorf("find jobs: %w", err)
 	}
 	return s.render(c, http.StatusOK, pageView{
 		Name: "admin_jobs", Title: "Transcode jobs", User: u, Nav: "admin", Script: "js/admin.js", Wide: true,
 		View: struct {
-			Jobs   []*lectern.Job
+			Jobs   []*db.JobDetail
 			State  lectern.JobState
 			States []lectern.JobState
 		}{jobs, state, adminJobStates},

@@ -96,6 +96,9 @@ export class Progress {
     document.getElementById('resume-text').textContent = `Resume where you left off, at ${clock(at)}?`;
     box.dataset.positionMs = String(at);
     box.hidden = false;
+    const bigPlay = document.getElementById('big-play');
+    bigPlay.hidden = true;
+    document.getElementById('resume-yes').focus({ preventScroll: true });
     const close = () => { box.hidden = true; };
     document.getElementById('resume-yes').onclick = () => { close(); this.player.seek(at); this.video.play().catch(() => {}); };
     document.getElementById('resume-no').onclick = () => { close(); this.player.seek(0); this.video.play().catch(() => {}); };
