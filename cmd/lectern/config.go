@@ -43,6 +43,11 @@ type Config struct {
 	ReconcileInterval time.Duration
 	JobDeadline       time.Duration
 	StallTimeout      time.Duration
+	// MetricsAddr is where a separate listener serves /metrics and
+	// /healthz; empty means none. It is how "lectern worker", which has
+	// no HTTP server of its own, is scraped; serve and api also keep
+	// /metrics on their main listener.
+	MetricsAddr string
 
 	// names maps each variable to the name its value came from (the
 	// variable itself, or the flag that overrode it), so that errors name
@@ -130,6 +135,7 @@ func configVars() []configVar {
 		{"LECTERN_RECONCILE_INTERVAL", "reconcile-interval", "how often jobs missing from the queue are re-enqueued and dead ones failed (default 30s)", setDuration(func(c *Config) *time.Duration { return &c.ReconcileInterval })},
 		{"LECTERN_JOB_DEADLINE", "job-deadline", "a running transcode without a heartbeat for this long is failed (default 10m)", setDuration(func(c *Config) *time.Duration { return &c.JobDeadline })},
 		{"LECTERN_STALL_TIMEOUT", "stall-timeout", "ffmpeg without progress for this long is killed and the transcode retried (default 5m)", setDuration(func(c *Config) *time.Duration { return &c.StallTimeout })},
+		{"LECTERN_METRICS_ADDR", "metrics-addr", "host:port of a separate listener for /metrics and /healthz, the way to scrape a worker (default none; serve and api also answer /metrics on LECTERN_ADDR)", setString(func(c *Config) *string { return &c.MetricsAddr })},
 	}
 }
 

@@ -85,6 +85,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"LECTERN_RECONCILE_INTERVAL": "10s",
 		"LECTERN_JOB_DEADLINE":       "15m",
 		"LECTERN_STALL_TIMEOUT":      "90s",
+		"LECTERN_METRICS_ADDR":       "0.0.0.0:9100",
 	}
 	cfg, err := loadTestConfig(t, env)
 	if err != nil {
@@ -110,6 +111,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		ReconcileInterval: 10 * time.Second,
 		JobDeadline:       15 * time.Minute,
 		StallTimeout:      90 * time.Second,
+		MetricsAddr:       "0.0.0.0:9100",
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(Config{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
@@ -173,6 +175,8 @@ func TestConfigErrors(t *testing.T) {
 		{"TrustedProxiesCIDR", map[string]string{"LECTERN_TRUSTED_PROXIES": "10.0.0.0/8,10.0.0.0/33"}, nil, `LECTERN_TRUSTED_PROXIES: "10.0.0.0/33" is not a CIDR`},
 		{"TrustedProxiesHost", map[string]string{"LECTERN_TRUSTED_PROXIES": "proxy.internal"}, nil, "LECTERN_TRUSTED_PROXIES: "},
 		{"LogFormat", map[string]string{"LECTERN_LOG_FORMAT": "xml"}, nil, `LECTERN_LOG_FORMAT: must be text or json, got "xml"`},
+		{"MetricsAddr", map[string]string{"LECTERN_METRICS_ADDR": "9100"}, nil, `LECTERN_METRICS_ADDR: must be host:port or :port, got "9100"`},
+		{"MetricsAddrPort", nil, []string{"--metrics-addr=:prometheus"}, "--metrics-addr: port must be a number"},
 		{"DataDirFlagEmpty", nil, []string{"--data-dir="}, "--data-dir: "},
 		{"FFmpegEmptyFlag", nil, []string{"--ffmpeg="}, "--ffmpeg: "},
 	}

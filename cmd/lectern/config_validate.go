@@ -16,6 +16,7 @@ func (c *Config) Validate() error {
 		c.validateAddr, c.validateDataDir, c.validateDatabaseURL,
 		c.validateRedisURL, c.validateS3, c.validateSecret, c.validateTools,
 		c.validateAdmin, c.validatePublicURL, c.validateLogFormat,
+		c.validateMetricsAddr,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -25,13 +26,23 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func (c *Config) validateAddr() error {
-	_, port, err := net.SplitHostPort(c.Addr)
+func (c *Config) validateAddr() error { return c.validateListenAddr("LECTERN_ADDR", c.Addr) }
+
+func (c *Config) validateMetricsAddr() error {
+	if c.MetricsAddr == "" {
+		return nil
+	}
+	return c.validateListenAddr("LECTERN_METRICS_ADDR", c.MetricsAddr)
+}
+
+// validateListenAddr checks that addr, the value of env, is host:port or :port.
+func (c *Config) validateListenAddr(env, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return c.errorf("LECTERN_ADDR", "must be host:port or :port, got %q", c.Addr)
+		return c.errorf(env, "must be host:port or :port, got %q", addr)
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
-		return c.errorf("LECTERN_ADDR", "port must be a number from 0 to 65535, got %q", c.Addr)
+		return c.errorf(env, "port must be a number from 0 to 65535, got %q", addr)
 	}
 	return nil
 }

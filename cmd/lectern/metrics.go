@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"os/exec"
 
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lectern/lectern/server"
 )
@@ -103,4 +106,35 @@ func toolsCheck(cfg *Config) func(context.Context) error {
 		}
 		return nil
 	}
+}
+
+// startMetricsHTTP serves /metrics and /healthz on Config.MetricsAddr when
+// it is set: the only HTTP a worker answers. Close shuts it down.
+func (p *process) startMetricsHTTP() error {
+	if p.Config.MetricsAddr == "" {
+		return nil
+	}
+	h, err := listenHTTP(p.Config.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	p.metricsHTTP = h
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(p.metrics, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	h.serve(mux, p.Logger)
+	p.Logger.Info("serving metrics", "addr", h.Addr().String(), "paths", []string{"/metrics", "/healthz"})
+	return nil
+}
+
+// MetricsAddr is the address the metrics listener listens on, "" when
+// there is none.
+func (p *process) MetricsAddr() string {
+	if p.metricsHTTP == nil {
+		return ""
+	}
+	return p.metricsHTTP.Addr().String()
 }

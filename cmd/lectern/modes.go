@@ -124,6 +124,9 @@ func (p *process) open(ctx context.Context, migrate bool, attrs ...any) error {
 	p.backends = b
 	p.metrics = newRegistry(b.Queue, p.Logger)
 	p.enqueue = &transcodeQueue{Queue: b.Queue, DB: b.DB, Storage: b.Storage, Logger: p.Logger}
+	if err := p.startMetricsHTTP(); err != nil {
+		return err
+	}
 	p.Logger.Info("lectern starting", append(attrs, b.logAttrs(&p.Config)...)...)
 	return nil
 }
