@@ -192,9 +192,6 @@ func New(opts Options) (*Server, error) {
 	if s.uploads, err = s.newTusUploads(opts.Uploads); err != nil {
 		return nil, err
 	}
-	if s.web, err = newWebApp(); err != nil {
-		return nil, err
-	}
 	s.beats = newBeatBatcher(s.db.RecordHeartbeats, opts.Heartbeats, s.db.Dialect())
 	s.comments = newCommentState(opts.Events)
 	s.echo = s.newEcho(opts.TrustedProxies)
