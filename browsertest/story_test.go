@@ -128,6 +128,11 @@ func TestLessonStory(t *testing.T) {
 			tb.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("video").pause()`))
 			tb.shot("watch")
 		}},
+		{"StudentFindsTheAnswerOnTheCoursesPage", func(t *testing.T) {
+			tb := student.use(t)
+			tb.open("/courses")
+			tb.waitFor("the answer among the new answers", `document.getElementById("answers")?.textContent.includes(`+jsString(answer)+`)`, stepTimeout)
+		}},
 		{"TeacherSeesTheAnalytics", func(t *testing.T) {
 			tb := teacher.use(t)
 			tb.open("/lessons/" + lessonID + "/analytics")

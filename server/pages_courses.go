@@ -12,17 +12,36 @@ import (
 // handleCoursesPage lists my courses, with the forms to create one
 // (teachers, admins) and to join one by code.
 func (s *Server) handleCoursesPage(c echo.Context, u *lectern.User) error {
-	courses, err := s.db.FindCourses(c.Request().Context(), u)
+	ctx := c.Request().Context()
+	courses, err := s.db.FindCourses(ctx, u)
 	if err != nil {
 		return fmt.Errorf("find courses: %w", err)
+	}
+	notes, err := s.db.FindNotifications(ctx, u)
+	if err != nil {
+		return fmt.Errorf("find notifications: %w", err)
+	}
+	answers := make([]answerNote, 0, len(notes))
+	for _, n := range notes {
+		answers = append(answers, answerNote{n, watchLink(n.LessonID, n.AtMS),
+			excerpt(n.Question, excerptLen), excerpt(n.Answer, excerptLen)})
 	}
 	return s.render(c, http.StatusOK, pageView{
 		Name: "courses", Title: "My courses", User: u, Nav: "courses", Script: "js/courses.js",
 		View: struct {
 			Courses   []*lectern.Course
 			CanCreate bool
-		}{courses, u.Role == lectern.RoleTeacher || u.IsAdmin()},
+			Answers   []answerNote
+		}{courses, u.Role == lectern.RoleTeacher || u.IsAdmin(), answers},
 	})
+}
+
+// answerNote is an unread answer to one of my questions.
+type answerNote struct {
+	*lectern.Notification
+	Link            string
+	QuestionExcerpt string
+	AnswerExcerpt   string
 }
 
 // lessonRef names a lesson for a page script.
