@@ -132,6 +132,7 @@ func TestLessonStory(t *testing.T) {
 			tb := student.use(t)
 			tb.open("/courses")
 			tb.waitFor("the answer among the new answers", `document.getElementById("answers")?.textContent.includes(`+jsString(answer)+`)`, stepTimeout)
+			tb.shot("courses")
 		}},
 		{"TeacherSeesTheAnalytics", func(t *testing.T) {
 			tb := teacher.use(t)
