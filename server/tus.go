@@ -344,15 +344,9 @@ func (s *Server) commitTusUpload(ctx context.Context, store *tusd.StoreComposer,
 	if err != nil {
 		return fmt.Errorf("store finished upload: %w", err)
 	}
-	_, job, prev, err := s.db.StartTranscode(ctx, l.ID, key)
-	if err != nil {
-		s.deleteObject(ctx, key)
-		return fmt.Errorf("start transcode: %w", err)
+	if _, _, err := s.commitSource(ctx, l.ID, key); err != nil {
+		return err
 	}
-	if prev != "" && prev != key {
-		s.deleteObject(ctx, prev)
-	}
-	s.enqueueTranscode(ctx, job)
 	if err := store.Terminater.AsTerminatableUpload(up).Terminate(ctx); err != nil {
 		s.logger.WarnContext(ctx, "delete finished partial upload", slog.String("upload", id), slog.Any("error", err))
 	}

@@ -90,21 +90,33 @@ func (s *Server) handleLessonSource(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterUploadTimeout)
 	defer cancel()
-	lesson, job, prev, err := s.db.StartTranscode(ctx, l.ID, key)
+	lesson, job, err := s.commitSource(ctx, l.ID, key)
 	if err != nil {
-		s.deleteObject(ctx, key)
-		return fmt.Errorf("start transcode: %w", err)
+		return err
 	}
-	if prev != "" && prev != key {
-		s.deleteObject(ctx, prev)
-	}
-	s.enqueueTranscode(ctx, job)
 	resp, err := s.toLessonJSON(lesson, u)
 	if err != nil {
 		return err
 	}
 	resp.Transcode = &transcodeJSON{State: job.State, Percent: job.Percent}
 	return c.JSON(http.StatusAccepted, uploadResponse{Status: lesson.Status, Lesson: resp})
+}
+
+// commitSource makes the stored object key the lesson's recording, for
+// both upload paths: it starts a transcode attempt, deletes the source it
+// replaces and queues the task. When the attempt cannot start, key is
+// deleted so no orphan is left.
+func (s *Server) commitSource(ctx context.Context, lessonID, key string) (*lectern.Lesson, *lectern.Job, error) {
+	lesson, job, prev, err := s.db.StartTranscode(ctx, lessonID, key)
+	if err != nil {
+		s.deleteObject(ctx, key)
+		return nil, nil, fmt.Errorf("start transcode: %w", err)
+	}
+	if prev != "" && prev != key {
+		s.deleteObject(ctx, prev)
+	}
+	s.enqueueTranscode(ctx, job)
+	return lesson, job, nil
 }
 
 // storeUpload streams the request body to a new source key of the lesson
