@@ -23,6 +23,10 @@ const (
 	routeTus       = tusPath
 )
 
+// progressRoute is the route of progress heartbeats (GET reads the
+// position; PUT and POST are beats).
+const progressRoute = "/api/v1/lessons/:id/progress"
+
 // httpMetrics are the HTTP series: requests and latency by route template
 // and status, recording bytes uploaded, media bytes served, and progress
 // heartbeats taken in.
@@ -126,11 +130,23 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		if s.accessLog == nil {
 			return
 		}
-		s.accessLog.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("method", r.Method),
+		s.accessLog.LogAttrs(ctx, accessLevel(r.Method, route, rw.status), "request", slog.String("method", r.Method),
 			slog.String("route", route), slog.String("path", r.URL.Path), slog.Int("status", rw.status),
 			slog.Int64("bytes_in", body.n.Load()), slog.Int64("bytes_out", rw.written),
 			slog.Duration("duration", elapsed))
 	})
+}
+
+// accessLevel is the level of a request's access line: Debug for what
+// every playing video sends every few seconds (media playlists, segments
+// and images, progress heartbeats) when it succeeds, Info for the rest,
+// failed media and heartbeats included.
+func accessLevel(method, route string, status int) slog.Level {
+	if status < http.StatusBadRequest &&
+		(strings.HasPrefix(route, mediaPathPrefix) || route == progressRoute && method != http.MethodGet) {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 // observe records one request's metrics.
@@ -147,7 +163,7 @@ func (s *Server) observe(method, route string, status int, in, out int64, elapse
 		m.uploaded.Add(float64(in))
 	case strings.HasPrefix(route, mediaPathPrefix):
 		m.served.Add(float64(out))
-	case route == "/api/v1/lessons/:id/progress" && method != http.MethodGet && ok:
+	case route == progressRoute && method != http.MethodGet && ok:
 		m.heartbeats.Inc()
 	}
 }
