@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/lectern/lectern/internal/testenv"
 )
@@ -134,13 +136,17 @@ func startPrivateMinIO(t *testing.T) *privateService {
 	s := &privateService{t: t, name: "minio", addr: addr,
 		argv: []string{bin, "server", "--quiet", "--address", addr, "--console-address", console, t.TempDir()},
 		env:  []string{"MINIO_ROOT_USER=lectern", "MINIO_ROOT_PASSWORD=lectern-secret", "MINIO_BROWSER=off"},
+		// Ready when it answers S3 calls: its health endpoint says yes
+		// a little before it stops answering "not initialized yet".
 		ready: func() bool {
-			resp, err := http.Get("http://" + addr + "/minio/health/ready")
+			c, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4("lectern", "lectern-secret", "")})
 			if err != nil {
 				return false
 			}
-			resp.Body.Close()
-			return resp.StatusCode == http.StatusOK
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_, err = c.ListBuckets(ctx)
+			return err == nil
 		}}
 	s.start()
 	t.Cleanup(s.stop)
