@@ -77,6 +77,9 @@ const (
 	// retryBase and retryCap bound RetryDelay.
 	retryBase = 30 * time.Second
 	retryCap  = 30 * time.Minute
+	// leaseExpiredDelay is the wait before retrying a task whose worker
+	// stopped (killed, crashed, lost its Redis connection).
+	leaseExpiredDelay = 2 * time.Second
 )
 
 // TranscodePayload identifies one transcode attempt of a lesson.
@@ -136,8 +139,14 @@ func ParseTranscodePayload(t *asynq.Task) (TranscodePayload, error) {
 // RetryDelay is the worker's delay before retry n (counting from 1) of a
 // failed transcode: 30 s, doubling each time, capped at 30 minutes. A
 // transcode fails transiently when a worker, the disk or storage is in
-// trouble, which takes minutes rather than seconds to pass.
-func RetryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+// trouble, which takes minutes rather than seconds to pass. A task whose
+// worker died (its lease expired) is retried after a couple of seconds.
+func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	if errors.Is(err, asynq.ErrLeaseExpired) {
+		// The worker died; nothing is wrong with the task. The next worker
+		// should resume it now, not after a failure's backoff.
+		return leaseExpiredDelay
+	}
 	d := retryBase
 	for i := 1; i < n && d < retryCap; i++ {
 		d *= 2

@@ -90,6 +90,10 @@ func TestRetryDelay(t *testing.T) {
 			t.Errorf("RetryDelay(%d) = %v, want %v", tt.n, got, tt.want)
 		}
 	}
+	// A dead worker is no failure of the task: retried almost at once.
+	if got := transcode.RetryDelay(4, asynq.ErrLeaseExpired, nil); got > 5*time.Second {
+		t.Errorf("RetryDelay after an expired lease = %v, want a few seconds", got)
+	}
 }
 
 func TestHandlerMalformedPayloadIsNotRetried(t *testing.T) {
