@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ObjectInfo describes one stored object.
@@ -40,26 +41,16 @@ type Storage interface {
 	List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error]
 }
 
-// ValidateKey refuses keys that could escape a storage root or confuse an
-// object store: empty, with a leading "/", a ".." segment, a NUL, a
-// backslash, or an empty segment.
+// ValidateKey refuses object keys that could escape a storage root or
+// confuse an object store: empty, with a leading or trailing "/", a "." or
+// ".." segment, a NUL, a backslash, an empty segment, or invalid UTF-8
+// (which S3 refuses). Every Storage implementation checks keys with it.
 func ValidateKey(key string) error {
-	if key == "" {
-		return Errorf(EINVALID, "storage key is empty")
+	if err := validateName("key", key); err != nil {
+		return err
 	}
-	if strings.HasPrefix(key, "/") {
-		return Errorf(EINVALID, "storage key %q starts with /", key)
-	}
-	if strings.ContainsAny(key, "\x00\\") {
-		return Errorf(EINVALID, "storage key contains a NUL or backslash")
-	}
-	for _, seg := range strings.Split(key, "/") {
-		if seg == ".." || seg == "." {
-			return Errorf(EINVALID, "storage key %q contains a %q segment", key, seg)
-		}
-	}
-	if strings.Contains(key, "//") {
-		return Errorf(EINVALID, "storage key %q has an empty segment", key)
+	if strings.HasSuffix(key, "/") {
+		return Errorf(EINVALID, "storage key %q ends with /", key)
 	}
 	return nil
 }
@@ -70,7 +61,28 @@ func ValidatePrefix(prefix string) error {
 	if prefix == "" {
 		return nil
 	}
-	return ValidateKey(prefix)
+	return validateName("prefix", prefix)
+}
+
+func validateName(what, name string) error {
+	switch {
+	case name == "":
+		return Errorf(EINVALID, "storage %s is empty", what)
+	case strings.HasPrefix(name, "/"):
+		return Errorf(EINVALID, "storage %s %q starts with /", what, name)
+	case strings.ContainsAny(name, "\x00\\"):
+		return Errorf(EINVALID, "storage %s contains a NUL or backslash", what)
+	case !utf8.ValidString(name):
+		return Errorf(EINVALID, "storage %s is not valid UTF-8", what)
+	case strings.Contains(name, "//"):
+		return Errorf(EINVALID, "storage %s %q has an empty segment", what, name)
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == ".." || seg == "." {
+			return Errorf(EINVALID, "storage %s %q contains a %q segment", what, name, seg)
+		}
+	}
+	return nil
 }
 
 // ContentTypeFor returns the media type for a key, by its extension: the

@@ -16,7 +16,8 @@ func TestValidateKey(t *testing.T) {
 		{"lessons/l1/attempt-2/hls/720p/seg-00001.m4s", ""},
 		{".hidden", ""},
 		{"a..b/c", ""},
-		{"dir/", ""}, // a prefix-shaped key; the stores refuse it as an object key
+		{"dir/", lectern.EINVALID}, // prefix-shaped: no object can live there
+		{"a/\xff", lectern.EINVALID}, // not UTF-8, which S3 refuses
 		{"", lectern.EINVALID},
 		{"/abs", lectern.EINVALID},
 		{"/", lectern.EINVALID},
@@ -50,6 +51,7 @@ func TestValidatePrefix(t *testing.T) {
 		{"lessons/", ""},
 		{"lessons/l1/hls/", ""},
 		{"lessons/l1", ""},
+		{"lessons/\xff/", lectern.EINVALID},
 		{"/", lectern.EINVALID},
 		{"/lessons/", lectern.EINVALID},
 		{"../", lectern.EINVALID},

@@ -12,10 +12,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/lectern/lectern"
 )
@@ -247,7 +245,7 @@ func (s *Store) removeStaleTemps(now time.Time) error {
 
 // objectName validates key and returns its file name relative to the root.
 func objectName(key string) (string, error) {
-	if err := checkKey(key); err != nil {
+	if err := lectern.ValidateKey(key); err != nil {
 		return "", err
 	}
 	rel := filepath.FromSlash(key)
@@ -257,32 +255,6 @@ func objectName(key string) (string, error) {
 		return "", lectern.Errorf(lectern.EINVALID, "storage key %q leaves the storage root", key)
 	}
 	return filepath.Join(objectsDir, rel), nil
-}
-
-// checkKey is lectern.ValidateKey plus what an object key (unlike a prefix)
-// must also satisfy everywhere: no trailing "/" and valid UTF-8, as S3 asks.
-func checkKey(key string) error {
-	if err := lectern.ValidateKey(key); err != nil {
-		return err
-	}
-	if strings.HasSuffix(key, "/") {
-		return lectern.Errorf(lectern.EINVALID, "storage key %q ends with /", key)
-	}
-	if !utf8.ValidString(key) {
-		return lectern.Errorf(lectern.EINVALID, "storage key is not valid UTF-8")
-	}
-	return nil
-}
-
-// checkPrefix is lectern.ValidatePrefix plus valid UTF-8.
-func checkPrefix(prefix string) error {
-	if err := lectern.ValidatePrefix(prefix); err != nil {
-		return err
-	}
-	if !utf8.ValidString(prefix) {
-		return lectern.Errorf(lectern.EINVALID, "storage prefix is not valid UTF-8")
-	}
-	return nil
 }
 
 func createTemp(root *os.Root) (string, *os.File, error) {

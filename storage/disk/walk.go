@@ -18,7 +18,7 @@ import (
 // string, as S3 lists them; directories and temp files are never listed.
 func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[lectern.ObjectInfo, error] {
 	return func(yield func(lectern.ObjectInfo, error) bool) {
-		if err := checkPrefix(prefix); err != nil {
+		if err := lectern.ValidatePrefix(prefix); err != nil {
 			yield(lectern.ObjectInfo{}, err)
 			return
 		}
@@ -41,7 +41,7 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[lectern.Objec
 // DeletePrefix implements lectern.Storage. Directories left empty are
 // removed.
 func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
-	if err := checkPrefix(prefix); err != nil {
+	if err := lectern.ValidatePrefix(prefix); err != nil {
 		return err
 	}
 	root, err := s.open()

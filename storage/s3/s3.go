@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/lectern/lectern"
 	"github.com/minio/minio-go/v7"
@@ -105,7 +104,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // fails or ctx is canceled the upload is aborted, so nothing appears and
 // an object already under key stays.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (lectern.ObjectInfo, error) {
-	if err := checkKey(key); err != nil {
+	if err := lectern.ValidateKey(key); err != nil {
 		return lectern.ObjectInfo{}, err
 	}
 	cr := ctxReader{ctx: ctx, r: r}
@@ -133,7 +132,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (lectern.Objec
 // Open implements lectern.Storage. Reading from past the end of the object
 // yields nothing.
 func (s *Store) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	if err := checkKey(key); err != nil {
+	if err := lectern.ValidateKey(key); err != nil {
 		return nil, err
 	}
 	if offset < 0 {
@@ -172,7 +171,7 @@ func (s *Store) Open(ctx context.Context, key string, offset, length int64) (io.
 
 // Stat implements lectern.Storage.
 func (s *Store) Stat(ctx context.Context, key string) (lectern.ObjectInfo, error) {
-	if err := checkKey(key); err != nil {
+	if err := lectern.ValidateKey(key); err != nil {
 		return lectern.ObjectInfo{}, err
 	}
 	oi, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
@@ -188,7 +187,7 @@ func (s *Store) Stat(ctx context.Context, key string) (lectern.ObjectInfo, error
 
 // Delete implements lectern.Storage.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := checkKey(key); err != nil {
+	if err := lectern.ValidateKey(key); err != nil {
 		return err
 	}
 	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
@@ -200,7 +199,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // DeletePrefix implements lectern.Storage, with multi-object deletes of up
 // to a thousand keys each.
 func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
-	if err := checkPrefix(prefix); err != nil {
+	if err := lectern.ValidatePrefix(prefix); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -237,7 +236,7 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
 // List implements lectern.Storage. S3 lists in byte order of the key.
 func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[lectern.ObjectInfo, error] {
 	return func(yield func(lectern.ObjectInfo, error) bool) {
-		if err := checkPrefix(prefix); err != nil {
+		if err := lectern.ValidatePrefix(prefix); err != nil {
 			yield(lectern.ObjectInfo{}, err)
 			return
 		}
@@ -273,32 +272,6 @@ func objectError(op, key string, err error) error {
 		return lectern.Errorf(lectern.ENOTFOUND, "object %q not found", key)
 	}
 	return fmt.Errorf("s3: %s %s: %w", op, key, err)
-}
-
-// checkKey is lectern.ValidateKey plus what an object key (unlike a prefix)
-// must also satisfy everywhere: no trailing "/" and valid UTF-8, as S3 asks.
-func checkKey(key string) error {
-	if err := lectern.ValidateKey(key); err != nil {
-		return err
-	}
-	if strings.HasSuffix(key, "/") {
-		return lectern.Errorf(lectern.EINVALID, "storage key %q ends with /", key)
-	}
-	if !utf8.ValidString(key) {
-		return lectern.Errorf(lectern.EINVALID, "storage key is not valid UTF-8")
-	}
-	return nil
-}
-
-// checkPrefix is lectern.ValidatePrefix plus valid UTF-8.
-func checkPrefix(prefix string) error {
-	if err := lectern.ValidatePrefix(prefix); err != nil {
-		return err
-	}
-	if !utf8.ValidString(prefix) {
-		return lectern.Errorf(lectern.EINVALID, "storage prefix is not valid UTF-8")
-	}
-	return nil
 }
 
 // ctxReader stops reading once ctx is done, so that a canceled Put fails
