@@ -16,7 +16,7 @@ func TestValidateKey(t *testing.T) {
 		{"lessons/l1/attempt-2/hls/720p/seg-00001.m4s", ""},
 		{".hidden", ""},
 		{"a..b/c", ""},
-		{"dir/", lectern.EINVALID}, // prefix-shaped: no object can live there
+		{"dir/", lectern.EINVALID},   // prefix-shaped: no object can live there
 		{"a/\xff", lectern.EINVALID}, // not UTF-8, which S3 refuses
 		{"", lectern.EINVALID},
 		{"/abs", lectern.EINVALID},
