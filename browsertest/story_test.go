@@ -58,6 +58,10 @@ func TestLessonStory(t *testing.T) {
 			tb.do(chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{clip}))
 			tb.waitFor("the upload to finish", `document.getElementById("upload-percent").textContent === "100%"`, time.Minute)
 			tb.waitFor("the lesson to be ready", `!document.getElementById("transcode-done").hidden`, 3*time.Minute)
+			tb.do(chromedp.SendKeys(chromedp.CSS("#details-description"), "Why some vectors only stretch."),
+				chromedp.Click(chromedp.CSS("#details-form button[type=submit]")))
+			tb.waitFor("the edited description on the page",
+				`document.getElementById("lesson-description").textContent === "Why some vectors only stretch."`, stepTimeout)
 			tb.shot("upload")
 		}},
 		{"StudentWatchesAndTheVideoPlays", func(t *testing.T) {

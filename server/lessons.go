@@ -15,6 +15,7 @@ func (s *Server) registerLessonRoutes(g *echo.Group) {
 	g.GET("/courses/:id/lessons", s.handleLessonList, s.requireUser)
 	g.POST("/courses/:id/lessons", s.handleLessonCreate, s.requireUser)
 	g.GET("/lessons/:id", s.handleLessonGet, s.requireUser)
+	g.PATCH("/lessons/:id", s.handleLessonUpdate, s.requireUser)
 	g.DELETE("/lessons/:id", s.handleLessonDelete, s.requireUser)
 	g.GET("/lessons/:id/playback", s.handlePlayback, s.requireUser)
 }
@@ -191,4 +192,56 @@ func (s *Server) handleLessonDelete(c echo.Context) error {
 		return fmt.Errorf("delete lesson: %w", err)
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// lessonUpdateRequest holds the lesson fields a teacher may change; an
+// absent field is left as it is.
+type lessonUpdateRequest struct {
+	Title       *string `json:"title"`
+	Description *string `json:"description"`
+}
+
+// handleLessonUpdate changes a lesson's title or description (course
+// teachers and admins; other members get 403, everyone else 404).
+func (s *Server) handleLessonUpdate(c echo.Context) error {
+	ctx := c.Request().Context()
+	u := currentUser(c)
+	l, role, err := s.db.FindLesson(ctx, c.Param("id"), u)
+	if err != nil {
+		return fmt.Errorf("find lesson: %w", err)
+	}
+	if !mayTeach(u, role) {
+		return lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may edit lessons")
+	}
+	var req lessonUpdateRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	var upd lectern.LessonUpdate
+	if req.Title != nil {
+		title, err := validateText("title", *req.Title, 1, maxTitleLen)
+		if err != nil {
+			return err
+		}
+		upd.Title = &title
+	}
+	if req.Description != nil {
+		desc, err := validateText("description", *req.Description, 0, maxDescriptionLen)
+		if err != nil {
+			return err
+		}
+		upd.Description = &desc
+	}
+	if upd.Title == nil && upd.Description == nil {
+		return lectern.Errorf(lectern.EINVALID, "nothing to change: send a title or a description")
+	}
+	l, err = s.db.UpdateLesson(ctx, l.ID, upd)
+	if err != nil {
+		return fmt.Errorf("update lesson: %w", err)
+	}
+	resp, err := s.toLessonJSON(l, u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, resp)
 }

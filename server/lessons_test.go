@@ -75,6 +75,32 @@ func TestLessons(t *testing.T) {
 				wantError(http.StatusBadRequest, lectern.EINVALID)
 		})
 
+		t.Run("TeacherEdits", func(t *testing.T) {
+			l := teacherA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons",
+				map[string]string{"title": "Draft", "description": "Old words"}).want(http.StatusCreated).fields()
+			id := l["id"].(string)
+			got := teacherA.do(t, "PATCH", "/api/v1/lessons/"+id, map[string]string{"title": "  Week 2: vectors "}).
+				want(http.StatusOK).fields()
+			if got["title"] != "Week 2: vectors" || got["description"] != "Old words" {
+				t.Errorf("after a title edit: title %q, description %q", got["title"], got["description"])
+			}
+			teacherA.do(t, "PATCH", "/api/v1/lessons/"+id, map[string]string{"description": ""}).want(http.StatusOK)
+			read := studentA.do(t, "GET", "/api/v1/lessons/"+id, nil).want(http.StatusOK).fields()
+			if read["title"] != "Week 2: vectors" || read["description"] != "" {
+				t.Errorf("a classmate reads title %q, description %q", read["title"], read["description"])
+			}
+			for _, body := range []map[string]any{{}, {"title": ""}, {"title": 7}, {"description": strings.Repeat("d", 5001)}} {
+				teacherA.do(t, "PATCH", "/api/v1/lessons/"+id, body).wantError(http.StatusBadRequest, lectern.EINVALID)
+			}
+			studentA.do(t, "PATCH", "/api/v1/lessons/"+id, map[string]string{"title": "Mine"}).
+				wantError(http.StatusForbidden, lectern.EFORBIDDEN)
+			teacherB.do(t, "PATCH", "/api/v1/lessons/"+id, map[string]string{"title": "Theirs"}).
+				wantError(http.StatusNotFound, lectern.ENOTFOUND)
+			if l := studentA.do(t, "GET", "/api/v1/lessons/"+id, nil).want(http.StatusOK).fields(); l["title"] != "Week 2: vectors" {
+				t.Errorf("refused edits changed the title to %q", l["title"])
+			}
+		})
+
 		t.Run("AdminReads", func(t *testing.T) {
 			admin.do(t, "GET", "/api/v1/lessons/"+idB, nil).want(http.StatusOK)
 			admin.do(t, "GET", "/api/v1/courses/"+courseB.ID+"/lessons", nil).want(http.StatusOK)

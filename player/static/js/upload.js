@@ -207,5 +207,29 @@ $('delete-lesson').addEventListener('click', async () => {
   } catch (err) { toast(err.message, true); }
 });
 
+$('details-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const title = $('details-title').value.trim();
+  const description = $('details-description').value.trim();
+  const err = $('details-error');
+  err.hidden = true;
+  if (!title) {
+    err.textContent = 'A lesson needs a title.';
+    err.hidden = false;
+    $('details-title').focus();
+    return;
+  }
+  try {
+    const l = await api('PATCH', `/api/v1/lessons/${encodeURIComponent(lessonID)}`, { title, description });
+    $('lesson-title').textContent = l.title;
+    $('lesson-description').textContent = l.description;
+    $('lesson-description').hidden = !l.description;
+    toast('Details saved.');
+  } catch (e) {
+    err.textContent = e.message;
+    err.hidden = false;
+  }
+});
+
 showPreviousUploads();
 if (['queued', 'processing'].includes(data.status)) pollStatus();
