@@ -62,12 +62,9 @@ func (s *Server) handleAnalyticsCSV(c echo.Context) error {
 func (s *Server) lessonAnalytics(c echo.Context) (*lectern.LessonAnalytics, error) {
 	ctx := c.Request().Context()
 	u := currentUser(c)
-	l, role, err := s.db.FindLesson(ctx, c.Param("id"), u)
+	l, err := s.findTaughtLesson(ctx, c.Param("id"), u, "see its analytics")
 	if err != nil {
-		return nil, fmt.Errorf("find lesson: %w", err)
-	}
-	if !mayTeach(u, role) {
-		return nil, lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may see its analytics")
+		return nil, err
 	}
 	var bucketMS int64
 	if v := c.QueryParam("bucket_ms"); v != "" {

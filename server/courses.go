@@ -141,12 +141,9 @@ type courseUpdateResponse struct {
 func (s *Server) handleCourseUpdate(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := currentUser(c)
-	course, err := s.db.FindCourse(ctx, c.Param("id"), u)
+	course, err := s.findTaughtCourse(ctx, c.Param("id"), u, "change it")
 	if err != nil {
-		return fmt.Errorf("find course: %w", err)
-	}
-	if !mayTeach(u, course.MyRole) {
-		return lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may change it")
+		return err
 	}
 	var req courseUpdateRequest
 	if err := decodeJSON(c, &req); err != nil {

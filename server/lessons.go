@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -82,6 +83,32 @@ func mayTeach(u *lectern.User, role lectern.MemberRole) bool {
 	return role == lectern.MemberTeacher || u.IsAdmin()
 }
 
+// findTaughtLesson finds lesson id for u when u teaches its course (or is
+// an admin): ENOTFOUND when u may not see it at all, EFORBIDDEN "only the
+// course's teachers may <doing>" when u only follows the course.
+func (s *Server) findTaughtLesson(ctx context.Context, id string, u *lectern.User, doing string) (*lectern.Lesson, error) {
+	l, role, err := s.db.FindLesson(ctx, id, u)
+	if err != nil {
+		return nil, fmt.Errorf("find lesson: %w", err)
+	}
+	if !mayTeach(u, role) {
+		return nil, lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may %s", doing)
+	}
+	return l, nil
+}
+
+// findTaughtCourse is findTaughtLesson for a course.
+func (s *Server) findTaughtCourse(ctx context.Context, id string, u *lectern.User, doing string) (*lectern.Course, error) {
+	course, err := s.db.FindCourse(ctx, id, u)
+	if err != nil {
+		return nil, fmt.Errorf("find course: %w", err)
+	}
+	if !mayTeach(u, course.MyRole) {
+		return nil, lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may %s", doing)
+	}
+	return course, nil
+}
+
 type lessonListResponse struct {
 	Lessons []lessonJSON `json:"lessons"`
 }
@@ -119,12 +146,9 @@ func (s *Server) handleLessonList(c echo.Context) error {
 func (s *Server) handleLessonCreate(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := currentUser(c)
-	course, err := s.db.FindCourse(ctx, c.Param("id"), u)
+	course, err := s.findTaughtCourse(ctx, c.Param("id"), u, "add lessons")
 	if err != nil {
-		return fmt.Errorf("find course: %w", err)
-	}
-	if !mayTeach(u, course.MyRole) {
-		return lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may add lessons")
+		return err
 	}
 	var req courseRequest
 	if err := decodeJSON(c, &req); err != nil {
@@ -178,12 +202,9 @@ func (s *Server) handleLessonGet(c echo.Context) error {
 func (s *Server) handleLessonDelete(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := currentUser(c)
-	l, role, err := s.db.FindLesson(ctx, c.Param("id"), u)
+	l, err := s.findTaughtLesson(ctx, c.Param("id"), u, "delete lessons")
 	if err != nil {
-		return fmt.Errorf("find lesson: %w", err)
-	}
-	if !mayTeach(u, role) {
-		return lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may delete lessons")
+		return err
 	}
 	if err := s.storage.DeletePrefix(ctx, lectern.LessonPrefix(l.ID)); err != nil {
 		return fmt.Errorf("delete objects of lesson %s: %w", l.ID, err)
@@ -206,12 +227,9 @@ type lessonUpdateRequest struct {
 func (s *Server) handleLessonUpdate(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := currentUser(c)
-	l, role, err := s.db.FindLesson(ctx, c.Param("id"), u)
+	l, err := s.findTaughtLesson(ctx, c.Param("id"), u, "edit lessons")
 	if err != nil {
-		return fmt.Errorf("find lesson: %w", err)
-	}
-	if !mayTeach(u, role) {
-		return lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may edit lessons")
+		return err
 	}
 	var req lessonUpdateRequest
 	if err := decodeJSON(c, &req); err != nil {

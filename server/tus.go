@@ -287,12 +287,9 @@ func (s *Server) tusLesson(ctx context.Context, meta tusd.MetaData) (*lectern.Le
 	if id == "" {
 		return nil, nil, lectern.Errorf(lectern.EINVALID, "Upload-Metadata must name the lesson_id")
 	}
-	l, role, err := s.db.FindLesson(ctx, id, u)
+	l, err := s.findTaughtLesson(ctx, id, u, "upload its recordings")
 	if err != nil {
-		return nil, nil, fmt.Errorf("find lesson: %w", err)
-	}
-	if !mayTeach(u, role) {
-		return nil, nil, lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may upload its recordings")
+		return nil, nil, err
 	}
 	return l, u, nil
 }

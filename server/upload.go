@@ -77,12 +77,9 @@ type uploadResponse struct {
 func (s *Server) handleLessonSource(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := currentUser(c)
-	l, role, err := s.db.FindLesson(ctx, c.Param("id"), u)
+	l, err := s.findTaughtLesson(ctx, c.Param("id"), u, "upload its recordings")
 	if err != nil {
-		return fmt.Errorf("find lesson: %w", err)
-	}
-	if !mayTeach(u, role) {
-		return lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may upload its recordings")
+		return err
 	}
 	key, err := s.storeUpload(c, l.ID)
 	if err != nil {

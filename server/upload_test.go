@@ -9,7 +9,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"path/filepath"
-	"runtime/metrics"
 	"strings"
 	"testing"
 
@@ -255,9 +254,9 @@ func BenchmarkUploadLarge(b *testing.B) {
 
 	b.ReportAllocs()
 	b.SetBytes(size)
-	h := &heapPeak{}
+	h := &storagetest.HeapSampler{}
 	for i := 0; b.Loop(); i++ {
-		h.r = storagetest.Generated(uint64(i), size)
+		h.R = storagetest.Generated(uint64(i), size)
 		req, err := http.NewRequest("PUT", hs.URL+"/api/v1/lessons/"+lesson.ID+"/source", h)
 		if err != nil {
 			b.Fatal(err)
@@ -273,7 +272,7 @@ func BenchmarkUploadLarge(b *testing.B) {
 			b.Fatalf("upload: %s: %s", resp.Status, body)
 		}
 	}
-	b.ReportMetric(float64(h.peak), "peak-live-B")
+	b.ReportMetric(float64(h.Peak()), "peak-live-B")
 }
 
 // benchLogin creates a teacher and returns a client with its session.
@@ -312,24 +311,4 @@ func benchUserID(b *testing.B, hc *http.Client, base string) string {
 		b.Fatal(err)
 	}
 	return me.ID
-}
-
-// heapPeak reads r and, every MiB, notes the live heap as of the last
-// garbage collection.
-type heapPeak struct {
-	r      io.Reader
-	unseen int64
-	peak   uint64
-	sample [1]metrics.Sample
-}
-
-func (h *heapPeak) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	if h.unseen += int64(n); h.unseen >= 1<<20 {
-		h.unseen = 0
-		h.sample[0].Name = "/gc/heap/live:bytes"
-		metrics.Read(h.sample[:])
-		h.peak = max(h.peak, h.sample[0].Value.Uint64())
-	}
-	return n, err
 }

@@ -53,24 +53,9 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dataDir := t.TempDir()
-	d, err := db.Open(ctx, "sqlite:"+filepath.Join(dataDir, "lectern.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d, course := newCourseDB(t, dataDir)
 	st, err := disk.New(dataDir)
 	if err != nil {
-		t.Fatal(err)
-	}
-	owner := &lectern.User{Email: "t@example.org", Role: lectern.RoleTeacher}
-	if err := d.CreateUser(ctx, owner); err != nil {
-		t.Fatal(err)
-	}
-	course := &lectern.Course{Title: "C", OwnerID: owner.ID}
-	if err := d.CreateCourse(ctx, course); err != nil {
 		t.Fatal(err)
 	}
 	q := openTestQueue(t, "")

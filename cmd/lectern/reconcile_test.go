@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,23 +18,8 @@ func TestReconciler(t *testing.T) {
 	for name, redisURL := range queueBackends() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			d, err := db.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { d.Close() })
-			if err := d.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			d, course := newCourseDB(t, t.TempDir())
 			q := openTestQueue(t, redisURL(t))
-			owner := &lectern.User{Email: "t@example.org", Role: lectern.RoleTeacher}
-			if err := d.CreateUser(ctx, owner); err != nil {
-				t.Fatal(err)
-			}
-			course := &lectern.Course{Title: "C", OwnerID: owner.ID}
-			if err := d.CreateCourse(ctx, course); err != nil {
-				t.Fatal(err)
-			}
 			lost, dead := startedLesson(t, d, course), startedLesson(t, d, course)
 			task, _ := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: lost.LessonID, JobID: lost.ID, Attempt: lost.Attempt})
 			if _, err := q.Client.Enqueue(task); err != nil {

@@ -52,23 +52,8 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 	for name, redisURL := range queueBackends() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			d, err := db.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { d.Close() })
-			if err := d.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			d, course := newCourseDB(t, t.TempDir())
 			q := openTestQueue(t, redisURL(t))
-			owner := &lectern.User{Email: "t@example.org", Role: lectern.RoleTeacher}
-			if err := d.CreateUser(ctx, owner); err != nil {
-				t.Fatal(err)
-			}
-			course := &lectern.Course{Title: "C", OwnerID: owner.ID}
-			if err := d.CreateCourse(ctx, course); err != nil {
-				t.Fatal(err)
-			}
 			// a was queued in a queue that is gone; b's task is still
 			// there; c's ended archived although its job never heard.
 			a, b, c := startedLesson(t, d, course), startedLesson(t, d, course), startedLesson(t, d, course)
@@ -108,4 +93,28 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 			})
 		})
 	}
+}
+
+// newCourseDB opens a migrated SQLite database in dir with one teacher's
+// course in it, closed when the test ends.
+func newCourseDB(t *testing.T, dir string) (*db.DB, *lectern.Course) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, "sqlite:"+filepath.Join(dir, "lectern.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	owner := &lectern.User{Email: "t@example.org", Role: lectern.RoleTeacher}
+	if err := d.CreateUser(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	course := &lectern.Course{Title: "C", OwnerID: owner.ID}
+	if err := d.CreateCourse(ctx, course); err != nil {
+		t.Fatal(err)
+	}
+	return d, course
 }

@@ -54,27 +54,30 @@ func BenchmarkPut(b *testing.B, s lectern.Storage, size int64) {
 	b.Helper()
 	b.ReportAllocs()
 	b.SetBytes(size)
-	h := &heapSampler{}
+	h := &HeapSampler{}
 	for i := 0; b.Loop(); i++ {
-		h.r = Generated(uint64(i), size)
+		h.R = Generated(uint64(i), size)
 		if _, err := s.Put(b.Context(), "bench/large.mp4", h); err != nil {
 			b.Fatalf("Put: %v", err)
 		}
 	}
-	b.ReportMetric(float64(h.peak), "peak-live-B")
+	b.ReportMetric(float64(h.Peak()), "peak-live-B")
 }
 
-// heapSampler reads r and, every MiB, notes the live heap as of the last
-// garbage collection.
-type heapSampler struct {
-	r      io.Reader
+// HeapSampler wraps the reader R of a streaming benchmark and, every MiB
+// read, notes the live heap as of the last garbage collection; Peak is the
+// largest seen. Benchmarks report it as peak-live-B to show that memory
+// does not grow with the size of what streams through.
+type HeapSampler struct {
+	R      io.Reader
 	unseen int64
 	peak   uint64
 	sample [1]metrics.Sample
 }
 
-func (h *heapSampler) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
+// Read reads from R and samples the live heap every MiB.
+func (h *HeapSampler) Read(p []byte) (int, error) {
+	n, err := h.R.Read(p)
 	if h.unseen += int64(n); h.unseen >= 1<<20 {
 		h.unseen = 0
 		h.sample[0].Name = "/gc/heap/live:bytes"
@@ -83,6 +86,9 @@ func (h *heapSampler) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Peak is the largest live heap sampled so far, in bytes.
+func (h *HeapSampler) Peak() uint64 { return h.peak }
 
 // Generated returns a reader of size deterministic pseudo-random bytes
 // derived from seed, computed as they are read, so that tests can stream
