@@ -1,12 +1,14 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
 )
 
 // lessonForPage finds a lesson and its course for viewer.
@@ -37,6 +39,32 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.3g %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
+// scriptLesson is lesson l exactly as GET /api/v1/lessons/{id} shows it to
+// u, for a page script to render at once: the page never shows a state
+// it has not had from the server, and its polls render the same JSON.
+func (s *Server) scriptLesson(ctx context.Context, l *lectern.Lesson, u *lectern.User) (scriptLessonJSON, error) {
+	// SHIM until the jobstate branch merges: its lesson JSON carries
+	// playable and the full transcode state itself.
+	lj, err := s.toLessonJSON(l, u)
+	if err != nil {
+		return scriptLessonJSON{}, err
+	}
+	jobs, err := s.db.FindJobs(ctx, db.JobFilter{LessonID: &l.ID, Limit: 1})
+	if err != nil {
+		return scriptLessonJSON{}, fmt.Errorf("find lesson jobs: %w", err)
+	}
+	if len(jobs) > 0 {
+		lj.Transcode = &transcodeJSON{State: jobs[0].State, Percent: jobs[0].Percent, Error: jobs[0].Error}
+	}
+	return scriptLessonJSON{lj, l.OutputPrefix != ""}, nil
+}
+
+// scriptLessonJSON is a SHIM until the jobstate branch merges.
+type scriptLessonJSON struct {
+	lessonJSON
+	Playable bool `json:"playable"`
+}
+
 // handleUploadPage lets a course teacher upload or replace a lesson's
 // recording and follow its processing.
 func (s *Server) handleUploadPage(c echo.Context, u *lectern.User) error {
@@ -47,23 +75,33 @@ func (s *Server) handleUploadPage(c echo.Context, u *lectern.User) error {
 	if !mayTeach(u, course.MyRole) {
 		return lectern.Errorf(lectern.EFORBIDDEN, "Only the course's teachers may upload its recordings.")
 	}
+	lj, err := s.scriptLesson(c.Request().Context(), l, u)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, pageView{
 		Name: "upload", Title: "Upload · " + l.Title, User: u, Nav: "courses",
 		Script: "js/upload.js", Vendor: []string{"vendor/tus.min.js"},
 		Crumbs: []crumb{{"My courses", "/courses"}, {course.Title, "/courses/" + course.ID}, {l.Title, ""}},
 		View: struct {
-			Lesson  *lectern.Lesson
-			MaxSize string
-		}{l, humanBytes(s.uploadLimit())},
-		Data: map[string]any{"lesson_id": l.ID, "course_id": course.ID, "status": l.Status},
+			Lesson   *lectern.Lesson
+			Playable bool
+			MaxSize  string
+		}{l, lj.Playable, humanBytes(s.uploadLimit())},
+		Data: map[string]any{"lesson_id": l.ID, "course_id": course.ID, "lesson": lj},
 	})
 }
 
-// handleWatchPage is the player with the conversation beside it. The
-// page itself shows while the lesson is processing or failed; its script
-// polls the lesson and starts the player once it is ready.
+// handleWatchPage is the player with the conversation beside it. A lesson
+// with nothing playable yet shows a "coming soon" panel instead of the
+// player's controls (and, to its teachers, the state of its processing);
+// the page's script starts the player once the lesson becomes playable.
 func (s *Server) handleWatchPage(c echo.Context, u *lectern.User) error {
 	l, course, err := s.lessonForPage(c, u)
+	if err != nil {
+		return err
+	}
+	lj, err := s.scriptLesson(c.Request().Context(), l, u)
 	if err != nil {
 		return err
 	}
@@ -76,12 +114,13 @@ func (s *Server) handleWatchPage(c echo.Context, u *lectern.User) error {
 			Lesson    *lectern.Lesson
 			Course    *lectern.Course
 			Teaching  bool
+			Playable  bool
 			PosterURL string
-		}{l, course, teaching, ""},
+		}{l, course, teaching, lj.Playable, ""},
 		Data: map[string]any{
 			"lesson_id":   l.ID,
 			"course_id":   course.ID,
-			"status":      l.Status,
+			"lesson":      lj,
 			"duration_ms": l.DurationMS,
 			"user_id":     u.ID,
 			"user_name":   u.Name,
