@@ -103,7 +103,7 @@ func TestFailedUploadIsShownWhereItMatters(t *testing.T) {
 				t.Errorf("processing card says %q, want the reason (%q)", failedText, reason)
 			}
 			if advice := tb.text("#transcode-advice"); strings.TrimSpace(advice) == "" || !eval[bool](tb, `!document.getElementById("transcode-advice").hidden`) {
-				t.Logf("PRE-MERGE: processing card shows no advice")
+				t.Errorf("processing card shows no advice")
 			}
 			if page := tb.text("main"); strings.Contains(page, "Processing has started") || strings.Contains(page, "Checking") {
 				t.Errorf("upload page claims processing started or is still checking beside the failure: %q", page)
@@ -207,7 +207,7 @@ func TestFailedUploadIsShownWhereItMatters(t *testing.T) {
 			t.Errorf("failed job's row says %q, want the lesson and the reason", got)
 		}
 		if eval[bool](tb, row+`.querySelector('[data-job-action="retry"]') !== null`) {
-			t.Logf("PRE-MERGE: the jobs page offers to retry a file that a retry cannot mend")
+			t.Errorf("the jobs page offers to retry a file that a retry cannot mend")
 		}
 		if w := eval[float64](tb, `document.documentElement.scrollWidth`); w > 390 {
 			t.Errorf("the jobs page is %v px wide on a 390 px phone", w)
