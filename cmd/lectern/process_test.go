@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lectern/lectern/internal/testenv"
 )
 
 // hangGuard bounds every wait on a lectern process. It only turns a hang
@@ -41,7 +43,7 @@ func TestMain(m *testing.M) {
 		}
 		return bin, nil
 	})
-	code := m.Run()
+	code := testenv.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
