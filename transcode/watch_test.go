@@ -61,7 +61,9 @@ func TestHandlerWatchdogKillsStalledFFmpegAndRetries(t *testing.T) {
 	e := newHandlerEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
 	script, pidFile := stallingFFmpeg(t, false)
 	e.Handler.Pipeline.FFmpeg = script
-	e.Handler.StallTimeout = time.Second
+	// Long enough that a healthy ffmpeg on a loaded machine always reports
+	// progress within it; the stalled try never does, whatever the limit.
+	e.Handler.StallTimeout = 5 * time.Second
 	l := e.newLesson(t)
 	job := e.upload(t, l, c.good)
 
@@ -87,7 +89,7 @@ func TestHandlerWatchdogKillsStalledFFmpegAndRetries(t *testing.T) {
 	if _, err := client.Enqueue(task); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(2 * time.Minute)
 	for e.job(t, job.ID).State != lectern.JobSucceeded {
 		if time.Now().After(deadline) {
 			t.Fatalf("job never succeeded: %+v", e.job(t, job.ID))
