@@ -144,14 +144,15 @@ func notWhitelisted(stderr string) (string, bool) {
 }
 
 // unsupportedFormat names a detected but refused demuxer in words a teacher
-// knows. Playlist-like formats get their own message: they are the ones
-// that would make ffmpeg open other files or URLs.
+// knows, in the message the upload's head check gives too. Playlist-like
+// formats get their own message: they are the ones that would make ffmpeg
+// open other files or URLs.
 func unsupportedFormat(demuxer string) error {
 	switch demuxer {
 	case "hls", "applehttp", "concat", "sdp", "dash", "ffmetadata", "rtsp", "rtp", "mpl2", "mpd":
-		return playlistError()
+		return lectern.PlaylistError()
 	case "":
-		return badInput("Unsupported file type")
+		return lectern.UnsupportedFileError("")
 	}
 	friendly := map[string]string{
 		"asf":          "Windows Media",
@@ -182,11 +183,5 @@ func unsupportedFormat(demuxer string) error {
 	if f, ok := friendly[demuxer]; ok {
 		name = f
 	}
-	return badInput("Unsupported file type (%s). Please upload MP4, MOV, MKV, WebM, AVI, MPEG-TS, FLV or Ogg video, or MP3, M4A, WAV, FLAC, AAC or Ogg audio", name)
-}
-
-// playlistError is returned for files that describe other files (HLS
-// playlists, concat lists, SDP) rather than containing media.
-func playlistError() error {
-	return badInput("This looks like a playlist, not a video file")
+	return lectern.UnsupportedFileError(name)
 }
