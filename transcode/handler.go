@@ -357,7 +357,7 @@ func (h *Handler) failed(ctx context.Context, p TranscodePayload, err error, log
 	if IsBadInput(err) {
 		reason := lectern.ErrorMessage(err)
 		log.Info("transcode refused the input", "reason", reason)
-		if stale := h.fail(bctx, p, reason, tail, log); stale {
+		if stale := h.fail(bctx, p, lectern.FailureRefused, reason, tail, log); stale {
 			return nil, OutcomeStale
 		}
 		return fmt.Errorf("%w: %s", asynq.SkipRetry, reason), OutcomeRejected
@@ -367,7 +367,7 @@ func (h *Handler) failed(ctx context.Context, p TranscodePayload, err error, log
 	log.Warn("transcode failed", "retried", retried, "max_retry", maxRetry, "error", err)
 	if retried >= maxRetry {
 		reason := fmt.Sprintf("Processing failed after %d tries: %s", retried+1, summary(err))
-		h.fail(bctx, p, reason, tail, log)
+		h.fail(bctx, p, lectern.FailureExhausted, reason, tail, log)
 		return err, OutcomeFailed
 	}
 	next := retried + 1
@@ -380,8 +380,8 @@ func (h *Handler) failed(ctx context.Context, p TranscodePayload, err error, log
 
 // fail fails the attempt for good; it reports whether the attempt turned
 // out to be stale.
-func (h *Handler) fail(ctx context.Context, p TranscodePayload, reason, tail string, log *slog.Logger) (stale bool) {
-	err := h.DB.FailTranscode(ctx, p.LessonID, p.Attempt, p.JobID, reason, tail)
+func (h *Handler) fail(ctx context.Context, p TranscodePayload, kind lectern.JobFailure, reason, tail string, log *slog.Logger) (stale bool) {
+	err := h.DB.FailTranscode(ctx, p.LessonID, p.Attempt, p.JobID, kind, reason, tail)
 	switch lectern.ErrorCode(err) {
 	case "":
 		return false

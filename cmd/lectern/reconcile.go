@@ -71,7 +71,7 @@ func (r *reconciler) once(ctx context.Context) error {
 		return err
 	}
 	for _, j := range stalled {
-		err := d.FailTranscode(ctx, j.LessonID, j.Attempt, j.ID, deadWorkerReason, "")
+		err := d.FailTranscode(ctx, j.LessonID, j.Attempt, j.ID, lectern.FailureExhausted, deadWorkerReason, "")
 		switch lectern.ErrorCode(err) {
 		case "":
 			r.Logger.Warn("transcode failed: its worker stopped heartbeating", "lesson", j.LessonID,
