@@ -61,16 +61,20 @@ func TestHandlerWatchdogKillsStalledFFmpegAndRetries(t *testing.T) {
 	e := newHandlerEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
 	script, pidFile := stallingFFmpeg(t, false)
 	e.Handler.Pipeline.FFmpeg = script
-	e.Handler.StallTimeout = time.Second
+	// Long enough that a real ffmpeg on a busy machine still reports
+	// progress in time (it does every second), short for the stalled one.
+	e.Handler.StallTimeout = 3 * time.Second
 	l := e.newLesson(t)
 	job := e.upload(t, l, c.good)
 
 	// A real queue, so that the retry is the queue's.
 	m := miniredis.RunT(t)
 	opt := asynq.RedisClientOpt{Addr: m.Addr()}
+	noDelay := func(int, error, *asynq.Task) time.Duration { return 0 }
+	e.Handler.RetryDelay = noDelay
 	srv := asynq.NewServer(opt, asynq.Config{
 		Concurrency: 1, Queues: map[string]int{transcode.QueueTranscode: 1},
-		RetryDelayFunc:           func(int, error, *asynq.Task) time.Duration { return 0 },
+		RetryDelayFunc:           noDelay,
 		DelayedTaskCheckInterval: 100 * time.Millisecond,
 		LogLevel:                 asynq.ErrorLevel,
 	})
