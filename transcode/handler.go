@@ -408,7 +408,7 @@ func (h *Handler) failed(ctx context.Context, t *asynq.Task, p TranscodePayload,
 	case isTimeout(ctx, err):
 		reason := "Processing took too long: " + timeoutSummary(err) + "."
 		if job.Retries > 0 || f.tries >= f.maxTries {
-			log.Warn("transcode failed: it took too long again", "tries", f.tries, "error", err)
+			log.Warn("transcode failed: it took too long, and may not be retried again", "tries", f.tries, "error", err)
 			return h.failFor(bctx, p, f, lectern.FailureTimeout, reason, OutcomeTimeout, log)
 		}
 		return h.retry(bctx, t, p, f, retried, reason+" It is tried once more.", log)
