@@ -120,14 +120,14 @@ func (s *Server) handleJobRetry(c echo.Context) error {
 		return lectern.Errorf(lectern.ECONFLICT,
 			"a retry cannot change this: the file itself cannot be used (%s); the teacher must upload another file", j.Error)
 	}
-	for _, state := range []lectern.JobState{lectern.JobQueued, lectern.JobRunning, lectern.JobRetrying} {
-		busy, err := s.db.FindJobs(ctx, db.JobFilter{LessonID: &j.LessonID, State: &state, Limit: 1})
-		if err != nil {
-			return err
-		}
-		if len(busy) > 0 {
-			return lectern.Errorf(lectern.ECONFLICT, "this lesson's transcode is already %s", state)
-		}
+	// Only the lesson's current job can be unfinished: an upload cancels
+	// the jobs it replaces.
+	current, err := s.db.FindCurrentJob(ctx, j.LessonID)
+	if err != nil {
+		return err
+	}
+	if current.State.Unfinished() {
+		return lectern.Errorf(lectern.ECONFLICT, "this lesson's transcode is already %s", current.State)
 	}
 	l, err := s.db.FindLessonByID(ctx, j.LessonID)
 	if err != nil {

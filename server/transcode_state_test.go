@@ -136,6 +136,8 @@ func TestTranscodeStateContract(t *testing.T) {
 			if _, ok := got["queue"]; !ok {
 				t.Error("admin job has no queue")
 			}
+			// A retrying job is unfinished: no second attempt beside it.
+			admin.do(t, "POST", "/api/v1/admin/jobs/"+j.ID+"/retry", nil).wantError(http.StatusConflict, lectern.ECONFLICT)
 		})
 		t.Run("RefusedCannotBeRetried", func(t *testing.T) {
 			j := jobOf(t, second)
