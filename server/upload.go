@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/transcode"
 )
 
@@ -97,7 +98,12 @@ func (s *Server) handleLessonSource(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	resp.Transcode = &transcodeJSON{State: job.State, Percent: job.Percent}
+	if resp.Transcode, err = s.lessonTranscode(ctx, lesson.ID); err != nil {
+		// The upload is stored and queued; only its place in line is
+		// unknown.
+		s.logger.WarnContext(ctx, "read the new transcode's state", slog.Any("error", err))
+		resp.Transcode = toTranscodeJSON(&db.JobStatus{Job: *job})
+	}
 	return c.JSON(http.StatusAccepted, uploadResponse{Status: lesson.Status, Lesson: resp})
 }
 

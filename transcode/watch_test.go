@@ -70,9 +70,11 @@ func TestHandlerWatchdogKillsStalledFFmpegAndRetries(t *testing.T) {
 	// A real queue, so that the retry is the queue's.
 	m := miniredis.RunT(t)
 	opt := asynq.RedisClientOpt{Addr: m.Addr()}
+	noDelay := func(int, error, *asynq.Task) time.Duration { return 0 }
+	e.Handler.RetryDelay = noDelay
 	srv := asynq.NewServer(opt, asynq.Config{
 		Concurrency: 1, Queues: map[string]int{transcode.QueueTranscode: 1},
-		RetryDelayFunc:           func(int, error, *asynq.Task) time.Duration { return 0 },
+		RetryDelayFunc:           noDelay,
 		DelayedTaskCheckInterval: 100 * time.Millisecond,
 		LogLevel:                 asynq.ErrorLevel,
 	})

@@ -147,8 +147,16 @@ func lecternEnv(env map[string]string) []string {
 // test ends if it is still running.
 func startLectern(t *testing.T, env map[string]string, args ...string) *proc {
 	t.Helper()
+	return startLecternIn(t, "", env, args...)
+}
+
+// startLecternIn is startLectern with dir as the working directory ("" is
+// the test's).
+func startLecternIn(t *testing.T, dir string, env map[string]string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, stdout: newLines(), stderr: newLines(), exited: make(chan struct{})}
 	p.cmd = exec.Command(lecternBinary(t), args...)
+	p.cmd.Dir = dir
 	p.cmd.Env = lecternEnv(env)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
