@@ -52,7 +52,7 @@ func TestTranscodeStateContract(t *testing.T) {
 			var l struct{ ID string }
 			teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": title}).
 				want(http.StatusCreated).decode(&l)
-			teacher.do(t, "PUT", "/api/v1/lessons/"+l.ID+"/source", "a recording", "Content-Type", "video/mp4").
+			teacher.do(t, "PUT", "/api/v1/lessons/"+l.ID+"/source", fakeRecording("a recording"), "Content-Type", "video/mp4").
 				want(http.StatusAccepted)
 			fx.Clock.Advance(time.Second) // the next upload comes later
 			return l.ID
@@ -184,7 +184,7 @@ func TestTranscodeStateContract(t *testing.T) {
 				OutputPrefix: lectern.OutputPrefix(id, j.Attempt), DurationMS: 1000}); err != nil {
 				t.Fatal(err)
 			}
-			teacher.do(t, "PUT", "/api/v1/lessons/"+id+"/source", "another recording", "Content-Type", "video/mp4").
+			teacher.do(t, "PUT", "/api/v1/lessons/"+id+"/source", fakeRecording("another recording"), "Content-Type", "video/mp4").
 				want(http.StatusAccepted)
 			for _, c := range []*client{student, teacher} {
 				l := c.do(t, "GET", "/api/v1/lessons/"+id, nil).want(http.StatusOK).fields()
