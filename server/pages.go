@@ -47,6 +47,9 @@ type pageView struct {
 	Name   string
 	Title  string
 	User   *lectern.User
+	// Counts are the navigation's badges (open questions, unread
+	// answers) and whether it offers the inbox; render fills them in.
+	Counts *lectern.InboxCounts
 	Nav    string
 	Script string
 	// Vendor lists classic scripts (the vendored libraries) that run
@@ -144,6 +147,14 @@ func safeNext(next string) string {
 
 // render writes a page. Pages show personal data, so no cache keeps them.
 func (s *Server) render(c echo.Context, status int, v pageView) error {
+	if v.User != nil && v.Counts == nil {
+		counts, err := s.db.FindInboxCounts(c.Request().Context(), v.User)
+		if err != nil {
+			// The page is still worth showing; its script fetches them again.
+			s.logger.WarnContext(c.Request().Context(), "navigation counts", slog.Any("error", err))
+		}
+		v.Counts = counts
+	}
 	hdr := c.Response().Header()
 	hdr.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	hdr.Set("Cache-Control", "no-store")
