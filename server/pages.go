@@ -44,9 +44,9 @@ func newWebApp() (*webApp, error) {
 // pageView is what every page template receives.
 type pageView struct {
 	// Name is the template, also used as the body's class.
-	Name   string
-	Title  string
-	User   *lectern.User
+	Name  string
+	Title string
+	User  *lectern.User
 	// Counts are the navigation's badges (open questions, unread
 	// answers) and whether it offers the inbox; render fills them in.
 	Counts *lectern.InboxCounts
