@@ -53,6 +53,7 @@ func TestAnalyticsAPI(t *testing.T) {
 		}
 		fx.Clock.Advance(time.Minute)
 		w.put(t, w.students[0], beatJSON("tab", 2, 10, 0, 10)) // watched again
+		w.put(t, formula, beatJSON("tab", 2, 15, 5, 15))       // 5–9 again, with the first
 		asker := w.studentUsers[1]
 		for _, c := range []lectern.Comment{
 			{Kind: lectern.KindQuestion, Visibility: lectern.VisibilityClass, AtMS: 5000, Body: "Why?"},
@@ -88,9 +89,11 @@ func TestAnalyticsAPI(t *testing.T) {
 					t.Errorf("bucket %d: %d questions, want %d", i, b.Questions, wantQuestions[i])
 				}
 			}
-			wantTop := []lectern.AnalyticsBucket{{StartMS: 0, EndMS: 10000, Viewers: 3, Rewatchers: 1, Questions: 2}}
-			if diff := cmp.Diff(wantTop, a.MostRewatched); diff != "" {
-				t.Errorf("most rewatched (-want +got):\n%s", diff)
+			// Of three viewers, two must have gone back: seconds 5 to 9,
+			// where the two questions at 5 s and 9.999 s were asked.
+			wantTop := []lectern.RewatchedRange{{StartMS: 5000, EndMS: 10000, Rewatchers: 2, Questions: 2}}
+			if diff := cmp.Diff(wantTop, a.MostRewatched); diff != "" || a.RewatchThreshold != 2 {
+				t.Errorf("most rewatched, threshold %d (-want +got):\n%s", a.RewatchThreshold, diff)
 			}
 		})
 
