@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
@@ -51,8 +52,12 @@ type lessonRef struct {
 }
 
 type coursePageView struct {
-	Course       *lectern.Course
-	Teaching     bool
+	Course   *lectern.Course
+	Teaching bool
+	// JoinCode is the course's join code as people read it, and JoinPath
+	// the join link's path (teachers only).
+	JoinCode     string
+	JoinPath     string
 	Lessons      []*lectern.Lesson
 	ReadyLessons []lessonRef
 	Students     []*lectern.CourseMember
@@ -77,6 +82,8 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 		}
 	}
 	if v.Teaching {
+		v.JoinCode = lectern.FormatJoinCode(course.JoinCode)
+		v.JoinPath = joinPath(course.JoinCode)
 		members, err := s.db.FindCourseMembers(ctx, course.ID)
 		if err != nil {
 			return fmt.Errorf("find course members: %w", err)
@@ -96,5 +103,41 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 			"teaching":      v.Teaching,
 			"ready_lessons": v.ReadyLessons,
 		},
+	})
+}
+
+// joinPath is the path of a course's join link.
+func joinPath(code string) string {
+	return "/join/" + url.PathEscape(lectern.FormatJoinCode(code))
+}
+
+// handleJoinPage is where a join link leads: it names the course and
+// offers to join it (the page's script posts to the join API; a GET
+// changes nothing). A member goes straight to the course. Someone logged
+// out comes back here after logging in (see page). An unknown code gets a
+// page saying so, with the form to type a code.
+func (s *Server) handleJoinPage(c echo.Context, u *lectern.User) error {
+	code := lectern.FormatJoinCode(c.Param("code"))
+	course, err := s.db.FindCourseByJoinCode(c.Request().Context(), code, u)
+	status := http.StatusOK
+	switch {
+	case lectern.ErrorCode(err) == lectern.ENOTFOUND:
+		course, status = nil, http.StatusNotFound
+	case err != nil:
+		return fmt.Errorf("find course by join code: %w", err)
+	case course.MyRole != "":
+		return c.Redirect(http.StatusSeeOther, "/courses/"+url.PathEscape(course.ID))
+	}
+	title := "Join a course"
+	if course != nil {
+		title = "Join " + course.Title
+	}
+	return s.render(c, status, pageView{
+		Name: "join", Title: title, User: u, Nav: "courses", Script: "js/join.js",
+		View: struct {
+			Code   string
+			Course *lectern.Course
+			Admin  bool
+		}{code, course, u.IsAdmin()},
 	})
 }

@@ -100,7 +100,10 @@ func (s *Server) handleAdminUsersPage(c echo.Context, u *lectern.User) error {
 	}
 	return s.render(c, http.StatusOK, pageView{
 		Name: "admin_users", Title: "Users", User: u, Nav: "admin", Script: "js/admin.js",
-		View: struct{ Users []*lectern.User }{users},
+		View: struct {
+			Users                    []*lectern.User
+			PasswordMin, PasswordMax int
+		}{users, minPasswordLen, maxPasswordLen},
 	})
 }
 
