@@ -61,6 +61,11 @@ const queueUIPolicy = "default-src 'self'; script-src 'self' 'unsafe-inline'; st
 // internet.
 var offSiteLink = regexp.MustCompile(`<link\b[^>]*\bhref="(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^"]*"[^>]*>`)
 
+// manifestLink matches the page's web app manifest, which browsers fetch
+// without the session cookie (so the admin check refuses it) and which an
+// admin page does not need.
+var manifestLink = regexp.MustCompile(`<link\b[^>]*\brel="manifest"[^>]*>`)
+
 // queueUIPages serves the queue UI with its page (asynqmon answers every
 // path that is not an API call or a static file with it) rewritten for
 // Lectern: no web fonts from the internet (system fonts instead, from
@@ -95,10 +100,12 @@ func (s *Server) queueUIPages(ui http.Handler) http.Handler {
 	})
 }
 
-// rewriteQueueUIPage drops the page's off-site stylesheets, adds
-// Lectern's and puts a link back to the admin pages first in the body.
+// rewriteQueueUIPage drops the page's off-site stylesheets and its
+// manifest, adds Lectern's stylesheet and puts a link back to the admin
+// pages first in the body.
 func (s *Server) rewriteQueueUIPage(page []byte) []byte {
 	page = offSiteLink.ReplaceAll(page, nil)
+	page = manifestLink.ReplaceAll(page, nil)
 	css := `<link rel="stylesheet" href="/static/css/queue-ui.css?v=` + s.web.pages.Version() + `">`
 	page = bytes.Replace(page, []byte("</head>"), []byte(css+"</head>"), 1)
 	back := `<nav class="lectern-back" aria-label="Lectern"><a href="/admin">← Lectern admin</a></nav>`

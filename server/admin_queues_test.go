@@ -66,7 +66,7 @@ func TestQueueUI(t *testing.T) {
 		for _, path := range []string{server.QueueUIPath, server.QueueUIPath + "/redis", server.QueueUIPath + "/queues/transcode"} {
 			r := admin.do(t, "GET", path, nil).want(http.StatusOK)
 			page := string(r.Body)
-			for _, bad := range []string{"fonts.googleapis.com", `href="http`, `href="//`, `src="http`, `src="//`} {
+			for _, bad := range []string{"fonts.googleapis.com", `href="http`, `href="//`, `src="http`, `src="//`, `rel="manifest"`} {
 				if strings.Contains(page, bad) {
 					t.Errorf("%s still has %s", path, bad)
 				}

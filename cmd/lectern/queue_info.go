@@ -25,7 +25,8 @@ import (
 //
 // The values describe what the embedded Redis is: a part of this process.
 // Its memory is the process's Go heap (the analogue of what Redis reports
-// for itself), and it never saves to disk (rdb_last_save_time is 0, which
+// for itself; the fragmentation ratio is the heap's, in use over live),
+// and it never saves to disk (rdb_last_save_time is 0, which
 // the UI shows as blank, and nothing waits to be saved), because the
 // database, not the queue, is the source of truth for jobs.
 type embeddedInfo struct {
@@ -92,14 +93,14 @@ func (e *embeddedInfo) info(args []string) string {
 
 func (e *embeddedInfo) sections() []infoSection {
 	up := time.Since(e.started)
-	heap, total := heapBytes()
+	heap, inUse := heapBytes()
 	e.mu.Lock()
 	e.peak = max(e.peak, heap)
 	peak := e.peak
 	e.mu.Unlock()
 	ratio := 1.0
 	if heap > 0 {
-		ratio = float64(total) / float64(heap)
+		ratio = float64(inUse) / float64(heap)
 	}
 	port := ""
 	if a := e.m.Server().Addr(); a != nil {
@@ -144,17 +145,19 @@ func (e *embeddedInfo) sections() []infoSection {
 }
 
 // heapBytes returns the bytes of live heap objects of this process and
-// all the memory the Go runtime holds from the system, read without
+// the bytes of the heap spans holding them (live objects plus the gaps
+// between them: their ratio is the heap's fragmentation), read without
 // stopping the world.
-func heapBytes() (heap, total uint64) {
-	s := []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/total:bytes"}}
+func heapBytes() (heap, inUse uint64) {
+	s := []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
 	rtmetrics.Read(s)
-	for i, v := range []*uint64{&heap, &total} {
+	var unused uint64
+	for i, v := range []*uint64{&heap, &unused} {
 		if s[i].Value.Kind() == rtmetrics.KindUint64 {
 			*v = s[i].Value.Uint64()
 		}
 	}
-	return heap, total
+	return heap, heap + unused
 }
 
 // humanBytes writes n as Redis's *_human fields do: 1.50M, 812.00K, 96B.
