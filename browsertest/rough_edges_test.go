@@ -144,10 +144,10 @@ func (b *tab) phone() {
 		chromedp.EmulateTouch, chromedp.EmulatePortrait))
 }
 
-// desktop undoes phone.
+// desktop makes the browser a 1280×860 desktop again.
 func (b *tab) desktop() {
 	b.t.Helper()
-	b.do(chromedp.ResetViewport())
+	b.do(chromedp.EmulateViewport(1280, 860))
 }
 
 // topShot saves a full-page screenshot taken from the top of the page,
@@ -295,8 +295,10 @@ func TestRoughEdgesClass(t *testing.T) {
 		}},
 		{"StudentSeesTheNewAnswerCounted", func(t *testing.T) {
 			tb := ann.use(t)
-			tb.waitFor("the navigation to count one new answer", `(() => { const b = document.querySelector('[data-nav-count="unread_answers"]');
-				return !b.hidden && b.textContent.includes("1 new answer"); })()`, stepTimeout)
+			tb.waitFor("the navigation to count one new answer", `!document.querySelector('[data-nav-count="unread_answers"]').hidden`, stepTimeout)
+			if got := tb.text(`[data-nav-count="unread_answers"]`); got != "1, 1 new answer" {
+				t.Errorf("the navigation's badge reads %q, want 1 (1 new answer, singular)", got)
+			}
 			tb.topShot("watch-new-answer")
 			tb.open("/inbox")
 			if body := tb.text("main"); !strings.Contains(body, "The path difference changes") || strings.Contains(body, "Question inbox") {
@@ -338,6 +340,7 @@ func TestRoughEdgesClass(t *testing.T) {
 			tb.topShot("phone-analytics")
 			tb.desktop()
 			tb.open("/lessons/" + lesson.ID + "/analytics")
+			tb.waitFor("the wide chart", `getComputedStyle(document.querySelector(".chart-wide")).display !== "none"`, stepTimeout)
 			clipped = eval[[]string](tb, `[...document.querySelectorAll(".chart-wide text")].filter(t => {
 				const b = t.getBBox(), v = t.ownerSVGElement.viewBox.baseVal;
 				return b.x < 0 || b.y < 0 || b.x + b.width > v.width || b.y + b.height > v.height;

@@ -42,7 +42,11 @@ func Count(n int, one, many string) string {
 }
 
 // navBadge is a count beside a navigation link: Key names it for the
-// script that refreshes it, Text says it in words for screen readers.
+// script that refreshes it, One and Many are its words (for the script
+// too), Text says it in words for screen readers. (The page gives the words
+// to the script in data-singular and data-plural: html/template reads any
+// attribute whose name, past "data-", starts with "on" as an event
+// handler, and would quote them.)
 type navBadge struct {
 	Key       string
 	N         int

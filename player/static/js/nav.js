@@ -13,7 +13,7 @@ function show(counts) {
     const n = counts[badge.dataset.navCount];
     if (typeof n !== 'number') continue;
     badge.querySelector('.nav-count-n').textContent = String(n);
-    badge.querySelector('.visually-hidden').textContent = `, ${n} ${n === 1 ? badge.dataset.one : badge.dataset.many}`;
+    badge.querySelector('.visually-hidden').textContent = `, ${n} ${n === 1 ? badge.dataset.singular : badge.dataset.plural}`;
     badge.hidden = n === 0;
   }
   document.dispatchEvent(new CustomEvent('lectern:counts', { detail: counts }));
