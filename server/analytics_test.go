@@ -97,6 +97,19 @@ func TestAnalyticsAPI(t *testing.T) {
 			}
 		})
 
+		t.Run("Page", func(t *testing.T) {
+			page := string(w.teacher.do(t, "GET", "/lessons/"+w.lessonID+"/analytics", nil).want(http.StatusOK).Body)
+			for _, want := range []string{
+				`class="chart chart-wide"`, `class="chart chart-narrow"`, `viewBox="0 0 320 200"`,
+				"0:05–0:10</a>", "re-watched by 2 students, 2 questions asked here",
+				"at least 2 students went back over", "3 of 5 students watched; 3 questions asked",
+				`data-label="Last seen"`,
+			} {
+				if !strings.Contains(page, want) {
+					t.Errorf("analytics page lacks %q", want)
+				}
+			}
+		})
 		t.Run("CSVMatchesJSON", func(t *testing.T) {
 			raw := w.teacher.do(t, "GET", path, nil).want(http.StatusOK)
 			resp := w.teacher.do(t, "GET", path+"?format=csv", nil).want(http.StatusOK)

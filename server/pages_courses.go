@@ -22,11 +22,7 @@ func (s *Server) handleCoursesPage(c echo.Context, u *lectern.User) error {
 	if err != nil {
 		return fmt.Errorf("find notifications: %w", err)
 	}
-	answers := make([]answerNote, 0, len(notes))
-	for _, n := range notes {
-		answers = append(answers, answerNote{n, watchLink(n.LessonID, n.AtMS),
-			excerpt(n.Question, excerptLen), excerpt(n.Answer, excerptLen)})
-	}
+	answers := answerNotes(notes)
 	return s.render(c, http.StatusOK, pageView{
 		Name: "courses", Title: "My courses", User: u, Nav: "courses", Script: "js/courses.js",
 		View: struct {
@@ -43,6 +39,16 @@ type answerNote struct {
 	Link            string
 	QuestionExcerpt string
 	AnswerExcerpt   string
+}
+
+// answerNotes shows notifications as the pages list them.
+func answerNotes(notes []*lectern.Notification) []answerNote {
+	answers := make([]answerNote, 0, len(notes))
+	for _, n := range notes {
+		answers = append(answers, answerNote{n, watchLink(n.LessonID, n.AtMS),
+			excerpt(n.Question, excerptLen), excerpt(n.Answer, excerptLen)})
+	}
+	return answers
 }
 
 // lessonRef names a lesson for a page script.
@@ -117,7 +123,11 @@ func joinPath(code string) string {
 // out comes back here after logging in (see page). An unknown code gets a
 // page saying so, with the form to type a code.
 func (s *Server) handleJoinPage(c echo.Context, u *lectern.User) error {
-	code := lectern.FormatJoinCode(c.Param("code"))
+	raw, err := url.PathUnescape(c.Param("code"))
+	if err != nil {
+		raw = c.Param("code")
+	}
+	code := lectern.FormatJoinCode(raw)
 	course, err := s.db.FindCourseByJoinCode(c.Request().Context(), code, u)
 	status := http.StatusOK
 	switch {

@@ -74,18 +74,13 @@ func (s *Server) renderAnswersInbox(c echo.Context, u *lectern.User, counts *lec
 	if err != nil {
 		return fmt.Errorf("find notifications: %w", err)
 	}
-	answers := make([]answerNote, 0, len(notes))
-	for _, n := range notes {
-		answers = append(answers, answerNote{n, watchLink(n.LessonID, n.AtMS),
-			excerpt(n.Question, excerptLen), excerpt(n.Answer, excerptLen)})
-	}
 	return s.render(c, http.StatusOK, pageView{
 		Name: "inbox", Title: "Inbox", User: u, Counts: counts, Nav: "courses", Script: "js/common.js",
 		View: struct {
 			Teaching  bool
 			CanCreate bool
 			Answers   []answerNote
-		}{false, u.Role == lectern.RoleTeacher || u.IsAdmin(), answers},
+		}{false, u.Role == lectern.RoleTeacher || u.IsAdmin(), answerNotes(notes)},
 	})
 }
 
