@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,11 +22,7 @@ func (s *Server) handleCoursesPage(c echo.Context, u *lectern.User) error {
 	if err != nil {
 		return fmt.Errorf("find notifications: %w", err)
 	}
-	answers := make([]answerNote, 0, len(notes))
-	for _, n := range notes {
-		answers = append(answers, answerNote{n, watchLink(n.LessonID, n.AtMS),
-			excerpt(n.Question, excerptLen), excerpt(n.Answer, excerptLen)})
-	}
+	answers := answerNotes(notes)
 	return s.render(c, http.StatusOK, pageView{
 		Name: "courses", Title: "My courses", User: u, Nav: "courses", Script: "js/courses.js",
 		View: struct {
@@ -44,6 +41,16 @@ type answerNote struct {
 	AnswerExcerpt   string
 }
 
+// answerNotes shows notifications as the pages list them.
+func answerNotes(notes []*lectern.Notification) []answerNote {
+	answers := make([]answerNote, 0, len(notes))
+	for _, n := range notes {
+		answers = append(answers, answerNote{n, watchLink(n.LessonID, n.AtMS),
+			excerpt(n.Question, excerptLen), excerpt(n.Answer, excerptLen)})
+	}
+	return answers
+}
+
 // lessonRef names a lesson for a page script.
 type lessonRef struct {
 	ID    string `json:"id"`
@@ -51,8 +58,12 @@ type lessonRef struct {
 }
 
 type coursePageView struct {
-	Course       *lectern.Course
-	Teaching     bool
+	Course   *lectern.Course
+	Teaching bool
+	// JoinCode is the course's join code as people read it, and JoinPath
+	// the join link's path (teachers only).
+	JoinCode     string
+	JoinPath     string
 	Lessons      []*lectern.Lesson
 	ReadyLessons []lessonRef
 	Students     []*lectern.CourseMember
@@ -77,6 +88,8 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 		}
 	}
 	if v.Teaching {
+		v.JoinCode = lectern.FormatJoinCode(course.JoinCode)
+		v.JoinPath = joinPath(course.JoinCode)
 		members, err := s.db.FindCourseMembers(ctx, course.ID)
 		if err != nil {
 			return fmt.Errorf("find course members: %w", err)
@@ -96,5 +109,45 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 			"teaching":      v.Teaching,
 			"ready_lessons": v.ReadyLessons,
 		},
+	})
+}
+
+// joinPath is the path of a course's join link.
+func joinPath(code string) string {
+	return "/join/" + url.PathEscape(lectern.FormatJoinCode(code))
+}
+
+// handleJoinPage is where a join link leads: it names the course and
+// offers to join it (the page's script posts to the join API; a GET
+// changes nothing). A member goes straight to the course. Someone logged
+// out comes back here after logging in (see page). An unknown code gets a
+// page saying so, with the form to type a code.
+func (s *Server) handleJoinPage(c echo.Context, u *lectern.User) error {
+	raw, err := url.PathUnescape(c.Param("code"))
+	if err != nil {
+		raw = c.Param("code")
+	}
+	code := lectern.FormatJoinCode(raw)
+	course, err := s.db.FindCourseByJoinCode(c.Request().Context(), code, u)
+	status := http.StatusOK
+	switch {
+	case lectern.ErrorCode(err) == lectern.ENOTFOUND:
+		course, status = nil, http.StatusNotFound
+	case err != nil:
+		return fmt.Errorf("find course by join code: %w", err)
+	case course.MyRole != "":
+		return c.Redirect(http.StatusSeeOther, "/courses/"+url.PathEscape(course.ID))
+	}
+	title := "Join a course"
+	if course != nil {
+		title = "Join " + course.Title
+	}
+	return s.render(c, status, pageView{
+		Name: "join", Title: title, User: u, Nav: "courses", Script: "js/join.js",
+		View: struct {
+			Code   string
+			Course *lectern.Course
+			Admin  bool
+		}{code, course, u.IsAdmin()},
 	})
 }

@@ -50,6 +50,8 @@ func OpenQueue(ctx context.Context, redisURL string) (*Queue, error) {
 		if err := m.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, fmt.Errorf("start in-process queue: %w", err)
 		}
+		// INFO as Redis answers it, for the queue UI's Redis page.
+		answerInfo(m)
 		q.embedded = m
 		q.desc = "in-process"
 		redisURL = "redis://" + m.Addr() + "/0"

@@ -1,6 +1,7 @@
 // course.js — the course page: new lesson form, my completion ticks, and
 // (for teachers) each student's progress per lesson.
 import './common.js';
+import './copy.js';
 import { api, bindForm, el, pageData } from './api.js';
 
 const data = pageData();
