@@ -177,6 +177,15 @@ type Inbox struct {
 	Next      string                `json:"next_cursor"`
 }
 
+// InboxCounts is what the navigation shows someone: whether they teach a
+// course (and so have a question inbox), how many open questions wait in
+// it, and how many answers to their own questions they have not read.
+type InboxCounts struct {
+	Teaches       bool `json:"teaches"`
+	OpenQuestions int  `json:"open_questions"`
+	UnreadAnswers int  `json:"unread_answers"`
+}
+
 // Notification tells the asker of a question that a teacher answered it.
 // There is one per question, moved forward (and unread again) by each new
 // answer.

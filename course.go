@@ -1,6 +1,10 @@
 package lectern
 
-import "time"
+import (
+	"strings"
+	"time"
+	"unicode"
+)
 
 // MemberRole is a user's role within one course.
 type MemberRole string
@@ -32,4 +36,26 @@ type CourseMember struct {
 	Email    string     `json:"email" db:"email"`
 	Role     MemberRole `json:"role" db:"role"`
 	JoinedAt time.Time  `json:"joined_at" db:"joined_at"`
+}
+
+// NormalizeJoinCode is the form join codes are stored and compared in:
+// upper case, without the spaces and hyphens people type or copy with
+// them ("abcd-efgh ", "ABCD EFGH" and "ABCDEFGH" are one code).
+func NormalizeJoinCode(code string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) {
+			return -1
+		}
+		return unicode.ToUpper(r)
+	}, code)
+}
+
+// FormatJoinCode shows a join code the way people read it aloud: in two
+// halves joined by a hyphen ("ABCD-EFGH"). NormalizeJoinCode undoes it.
+func FormatJoinCode(code string) string {
+	r := []rune(NormalizeJoinCode(code))
+	if n := len(r); n >= 6 && n%2 == 0 {
+		return string(r[:n/2]) + "-" + string(r[n/2:])
+	}
+	return string(r)
 }

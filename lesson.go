@@ -57,30 +57,81 @@ type LessonUpdate struct {
 // JobState is the state of one transcode job.
 type JobState string
 
-// Job states.
+// Job states. Queued, running and retrying are unfinished: a worker may
+// still act on the job. A retrying job's last try failed for a reason that
+// may pass (storage down, ffmpeg crashed) and its next try starts at
+// RetryAt; the try after that marks it running again.
 const (
 	JobQueued    JobState = "queued"
 	JobRunning   JobState = "running"
+	JobRetrying  JobState = "retrying"
 	JobSucceeded JobState = "succeeded"
 	JobFailed    JobState = "failed"
 	JobCanceled  JobState = "canceled"
 )
 
+// Unfinished reports whether a job in state s may still run.
+func (s JobState) Unfinished() bool {
+	return s == JobQueued || s == JobRunning || s == JobRetrying
+}
+
+// JobFailure is the kind of failure that finished a job without output,
+// which says who can do what about it.
+type JobFailure string
+
+// Job failures; a job that has not failed or been canceled has none ("").
+const (
+	// FailureRefused: the uploaded file itself cannot be used. No retry
+	// can change that; the teacher must upload another file.
+	FailureRefused JobFailure = "refused"
+	// FailureSetup: the server is misconfigured or broken (ffmpeg
+	// missing, an encoder missing from its build, a work directory it may
+	// not write). It fails at once: an admin must fix the server, then
+	// retry.
+	FailureSetup JobFailure = "setup"
+	// FailureExhausted: a failure that may pass (storage down, ffmpeg
+	// crashed or stalled, a worker gone) used up every try.
+	FailureExhausted JobFailure = "exhausted"
+	// FailureTimeout: the recording took longer to process than it is
+	// allowed to, even when tried again.
+	FailureTimeout JobFailure = "timeout"
+	// FailureCanceled: an admin canceled the job, or a newer upload of
+	// the lesson replaced it.
+	FailureCanceled JobFailure = "canceled"
+)
+
+// MaxTranscodeTries is how many times a transcode job is tried before a
+// failure that may pass fails it for good: the first try and up to
+// MaxTranscodeTries-1 retries.
+const MaxTranscodeTries = 6
+
 // Job records one transcode attempt of a lesson. The database, not the
 // queue, is the source of truth for jobs.
 type Job struct {
-	ID          string     `json:"id" db:"id"`
-	LessonID    string     `json:"lesson_id" db:"lesson_id"`
-	Attempt     int        `json:"attempt" db:"attempt"`
-	TaskID      string     `json:"task_id" db:"task_id"`
-	State       JobState   `json:"state" db:"state"`
-	Percent     float64    `json:"percent" db:"percent"`
-	Error       string     `json:"error,omitempty" db:"error"`
-	LogTail     string     `json:"log_tail,omitempty" db:"log_tail"`
-	WorkerHost  string     `json:"worker_host,omitempty" db:"worker_host"`
+	ID         string   `json:"id" db:"id"`
+	LessonID   string   `json:"lesson_id" db:"lesson_id"`
+	Attempt    int      `json:"attempt" db:"attempt"`
+	TaskID     string   `json:"task_id" db:"task_id"`
+	State      JobState `json:"state" db:"state"`
+	Percent    float64  `json:"percent" db:"percent"`
+	Error      string   `json:"error,omitempty" db:"error"`
+	LogTail    string   `json:"log_tail,omitempty" db:"log_tail"`
+	WorkerHost string   `json:"worker_host,omitempty" db:"worker_host"`
+	// Retries counts the tries that failed and were followed by another:
+	// the try running (or next) is Retries+1 of MaxTries.
 	Retries     int        `json:"retries" db:"retries"`
+	MaxTries    int        `json:"max_tries" db:"max_tries"`
 	CreatedAt   time.Time  `json:"created_at" db:"created_at"`
 	StartedAt   *time.Time `json:"started_at,omitempty" db:"started_at"`
 	FinishedAt  *time.Time `json:"finished_at,omitempty" db:"finished_at"`
 	HeartbeatAt *time.Time `json:"heartbeat_at,omitempty" db:"heartbeat_at"`
+	// Failure is why a failed or canceled job ended; "" otherwise.
+	Failure JobFailure `json:"failure,omitempty" db:"failure"`
+	// RetryAt is when a retrying job's next try starts; nil otherwise.
+	RetryAt *time.Time `json:"retry_at,omitempty" db:"retry_at"`
+	// Queue is the queue its task was put on ("" until it was), and
+	// QueuePriority that queue's priority: a worker serves a higher one
+	// first, and one queue first in, first out.
+	Queue         string `json:"queue,omitempty" db:"queue"`
+	QueuePriority int    `json:"-" db:"queue_priority"`
 }

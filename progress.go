@@ -332,10 +332,27 @@ type LessonAnalytics struct {
 	// BucketMS is the width of each bucket of Buckets, the retention curve.
 	BucketMS int64             `json:"bucket_ms"`
 	Buckets  []AnalyticsBucket `json:"buckets"`
-	// MostRewatched are the buckets the most students watched again, most
-	// first (at most MostRewatchedLimit, only buckets with rewatchers).
-	MostRewatched []AnalyticsBucket `json:"most_rewatched"`
-	Students      []StudentProgress `json:"students"`
+	// MostRewatched are the parts of the lesson that mattered most to
+	// students going back: runs of seconds that at least RewatchThreshold
+	// students watched again, most rewatchers first (then the longer, then
+	// the earlier), at most MostRewatchedLimit of them.
+	MostRewatched []RewatchedRange `json:"most_rewatched"`
+	// RewatchThreshold is how many students must have watched a second
+	// again for it to count in MostRewatched: it grows with Viewers.
+	RewatchThreshold int               `json:"rewatch_threshold"`
+	Students         []StudentProgress `json:"students"`
+}
+
+// RewatchedRange is a stretch of a lesson that students went back over:
+// [StartMS, EndMS), whole seconds.
+type RewatchedRange struct {
+	StartMS int64 `json:"start_ms"`
+	EndMS   int64 `json:"end_ms"`
+	// Rewatchers counts the students who watched some second of the range
+	// again.
+	Rewatchers int `json:"rewatchers"`
+	// Questions counts the questions asked at a moment of the range.
+	Questions int `json:"questions"`
 }
 
 // MostRewatchedLimit bounds LessonAnalytics.MostRewatched.

@@ -106,9 +106,11 @@ func summarize(a *lectern.LessonAnalytics, rows []*analyticsRow) {
 		a.Buckets[i].EndMS = min(int64(i+1)*a.BucketMS, a.DurationMS)
 	}
 	totalWatched := 0
+	rewatches := make([]lectern.Coverage, 0, len(rows))
 	for _, r := range rows {
 		coverage := lectern.Coverage(r.Coverage).Truncate(slots)
 		rewatched := lectern.Coverage(r.Rewatched).Truncate(slots)
+		rewatches = append(rewatches, rewatched)
 		watched := coverage.Count()
 		totalWatched += watched
 		if watched > 0 {
@@ -139,18 +141,68 @@ func summarize(a *lectern.LessonAnalytics, rows []*analyticsRow) {
 	a.Enrolled = len(rows)
 	a.CompletionRate = lectern.CoveragePercent(a.Completed, a.Enrolled)
 	a.AveragePercent = lectern.CoveragePercent(totalWatched, slots*a.Enrolled)
-	a.MostRewatched = mostRewatched(a.Buckets)
+	a.RewatchThreshold = RewatchThreshold(a.Viewers)
+	a.MostRewatched = mostRewatched(rewatches, slots, a.RewatchThreshold, a.DurationMS)
 }
 
-// mostRewatched returns the buckets with rewatchers, most first (earlier
-// first on a tie), at most lectern.MostRewatchedLimit of them.
-func mostRewatched(buckets []lectern.AnalyticsBucket) []lectern.AnalyticsBucket {
-	out := []lectern.AnalyticsBucket{}
-	for _, b := range buckets {
-		if b.Rewatchers > 0 {
-			out = append(out, b)
+// rewatchGapSeconds is the longest run of quieter seconds that still
+// leaves one rewatched part, rather than two: students going back over a
+// passage do not all replay exactly the same seconds.
+const rewatchGapSeconds = 2
+
+// RewatchThreshold is how many students must have watched a second again
+// for it to belong to a lesson's most rewatched parts, given how many
+// watched the lesson: a fifth of them, and at least two once three or
+// more watched, so that one student's habit is not the class's pattern.
+// With one or two viewers, one is enough.
+func RewatchThreshold(viewers int) int {
+	if viewers <= 2 {
+		return 1
+	}
+	return max(2, (viewers+4)/5)
+}
+
+// mostRewatched merges the seconds that at least threshold students
+// watched again into ranges (bridging gaps of up to rewatchGapSeconds),
+// counts the students who went back over each, and returns the
+// lectern.MostRewatchedLimit ranges with the most of them: the longer,
+// then the earlier, first on a tie.
+func mostRewatched(rewatches []lectern.Coverage, slots, threshold int, durationMS int64) []lectern.RewatchedRange {
+	perSecond := make([]int, slots)
+	for _, c := range rewatches {
+		for s := range slots {
+			if c.Has(s) {
+				perSecond[s]++
+			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b lectern.AnalyticsBucket) int { return b.Rewatchers - a.Rewatchers })
+	type span struct{ lo, hi int }
+	var spans []span
+	for s, n := range perSecond {
+		if n < threshold || n == 0 {
+			continue
+		}
+		if k := len(spans) - 1; k >= 0 && s-spans[k].hi <= rewatchGapSeconds {
+			spans[k].hi = s + 1
+		} else {
+			spans = append(spans, span{s, s + 1})
+		}
+	}
+	out := make([]lectern.RewatchedRange, 0, len(spans))
+	for _, sp := range spans {
+		r := lectern.RewatchedRange{StartMS: int64(sp.lo) * 1000, EndMS: min(int64(sp.hi)*1000, durationMS)}
+		for _, c := range rewatches {
+			if c.CountIn(sp.lo, sp.hi) > 0 {
+				r.Rewatchers++
+			}
+		}
+		out = append(out, r)
+	}
+	slices.SortStableFunc(out, func(a, b lectern.RewatchedRange) int {
+		if a.Rewatchers != b.Rewatchers {
+			return b.Rewatchers - a.Rewatchers
+		}
+		return int((b.EndMS - b.StartMS) - (a.EndMS - a.StartMS))
+	})
 	return out[:min(len(out), lectern.MostRewatchedLimit)]
 }

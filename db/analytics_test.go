@@ -46,7 +46,8 @@ func TestLessonAnalytics(t *testing.T) {
 				bucket(0, 2, 0), bucket(1, 2, 0), bucket(2, 2, 1), bucket(3, 1, 0), bucket(4, 2, 0),
 				bucket(5, 1, 0), bucket(6, 1, 0), bucket(7, 1, 0), bucket(8, 1, 0), bucket(9, 1, 0),
 			},
-			MostRewatched: []lectern.AnalyticsBucket{bucket(2, 2, 1)},
+			// Bob alone went back: one of four viewers is not a pattern.
+			MostRewatched: []lectern.RewatchedRange{}, RewatchThreshold: 2,
 			Students: []lectern.StudentProgress{
 				student(ann, 100, true), student(bob, 30, false), student(dee, 5, false),
 				student(eve, 4, false), student(fx.student, 0, false),
@@ -94,6 +95,49 @@ func TestAnalyticsBucketMS(t *testing.T) {
 	} {
 		if got := db.AnalyticsBucketMS(tc.duration); got != tc.want {
 			t.Errorf("AnalyticsBucketMS(%d) = %d, want %d", tc.duration, got, tc.want)
+		}
+	}
+}
+
+func TestMostRewatchedRanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	forEachDBClock(t, func(t *testing.T, d *db.DB, clock *fakeClock) {
+		fx := newWatchFixture(t, d, clock)
+		ann, bob, cid, dee, eve := fx.newStudent(t, "Ann"), fx.newStudent(t, "Bob"), fx.newStudent(t, "Cid"),
+			fx.newStudent(t, "Dee"), fx.newStudent(t, "Eve")
+		for _, u := range []*lectern.User{ann, bob, cid, dee, eve} {
+			fx.watch(t, u, "first", 0, 100)
+		}
+		// Five viewers: a second matters once two students went back to it.
+		fx.watch(t, ann, "again", 20, 30)  // 20–21 alone, 22–29 with Bob
+		fx.watch(t, ann, "again2", 70, 73) // alone
+		fx.watch(t, bob, "again", 22, 34)  // 30 alone: a gap of one second
+		fx.watch(t, cid, "again", 31, 34)  // 31–33 with Bob
+		fx.watch(t, dee, "again", 60, 65)
+		fx.watch(t, eve, "again", 61, 63) // 61–62 with Dee
+
+		a, err := d.FindLessonAnalytics(ctx, fx.lesson.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []lectern.RewatchedRange{
+			{StartMS: 22000, EndMS: 34000, Rewatchers: 3},
+			{StartMS: 61000, EndMS: 63000, Rewatchers: 2},
+		}
+		if diff := cmp.Diff(want, a.MostRewatched); diff != "" {
+			t.Errorf("most rewatched (-want +got):\n%s", diff)
+		}
+		if a.Viewers != 5 || a.RewatchThreshold != 2 {
+			t.Errorf("viewers %d, threshold %d; want 5 and 2", a.Viewers, a.RewatchThreshold)
+		}
+	})
+}
+
+func TestRewatchThreshold(t *testing.T) {
+	for viewers, want := range map[int]int{0: 1, 1: 1, 2: 1, 3: 2, 10: 2, 11: 3, 40: 8, 200: 40} {
+		if got := db.RewatchThreshold(viewers); got != want {
+			t.Errorf("RewatchThreshold(%d) = %d, want %d", viewers, got, want)
 		}
 	}
 }

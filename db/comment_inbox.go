@@ -78,6 +78,51 @@ func countOpenQuestions(ctx context.Context, t tx, viewer *lectern.User, counts 
 		ORDER BY co.title, co.id, l.created_at, l.id`, append([]any{viewer.ID}, visArgs...)...)
 }
 
+// FindInboxCounts returns what the navigation shows viewer: whether they
+// teach a course, the open questions of FindInbox (the sum of its
+// per-lesson counts) and the unread notifications of FindNotifications,
+// counted without their limit.
+func (db *DB) FindInboxCounts(ctx context.Context, viewer *lectern.User) (*lectern.InboxCounts, error) {
+	counts := &lectern.InboxCounts{}
+	if viewer == nil {
+		return counts, nil
+	}
+	vis, visArgs := visibleTo(viewer)
+	admin := "1=0"
+	if viewer.IsAdmin() {
+		admin = "1=1"
+	}
+	err := db.read(ctx, func(t tx) error {
+		var teaching int
+		if err := t.get(ctx, &teaching, `SELECT COUNT(*) FROM course_members
+			WHERE user_id = ? AND role = 'teacher'`, viewer.ID); err != nil {
+			return err
+		}
+		counts.Teaches = teaching > 0
+		if counts.Teaches {
+			if err := t.get(ctx, &counts.OpenQuestions, `SELECT COUNT(*)
+				FROM comments c `+teacherJoin+`
+				JOIN courses co ON co.id = c.course_id
+				JOIN lessons l ON l.id = c.lesson_id
+				WHERE c.parent_id IS NULL AND c.kind = 'question' AND c.deleted_at IS NULL AND c.status = 'open' AND `+vis,
+				append([]any{viewer.ID}, visArgs...)...); err != nil {
+				return err
+			}
+		}
+		return t.get(ctx, &counts.UnreadAnswers, `SELECT COUNT(*)
+			FROM comment_notifications n
+			JOIN comments c ON c.id = n.question_id
+			JOIN comments a ON a.id = n.answer_id
+			`+viewerJoin+`
+			WHERE n.user_id = ? AND n.read_at IS NULL AND c.deleted_at IS NULL AND a.deleted_at IS NULL
+				AND c.author_id = n.user_id AND (vm.role IS NOT NULL OR `+admin+`)`, viewer.ID, viewer.ID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find inbox counts: %w", err)
+	}
+	return counts, nil
+}
+
 // maxNotifications bounds FindNotifications.
 const maxNotifications = 100
 

@@ -37,7 +37,7 @@ func newJoinCode() string {
 }
 
 // normJoinCode is the form join codes are stored and looked up in.
-func normJoinCode(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
+func normJoinCode(code string) string { return lectern.NormalizeJoinCode(code) }
 
 func validMemberRole(r lectern.MemberRole) bool {
 	return r == lectern.MemberTeacher || r == lectern.MemberStudent
@@ -125,6 +125,30 @@ func (db *DB) FindCourse(ctx context.Context, id string, viewer *lectern.User) (
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find course: %w", err)
+	}
+	return &c, nil
+}
+
+// FindCourseByJoinCode returns the course whose join code is code (in any
+// form NormalizeJoinCode accepts), with MyRole filled for viewer: what a
+// join link shows before anyone joins. Knowing the code is what entitles
+// one to see the course's title. It returns ENOTFOUND when no course has
+// the code.
+func (db *DB) FindCourseByJoinCode(ctx context.Context, code string, viewer *lectern.User) (*lectern.Course, error) {
+	if viewer == nil || normJoinCode(code) == "" {
+		return nil, lectern.Errorf(lectern.ENOTFOUND, "no course with this join code")
+	}
+	var c lectern.Course
+	err := db.read(ctx, func(t tx) error {
+		return t.get(ctx, &c, `SELECT `+courseColumns+`
+			FROM courses c LEFT JOIN course_members m ON m.course_id = c.id AND m.user_id = ?
+			WHERE c.join_code = ?`, viewer.ID, normJoinCode(code))
+	})
+	if notFound(err) {
+		return nil, lectern.Errorf(lectern.ENOTFOUND, "no course with this join code")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find course by join code: %w", err)
 	}
 	return &c, nil
 }

@@ -30,11 +30,26 @@ type JobUpdate struct {
 }
 
 const jobColumns = `id, lesson_id, attempt, task_id, state, percent, error, log_tail,
-	worker_host, retries, created_at, started_at, finished_at, heartbeat_at`
+	worker_host, retries, created_at, started_at, finished_at, heartbeat_at,
+	failure, retry_at, max_tries, queue, queue_priority`
+
+// insertJob stores a job from its named fields.
+const insertJob = `INSERT INTO jobs (` + jobColumns + `)
+	VALUES (:id, :lesson_id, :attempt, :task_id, :state, :percent, :error, :log_tail,
+		:worker_host, :retries, :created_at, :started_at, :finished_at, :heartbeat_at,
+		:failure, :retry_at, :max_tries, :queue, :queue_priority)`
 
 func validJobState(s lectern.JobState) bool {
 	switch s {
-	case lectern.JobQueued, lectern.JobRunning, lectern.JobSucceeded, lectern.JobFailed, lectern.JobCanceled:
+	case lectern.JobQueued, lectern.JobRunning, lectern.JobRetrying, lectern.JobSucceeded, lectern.JobFailed, lectern.JobCanceled:
+		return true
+	}
+	return false
+}
+
+func validJobFailure(f lectern.JobFailure) bool {
+	switch f {
+	case "", lectern.FailureRefused, lectern.FailureSetup, lectern.FailureExhausted, lectern.FailureTimeout, lectern.FailureCanceled:
 		return true
 	}
 	return false
@@ -52,7 +67,7 @@ func optTime(t *time.Time) *time.Time {
 }
 
 // CreateJob stores j, filling j.ID and j.CreatedAt; an empty j.State
-// becomes queued. It returns ECONFLICT when the lesson already has a job
+// becomes queued and a MaxTries of 0 lectern.MaxTranscodeTries. It returns ECONFLICT when the lesson already has a job
 // for j.Attempt and ENOTFOUND when the lesson does not exist.
 func (db *DB) CreateJob(ctx context.Context, j *lectern.Job) error {
 	nj := *j
@@ -65,13 +80,21 @@ func (db *DB) CreateJob(ctx context.Context, j *lectern.Job) error {
 	if !validPercent(nj.Percent) {
 		return lectern.Errorf(lectern.EINVALID, "job percent must be between 0 and 100")
 	}
+	if !validJobFailure(nj.Failure) {
+		return lectern.Errorf(lectern.EINVALID, "unknown job failure %q", nj.Failure)
+	}
+	if nj.MaxTries == 0 {
+		nj.MaxTries = lectern.MaxTranscodeTries
+	}
+	if nj.MaxTries < 1 {
+		return lectern.Errorf(lectern.EINVALID, "a job needs at least one try")
+	}
 	nj.ID = newID()
 	nj.CreatedAt = db.now()
 	nj.StartedAt, nj.FinishedAt, nj.HeartbeatAt = optTime(j.StartedAt), optTime(j.FinishedAt), optTime(j.HeartbeatAt)
+	nj.RetryAt = optTime(j.RetryAt)
 	err := db.write(ctx, func(t tx) error {
-		_, err := t.named(ctx, `INSERT INTO jobs (`+jobColumns+`)
-			VALUES (:id, :lesson_id, :attempt, :task_id, :state, :percent, :error, :log_tail,
-				:worker_host, :retries, :created_at, :started_at, :finished_at, :heartbeat_at)`, &nj)
+		_, err := t.named(ctx, insertJob, &nj)
 		return err
 	})
 	switch {
@@ -165,6 +188,23 @@ func jobSet(upd JobUpdate) (*setClause, error) {
 		s.add("heartbeat_at", normTime(*upd.HeartbeatAt))
 	}
 	return &s, nil
+}
+
+// SetJobQueue records the queue a job's task was put on and that queue's
+// priority, by which queued jobs are placed in line (see JobStatus). It
+// returns ENOTFOUND when there is no such job.
+func (db *DB) SetJobQueue(ctx context.Context, id, queue string, priority int) error {
+	err := db.write(ctx, func(t tx) error {
+		n, err := t.exec(ctx, `UPDATE jobs SET queue = ?, queue_priority = ? WHERE id = ?`, queue, priority, id)
+		if err == nil && n == 0 {
+			err = lectern.Errorf(lectern.ENOTFOUND, "job not found")
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set job queue: %w", err)
+	}
+	return nil
 }
 
 // UpdateJob changes the fields of upd that are set and returns the

@@ -8,20 +8,21 @@ import (
 	"github.com/lectern/lectern"
 )
 
-// JobDetail is a transcode job with what an admin needs to recognise it:
-// its lesson, the lesson's course and the course's teacher (its owner).
+// JobDetail is a transcode job, with its place in line, and what an admin
+// needs to recognise it: its lesson, the lesson's course and the course's
+// teacher (its owner).
 type JobDetail struct {
-	lectern.Job
+	JobStatus
 	LessonTitle string `db:"lesson_title"`
 	CourseID    string `db:"course_id"`
 	CourseTitle string `db:"course_title"`
 	TeacherName string `db:"teacher_name"`
 }
 
-// FindJobDetails returns the jobs f selects with their lesson, course and
-// teacher, newest first. It is for admins: nothing is scoped by membership.
+// FindJobDetails returns the jobs f selects with their place in line,
+// lesson, course and teacher, newest first. It is for admins: nothing is scoped by membership.
 func (db *DB) FindJobDetails(ctx context.Context, f JobFilter) ([]*JobDetail, error) {
-	query := `SELECT ` + qualified(jobColumns, "j") + `, l.title AS lesson_title, c.id AS course_id,
+	query := `SELECT ` + qualified(jobColumns, "j") + `, ` + queuePosition + `, l.title AS lesson_title, c.id AS course_id,
 			c.title AS course_title, u.name AS teacher_name
 		FROM jobs j JOIN lessons l ON l.id = j.lesson_id
 			JOIN courses c ON c.id = l.course_id
@@ -49,8 +50,9 @@ func (db *DB) FindJobDetails(ctx context.Context, f JobFilter) ([]*JobDetail, er
 	return jobs, nil
 }
 
-// CancelJob cancels an unfinished (queued or running) job for reason: the
-// job becomes canceled and finished with reason as its error. When the job
+// CancelJob cancels an unfinished (queued, running or retrying) job for
+// reason: the job becomes canceled and finished, with failure canceled and
+// reason as its error. When the job
 // is its lesson's current attempt, the lesson takes the reason as its
 // error and goes back to ready when it has earlier output to show, else
 // to failed. It returns the canceled job, ECONFLICT when the job has
@@ -62,8 +64,8 @@ func (db *DB) CancelJob(ctx context.Context, id, reason string) (*lectern.Job, e
 			return err
 		}
 		now := db.now()
-		n, err := t.exec(ctx, `UPDATE jobs SET state = ?, error = ?, finished_at = ?
-			WHERE id = ? AND state IN `+unfinishedJobStates, lectern.JobCanceled, reason, now, id)
+		n, err := t.exec(ctx, `UPDATE jobs SET state = ?, failure = ?, error = ?, retry_at = NULL, finished_at = ?
+			WHERE id = ? AND state IN `+unfinishedJobStates, lectern.JobCanceled, lectern.FailureCanceled, reason, now, id)
 		if err != nil {
 			return err
 		}

@@ -40,7 +40,7 @@ func TestJobs(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := &lectern.Job{ID: j.ID, LessonID: l.ID, Attempt: 1, TaskID: "transcode:" + l.ID + ":1",
-				State: lectern.JobQueued, CreatedAt: stored(now)}
+				State: lectern.JobQueued, MaxTries: lectern.MaxTranscodeTries, CreatedAt: stored(now)}
 			if diff := cmp.Diff(want, j); diff != "" {
 				t.Errorf("CreateJob filled (-want +got):\n%s", diff)
 			}

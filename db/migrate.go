@@ -15,7 +15,11 @@ import (
 // lock serialises concurrent callers, so several processes may call
 // Migrate at start-up at once: one migrates, the others wait and then find
 // nothing to do. Migrating an up-to-date database does nothing.
-func (db *DB) Migrate(ctx context.Context) error {
+func (db *DB) Migrate(ctx context.Context) error { return db.migrate(ctx, -1) }
+
+// migrate applies the migrations up to version, or all of them when
+// version is negative.
+func (db *DB) migrate(ctx context.Context, version int64) error {
 	var (
 		dialect goose.Dialect
 		fsys    fs.FS
@@ -41,7 +45,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if version < 0 {
+		_, err = p.Up(ctx)
+	} else {
+		_, err = p.UpTo(ctx, version)
+	}
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil

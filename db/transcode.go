@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lectern/lectern"
 )
@@ -45,8 +46,12 @@ type Publication struct {
 	DurationMS int64
 }
 
-// unfinishedJobStates is the SQL list of job states a worker may still act on.
-const unfinishedJobStates = `('queued', 'running')`
+// unfinishedJobStates is the SQL list of job states a worker may still act
+// on (lectern.JobState.Unfinished).
+const unfinishedJobStates = `('queued', 'running', 'retrying')`
+
+// replacedReason is the error of a job a newer upload replaced.
+const replacedReason = "Replaced by a newer upload of this lesson"
 
 // forUpdate locks the selected rows until the transaction ends on
 // PostgreSQL; SQLite's write transactions already hold the database lock.
@@ -60,7 +65,9 @@ func (db *DB) forUpdate() string {
 // StartTranscode records a new upload of a lesson: it increments the
 // lesson's attempt, sets its source_key, status queued and clears its
 // error, cancels the jobs of earlier attempts that had not finished, and
-// creates the new attempt's job (state queued, task ID TranscodeTaskID).
+// creates the new attempt's job (state queued, task ID TranscodeTaskID,
+// lectern.MaxTranscodeTries tries). The replaced jobs are canceled with
+// failure canceled.
 // It returns the lesson, the job and the source key the upload replaces
 // ("" on a first upload). It returns ENOTFOUND when there is no such
 // lesson; the caller has checked that the user may upload to it.
@@ -88,15 +95,15 @@ func (db *DB) StartTranscode(ctx context.Context, lessonID, sourceKey string) (*
 			WHERE id = ?`, sourceKey, lectern.LessonQueued, attempt, now, lessonID); err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, `UPDATE jobs SET state = ?, finished_at = ?
-			WHERE lesson_id = ? AND state IN `+unfinishedJobStates, lectern.JobCanceled, now, lessonID); err != nil {
+		if _, err := t.exec(ctx, `UPDATE jobs SET state = ?, failure = ?, error = ?, retry_at = NULL, finished_at = ?
+			WHERE lesson_id = ? AND state IN `+unfinishedJobStates,
+			lectern.JobCanceled, lectern.FailureCanceled, replacedReason, now, lessonID); err != nil {
 			return err
 		}
 		job = lectern.Job{ID: newID(), LessonID: lessonID, Attempt: attempt,
-			TaskID: TranscodeTaskID(lessonID, attempt), State: lectern.JobQueued, CreatedAt: now}
-		if _, err := t.named(ctx, `INSERT INTO jobs (`+jobColumns+`)
-			VALUES (:id, :lesson_id, :attempt, :task_id, :state, :percent, :error, :log_tail,
-				:worker_host, :retries, :created_at, :started_at, :finished_at, :heartbeat_at)`, &job); err != nil {
+			TaskID: TranscodeTaskID(lessonID, attempt), State: lectern.JobQueued,
+			MaxTries: lectern.MaxTranscodeTries, CreatedAt: now}
+		if _, err := t.named(ctx, insertJob, &job); err != nil {
 			return err
 		}
 		return getLesson(ctx, t, &l, lessonID)
@@ -122,9 +129,11 @@ func staleAttempt(ctx context.Context, t tx, lessonID string, attempt int) error
 	return lectern.Errorf(lectern.ECONFLICT, "transcode attempt %d of this lesson was replaced by attempt %d", attempt, current)
 }
 
-// MarkTranscoding records that a worker on workerHost started (or, after a
-// retry, restarted) attempt's job: the job becomes running, with its
-// started_at set on the first start, and the lesson processing. It returns
+// MarkTranscoding records that a worker on workerHost started a try of
+// attempt's job (the first, or the next after it was retrying or its
+// worker died): the job becomes running at 0 %, with no retry time and
+// with its started_at set on the first start, and the lesson processing.
+// It returns
 // ECONFLICT, changing nothing, when the attempt is no longer the lesson's
 // current one or the job has already finished, and ENOTFOUND when the
 // lesson is gone.
@@ -139,8 +148,8 @@ func (db *DB) MarkTranscoding(ctx context.Context, lessonID string, attempt int,
 		if n == 0 {
 			return staleAttempt(ctx, t, lessonID, attempt)
 		}
-		n, err = t.exec(ctx, `UPDATE jobs SET state = ?, started_at = COALESCE(started_at, ?), heartbeat_at = ?,
-				worker_host = ?
+		n, err = t.exec(ctx, `UPDATE jobs SET state = ?, percent = 0, retry_at = NULL,
+				started_at = COALESCE(started_at, ?), heartbeat_at = ?, worker_host = ?
 			WHERE id = ? AND lesson_id = ? AND attempt = ? AND state IN `+unfinishedJobStates,
 			lectern.JobRunning, now, now, workerHost, jobID, lessonID, attempt)
 		if err != nil {
@@ -210,14 +219,56 @@ func (db *DB) PublishLesson(ctx context.Context, lessonID string, attempt int, p
 	return prev, nil
 }
 
-// FailTranscode records that attempt failed for reason, a message the
-// teacher can read, with the tail of ffmpeg's log for admins: the job
-// becomes failed and finished, and the lesson takes the reason as its
-// error. A lesson with nothing published becomes failed; one that still
+// RetryTranscode records that a try of attempt's running job failed for
+// reason, a message the teacher can read, that may pass: the job becomes
+// retrying, with one more retry counted, the reason and ffmpeg's log tail,
+// its percent back at 0 and its next try due at retryAt. The lesson stays
+// processing. A stale attempt, or a job that is not running (finished,
+// canceled by an admin meanwhile), gets ECONFLICT and changes nothing; a
+// deleted lesson ENOTFOUND.
+func (db *DB) RetryTranscode(ctx context.Context, lessonID string, attempt int, jobID, reason, logTail string, retryAt time.Time) error {
+	err := db.write(ctx, func(t tx) error {
+		var current int
+		err := t.get(ctx, &current, `SELECT attempt FROM lessons WHERE id = ?`, lessonID)
+		if notFound(err) {
+			return lectern.Errorf(lectern.ENOTFOUND, "lesson not found")
+		}
+		if err != nil {
+			return err
+		}
+		if current != attempt {
+			return staleAttempt(ctx, t, lessonID, attempt)
+		}
+		n, err := t.exec(ctx, `UPDATE jobs SET state = ?, retries = retries + 1, percent = 0, error = ?,
+				log_tail = ?, retry_at = ?
+			WHERE id = ? AND lesson_id = ? AND attempt = ? AND state = ?`,
+			lectern.JobRetrying, reason, logTail, normTime(retryAt), jobID, lessonID, attempt, lectern.JobRunning)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return lectern.Errorf(lectern.ECONFLICT, "transcode job %s is not running or not this attempt's", jobID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("retry transcode: %w", err)
+	}
+	return nil
+}
+
+// FailTranscode records that attempt failed for good with a failure of
+// kind for reason, a message the teacher can read, with the tail of
+// ffmpeg's log for admins: the job becomes failed and finished, and the
+// lesson takes the reason as its error. A lesson with nothing published becomes failed; one that still
 // has an earlier output keeps it and goes back to ready, so its previous
 // rendition stays watchable. A stale attempt, or a job already finished,
 // gets ECONFLICT and changes nothing; a deleted lesson ENOTFOUND.
-func (db *DB) FailTranscode(ctx context.Context, lessonID string, attempt int, jobID, reason, logTail string) error {
+func (db *DB) FailTranscode(ctx context.Context, lessonID string, attempt int, jobID string,
+	kind lectern.JobFailure, reason, logTail string) error {
+	if kind == "" || !validJobFailure(kind) {
+		return lectern.Errorf(lectern.EINVALID, "unknown job failure %q", kind)
+	}
 	err := db.write(ctx, func(t tx) error {
 		now := db.now()
 		n, err := t.exec(ctx, `UPDATE lessons
@@ -230,9 +281,10 @@ func (db *DB) FailTranscode(ctx context.Context, lessonID string, attempt int, j
 		if n == 0 {
 			return staleAttempt(ctx, t, lessonID, attempt)
 		}
-		n, err = t.exec(ctx, `UPDATE jobs SET state = ?, error = ?, log_tail = ?, finished_at = ?
+		n, err = t.exec(ctx, `UPDATE jobs SET state = ?, failure = ?, error = ?, log_tail = ?, retry_at = NULL,
+				finished_at = ?
 			WHERE id = ? AND lesson_id = ? AND attempt = ? AND state IN `+unfinishedJobStates,
-			lectern.JobFailed, reason, logTail, now, jobID, lessonID, attempt)
+			lectern.JobFailed, kind, reason, logTail, now, jobID, lessonID, attempt)
 		if err != nil {
 			return err
 		}
@@ -247,7 +299,7 @@ func (db *DB) FailTranscode(ctx context.Context, lessonID string, attempt int, j
 	return nil
 }
 
-// FindUnfinishedJobs returns the queued and running jobs of their lessons'
+// FindUnfinishedJobs returns the queued, running and retrying jobs of their lessons'
 // current attempts, oldest first: the transcodes to enqueue again at
 // start-up, since the database and not the queue is the source of truth.
 func (db *DB) FindUnfinishedJobs(ctx context.Context) ([]*lectern.Job, error) {

@@ -22,12 +22,40 @@ func (p *Pages) funcs() template.FuncMap {
 		"initials": Initials,
 		"label":    Label,
 		"add":      func(a, b int) int { return a + b },
+		"count":    Count,
+		"navCount": newNavBadge,
 	}
 }
 
 // asset is the URL of a static file, carrying the static files' version.
 func (p *Pages) asset(name string) string {
 	return "/static/" + strings.TrimPrefix(name, "/") + "?v=" + p.version
+}
+
+// Count says how many of something there are, in the singular for one:
+// "1 question", "3 questions", "0 questions".
+func Count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// navBadge is a count beside a navigation link: Key names it for the
+// script that refreshes it, One and Many are its words (for the script
+// too), Text says it in words for screen readers. (The page gives the words
+// to the script in data-singular and data-plural: html/template reads any
+// attribute whose name, past "data-", starts with "on" as an event
+// handler, and would quote them.)
+type navBadge struct {
+	Key       string
+	N         int
+	One, Many string
+	Text      string
+}
+
+func newNavBadge(key string, n int, one, many string) navBadge {
+	return navBadge{Key: key, N: n, One: one, Many: many, Text: Count(n, one, many)}
 }
 
 // Clock formats a position in milliseconds as m:ss, or h:mm:ss from an

@@ -33,45 +33,46 @@ func (s *Server) registerAdminJobRoutes(api *echo.Group) {
 	g.POST("/:id/cancel", s.handleJobCancel)
 }
 
-// adminJobJSON is one transcode job as the admin jobs API and page show it.
+// adminJobJSON is one transcode job as the admin jobs API and page show
+// it: its state in the shape every API shares (transcodeJSON), and what an
+// admin needs besides.
 type adminJobJSON struct {
-	ID          string           `json:"id"`
-	LessonID    string           `json:"lesson_id"`
-	LessonTitle string           `json:"lesson_title"`
-	CourseID    string           `json:"course_id"`
-	CourseTitle string           `json:"course_title"`
-	TeacherName string           `json:"teacher_name"`
-	State       lectern.JobState `json:"state"`
-	Percent     float64          `json:"percent"`
-	Attempt     int              `json:"attempt"`
-	Retries     int              `json:"retries"`
-	CreatedAt   time.Time        `json:"created_at"`
-	StartedAt   *time.Time       `json:"started_at"`
-	FinishedAt  *time.Time       `json:"finished_at"`
-	WorkerHost  string           `json:"worker_host"`
-	Error       string           `json:"error"`
-	LogTail     string           `json:"log_tail"`
+	ID          string `json:"id"`
+	LessonID    string `json:"lesson_id"`
+	LessonTitle string `json:"lesson_title"`
+	CourseID    string `json:"course_id"`
+	CourseTitle string `json:"course_title"`
+	TeacherName string `json:"teacher_name"`
+	*transcodeJSON
+	Attempt    int        `json:"attempt"`
+	Retries    int        `json:"retries"`
+	Queue      string     `json:"queue"`
+	CreatedAt  time.Time  `json:"created_at"`
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	WorkerHost string     `json:"worker_host"`
+	LogTail    string     `json:"log_tail"`
 }
 
 func toAdminJobJSON(j *db.JobDetail) adminJobJSON {
 	return adminJobJSON{
 		ID: j.ID, LessonID: j.LessonID, LessonTitle: j.LessonTitle, CourseID: j.CourseID,
-		CourseTitle: j.CourseTitle, TeacherName: j.TeacherName, State: j.State, Percent: j.Percent,
-		Attempt: j.Attempt, Retries: j.Retries, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt,
-		FinishedAt: j.FinishedAt, WorkerHost: j.WorkerHost, Error: j.Error, LogTail: j.LogTail,
+		CourseTitle: j.CourseTitle, TeacherName: j.TeacherName, transcodeJSON: toTranscodeJSON(&j.JobStatus),
+		Attempt: j.Attempt, Retries: j.Retries, Queue: j.Queue, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt,
+		FinishedAt: j.FinishedAt, WorkerHost: j.WorkerHost, LogTail: j.LogTail,
 	}
 }
 
 // handleJobList lists transcode jobs, newest first, optionally of one
-// state (?state=queued|running|succeeded|failed|canceled).
+// state (?state=queued|running|retrying|succeeded|failed|canceled).
 func (s *Server) handleJobList(c echo.Context) error {
 	f := db.JobFilter{Limit: jobsListLimit}
 	if st := c.QueryParam("state"); st != "" {
 		state := lectern.JobState(st)
 		switch state {
-		case lectern.JobQueued, lectern.JobRunning, lectern.JobSucceeded, lectern.JobFailed, lectern.JobCanceled:
+		case lectern.JobQueued, lectern.JobRunning, lectern.JobRetrying, lectern.JobSucceeded, lectern.JobFailed, lectern.JobCanceled:
 		default:
-			return lectern.Errorf(lectern.EINVALID, "state must be queued, running, succeeded, failed or canceled")
+			return lectern.Errorf(lectern.EINVALID, "state must be queued, running, retrying, succeeded, failed or canceled")
 		}
 		f.State = &state
 	}
@@ -106,21 +107,27 @@ func (s *Server) jobDetail(ctx context.Context, id string) (*db.JobDetail, error
 
 // handleJobRetry transcodes the job's lesson again from its current
 // source, as a new attempt started exactly like an upload's (202 with the
-// new job). A lesson whose transcode is still queued or running gets 409.
+// new job). A lesson whose transcode is still queued, running or retrying
+// gets 409, and so does a job whose file was refused: no retry can change
+// that.
 func (s *Server) handleJobRetry(c echo.Context) error {
 	ctx := c.Request().Context()
 	j, err := s.db.FindJobByID(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	for _, state := range []lectern.JobState{lectern.JobQueued, lectern.JobRunning} {
-		busy, err := s.db.FindJobs(ctx, db.JobFilter{LessonID: &j.LessonID, State: &state, Limit: 1})
-		if err != nil {
-			return err
-		}
-		if len(busy) > 0 {
-			return lectern.Errorf(lectern.ECONFLICT, "this lesson's transcode is already %s", state)
-		}
+	if j.Failure == lectern.FailureRefused {
+		return lectern.Errorf(lectern.ECONFLICT,
+			"a retry cannot change this: the file itself cannot be used (%s); the teacher must upload another file", j.Error)
+	}
+	// Only the lesson's current job can be unfinished: an upload cancels
+	// the jobs it replaces.
+	current, err := s.db.FindCurrentJob(ctx, j.LessonID)
+	if err != nil {
+		return err
+	}
+	if current.State.Unfinished() {
+		return lectern.Errorf(lectern.ECONFLICT, "this lesson's transcode is already %s", current.State)
 	}
 	l, err := s.db.FindLessonByID(ctx, j.LessonID)
 	if err != nil {
@@ -145,10 +152,10 @@ func (s *Server) handleJobRetry(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, map[string]any{"job": toAdminJobJSON(d)})
 }
 
-// handleJobCancel cancels a queued or running job: the job and its lesson
-// record the cancel at once, a waiting task is deleted from the queue and
-// a running one is stopped (its ffmpeg killed) within seconds. A finished
-// job gets 409.
+// handleJobCancel cancels a queued, running or retrying job: the job and
+// its lesson record the cancel at once, a waiting (or retrying) task is
+// deleted from the queue and a running one is stopped (its ffmpeg killed)
+// within seconds. A finished job gets 409.
 func (s *Server) handleJobCancel(c echo.Context) error {
 	ctx := c.Request().Context()
 	j, err := s.db.CancelJob(ctx, c.Param("id"), canceledReason)

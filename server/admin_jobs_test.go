@@ -49,7 +49,7 @@ func TestAdminJobs(t *testing.T) {
 			var l struct{ ID string }
 			teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": title}).
 				want(http.StatusCreated).decode(&l)
-			teacher.do(t, "PUT", "/api/v1/lessons/"+l.ID+"/source", "not really a video", "Content-Type", "video/mp4").
+			teacher.do(t, "PUT", "/api/v1/lessons/"+l.ID+"/source", fakeRecording("not really a video"), "Content-Type", "video/mp4").
 				want(http.StatusAccepted)
 			return l.ID
 		}

@@ -62,6 +62,31 @@ func TestQueueUI(t *testing.T) {
 			t.Errorf("queues = %+v, want the transcode queue with one pending task", queues.Queues)
 		}
 	})
+	t.Run("PageStaysOnThisSite", func(t *testing.T) {
+		for _, path := range []string{server.QueueUIPath, server.QueueUIPath + "/redis", server.QueueUIPath + "/queues/transcode"} {
+			r := admin.do(t, "GET", path, nil).want(http.StatusOK)
+			page := string(r.Body)
+			for _, bad := range []string{"fonts.googleapis.com", `href="http`, `href="//`, `src="http`, `src="//`, `rel="manifest"`} {
+				if strings.Contains(page, bad) {
+					t.Errorf("%s still has %s", path, bad)
+				}
+			}
+			for _, want := range []string{"/static/css/queue-ui.css?v=", `<a href="/admin">`, `id="root"`} {
+				if !strings.Contains(page, want) {
+					t.Errorf("%s lacks %s", path, want)
+				}
+			}
+			if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self'") || !strings.Contains(csp, "font-src 'self'") {
+				t.Errorf("%s Content-Security-Policy = %q, want requests kept on this site", path, csp)
+			}
+		}
+		css := string(admin.do(t, "GET", "/static/css/queue-ui.css", nil).want(http.StatusOK).Body)
+		if !strings.Contains(css, ".lectern-back") || strings.Contains(css, "@import") || strings.Contains(css, "url(") {
+			t.Errorf("queue-ui.css does not style the back link, or loads something: %s", css)
+		}
+		// The UI's own scripts and API pass through untouched.
+		admin.do(t, "GET", server.QueueUIPath+"/api/queues", nil).want(http.StatusOK)
+	})
 	t.Run("AdminPausesAndDeletes", func(t *testing.T) {
 		admin.do(t, "POST", server.QueueUIPath+"/api/queues/transcode:pause", nil).want(http.StatusNoContent)
 		info, err := q.Inspector.GetQueueInfo(transcode.QueueTranscode)

@@ -83,19 +83,26 @@ func (s *Server) lessonAnalytics(c echo.Context) (*lectern.LessonAnalytics, erro
 }
 
 // addQuestionCounts puts the number of questions asked in each bucket
-// beside the retention curve.
+// beside the retention curve, and in each of the most rewatched ranges.
+// Questions are counted per second, which every bucket width (whole
+// seconds) and range (whole seconds) is made of.
 func (s *Server) addQuestionCounts(ctx context.Context, a *lectern.LessonAnalytics, viewer *lectern.User) error {
-	markers, err := s.db.FindMarkers(ctx, a.LessonID, viewer, a.BucketMS)
+	markers, err := s.db.FindMarkers(ctx, a.LessonID, viewer, 1000)
 	if err != nil {
 		return fmt.Errorf("find question markers: %w", err)
 	}
 	for _, m := range markers {
-		if i := m.StartMS / a.BucketMS; m.Kind == lectern.KindQuestion && i >= 0 && i < int64(len(a.Buckets)) {
+		if m.Kind != lectern.KindQuestion {
+			continue
+		}
+		if i := m.StartMS / a.BucketMS; i >= 0 && i < int64(len(a.Buckets)) {
 			a.Buckets[i].Questions += m.Count
 		}
-	}
-	for i, b := range a.MostRewatched {
-		a.MostRewatched[i].Questions = a.Buckets[b.StartMS/a.BucketMS].Questions
+		for i, r := range a.MostRewatched {
+			if m.StartMS >= r.StartMS && m.StartMS < r.EndMS {
+				a.MostRewatched[i].Questions += m.Count
+			}
+		}
 	}
 	return nil
 }

@@ -53,6 +53,7 @@ func TestAnalyticsAPI(t *testing.T) {
 		}
 		fx.Clock.Advance(time.Minute)
 		w.put(t, w.students[0], beatJSON("tab", 2, 10, 0, 10)) // watched again
+		w.put(t, formula, beatJSON("tab", 2, 15, 5, 15))       // 5–9 again, with the first
 		asker := w.studentUsers[1]
 		for _, c := range []lectern.Comment{
 			{Kind: lectern.KindQuestion, Visibility: lectern.VisibilityClass, AtMS: 5000, Body: "Why?"},
@@ -88,12 +89,27 @@ func TestAnalyticsAPI(t *testing.T) {
 					t.Errorf("bucket %d: %d questions, want %d", i, b.Questions, wantQuestions[i])
 				}
 			}
-			wantTop := []lectern.AnalyticsBucket{{StartMS: 0, EndMS: 10000, Viewers: 3, Rewatchers: 1, Questions: 2}}
-			if diff := cmp.Diff(wantTop, a.MostRewatched); diff != "" {
-				t.Errorf("most rewatched (-want +got):\n%s", diff)
+			// Of three viewers, two must have gone back: seconds 5 to 9,
+			// where the two questions at 5 s and 9.999 s were asked.
+			wantTop := []lectern.RewatchedRange{{StartMS: 5000, EndMS: 10000, Rewatchers: 2, Questions: 2}}
+			if diff := cmp.Diff(wantTop, a.MostRewatched); diff != "" || a.RewatchThreshold != 2 {
+				t.Errorf("most rewatched, threshold %d (-want +got):\n%s", a.RewatchThreshold, diff)
 			}
 		})
 
+		t.Run("Page", func(t *testing.T) {
+			page := string(w.teacher.do(t, "GET", "/lessons/"+w.lessonID+"/analytics", nil).want(http.StatusOK).Body)
+			for _, want := range []string{
+				`class="chart chart-wide"`, `class="chart chart-narrow"`, `viewBox="0 0 320 200"`,
+				"0:05–0:10</a>", "re-watched by 2 students, 2 questions asked here",
+				"at least 2 students went back over", "3 of 5 students watched; 3 questions asked",
+				`data-label="Last seen"`,
+			} {
+				if !strings.Contains(page, want) {
+					t.Errorf("analytics page lacks %q", want)
+				}
+			}
+		})
 		t.Run("CSVMatchesJSON", func(t *testing.T) {
 			raw := w.teacher.do(t, "GET", path, nil).want(http.StatusOK)
 			resp := w.teacher.do(t, "GET", path+"?format=csv", nil).want(http.StatusOK)

@@ -102,20 +102,30 @@ type joinRequest struct {
 	Code string `json:"code"`
 }
 
-// handleCourseJoin enrols the caller in the course with this join code
-// (any case). Joining twice, or joining a course one teaches, changes
+// maxJoinCodeLen bounds what the join endpoint reads as a code.
+const maxJoinCodeLen = 64
+
+// handleCourseJoin enrols the caller in the course with this join code,
+// however it was typed: any case, with or without the hyphen, with spaces
+// around it. Joining twice, or joining a course one teaches, changes
 // nothing.
 func (s *Server) handleCourseJoin(c echo.Context) error {
 	var req joinRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	code, err := validateText("code", req.Code, 1, 64)
-	if err != nil {
-		return err
+	code := lectern.NormalizeJoinCode(req.Code)
+	switch {
+	case code == "":
+		return lectern.Errorf(lectern.EINVALID, "Enter the join code your teacher gave you.")
+	case len(req.Code) > maxJoinCodeLen:
+		return lectern.Errorf(lectern.EINVALID, "That is too long for a join code. Check it with your teacher.")
 	}
 	u := currentUser(c)
 	course, err := s.db.JoinCourse(c.Request().Context(), code, u.ID)
+	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
+		return lectern.Errorf(lectern.ENOTFOUND, "No course has the join code %s. Check it with your teacher.", lectern.FormatJoinCode(code))
+	}
 	if err != nil {
 		return fmt.Errorf("join course: %w", err)
 	}

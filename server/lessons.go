@@ -32,7 +32,12 @@ type lessonJSON struct {
 	// Renditions lists the published HLS variants; empty until the
 	// transcoder publishes.
 	Renditions lectern.Renditions `json:"renditions"`
-	// Transcode is the latest transcode job; null before any upload.
+	// Playable says that a published output can be watched, even while a
+	// re-upload is being processed.
+	Playable bool `json:"playable"`
+	// Transcode is the state of the lesson's latest transcode job, for the
+	// course's teachers and admins; null for students and before any
+	// upload.
 	Transcode *transcodeJSON `json:"transcode"`
 	// PosterURL is null until a poster has been published (never, for an
 	// audio-only lesson); else a media URL signed for the viewer.
@@ -42,12 +47,6 @@ type lessonJSON struct {
 	// Progress is the viewer's own progress in the lesson; absent until
 	// they have sent a heartbeat for it.
 	Progress *lectern.Progress `json:"progress,omitempty"`
-}
-
-type transcodeJSON struct {
-	State   lectern.JobState `json:"state"`
-	Percent float64          `json:"percent"`
-	Error   string           `json:"error,omitempty"`
 }
 
 // toLessonJSON shows l to viewer; the poster URL carries a media token
@@ -61,6 +60,7 @@ func (s *Server) toLessonJSON(l *lectern.Lesson, viewer *lectern.User) (lessonJS
 		Status:      l.Status,
 		DurationMS:  l.DurationMS,
 		Renditions:  l.Renditions,
+		Playable:    l.OutputPrefix != "",
 		CreatedAt:   l.CreatedAt,
 		UpdatedAt:   l.UpdatedAt,
 	}
@@ -113,10 +113,12 @@ type lessonListResponse struct {
 	Lessons []lessonJSON `json:"lessons"`
 }
 
-// handleLessonList lists a course's lessons, oldest first, to its members.
+// handleLessonList lists a course's lessons, oldest first, to its members;
+// the course's teachers (and admins) also get each lesson's transcode.
 func (s *Server) handleLessonList(c echo.Context) error {
 	ctx := c.Request().Context()
-	course, err := s.db.FindCourse(ctx, c.Param("id"), currentUser(c))
+	u := currentUser(c)
+	course, err := s.db.FindCourse(ctx, c.Param("id"), u)
 	if err != nil {
 		return fmt.Errorf("find course: %w", err)
 	}
@@ -124,20 +126,40 @@ func (s *Server) handleLessonList(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("find lessons: %w", err)
 	}
-	progress, err := s.viewerProgress(ctx, currentUser(c), course.ID)
+	resp, err := s.courseLessons(ctx, course, lessons, u)
 	if err != nil {
 		return err
 	}
-	resp := lessonListResponse{Lessons: make([]lessonJSON, 0, len(lessons))}
+	return c.JSON(http.StatusOK, lessonListResponse{Lessons: resp})
+}
+
+// courseLessons shows a course's lessons to u as the lesson list API does
+// (the course page hands the same JSON to its script): each with u's
+// progress, and, to the course's teachers and admins, its transcode.
+func (s *Server) courseLessons(ctx context.Context, course *lectern.Course, lessons []*lectern.Lesson, u *lectern.User) ([]lessonJSON, error) {
+	progress, err := s.viewerProgress(ctx, u, course.ID)
+	if err != nil {
+		return nil, err
+	}
+	var jobs map[string]*db.JobStatus
+	if mayTeach(u, course.MyRole) {
+		if jobs, err = s.db.FindCurrentJobs(ctx, course.ID); err != nil {
+			return nil, fmt.Errorf("find the lessons' transcodes: %w", err)
+		}
+	}
+	out := make([]lessonJSON, 0, len(lessons))
 	for _, l := range lessons {
-		lj, err := s.toLessonJSON(l, currentUser(c))
+		lj, err := s.toLessonJSON(l, u)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		lj.Progress = progress[l.ID]
-		resp.Lessons = append(resp.Lessons, lj)
+		if j, ok := jobs[l.ID]; ok {
+			lj.Transcode = toTranscodeJSON(j)
+		}
+		out = append(out, lj)
 	}
-	return c.JSON(http.StatusOK, resp)
+	return out, nil
 }
 
 // handleLessonCreate adds a lesson awaiting its upload to a course. Only
@@ -168,32 +190,42 @@ func (s *Server) handleLessonCreate(c echo.Context) error {
 	return c.JSON(http.StatusCreated, resp)
 }
 
-// handleLessonGet shows one lesson, with its latest transcode job, to a
-// member of its course.
+// handleLessonGet shows one lesson to a member of its course, with the
+// state of its latest transcode job to the course's teachers and admins.
 func (s *Server) handleLessonGet(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := currentUser(c)
-	l, _, err := s.db.FindLesson(ctx, c.Param("id"), u)
+	l, role, err := s.db.FindLesson(ctx, c.Param("id"), u)
 	if err != nil {
 		return fmt.Errorf("find lesson: %w", err)
 	}
-	jobs, err := s.db.FindJobs(ctx, db.JobFilter{LessonID: &l.ID, Limit: 1})
-	if err != nil {
-		return fmt.Errorf("find lesson jobs: %w", err)
-	}
-	resp, err := s.toLessonJSON(l, u)
+	resp, err := s.lessonDetail(ctx, l, role, u)
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// lessonDetail shows lesson l to u, whose role in its course is role, as
+// GET /api/v1/lessons/{id} does (the upload and watch pages hand the same
+// JSON to their scripts): with u's progress and, to the course's teachers
+// and admins, the state of its latest transcode job.
+func (s *Server) lessonDetail(ctx context.Context, l *lectern.Lesson, role lectern.MemberRole, u *lectern.User) (lessonJSON, error) {
+	resp, err := s.toLessonJSON(l, u)
+	if err != nil {
+		return lessonJSON{}, err
 	}
 	progress, err := s.viewerProgress(ctx, u, l.CourseID)
 	if err != nil {
-		return err
+		return lessonJSON{}, err
 	}
 	resp.Progress = progress[l.ID]
-	if len(jobs) > 0 {
-		resp.Transcode = &transcodeJSON{State: jobs[0].State, Percent: jobs[0].Percent, Error: jobs[0].Error}
+	if mayTeach(u, role) {
+		if resp.Transcode, err = s.lessonTranscode(ctx, l.ID); err != nil {
+			return lessonJSON{}, err
+		}
 	}
-	return c.JSON(http.StatusOK, resp)
+	return resp, nil
 }
 
 // handleLessonDelete removes a lesson and everything stored for it (course

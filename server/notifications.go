@@ -18,6 +18,18 @@ const excerptLen = 200
 func (s *Server) registerNotificationRoutes(g *echo.Group) {
 	g.GET("/me/notifications", s.handleNotificationList, s.requireUser)
 	g.POST("/me/notifications/read", s.handleNotificationRead, s.requireUser)
+	g.GET("/me/counts", s.handleInboxCounts, s.requireUser)
+}
+
+// handleInboxCounts answers what the navigation shows: whether the caller
+// teaches (and so has a question inbox), the open questions waiting there
+// and the unread answers to the caller's own questions. Pages poll it.
+func (s *Server) handleInboxCounts(c echo.Context) error {
+	counts, err := s.db.FindInboxCounts(c.Request().Context(), currentUser(c))
+	if err != nil {
+		return fmt.Errorf("find inbox counts: %w", err)
+	}
+	return c.JSON(http.StatusOK, counts)
 }
 
 // excerpt shortens text to n characters, marking a cut with an ellipsis.

@@ -44,9 +44,12 @@ func newWebApp() (*webApp, error) {
 // pageView is what every page template receives.
 type pageView struct {
 	// Name is the template, also used as the body's class.
-	Name   string
-	Title  string
-	User   *lectern.User
+	Name  string
+	Title string
+	User  *lectern.User
+	// Counts are the navigation's badges (open questions, unread
+	// answers) and whether it offers the inbox; render fills them in.
+	Counts *lectern.InboxCounts
 	Nav    string
 	Script string
 	// Vendor lists classic scripts (the vendored libraries) that run
@@ -73,6 +76,7 @@ func (s *Server) registerPageRoutes(e *echo.Echo) {
 	e.GET("/login", s.handleLoginPage, h)
 	e.GET("/courses", s.page(s.handleCoursesPage), h)
 	e.GET("/courses/:id", s.page(s.handleCoursePage), h)
+	e.GET("/join/:code", s.page(s.handleJoinPage), h)
 	e.GET("/lessons/:id/upload", s.page(s.handleUploadPage), h)
 	e.GET("/watch/:id", s.page(s.handleWatchPage), h)
 	e.GET("/lessons/:id/analytics", s.page(s.handleAnalyticsPage), h)
@@ -134,16 +138,54 @@ func loginURL(u *url.URL) string {
 }
 
 // safeNext keeps a post-login destination only when it is a path on this
-// site, so the login page cannot be used to send people elsewhere.
+// site, so the login page cannot be used to send people elsewhere; it
+// returns "" for anything else. Browsers drop tabs and newlines from URLs
+// and read a backslash as a slash, so "/\t/evil.example" and
+// "/\\evil.example" would leave the site: control characters, encoded or
+// not, are refused outright.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/courses"
+	// The value is checked once as given and once decoded again, in case
+	// something on the way (a proxy, a second redirect) decodes it twice.
+	decoded, err := url.PathUnescape(next)
+	if err != nil || !sitePath(next) || !sitePath(decoded) {
+		return ""
 	}
 	return next
 }
 
+// sitePath reports whether p is a path on this site, as a browser reads it.
+func sitePath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return false
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == ""
+}
+
+// homeFor is where someone lands after logging in when no page asked for
+// them: admins on the admin page, everyone else on their courses.
+func homeFor(u *lectern.User) string {
+	if u.IsAdmin() {
+		return "/admin"
+	}
+	return "/courses"
+}
+
 // render writes a page. Pages show personal data, so no cache keeps them.
 func (s *Server) render(c echo.Context, status int, v pageView) error {
+	if v.User != nil && v.Counts == nil {
+		counts, err := s.db.FindInboxCounts(c.Request().Context(), v.User)
+		if err != nil {
+			// The page is still worth showing; its script fetches them again.
+			s.logger.WarnContext(c.Request().Context(), "navigation counts", slog.Any("error", err))
+		}
+		v.Counts = counts
+	}
 	hdr := c.Response().Header()
 	hdr.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	hdr.Set("Cache-Control", "no-store")
@@ -184,19 +226,26 @@ type errorView struct {
 	Message string
 }
 
-// handleHome sends people to their courses, or to the login page.
+// handleHome sends people to their home page (homeFor), or to the login
+// page.
 func (s *Server) handleHome(c echo.Context) error {
-	if _, err := s.authenticate(c); err != nil {
+	u, err := s.authenticate(c)
+	if err != nil {
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
-	return c.Redirect(http.StatusSeeOther, "/courses")
+	return c.Redirect(http.StatusSeeOther, homeFor(u))
 }
 
 // handleLoginPage shows the login form, or skips it for someone who is
-// already logged in.
+// already logged in. After logging in the form goes to next when it is a
+// page of this site, and otherwise to the person's home page (login.js
+// asks homeFor's question of the user the session API returns).
 func (s *Server) handleLoginPage(c echo.Context) error {
 	next := safeNext(c.QueryParam("next"))
-	if _, err := s.authenticate(c); err == nil {
+	if u, err := s.authenticate(c); err == nil {
+		if next == "" {
+			next = homeFor(u)
+		}
 		return c.Redirect(http.StatusSeeOther, next)
 	}
 	return s.render(c, http.StatusOK, pageView{

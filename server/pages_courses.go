@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,11 +22,7 @@ func (s *Server) handleCoursesPage(c echo.Context, u *lectern.User) error {
 	if err != nil {
 		return fmt.Errorf("find notifications: %w", err)
 	}
-	answers := make([]answerNote, 0, len(notes))
-	for _, n := range notes {
-		answers = append(answers, answerNote{n, watchLink(n.LessonID, n.AtMS),
-			excerpt(n.Question, excerptLen), excerpt(n.Answer, excerptLen)})
-	}
+	answers := answerNotes(notes)
 	return s.render(c, http.StatusOK, pageView{
 		Name: "courses", Title: "My courses", User: u, Nav: "courses", Script: "js/courses.js",
 		View: struct {
@@ -44,6 +41,16 @@ type answerNote struct {
 	AnswerExcerpt   string
 }
 
+// answerNotes shows notifications as the pages list them.
+func answerNotes(notes []*lectern.Notification) []answerNote {
+	answers := make([]answerNote, 0, len(notes))
+	for _, n := range notes {
+		answers = append(answers, answerNote{n, watchLink(n.LessonID, n.AtMS),
+			excerpt(n.Question, excerptLen), excerpt(n.Answer, excerptLen)})
+	}
+	return answers
+}
+
 // lessonRef names a lesson for a page script.
 type lessonRef struct {
 	ID    string `json:"id"`
@@ -51,8 +58,12 @@ type lessonRef struct {
 }
 
 type coursePageView struct {
-	Course       *lectern.Course
-	Teaching     bool
+	Course   *lectern.Course
+	Teaching bool
+	// JoinCode is the course's join code as people read it, and JoinPath
+	// the join link's path (teachers only).
+	JoinCode     string
+	JoinPath     string
 	Lessons      []coursePageLesson
 	ReadyLessons []lessonRef
 	Students     []*lectern.CourseMember
@@ -80,15 +91,15 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 		return fmt.Errorf("find lessons: %w", err)
 	}
 	v := coursePageView{Course: course, Teaching: mayTeach(u, course.MyRole), ReadyLessons: []lessonRef{}}
-	scripted := make([]scriptLessonJSON, 0, len(lessons))
-	for _, l := range lessons {
-		lj, err := s.scriptLesson(ctx, l, u)
-		if err != nil {
-			return err
-		}
-		scripted = append(scripted, lj)
-		v.Lessons = append(v.Lessons, coursePageLesson{l, lj.Playable})
-		if lj.Playable {
+	// The page shows what the lessons API shows: the script's first
+	// render and its polls then agree.
+	scripted, err := s.courseLessons(ctx, course, lessons, u)
+	if err != nil {
+		return err
+	}
+	for i, l := range lessons {
+		v.Lessons = append(v.Lessons, coursePageLesson{l, scripted[i].Playable})
+		if scripted[i].Playable {
 			v.ReadyLessons = append(v.ReadyLessons, lessonRef{l.ID, l.Title})
 		}
 	}
@@ -99,6 +110,8 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 	}
 	if v.Teaching {
 		data["lessons"] = scripted
+		v.JoinCode = lectern.FormatJoinCode(course.JoinCode)
+		v.JoinPath = joinPath(course.JoinCode)
 		members, err := s.db.FindCourseMembers(ctx, course.ID)
 		if err != nil {
 			return fmt.Errorf("find course members: %w", err)
@@ -114,5 +127,45 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 		Crumbs: []crumb{{"My courses", "/courses"}, {course.Title, ""}},
 		View:   v,
 		Data:   data,
+	})
+}
+
+// joinPath is the path of a course's join link.
+func joinPath(code string) string {
+	return "/join/" + url.PathEscape(lectern.FormatJoinCode(code))
+}
+
+// handleJoinPage is where a join link leads: it names the course and
+// offers to join it (the page's script posts to the join API; a GET
+// changes nothing). A member goes straight to the course. Someone logged
+// out comes back here after logging in (see page). An unknown code gets a
+// page saying so, with the form to type a code.
+func (s *Server) handleJoinPage(c echo.Context, u *lectern.User) error {
+	raw, err := url.PathUnescape(c.Param("code"))
+	if err != nil {
+		raw = c.Param("code")
+	}
+	code := lectern.FormatJoinCode(raw)
+	course, err := s.db.FindCourseByJoinCode(c.Request().Context(), code, u)
+	status := http.StatusOK
+	switch {
+	case lectern.ErrorCode(err) == lectern.ENOTFOUND:
+		course, status = nil, http.StatusNotFound
+	case err != nil:
+		return fmt.Errorf("find course by join code: %w", err)
+	case course.MyRole != "":
+		return c.Redirect(http.StatusSeeOther, "/courses/"+url.PathEscape(course.ID))
+	}
+	title := "Join a course"
+	if course != nil {
+		title = "Join " + course.Title
+	}
+	return s.render(c, status, pageView{
+		Name: "join", Title: title, User: u, Nav: "courses", Script: "js/join.js",
+		View: struct {
+			Code   string
+			Course *lectern.Course
+			Admin  bool
+		}{code, course, u.IsAdmin()},
 	})
 }

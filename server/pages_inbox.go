@@ -23,6 +23,13 @@ type inboxTab struct {
 // handleInboxPage lists the questions across the courses the caller
 // teaches, oldest first, with a form to answer each in place.
 func (s *Server) handleInboxPage(c echo.Context, u *lectern.User) error {
+	counts, err := s.db.FindInboxCounts(c.Request().Context(), u)
+	if err != nil {
+		return fmt.Errorf("find inbox counts: %w", err)
+	}
+	if !counts.Teaches {
+		return s.renderAnswersInbox(c, u, counts)
+	}
 	status := lectern.QuestionStatus(c.QueryParam("status"))
 	if status == "" {
 		status = lectern.QuestionOpen
@@ -47,14 +54,33 @@ func (s *Server) handleInboxPage(c echo.Context, u *lectern.User) error {
 		items = append(items, item{q, watchLink(q.LessonID, q.AtMS)})
 	}
 	return s.render(c, http.StatusOK, pageView{
-		Name: "inbox", Title: "Inbox", User: u, Nav: "inbox", Script: "js/inbox.js",
+		Name: "inbox", Title: "Inbox", User: u, Counts: counts, Nav: "inbox", Script: "js/inbox.js",
 		View: struct {
+			Teaching  bool
 			Status    lectern.QuestionStatus
 			Tabs      []inboxTab
 			Questions []item
 			Lessons   []lectern.LessonQuestionCount
 			More      bool
-		}{status, tabs, items, inbox.Lessons, inbox.Next != ""},
+		}{true, status, tabs, items, inbox.Lessons, inbox.Next != ""},
+	})
+}
+
+// renderAnswersInbox is the inbox of someone who teaches no course: no
+// questions wait for them, so it says so and shows what does concern them,
+// the unread answers to their own questions.
+func (s *Server) renderAnswersInbox(c echo.Context, u *lectern.User, counts *lectern.InboxCounts) error {
+	notes, err := s.db.FindNotifications(c.Request().Context(), u)
+	if err != nil {
+		return fmt.Errorf("find notifications: %w", err)
+	}
+	return s.render(c, http.StatusOK, pageView{
+		Name: "inbox", Title: "Inbox", User: u, Counts: counts, Nav: "courses", Script: "js/common.js",
+		View: struct {
+			Teaching  bool
+			CanCreate bool
+			Answers   []answerNote
+		}{false, u.Role == lectern.RoleTeacher || u.IsAdmin(), answerNotes(notes)},
 	})
 }
 
@@ -69,15 +95,15 @@ func (s *Server) handleAdminUsersPage(c echo.Context, u *lectern.User) error {
 	}
 	return s.render(c, http.StatusOK, pageView{
 		Name: "admin_users", Title: "Users", User: u, Nav: "admin", Script: "js/admin.js",
-		View: struct{ Users []*lectern.User }{users},
+		View: struct {
+			Users                    []*lectern.User
+			PasswordMin, PasswordMax int
+		}{users, minPasswordLen, maxPasswordLen},
 	})
 }
 
-// jobRetrying is a SHIM until the jobstate branch merges and names it.
-const jobRetrying lectern.JobState = "retrying"
-
 // adminJobStates are the filters of the jobs page, "" meaning all.
-var adminJobStates = []lectern.JobState{"", lectern.JobQueued, lectern.JobRunning, jobRetrying, lectern.JobFailed, lectern.JobSucceeded, lectern.JobCanceled}
+var adminJobStates = []lectern.JobState{"", lectern.JobQueued, lectern.JobRunning, lectern.JobRetrying, lectern.JobFailed, lectern.JobSucceeded, lectern.JobCanceled}
 
 func validJobStateFilter(s lectern.JobState) bool {
 	for _, v := range adminJobStates[1:] {

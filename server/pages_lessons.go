@@ -1,14 +1,12 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/lectern/lectern"
-	"github.com/lectern/lectern/db"
 )
 
 // lessonForPage finds a lesson and its course for viewer.
@@ -39,32 +37,6 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.3g %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// scriptLesson is lesson l exactly as GET /api/v1/lessons/{id} shows it to
-// u, for a page script to render at once: the page never shows a state
-// it has not had from the server, and its polls render the same JSON.
-func (s *Server) scriptLesson(ctx context.Context, l *lectern.Lesson, u *lectern.User) (scriptLessonJSON, error) {
-	// SHIM until the jobstate branch merges: its lesson JSON carries
-	// playable and the full transcode state itself.
-	lj, err := s.toLessonJSON(l, u)
-	if err != nil {
-		return scriptLessonJSON{}, err
-	}
-	jobs, err := s.db.FindJobs(ctx, db.JobFilter{LessonID: &l.ID, Limit: 1})
-	if err != nil {
-		return scriptLessonJSON{}, fmt.Errorf("find lesson jobs: %w", err)
-	}
-	if len(jobs) > 0 {
-		lj.Transcode = &transcodeJSON{State: jobs[0].State, Percent: jobs[0].Percent, Error: jobs[0].Error}
-	}
-	return scriptLessonJSON{lj, l.OutputPrefix != ""}, nil
-}
-
-// scriptLessonJSON is a SHIM until the jobstate branch merges.
-type scriptLessonJSON struct {
-	lessonJSON
-	Playable bool `json:"playable"`
-}
-
 // handleUploadPage lets a course teacher upload or replace a lesson's
 // recording and follow its processing.
 func (s *Server) handleUploadPage(c echo.Context, u *lectern.User) error {
@@ -75,7 +47,7 @@ func (s *Server) handleUploadPage(c echo.Context, u *lectern.User) error {
 	if !mayTeach(u, course.MyRole) {
 		return lectern.Errorf(lectern.EFORBIDDEN, "Only the course's teachers may upload its recordings.")
 	}
-	lj, err := s.scriptLesson(c.Request().Context(), l, u)
+	lj, err := s.lessonDetail(c.Request().Context(), l, course.MyRole, u)
 	if err != nil {
 		return err
 	}
@@ -101,7 +73,7 @@ func (s *Server) handleWatchPage(c echo.Context, u *lectern.User) error {
 	if err != nil {
 		return err
 	}
-	lj, err := s.scriptLesson(c.Request().Context(), l, u)
+	lj, err := s.lessonDetail(c.Request().Context(), l, course.MyRole, u)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,10 @@ package server
 // Partial uploads live on disk (embedded mode) or as S3 multipart uploads
 // (when S3 is configured), never in memory. The size limit is tusd's
 // MaxSize: an upload announcing more bytes is refused at creation, before
-// any byte flows.
+// any byte flows; so is an empty one. The first bytes of the first PATCH
+// are judged before they are stored (see headCheckStore): a file that is
+// plainly not a recording is refused on that request, with the reason, and
+// its upload removed.
 //
 // The routes are served beside Echo rather than through it: Echo's JSON
 // body limit must not apply to PATCH bodies, and tusd answers in its own
@@ -93,7 +96,6 @@ type tusUserKey struct{}
 // configures no store.
 func (s *Server) newTusUploads(opts UploadOptions) (*tusUploads, error) {
 	composer := tusd.NewStoreComposer()
-	var store tusd.DataStore
 	switch {
 	case opts.S3.Endpoint != "":
 		st := s3store.New(opts.S3.Bucket, newTusS3Client(opts.S3))
@@ -103,7 +105,6 @@ func (s *Server) newTusUploads(opts UploadOptions) (*tusUploads, error) {
 		}
 		st.UseIn(composer)
 		memorylocker.New().UseIn(composer)
-		store = st
 	case opts.Dir != "":
 		if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 			return nil, fmt.Errorf("server: create upload directory: %w", err)
@@ -111,10 +112,10 @@ func (s *Server) newTusUploads(opts UploadOptions) (*tusUploads, error) {
 		st := filestore.New(opts.Dir)
 		st.UseIn(composer)
 		filelocker.New(opts.Dir).UseIn(composer)
-		store = st
 	default:
 		return nil, nil
 	}
+	useHeadCheck(composer, s.logger)
 	h, err := tusd.NewUnroutedHandler(tusd.Config{
 		StoreComposer:        composer,
 		BasePath:             tusPath + "/",
@@ -130,7 +131,7 @@ func (s *Server) newTusUploads(opts UploadOptions) (*tusUploads, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: tus handler: %w", err)
 	}
-	t := &tusUploads{handler: h, store: store}
+	t := &tusUploads{handler: h, store: composer.Core}
 	t.http = h.Middleware(http.HandlerFunc(t.route))
 	return t, nil
 }
@@ -294,10 +295,14 @@ func (s *Server) tusLesson(ctx context.Context, meta tusd.MetaData) (*lectern.Le
 	return l, u, nil
 }
 
-// tusCreate admits a new upload for a lesson the caller teaches, and
-// records who made it. Only the metadata Lectern uses is kept.
+// tusCreate admits a new upload for a lesson the caller teaches, unless it
+// announces an empty file, and records who made it. Only the metadata
+// Lectern uses is kept.
 func (s *Server) tusCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
 	l, u, err := s.tusLesson(ev.Context, ev.Upload.MetaData)
+	if err == nil && isEmptyUpload(ev.Upload) {
+		err = lectern.CheckRecordingHead(nil)
+	}
 	if err != nil {
 		s.logInternal(ev.Context, "create upload", err)
 		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusError(err)
@@ -316,7 +321,13 @@ func (s *Server) tusCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoC
 func (s *Server) tusFinish(ev tusd.HookEvent, store *tusd.StoreComposer) (tusd.HTTPResponse, error) {
 	ctx := context.WithoutCancel(ev.Context)
 	l, _, err := s.tusLesson(ctx, ev.Upload.MetaData)
-	if err == nil {
+	switch {
+	case err != nil:
+	case isEmptyUpload(ev.Upload):
+		// Only an upload whose length was deferred and then declared 0
+		// gets here, and headCheckStore has removed it already.
+		err = lectern.CheckRecordingHead(nil)
+	default:
 		err = s.commitTusUpload(ctx, store, ev.Upload.ID, l)
 	}
 	if err != nil {
@@ -324,6 +335,11 @@ func (s *Server) tusFinish(ev tusd.HookEvent, store *tusd.StoreComposer) (tusd.H
 		return tusd.HTTPResponse{}, tusError(err)
 	}
 	return tusd.HTTPResponse{Header: tusd.HTTPHeader{"Lectern-Lesson-Status": string(lectern.LessonQueued)}}, nil
+}
+
+// isEmptyUpload reports whether info announces a file of no bytes.
+func isEmptyUpload(info tusd.FileInfo) bool {
+	return !info.SizeIsDeferred && info.Size == 0
 }
 
 func (s *Server) commitTusUpload(ctx context.Context, store *tusd.StoreComposer, id string, l *lectern.Lesson) error {

@@ -15,6 +15,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/internal/testenv"
 	"github.com/lectern/lectern/server"
@@ -97,16 +100,37 @@ func (b *brokenReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// tusServer is a server with resumable uploads.
+type tusServer struct {
+	*testServer
+	// partials lists what partial uploads have left: files in the uploads
+	// directory, or objects and unfinished multipart uploads in the bucket.
+	partials func(t *testing.T) []string
+}
+
 // tusStores runs fn with a server whose partial uploads are on disk and
 // with one whose partial uploads are S3 multipart uploads in MinIO.
-func tusStores(t *testing.T, maxBytes int64, fn func(t *testing.T, ts *testServer)) {
+func tusStores(t *testing.T, maxBytes int64, fn func(t *testing.T, ts *tusServer)) {
 	t.Helper()
 	t.Run("Disk", func(t *testing.T) {
 		fx := openFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
-		fn(t, newServer(t, fx, func(o *server.Options) {
-			o.Uploads.Dir = t.TempDir()
+		dir := t.TempDir()
+		ts := newServer(t, fx, func(o *server.Options) {
+			o.Uploads.Dir = dir
 			o.MaxUploadBytes = maxBytes
-		}))
+		})
+		fn(t, &tusServer{testServer: ts, partials: func(t *testing.T) []string {
+			t.Helper()
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := []string{}
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			return names
+		}})
 	})
 	t.Run("S3", func(t *testing.T) {
 		b := testenv.S3Bucket(t)
@@ -117,12 +141,34 @@ func tusStores(t *testing.T, maxBytes int64, fn func(t *testing.T, ts *testServe
 			t.Fatalf("s3 storage: %v", err)
 		}
 		fx.Store = store
-		fn(t, newServer(t, fx, func(o *server.Options) {
+		ts := newServer(t, fx, func(o *server.Options) {
 			o.Uploads.S3 = server.UploadS3{Endpoint: b.Endpoint, AccessKey: b.AccessKey, SecretKey: b.SecretKey,
 				Bucket: b.Bucket, UseSSL: b.UseSSL}
 			o.MaxUploadBytes = maxBytes
 			o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-		}))
+		})
+		mc, err := minio.New(b.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(b.AccessKey, b.SecretKey, ""), Secure: b.UseSSL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(t, &tusServer{testServer: ts, partials: func(t *testing.T) []string {
+			t.Helper()
+			ctx := context.Background()
+			names := []string{}
+			for obj := range mc.ListObjects(ctx, b.Bucket, minio.ListObjectsOptions{Prefix: "uploads/", Recursive: true}) {
+				if obj.Err != nil {
+					t.Fatal(obj.Err)
+				}
+				names = append(names, obj.Key)
+			}
+			for up := range mc.ListIncompleteUploads(ctx, b.Bucket, "uploads/", true) {
+				if up.Err != nil {
+					t.Fatal(up.Err)
+				}
+				names = append(names, "multipart upload of "+up.Key)
+			}
+			return names
+		}})
 	})
 }
 
@@ -167,8 +213,9 @@ func TestTusUploadResumesAfterANetworkDrop(t *testing.T) {
 	const size = 7<<20 + 12345
 	data := make([]byte, size)
 	rand.Read(data)
-	tusStores(t, 0, func(t *testing.T, ts *testServer) {
-		teacher, lessonID := newLessonFor(t, ts)
+	copy(data, mp4Head)
+	tusStores(t, 0, func(t *testing.T, ts *tusServer) {
+		teacher, lessonID := newLessonFor(t, ts.testServer)
 		c := tusClient{teacher}
 		resp, url := c.create(t, lessonID, size)
 		if resp.StatusCode != http.StatusCreated || !strings.HasPrefix(url, "/api/v1/uploads/") {
@@ -193,7 +240,7 @@ func TestTusUploadResumesAfterANetworkDrop(t *testing.T) {
 		if err != nil || resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("resume PATCH: %v %v", resp, err)
 		}
-		if !bytes.Equal(sourceOf(t, ts, lessonID), data) {
+		if !bytes.Equal(sourceOf(t, ts.testServer, lessonID), data) {
 			t.Errorf("stored source differs from the uploaded bytes")
 		}
 		// The partial upload is gone once committed.
@@ -204,8 +251,8 @@ func TestTusUploadResumesAfterANetworkDrop(t *testing.T) {
 }
 
 func TestTusUploadRules(t *testing.T) {
-	tusStores(t, 1<<20, func(t *testing.T, ts *testServer) {
-		teacher, lessonID := newLessonFor(t, ts)
+	tusStores(t, 1<<20, func(t *testing.T, ts *tusServer) {
+		teacher, lessonID := newLessonFor(t, ts.testServer)
 		c := tusClient{teacher}
 		t.Run("TooLargeBeforeAnyByte", func(t *testing.T) {
 			resp, url := c.create(t, lessonID, 1<<20+1)
@@ -237,7 +284,7 @@ func TestTusUploadRules(t *testing.T) {
 			if resp.StatusCode != http.StatusCreated {
 				t.Fatalf("create: %s", resp.Status)
 			}
-			other, _ := newLessonFor(t, ts)
+			other, _ := newLessonFor(t, ts.testServer)
 			oc := tusClient{other}
 			if resp, _ := oc.req(t, "HEAD", url, nil); resp.StatusCode != http.StatusNotFound {
 				t.Errorf("HEAD of another's upload: %s, want 404", resp.Status)

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/transcode"
 )
 
@@ -67,9 +68,11 @@ type uploadResponse struct {
 // and queues its transcode (course teachers and admins; other members get
 // 403, everyone else 404). The body streams to storage through the upload
 // limit: memory stays flat whatever the size, and an upload over the limit
-// gets 413 and leaves no object. A re-upload replaces the source (the
-// previous one is deleted) while the previous rendition stays published
-// until the new one replaces it.
+// gets 413 and leaves no object. A body that is empty or whose first bytes
+// show it is no recording (text, an image, an archive…) gets 400 with the
+// reason as soon as those bytes are in, and changes nothing. A re-upload
+// replaces the source (the previous one is deleted) while the previous
+// rendition stays published until the new one replaces it.
 //
 // If the task cannot be enqueued, the answer is still 202: the job row
 // says queued, and the start-up requeue of every lesson's unfinished job
@@ -95,7 +98,12 @@ func (s *Server) handleLessonSource(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	resp.Transcode = &transcodeJSON{State: job.State, Percent: job.Percent}
+	if resp.Transcode, err = s.lessonTranscode(ctx, lesson.ID); err != nil {
+		// The upload is stored and queued; only its place in line is
+		// unknown.
+		s.logger.WarnContext(ctx, "read the new transcode's state", slog.Any("error", err))
+		resp.Transcode = toTranscodeJSON(&db.JobStatus{Job: *job})
+	}
 	return c.JSON(http.StatusAccepted, uploadResponse{Status: lesson.Status, Lesson: resp})
 }
 
@@ -117,27 +125,30 @@ func (s *Server) commitSource(ctx context.Context, lessonID, key string) (*lecte
 }
 
 // storeUpload streams the request body to a new source key of the lesson
-// and returns the key. Nothing is stored for an empty body (400) or one
-// over the upload limit (413).
+// and returns the key. It first reads just the body's head (a buffered
+// peek, so nothing is copied twice) and refuses with 400 a body that is
+// empty or plainly not a recording (lectern.CheckRecordingHead), and with
+// 413 one over the upload limit: nothing is stored for either.
 func (s *Server) storeUpload(c echo.Context, lessonID string) (string, error) {
 	r := c.Request()
 	limit := s.uploadLimit()
 	if r.ContentLength > limit {
 		return "", tooLarge(limit)
 	}
-	body := bufio.NewReader(http.MaxBytesReader(c.Response().Writer, r.Body, limit))
-	if _, err := body.Peek(1); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.Is(err, io.EOF) {
-			return "", lectern.Errorf(lectern.EINVALID, "the request body is empty: send the recording as the body")
-		} else if errors.As(err, &mbe) {
-			return "", tooLarge(limit)
-		}
+	body := bufio.NewReaderSize(http.MaxBytesReader(c.Response().Writer, r.Body, limit), lectern.RecordingHeadSize)
+	head, err := body.Peek(lectern.RecordingHeadSize)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return "", tooLarge(limit)
+	case err != nil && !errors.Is(err, io.EOF):
 		return "", fmt.Errorf("read upload: %w", err)
+	}
+	if err := lectern.CheckRecordingHead(head); err != nil {
+		return "", err
 	}
 	key := lectern.SourceKey(lessonID, newUploadID())
 	if _, err := s.storage.Put(r.Context(), key, body); err != nil {
-		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return "", tooLarge(limit)
 		}

@@ -34,14 +34,15 @@ func videoDir(i int) string { return "v" + strconv.Itoa(i) }
 // input must be a regular file and outDir an existing directory, both in
 // the job's temporary directory; ffmpeg reads only input, through src's
 // demuxer and the file protocol. A file that turns out damaged while
-// encoding is a bad-input error (see IsBadInput); any other failure is
+// encoding is a bad-input error (see IsBadInput); a relative outDir, a
+// missing ffmpeg or encoder is a *SetupError; any other failure is
 // transient. The deadline is the caller's (see Timeout).
 func (p *Pipeline) Encode(ctx context.Context, src *Source, input, outDir string, l Ladder, progress func(percent float64)) (*Output, error) {
 	if len(l.Video) == 0 && l.Audio == nil {
-		return nil, errors.New("encode: empty ladder")
+		return nil, setupErrorf("encode: empty ladder")
 	}
 	if (len(l.Video) > 0 && src.Video == nil) || (l.Audio != nil && src.Audio == nil) {
-		return nil, errors.New("encode: ladder does not match the source")
+		return nil, setupErrorf("encode: ladder does not match the source")
 	}
 	abs, err := regularFile(input)
 	if err != nil {
@@ -83,10 +84,11 @@ func (p *Pipeline) Encode(ctx context.Context, src *Source, input, outDir string
 
 // prepareOutDir checks outDir is an absolute, existing directory (so
 // ffmpeg cannot read an output path as a URL) and creates the rendition
-// directories.
+// directories. A relative outDir, or one the worker may not write, is a
+// *SetupError.
 func prepareOutDir(outDir string, l Ladder) (string, error) {
 	if !filepath.IsAbs(outDir) {
-		return "", fmt.Errorf("output directory %q is not absolute", outDir)
+		return "", setupErrorf("output directory %q is not absolute", outDir)
 	}
 	outDir = filepath.Clean(outDir)
 	dirs := []string{}
@@ -98,7 +100,7 @@ func prepareOutDir(outDir string, l Ladder) (string, error) {
 	}
 	for _, d := range dirs {
 		if err := os.Mkdir(filepath.Join(outDir, d), 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			return "", err
+			return "", setupIfMissing(err)
 		}
 	}
 	return outDir, nil

@@ -3,7 +3,11 @@ package transcode
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os/exec"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/lectern/lectern"
 )
@@ -23,6 +27,68 @@ func badInput(format string, args ...any) error {
 
 func damaged(reason string) error {
 	return badInput("The file is damaged or incomplete: %s", reason)
+}
+
+// SetupError is a failure of the worker's own set-up, not of the file and
+// not one that passes: ffmpeg or ffprobe missing or not executable, an
+// encoder missing from the ffmpeg build, a work directory the worker may
+// not write, a relative path handed to ffmpeg. No retry can fix it, so the
+// job fails at once; an admin must fix the server, then retry.
+type SetupError struct {
+	// Err is what went wrong, often a *RunError.
+	Err error
+}
+
+// Error implements the error interface.
+func (e *SetupError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *SetupError) Unwrap() error { return e.Err }
+
+// IsSetup reports whether err is, or wraps, a *SetupError.
+func IsSetup(err error) bool {
+	var e *SetupError
+	return errors.As(err, &e)
+}
+
+func setupErrorf(format string, args ...any) error {
+	return &SetupError{Err: fmt.Errorf(format, args...)}
+}
+
+// setupIfMissing marks err as a SetupError when it says that a program,
+// file or directory the worker relies on is missing or forbidden to it:
+// retrying on the same machine cannot change that. Any other error (a
+// full disk, too many processes) is returned as it is, to be retried.
+func setupIfMissing(err error) error {
+	if err == nil || IsSetup(err) {
+		return err
+	}
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, exec.ErrDot) ||
+		errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) ||
+		errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.ENOTDIR) {
+		return &SetupError{Err: err}
+	}
+	return err
+}
+
+// missingEncoder reports whether ffmpeg's stderr says that an encoder
+// Lectern asks for is not in its build.
+func missingEncoder(stderr string) bool {
+	return strings.Contains(stderr, "Unknown encoder") ||
+		strings.Contains(stderr, "Encoder not found") ||
+		strings.Contains(stderr, "not found for output stream")
+}
+
+// TimeoutError means a transcode ran past the wall-clock limit for its
+// recording (see Timeout). It is retried at most once.
+type TimeoutError struct {
+	// Limit is the time the recording was allowed.
+	Limit time.Duration
+}
+
+// Error implements the error interface.
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("transcoding took longer than the %s allowed for this recording", e.Limit)
 }
 
 // RunError is an ffmpeg or ffprobe run that failed for a reason other than
@@ -144,14 +210,15 @@ func notWhitelisted(stderr string) (string, bool) {
 }
 
 // unsupportedFormat names a detected but refused demuxer in words a teacher
-// knows. Playlist-like formats get their own message: they are the ones
-// that would make ffmpeg open other files or URLs.
+// knows, in the message the upload's head check gives too. Playlist-like
+// formats get their own message: they are the ones that would make ffmpeg
+// open other files or URLs.
 func unsupportedFormat(demuxer string) error {
 	switch demuxer {
 	case "hls", "applehttp", "concat", "sdp", "dash", "ffmetadata", "rtsp", "rtp", "mpl2", "mpd":
-		return playlistError()
+		return lectern.PlaylistError()
 	case "":
-		return badInput("Unsupported file type")
+		return lectern.UnsupportedFileError("")
 	}
 	friendly := map[string]string{
 		"asf":          "Windows Media",
@@ -182,11 +249,5 @@ func unsupportedFormat(demuxer string) error {
 	if f, ok := friendly[demuxer]; ok {
 		name = f
 	}
-	return badInput("Unsupported file type (%s). Please upload MP4, MOV, MKV, WebM, AVI, MPEG-TS, FLV or Ogg video, or MP3, M4A, WAV, FLAC, AAC or Ogg audio", name)
-}
-
-// playlistError is returned for files that describe other files (HLS
-// playlists, concat lists, SDP) rather than containing media.
-func playlistError() error {
-	return badInput("This looks like a playlist, not a video file")
+	return lectern.UnsupportedFileError(name)
 }

@@ -32,7 +32,9 @@ type result struct {
 // run executes c in its own process group, killed as a whole when ctx ends.
 // A failed run returns the context's error when ctx ended, else a
 // *RunError carrying the tail of stderr, together with the result so the
-// caller can look for a known cause in stderr.
+// caller can look for a known cause in stderr. The RunError is wrapped in
+// a *SetupError when the program cannot be started at all (missing, not
+// executable) or ffmpeg lacks an encoder it was asked for.
 func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
 	res := result{stderr: newTailBuffer(64 << 10)}
 	cmd := exec.CommandContext(ctx, c.bin, c.args...)
@@ -50,7 +52,7 @@ func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
 		}
 	}
 	if err := cmd.Start(); err != nil {
-		return res, &RunError{Op: c.op, Err: err}
+		return res, setupIfMissing(&RunError{Op: c.op, Err: err})
 	}
 	var readErr error
 	if stdout != nil {
@@ -63,7 +65,11 @@ func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
 		return res, fmt.Errorf("%s: %w", c.op, context.Cause(ctx))
 	}
 	if err != nil {
-		return res, &RunError{Op: c.op, Err: err, Stderr: res.stderr.Lines(tailLines)}
+		re := &RunError{Op: c.op, Err: err, Stderr: res.stderr.Lines(tailLines)}
+		if missingEncoder(re.Stderr) {
+			return res, &SetupError{Err: re}
+		}
+		return res, re
 	}
 	if readErr != nil {
 		return res, fmt.Errorf("%s: read output: %w", c.op, readErr)

@@ -46,8 +46,10 @@ var errStale = errors.New("transcode attempt is stale")
 // storage into a temporary directory, probes, encodes and makes images
 // with Pipeline, uploads the output under the attempt's own prefix and
 // publishes it with one conditional update (see db.PublishLesson), then
-// deletes the output it replaced. Bad input fails the job with the reason
-// and is not retried; anything else is retried by the queue.
+// deletes the output it replaced. Bad input and a server that is not set
+// up to transcode fail the job at once; a try that runs out of time is
+// retried once; anything else leaves the job retrying until its last try
+// (see failed).
 type Handler struct {
 	DB       *db.DB
 	Storage  lectern.Storage
@@ -67,6 +69,13 @@ type Handler struct {
 	StallTimeout time.Duration
 	// Metrics counts outcomes and durations; nil records nothing.
 	Metrics *Metrics
+	// TimeLimit is how long a try of a recording of the given duration
+	// may take before it is killed; nil is Timeout.
+	TimeLimit func(durationMS int64) time.Duration
+	// RetryDelay must be the worker's asynq.Config.RetryDelayFunc: the
+	// handler tells people when the next try starts with it. Nil is
+	// RetryDelay.
+	RetryDelay asynq.RetryDelayFunc
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -85,9 +94,10 @@ func (h *Handler) host() string {
 }
 
 // ProcessTask implements asynq.Handler. It returns nil when the attempt is
-// done or stale, an error wrapping asynq.SkipRetry for bad input or a
-// malformed payload, and any other error for the queue to retry with
-// backoff; on the last retry the job is failed with a readable reason.
+// done or stale, an error wrapping asynq.SkipRetry when the job failed for
+// good (or the payload is malformed), and any other error for the queue to
+// retry with backoff, the job then retrying with the reason and the time
+// of its next try.
 func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	p, err := ParseTranscodePayload(t)
 	if err != nil {
@@ -112,7 +122,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	stopBeats()
 	outcome := OutcomeSucceeded
 	if err != nil {
-		err, outcome = h.failed(ctx, p, err, log)
+		err, outcome = h.failed(ctx, t, p, err, log)
 	}
 	h.Metrics.observe(outcome, time.Since(start))
 	return err
@@ -129,7 +139,9 @@ func (h *Handler) transcode(ctx context.Context, p TranscodePayload, log *slog.L
 	}
 	dir, err := os.MkdirTemp(h.TempDir, "lectern-transcode-")
 	if err != nil {
-		return fmt.Errorf("make work directory: %w", err)
+		// A work directory that is missing or not the worker's to write
+		// is the server's set-up; a full disk may pass.
+		return setupIfMissing(fmt.Errorf("make work directory: %w", err))
 	}
 	defer func() {
 		if err := os.RemoveAll(dir); err != nil {
@@ -144,20 +156,26 @@ func (h *Handler) transcode(ctx context.Context, p TranscodePayload, log *slog.L
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, Timeout(src.DurationMS),
-		fmt.Errorf("transcoding took longer than the %s allowed for this recording", Timeout(src.DurationMS)))
+	limit := h.timeLimit(src.DurationMS)
+	ctx, cancel := context.WithTimeoutCause(ctx, limit, &TimeoutError{Limit: limit})
 	defer cancel()
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	out := filepath.Join(dir, "out")
 	if err := os.Mkdir(out, 0o755); err != nil {
-		return fmt.Errorf("make output directory: %w", err)
+		return setupIfMissing(fmt.Errorf("make output directory: %w", err))
 	}
 	pub, err := h.produce(ctx, p, src, input, out, stop, log)
-	if err != nil {
-		return err
+	if err == nil {
+		err = h.publish(ctx, p, out, pub, log)
 	}
-	return h.publish(ctx, p, out, pub, log)
+	// Whatever step the deadline cut short (ffmpeg, or an upload that
+	// reports only a canceled context), the try ran out of time.
+	var te *TimeoutError
+	if err != nil && !errors.As(err, &te) && errors.As(context.Cause(ctx), &te) {
+		err = fmt.Errorf("%w: %w", te, err)
+	}
+	return err
 }
 
 // download copies the object under key into the file path.
@@ -330,8 +348,20 @@ func (h *Handler) uploadFile(ctx context.Context, dir, path, prefix string) erro
 }
 
 // failed records err on the job and returns what the queue should see,
-// with the outcome for the metrics.
-func (h *Handler) failed(ctx context.Context, p TranscodePayload, err error, log *slog.Logger) (error, string) {
+// with the outcome for the metrics. A failure is one of:
+//
+//   - refused (bad input): the job fails at once, nothing to retry;
+//   - setup (a *SetupError): the job fails at once, an admin must fix the
+//     server and retry;
+//   - timeout (the wall-clock limit): tried once more if it was the first
+//     try, else the job fails;
+//   - anything else passes, perhaps: the job becomes retrying until its
+//     last try, then fails as exhausted.
+//
+// The job's own count of tries decides which try is the last, together
+// with the queue's, since the queue also spends a retry on a task whose
+// worker died.
+func (h *Handler) failed(ctx context.Context, t *asynq.Task, p TranscodePayload, err error, log *slog.Logger) (error, string) {
 	if errors.Is(err, errStale) {
 		log.Info("transcode abandoned: a newer upload replaced it or the lesson was deleted")
 		return nil, OutcomeStale
@@ -353,35 +383,117 @@ func (h *Handler) failed(ctx context.Context, p TranscodePayload, err error, log
 		log.Info("transcode interrupted: handed back to the queue", "error", err)
 		return err, OutcomeInterrupted
 	}
-	tail := logTail(err)
-	if IsBadInput(err) {
+	job, jerr := h.DB.FindJobByID(bctx, p.JobID)
+	if jerr != nil {
+		log.Warn("transcode failed; its job could not be read, so the queue retries it", "error", err, "job_error", jerr)
+		return err, OutcomeRetried
+	}
+	f := tryFailure{err: err, tail: logTail(err), tries: job.Retries + 1, maxTries: job.MaxTries}
+	retried, inQueue := asynq.GetRetryCount(ctx)
+	if maxRetry, ok := asynq.GetMaxRetry(ctx); inQueue && ok && retried >= maxRetry {
+		f.maxTries = f.tries // the queue will not run the task again
+	}
+	if !inQueue {
+		retried = job.Retries
+	}
+	switch {
+	case IsBadInput(err):
 		reason := lectern.ErrorMessage(err)
 		log.Info("transcode refused the input", "reason", reason)
-		if stale := h.fail(bctx, p, reason, tail, log); stale {
-			return nil, OutcomeStale
+		return h.failFor(bctx, p, f, lectern.FailureRefused, reason, OutcomeRejected, log)
+	case IsSetup(err):
+		reason := fmt.Sprintf("A problem on the server stopped processing (%s). An admin must fix the server, then retry.", summary(err))
+		log.Error("transcode failed: the server needs fixing, not retried", "error", err)
+		return h.failFor(bctx, p, f, lectern.FailureSetup, reason, OutcomeSetup, log)
+	case isTimeout(ctx, err):
+		reason := "Processing took too long: " + timeoutSummary(err) + "."
+		if job.Retries > 0 || f.tries >= f.maxTries {
+			log.Warn("transcode failed: it took too long, and may not be retried again", "tries", f.tries, "error", err)
+			return h.failFor(bctx, p, f, lectern.FailureTimeout, reason, OutcomeTimeout, log)
 		}
-		return fmt.Errorf("%w: %s", asynq.SkipRetry, reason), OutcomeRejected
+		return h.retry(bctx, t, p, f, retried, reason+" It is tried once more.", log)
+	case f.tries >= f.maxTries:
+		reason := fmt.Sprintf("Processing failed after %d tries: %s", f.tries, summary(err))
+		log.Warn("transcode failed: no tries left", "tries", f.tries, "error", err)
+		return h.failFor(bctx, p, f, lectern.FailureExhausted, reason, OutcomeFailed, log)
 	}
-	retried, _ := asynq.GetRetryCount(ctx)
-	maxRetry, _ := asynq.GetMaxRetry(ctx)
-	log.Warn("transcode failed", "retried", retried, "max_retry", maxRetry, "error", err)
-	if retried >= maxRetry {
-		reason := fmt.Sprintf("Processing failed after %d tries: %s", retried+1, summary(err))
-		h.fail(bctx, p, reason, tail, log)
-		return err, OutcomeFailed
+	return h.retry(bctx, t, p, f, retried, summary(err), log)
+}
+
+// tryFailure is one failed try of a job.
+type tryFailure struct {
+	err error
+	// tail is ffmpeg's log, for admins.
+	tail string
+	// tries counts this try; maxTries is the most the job may have.
+	tries, maxTries int
+}
+
+// failFor fails the job for good with a failure of kind and returns what
+// the queue should see: SkipRetry, so that the queue does not run the
+// task again whatever its own count says.
+func (h *Handler) failFor(ctx context.Context, p TranscodePayload, f tryFailure, kind lectern.JobFailure,
+	reason, outcome string, log *slog.Logger) (error, string) {
+	if stale := h.fail(ctx, p, kind, reason, f.tail, log); stale {
+		return nil, OutcomeStale
 	}
-	next := retried + 1
-	msg := summary(err)
-	if _, uerr := h.DB.UpdateJob(bctx, p.JobID, db.JobUpdate{Error: &msg, LogTail: &tail, Retries: &next}); uerr != nil {
-		log.Warn("record transcode failure", "error", uerr)
+	return fmt.Errorf("%w: %s: %w", asynq.SkipRetry, kind, f.err), outcome
+}
+
+// retry records that the job waits for its next try, due when the worker
+// will start it: RetryDelay with the arguments the queue passes it (the
+// retries the queue counted, the error, the task).
+func (h *Handler) retry(ctx context.Context, t *asynq.Task, p TranscodePayload, f tryFailure, retried int,
+	reason string, log *slog.Logger) (error, string) {
+	retryAt := time.Now().Add(h.retryDelay()(retried, f.err, t))
+	log.Warn("transcode failed; retrying", "try", f.tries, "max_tries", f.maxTries, "retry_at", retryAt, "error", f.err)
+	err := h.DB.RetryTranscode(ctx, p.LessonID, p.Attempt, p.JobID, reason, f.tail, retryAt)
+	switch lectern.ErrorCode(err) {
+	case "":
+	case lectern.ECONFLICT, lectern.ENOTFOUND:
+		// Canceled by an admin or replaced meanwhile: nothing to retry.
+		log.Info("transcode not retried: canceled or replaced meanwhile", "reason", err)
+		return nil, OutcomeStale
+	default:
+		log.Warn("record transcode retry", "error", err)
 	}
-	return err, OutcomeRetried
+	return f.err, OutcomeRetried
+}
+
+func (h *Handler) timeLimit(durationMS int64) time.Duration {
+	if h.TimeLimit != nil {
+		return h.TimeLimit(durationMS)
+	}
+	return Timeout(durationMS)
+}
+
+func (h *Handler) retryDelay() asynq.RetryDelayFunc {
+	if h.RetryDelay != nil {
+		return h.RetryDelay
+	}
+	return RetryDelay
+}
+
+// isTimeout reports whether the try ran out of time: its recording's
+// wall-clock limit, or the task's own deadline.
+func isTimeout(ctx context.Context, err error) bool {
+	var te *TimeoutError
+	return errors.As(err, &te) || errors.Is(ctx.Err(), context.DeadlineExceeded)
+}
+
+// timeoutSummary says how long was allowed, when known.
+func timeoutSummary(err error) string {
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("it ran for more than the %s allowed for a recording of this length", te.Limit)
+	}
+	return "it ran for longer than a transcode may"
 }
 
 // fail fails the attempt for good; it reports whether the attempt turned
 // out to be stale.
-func (h *Handler) fail(ctx context.Context, p TranscodePayload, reason, tail string, log *slog.Logger) (stale bool) {
-	err := h.DB.FailTranscode(ctx, p.LessonID, p.Attempt, p.JobID, reason, tail)
+func (h *Handler) fail(ctx context.Context, p TranscodePayload, kind lectern.JobFailure, reason, tail string, log *slog.Logger) (stale bool) {
+	err := h.DB.FailTranscode(ctx, p.LessonID, p.Attempt, p.JobID, kind, reason, tail)
 	switch lectern.ErrorCode(err) {
 	case "":
 		return false

@@ -320,8 +320,9 @@ func TestHandlerRefusesBadInput(t *testing.T) {
 				if got.Status != lectern.LessonFailed || !strings.HasPrefix(got.Error, tt.reason) {
 					t.Errorf("lesson: status %q, error %q; want failed with %q…", got.Status, got.Error, tt.reason)
 				}
-				if j := e.job(t, job.ID); j.State != lectern.JobFailed || j.Error != got.Error || j.Retries != 0 {
-					t.Errorf("job: state %q, error %q, retries %d; want failed with the lesson's reason, no retry", j.State, j.Error, j.Retries)
+				if j := e.job(t, job.ID); j.State != lectern.JobFailed || j.Failure != lectern.FailureRefused || j.Error != got.Error || j.Retries != 0 {
+					t.Errorf("job: state %q, failure %q, error %q, retries %d; want failed (refused) with the lesson's reason, no retry",
+						j.State, j.Failure, j.Error, j.Retries)
 				}
 				if keys := e.keys(t, lectern.OutputPrefix(l.ID, job.Attempt)); len(keys) > 0 {
 					t.Errorf("a refused input left output: %v", keys)

@@ -59,7 +59,7 @@ func (p *Pipeline) Images(ctx context.Context, src *Source, input, outDir string
 		return nil, fmt.Errorf("images: %w", err)
 	}
 	if !filepath.IsAbs(outDir) {
-		return nil, fmt.Errorf("images: output directory %q is not absolute", outDir)
+		return nil, setupErrorf("images: output directory %q is not absolute", outDir)
 	}
 	outDir = filepath.Clean(outDir)
 	if err := p.poster(ctx, src, abs, outDir); err != nil {

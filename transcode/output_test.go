@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/lectern/lectern"
 )
 
 func TestMasterPlaylist(t *testing.T) {
@@ -80,37 +79,6 @@ progress=end
 	}
 	if diff := cmp.Diff([]float64{0, 25, 99.6, 100}, got); diff != "" {
 		t.Errorf("percents (-want +got):\n%s", diff)
-	}
-}
-
-func TestSniff(t *testing.T) {
-	tests := []struct {
-		name, head, reason string // reason "" when let through to ffprobe
-	}{
-		{"MP4", "\x00\x00\x00\x20ftypisom\x00\x00\x02\x00", ""},
-		{"Matroska", "\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01", ""},
-		{"MP3", "ID3\x04\x00\x00\x00\x00\x00\x23TSSE", ""},
-		{"ADTS", "\xff\xf1\x50\x80\x02\x1f\xfc", ""},
-		{"Empty", "", "The file is empty"},
-		{"HLSWithBOM", "\xef\xbb\xbf#EXTM3U\n#EXTINF:10,\nhttp://example.com/a.ts\n", "This looks like a playlist, not a video file"},
-		{"PLS", "[playlist]\nFile1=http://example.com/stream\n", "This looks like a playlist, not a video file"},
-		{"SDP", "v=0\no=- 0 0 IN IP4 127.0.0.1\nm=video 5004 RTP/AVP 96\n", "This looks like a playlist, not a video file"},
-		{"PathList", "/home/teacher/lesson1.mp4\n/home/teacher/lesson2.mp4\n", "This looks like a playlist, not a video file"},
-		{"Prose", "Chapter 1\r\nLimits and continuity.\r\n", "Unsupported file type (text)"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := sniff([]byte(tt.head))
-			if tt.reason == "" {
-				if err != nil {
-					t.Errorf("sniff refused it: %v", err)
-				}
-				return
-			}
-			if msg := lectern.ErrorMessage(err); !IsBadInput(err) || !strings.HasPrefix(msg, tt.reason) {
-				t.Errorf("sniff = %v, want %q", err, tt.reason)
-			}
-		})
 	}
 }
 

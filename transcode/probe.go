@@ -10,7 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/lectern/lectern"
 )
 
 // Source is what Probe learned about an accepted recording.
@@ -88,7 +89,8 @@ func forcedDemuxer(formatName string) (string, bool) {
 
 // Probe identifies the recording at path and refuses, with a
 // lectern.EINVALID error a teacher can read, anything that is not a plain
-// audio or video file within p.Limits. Playlists and other text files are
+// audio or video file within p.Limits. Playlists, other text files and
+// files that are plainly not recordings (images, documents, archives) are
 // refused from their first bytes, before any ffprobe runs; ffprobe itself
 // may only read local files and only through the allowlisted demuxers.
 func (p *Pipeline) Probe(ctx context.Context, path string) (*Source, error) {
@@ -132,59 +134,23 @@ func regularFile(path string) (string, error) {
 	return abs, nil
 }
 
-// sniffFile refuses empty files and text files from their first bytes,
-// and returns those bytes.
+// sniffFile judges the file from its first bytes with
+// lectern.CheckRecordingHead, the same check uploads pass through, and
+// returns those bytes. Empty files, images, documents, archives and text
+// are refused before ffprobe runs: ffprobe would follow the paths and URLs
+// in a playlist, a concat list or an SDP description.
 func sniffFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("sniff: %w", err)
 	}
 	defer f.Close()
-	head := make([]byte, 4096)
+	head := make([]byte, lectern.RecordingHeadSize)
 	n, err := io.ReadFull(f, head)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return nil, fmt.Errorf("sniff: %w", err)
 	}
-	return head[:n], sniff(head[:n])
-}
-
-// sniff judges a file by its first bytes. Every allowlisted container
-// starts with binary magic, so a file that begins as text is a playlist,
-// a concat list, an SDP description or some other document; ffprobe would
-// follow the paths and URLs in the first three.
-func sniff(head []byte) error {
-	if len(head) == 0 {
-		return badInput("The file is empty")
-	}
-	if !looksLikeText(head) {
-		return nil
-	}
-	lower := bytes.ToLower(head)
-	for _, marker := range []string{"#extm3u", "#ext-x-", "ffconcat", "[playlist]", "://", "<smil", "<asx", "<?xml", "file ", "file:", "v=0", "\n/"} {
-		if bytes.Contains(lower, []byte(marker)) || bytes.HasPrefix(lower, []byte("/")) {
-			return playlistError()
-		}
-	}
-	return unsupportedFormat("tty")
-}
-
-// looksLikeText reports whether head is UTF-8 text without control
-// characters other than whitespace.
-func looksLikeText(head []byte) bool {
-	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
-	// A multi-byte character may be cut at the end of the sample.
-	for i := 0; i < 3 && len(head) > 0 && !utf8.Valid(head); i++ {
-		head = head[:len(head)-1]
-	}
-	if len(head) == 0 || !utf8.Valid(head) {
-		return false
-	}
-	for _, r := range string(head) {
-		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r' && r != '\f') || r == 0x7f {
-			return false
-		}
-	}
-	return true
+	return head[:n], lectern.CheckRecordingHead(head[:n])
 }
 
 // probeJSON runs ffprobe and decodes its report, mapping a refusal that

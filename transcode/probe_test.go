@@ -1,6 +1,8 @@
 package transcode
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -69,6 +71,14 @@ func TestProbeRejects(t *testing.T) {
 	moovAtEnd := makeClip(t, p, "recording.mp4",
 		"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=2", "-c:v", "libx264", "-preset", "ultrafast")
 	srt := write("subs.srt", "1\n00:00:00,000 --> 00:00:01,000\nWelcome\n")
+	var zipped bytes.Buffer
+	zw := zip.NewWriter(&zipped)
+	if _, err := zw.Create("lesson.mp4"); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	small := avClip(t, p, "320x240", "2")
 
 	tests := []struct {
@@ -84,6 +94,8 @@ func TestProbeRejects(t *testing.T) {
 		{"HLSPlaylistPointingAtEtcPasswd", p, write("lesson.mov", "#EXTM3U\n#EXTINF:4,\n/etc/passwd\n#EXT-X-ENDLIST\n"), "This looks like a playlist, not a video file"},
 		{"ConcatList", p, write("lesson.mkv", "ffconcat version 1.0\nfile /etc/passwd\n"), "This looks like a playlist, not a video file"},
 		{"TextFile", p, write("notes.mp4", "Today we look at derivatives.\n"), "Unsupported file type (text)"},
+		{"Image", p, makeClip(t, p, "slide.png", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=1", "-frames:v", "1"), "Unsupported file type (PNG image)"},
+		{"ZIPNamedMP4", p, write("archive.mp4", zipped.String()), "Unsupported file type (ZIP archive)"},
 		{"WindowsMedia", p, makeClip(t, p, "lesson.wmv", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=1", "-c:v", "wmv2", "-f", "asf"), "Unsupported file type (Windows Media)"},
 		{"SubtitlesOnly", p, makeClip(t, p, "subs.mkv", "-i", srt), "This file has no video or audio track"},
 		{"TooLarge", &Pipeline{FFmpeg: p.FFmpeg, FFprobe: p.FFprobe, Limits: Limits{MaxWidth: 160, MaxHeight: 120}}, small, "The video is 320×240, larger than the 160×120 we accept"},

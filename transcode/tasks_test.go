@@ -107,22 +107,25 @@ func TestHandlerMalformedPayloadIsNotRetried(t *testing.T) {
 	}
 }
 
-// A failure that is not the upload's fault (here, a worker whose ffmpeg
-// is missing) is retried by the queue with the error recorded on the job,
-// and fails the lesson with a readable reason after the last retry.
+// A failure that may pass (here, an ffmpeg that crashes) is retried by
+// the queue, the job retrying meanwhile with the reason, and fails the
+// lesson as exhausted, with a readable reason, after the queue's last
+// retry.
 func TestHandlerTransientFailureRetriedThenFailed(t *testing.T) {
 	t.Parallel()
 	c := makeClips(t)
 	e := newHandlerEnv(t, "sqlite:"+t.TempDir()+"/lectern.db")
-	e.Handler.Pipeline.FFmpeg = "/nonexistent/ffmpeg"
+	e.Handler.Pipeline.FFmpeg = crashingFFmpeg(t)
 	q := newQueue(t)
 	l := e.newLesson(t)
 	job := e.upload(t, l, c.good)
 
+	noDelay := func(int, error, *asynq.Task) time.Duration { return 0 }
+	e.Handler.RetryDelay = noDelay
 	srv := asynq.NewServer(q, asynq.Config{
 		Concurrency:              1,
 		Queues:                   map[string]int{transcode.QueueTranscode: 1},
-		RetryDelayFunc:           func(int, error, *asynq.Task) time.Duration { return 0 },
+		RetryDelayFunc:           noDelay,
 		DelayedTaskCheckInterval: 100 * time.Millisecond,
 		TaskCheckInterval:        100 * time.Millisecond,
 		Logger:                   quietLogger{},
@@ -147,8 +150,10 @@ func TestHandlerTransientFailureRetriedThenFailed(t *testing.T) {
 			break
 		}
 	}
-	if j.State != lectern.JobFailed || j.Retries != 1 || !strings.HasPrefix(j.Error, "Processing failed after 2 tries: encode") {
-		t.Errorf("job: state %q, retries %d, error %q; want failed after 1 retry, saying so", j.State, j.Retries, j.Error)
+	if j.State != lectern.JobFailed || j.Failure != lectern.FailureExhausted || j.Retries != 1 ||
+		!strings.HasPrefix(j.Error, "Processing failed after 2 tries: encode") {
+		t.Errorf("job: state %q, failure %q, retries %d, error %q; want failed (exhausted) after 1 retry, saying so",
+			j.State, j.Failure, j.Retries, j.Error)
 	}
 	if got := e.lesson(t, l.ID); got.Status != lectern.LessonFailed || got.Error != j.Error {
 		t.Errorf("lesson: status %q, error %q; want failed with the job's reason", got.Status, got.Error)

@@ -28,7 +28,7 @@ const (
 // errCanceled means an admin canceled the job while it ran.
 var errCanceled = errors.New("transcode canceled by an admin")
 
-// stallError is the watchdog's cause: transient, so the queue retries.
+// stallError is the watchdog's cause: it may pass, so the queue retries.
 type stallError struct{ after time.Duration }
 
 func (e stallError) Error() string {
@@ -39,6 +39,8 @@ func (e stallError) Error() string {
 const (
 	OutcomeSucceeded   = "succeeded"   // published
 	OutcomeRejected    = "rejected"    // bad input, not retried
+	OutcomeSetup       = "setup"       // the server is not set up to transcode, not retried
+	OutcomeTimeout     = "timeout"     // took too long, again
 	OutcomeFailed      = "failed"      // out of retries
 	OutcomeRetried     = "retried"     // transient failure, tried again later
 	OutcomeCanceled    = "canceled"    // canceled by an admin
@@ -57,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		tasks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lectern_transcodes_total",
-			Help: "Transcode task runs by outcome (succeeded, rejected, failed, retried, canceled, stale, interrupted).",
+			Help: "Transcode task runs by outcome (succeeded, rejected, setup, timeout, failed, retried, canceled, stale, interrupted).",
 		}, []string{"outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "lectern_transcode_duration_seconds",

@@ -61,16 +61,20 @@ func TestHandlerWatchdogKillsStalledFFmpegAndRetries(t *testing.T) {
 	e := newHandlerEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
 	script, pidFile := stallingFFmpeg(t, false)
 	e.Handler.Pipeline.FFmpeg = script
-	e.Handler.StallTimeout = time.Second
+	// Long enough that a healthy ffmpeg on a loaded machine always reports
+	// progress within it; the stalled try never does, whatever the limit.
+	e.Handler.StallTimeout = 5 * time.Second
 	l := e.newLesson(t)
 	job := e.upload(t, l, c.good)
 
 	// A real queue, so that the retry is the queue's.
 	m := miniredis.RunT(t)
 	opt := asynq.RedisClientOpt{Addr: m.Addr()}
+	noDelay := func(int, error, *asynq.Task) time.Duration { return 0 }
+	e.Handler.RetryDelay = noDelay
 	srv := asynq.NewServer(opt, asynq.Config{
 		Concurrency: 1, Queues: map[string]int{transcode.QueueTranscode: 1},
-		RetryDelayFunc:           func(int, error, *asynq.Task) time.Duration { return 0 },
+		RetryDelayFunc:           noDelay,
 		DelayedTaskCheckInterval: 100 * time.Millisecond,
 		LogLevel:                 asynq.ErrorLevel,
 	})
@@ -87,7 +91,7 @@ func TestHandlerWatchdogKillsStalledFFmpegAndRetries(t *testing.T) {
 	if _, err := client.Enqueue(task); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(2 * time.Minute)
 	for e.job(t, job.ID).State != lectern.JobSucceeded {
 		if time.Now().After(deadline) {
 			t.Fatalf("job never succeeded: %+v", e.job(t, job.ID))

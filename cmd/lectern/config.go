@@ -170,11 +170,77 @@ func LoadConfig(fs *flag.FlagSet, getenv func(string) string) (Config, error) {
 			return Config{}, &ConfigError{Name: name, Problem: err.Error()}
 		}
 	}
+	if err := c.resolvePaths(); err != nil {
+		return Config{}, err
+	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "lectern.db")
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return c, nil
+}
+
+// resolvePaths makes every path setting absolute, once, against the
+// working directory at start-up: the data dir (and so the work, uploads,
+// storage and secret paths under it), a relative SQLite file, and ffmpeg
+// or ffprobe given as a path. Bare tool names stay as they are, to be
+// looked up on PATH. Nothing downstream then depends on the working
+// directory: ffmpeg, for one, refuses relative output paths, and a
+// relative path means something else to a process started elsewhere.
+// Empty values are left for Validate to report.
+func (c *Config) resolvePaths() error {
+	var err error
+	if c.DataDir != "" {
+		if c.DataDir, err = absPath(c.DataDir); err != nil {
+			return c.errorf("LECTERN_DATA_DIR", "%v", err)
+		}
+	}
+	if c.DatabaseURL, err = absSQLiteURL(c.DatabaseURL); err != nil {
+		return c.errorf("LECTERN_DATABASE_URL", "%v", err)
+	}
+	for _, tool := range []struct {
+		env string
+		dst *string
+	}{{"LECTERN_FFMPEG", &c.FFmpeg}, {"LECTERN_FFPROBE", &c.FFprobe}} {
+		if !strings.ContainsRune(*tool.dst, filepath.Separator) && !strings.ContainsRune(*tool.dst, '/') {
+			continue // a name looked up on PATH
+		}
+		if *tool.dst, err = absPath(*tool.dst); err != nil {
+			return c.errorf(tool.env, "%v", err)
+		}
+	}
+	return nil
+}
+
+// absPath is filepath.Abs with an error that names the path.
+func absPath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot make %q absolute: %w", path, err)
+	}
+	return abs, nil
+}
+
+// absSQLiteURL makes the file of a "sqlite:PATH" or "file:PATH" URL
+// absolute, keeping its query; any other URL (PostgreSQL, an in-memory
+// or empty SQLite one) is returned as it is.
+func absSQLiteURL(dbURL string) (string, error) {
+	scheme, rest, ok := strings.Cut(dbURL, ":")
+	if !ok || (scheme != "sqlite" && scheme != "file") {
+		return dbURL, nil
+	}
+	path, query, hasQuery := strings.Cut(strings.TrimPrefix(rest, "//"), "?")
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || filepath.IsAbs(path) {
+		return dbURL, nil
+	}
+	abs, err := absPath(path)
+	if err != nil {
+		return "", err
+	}
+	if hasQuery {
+		abs += "?" + query
+	}
+	return scheme + ":" + abs, nil
 }
 
 // name returns what the user called variable env: the flag when one

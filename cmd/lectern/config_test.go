@@ -37,10 +37,14 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("empty environment: %v", err)
 	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := Config{
 		Addr:              ":8080",
-		DataDir:           "./lectern-data",
-		DatabaseURL:       "sqlite:" + filepath.Join("./lectern-data", "lectern.db"),
+		DataDir:           filepath.Join(wd, "lectern-data"),
+		DatabaseURL:       "sqlite:" + filepath.Join(wd, "lectern-data", "lectern.db"),
 		S3:                S3Config{Bucket: "lectern"},
 		FFmpeg:            "ffmpeg",
 		FFprobe:           "ffprobe",
@@ -116,6 +120,69 @@ func TestConfigFromEnvironment(t *testing.T) {
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(Config{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
+}
+
+// TestConfigResolvesPaths checks that every path setting is made absolute
+// against the working directory at start-up, so that nothing downstream
+// (ffmpeg's output paths, the SQLite file, the secret) depends on it.
+func TestConfigResolvesPaths(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	wd, err := os.Getwd() // dir with any symbolic link resolved as Getwd sees it
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs := func(rel string) string { return filepath.Join(wd, rel) }
+	tests := []struct {
+		name string
+		env  map[string]string
+		// want is DataDir, DatabaseURL, FFmpeg, FFprobe.
+		want []string
+	}{
+		{"Defaults", nil,
+			[]string{abs("lectern-data"), "sqlite:" + abs("lectern-data/lectern.db"), "ffmpeg", "ffprobe"}},
+		{"RelativeDataDir", map[string]string{"LECTERN_DATA_DIR": "var/../data"},
+			[]string{abs("data"), "sqlite:" + abs("data/lectern.db"), "ffmpeg", "ffprobe"}},
+		{"AbsoluteDataDir", map[string]string{"LECTERN_DATA_DIR": "/srv/lectern"},
+			[]string{"/srv/lectern", "sqlite:/srv/lectern/lectern.db", "ffmpeg", "ffprobe"}},
+		{"RelativeSQLiteWithQuery", map[string]string{"LECTERN_DATABASE_URL": "sqlite:db/lectern.db?_busy_timeout=500"},
+			[]string{abs("lectern-data"), "sqlite:" + abs("db/lectern.db") + "?_busy_timeout=500", "ffmpeg", "ffprobe"}},
+		{"SQLiteSlashes", map[string]string{"LECTERN_DATABASE_URL": "sqlite://lectern.db"},
+			[]string{abs("lectern-data"), "sqlite:" + abs("lectern.db"), "ffmpeg", "ffprobe"}},
+		{"FileScheme", map[string]string{"LECTERN_DATABASE_URL": "file:./x.db"},
+			[]string{abs("lectern-data"), "file:" + abs("x.db"), "ffmpeg", "ffprobe"}},
+		{"AbsoluteSQLite", map[string]string{"LECTERN_DATABASE_URL": "sqlite:/var/lib/l.db"},
+			[]string{abs("lectern-data"), "sqlite:/var/lib/l.db", "ffmpeg", "ffprobe"}},
+		{"InMemory", map[string]string{"LECTERN_DATABASE_URL": "sqlite::memory:"},
+			[]string{abs("lectern-data"), "sqlite::memory:", "ffmpeg", "ffprobe"}},
+		{"PostgresUntouched", map[string]string{"LECTERN_DATABASE_URL": "postgres://u@db:5432/lectern"},
+			[]string{abs("lectern-data"), "postgres://u@db:5432/lectern", "ffmpeg", "ffprobe"}},
+		{"ToolPaths", map[string]string{"LECTERN_FFMPEG": "./bin/ffmpeg", "LECTERN_FFPROBE": "tools/ffprobe"},
+			[]string{abs("lectern-data"), "sqlite:" + abs("lectern-data/lectern.db"), abs("bin/ffmpeg"), abs("tools/ffprobe")}},
+		{"ToolNamesStayOnPATH", map[string]string{"LECTERN_FFMPEG": "ffmpeg7", "LECTERN_FFPROBE": "/opt/ff/ffprobe"},
+			[]string{abs("lectern-data"), "sqlite:" + abs("lectern-data/lectern.db"), "ffmpeg7", "/opt/ff/ffprobe"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadTestConfig(t, tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []string{cfg.DataDir, cfg.DatabaseURL, cfg.FFmpeg, cfg.FFprobe}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("data dir, database url, ffmpeg, ffprobe (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("FlagToo", func(t *testing.T) {
+		cfg, err := loadTestConfig(t, nil, "--data-dir=here")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.DataDir != abs("here") {
+			t.Errorf("--data-dir=here gave %q, want %q", cfg.DataDir, abs("here"))
+		}
+	})
 }
 
 func TestConfigFlagsOverrideEnvironment(t *testing.T) {

@@ -208,6 +208,8 @@ func (p *process) startWorker() error {
 		TempDir:      workDir,
 		StallTimeout: p.Config.StallTimeout,
 		Metrics:      tm,
+		// The worker's own, so that a job says truly when its next try is.
+		RetryDelay: transcode.RetryDelay,
 	})
 	p.worker = p.backends.Queue.NewWorker(WorkerOptions{
 		Concurrency:     p.Config.WorkerConcurrency,

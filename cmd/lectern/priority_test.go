@@ -87,6 +87,14 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 			if info.Queue != tt.want {
 				t.Errorf("%d-byte recording, attempt %d: queued on %q, want %q", tt.size, job.Attempt, info.Queue, tt.want)
 			}
+			// The job knows its queue, for its place in line.
+			j, err := d.FindJobByID(ctx, job.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.Queue != tt.want || j.QueuePriority != transcode.QueuePriorities()[tt.want] {
+				t.Errorf("job records queue %q (priority %d), want %q (%d)", j.Queue, j.QueuePriority, tt.want, transcode.QueuePriorities()[tt.want])
+			}
 		})
 	}
 

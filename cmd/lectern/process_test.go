@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lectern/lectern/internal/testenv"
 )
 
 // hangGuard bounds every wait on a lectern process. It only turns a hang
@@ -41,7 +43,7 @@ func TestMain(m *testing.M) {
 		}
 		return bin, nil
 	})
-	code := m.Run()
+	code := testenv.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -145,8 +147,16 @@ func lecternEnv(env map[string]string) []string {
 // test ends if it is still running.
 func startLectern(t *testing.T, env map[string]string, args ...string) *proc {
 	t.Helper()
+	return startLecternIn(t, "", env, args...)
+}
+
+// startLecternIn is startLectern with dir as the working directory ("" is
+// the test's).
+func startLecternIn(t *testing.T, dir string, env map[string]string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, stdout: newLines(), stderr: newLines(), exited: make(chan struct{})}
 	p.cmd = exec.Command(lecternBinary(t), args...)
+	p.cmd.Dir = dir
 	p.cmd.Env = lecternEnv(env)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {

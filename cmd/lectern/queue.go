@@ -50,6 +50,8 @@ func OpenQueue(ctx context.Context, redisURL string) (*Queue, error) {
 		if err := m.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, fmt.Errorf("start in-process queue: %w", err)
 		}
+		// INFO as Redis answers it, for the queue UI's Redis page.
+		answerInfo(m)
 		q.embedded = m
 		q.desc = "in-process"
 		redisURL = "redis://" + m.Addr() + "/0"
@@ -172,14 +174,22 @@ type transcodeQueue struct {
 }
 
 // EnqueueContext enqueues task; a transcode task goes to the queue its
-// recording calls for, other tasks where their options say.
+// recording calls for, and that queue is recorded on its job (its place
+// in line depends on it), other tasks where their options say.
 func (tq *transcodeQueue) EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
-	if task.Type() == transcode.TypeTranscode {
-		if p, err := transcode.ParseTranscodePayload(task); err == nil {
-			opts = append(opts, asynq.Queue(tq.queueFor(ctx, p)))
-		}
+	p, err := transcode.ParseTranscodePayload(task)
+	if task.Type() != transcode.TypeTranscode || err != nil {
+		return tq.Queue.Client.EnqueueContext(ctx, task, opts...)
 	}
-	return tq.Queue.Client.EnqueueContext(ctx, task, opts...)
+	info, err := tq.Queue.Client.EnqueueContext(ctx, task, append(opts, asynq.Queue(tq.queueFor(ctx, p)))...)
+	if err != nil {
+		return nil, err
+	}
+	if err := tq.DB.SetJobQueue(ctx, p.JobID, info.Queue, transcode.QueuePriorities()[info.Queue]); err != nil {
+		// The transcode runs all the same; only its place in line is unknown.
+		tq.Logger.WarnContext(ctx, "record the queue of a transcode", "job", p.JobID, "queue", info.Queue, "error", err)
+	}
+	return info, nil
 }
 
 // queueFor sizes the lesson's recording and picks the queue of attempt

@@ -71,7 +71,7 @@ func (r *reconciler) once(ctx context.Context) error {
 		return err
 	}
 	for _, j := range stalled {
-		err := d.FailTranscode(ctx, j.LessonID, j.Attempt, j.ID, deadWorkerReason, "")
+		err := d.FailTranscode(ctx, j.LessonID, j.Attempt, j.ID, lectern.FailureExhausted, deadWorkerReason, "")
 		switch lectern.ErrorCode(err) {
 		case "":
 			r.Logger.Warn("transcode failed: its worker stopped heartbeating", "lesson", j.LessonID,
@@ -87,11 +87,12 @@ func (r *reconciler) once(ctx context.Context) error {
 
 // requeueUnfinishedLessons makes the database the source of truth for
 // jobs, at start-up and on every reconciler pass: it enqueues the
-// transcode of every lesson whose current attempt's job is queued or
-// running, so that a restart (which empties the in-process queue), a lost
-// Redis or an upload whose enqueue failed loses nothing. A task still on
-// any transcode queue (pending, retrying or running on another worker) is
-// left alone. One the queue has finished with although the job is
+// transcode of every lesson whose current attempt's job is queued,
+// running or retrying, so that a restart (which empties the in-process
+// queue), a lost Redis or an upload whose enqueue failed loses nothing. A
+// task still on any transcode queue (pending, scheduled, waiting in the
+// retry set, or running on another worker) is left alone; a retrying job
+// whose task is gone gets a new one, due when its next try was. One the queue has finished with although the job is
 // unfinished (archived or completed while the database could not be
 // told) is replaced, so the transcode runs again. It logs only when it
 // enqueued something.
@@ -102,23 +103,28 @@ func requeueUnfinishedLessons(ctx context.Context, tq *transcodeQueue, logger *s
 	}
 	for _, j := range jobs {
 		p := transcode.TranscodePayload{LessonID: j.LessonID, JobID: j.ID, Attempt: j.Attempt}
-		info, err := tq.requeue(ctx, p, j.TaskID)
+		var opts []asynq.Option
+		if j.State == lectern.JobRetrying && j.RetryAt != nil && j.RetryAt.After(time.Now()) {
+			// Its next try was due later: keep it at that time.
+			opts = append(opts, asynq.ProcessAt(*j.RetryAt))
+		}
+		info, err := tq.requeue(ctx, p, j.TaskID, opts...)
 		if err != nil {
 			return fmt.Errorf("requeue transcode of lesson %s: %w", j.LessonID, err)
 		}
 		if info != nil {
 			logger.Info("re-enqueued a transcode missing from the queue", "lesson", j.LessonID,
-				"job", j.ID, "attempt", j.Attempt, "queue", info.Queue)
+				"job", j.ID, "attempt", j.Attempt, "state", j.State, "queue", info.Queue, "process_at", info.NextProcessAt)
 		}
 	}
 	return nil
 }
 
-// requeue enqueues the task of p unless a transcode queue still holds
-// taskID unfinished. It returns the new task, or nil when it enqueued
-// nothing. A task on one queue is found even when the recording would
-// now be sized for another.
-func (tq *transcodeQueue) requeue(ctx context.Context, p transcode.TranscodePayload, taskID string) (*asynq.TaskInfo, error) {
+// requeue enqueues the task of p, with opts, unless a transcode queue
+// still holds taskID unfinished (in any state but archived or completed).
+// It returns the new task, or nil when it enqueued nothing. A task on one
+// queue is found even when the recording would now be sized for another.
+func (tq *transcodeQueue) requeue(ctx context.Context, p transcode.TranscodePayload, taskID string, opts ...asynq.Option) (*asynq.TaskInfo, error) {
 	ins := tq.Queue.Inspector
 	for _, name := range transcode.Queues() {
 		info, err := ins.GetTaskInfo(name, taskID)
@@ -138,7 +144,7 @@ func (tq *transcodeQueue) requeue(ctx context.Context, p transcode.TranscodePayl
 	if err != nil {
 		return nil, err
 	}
-	info, err := tq.EnqueueContext(ctx, task)
+	info, err := tq.EnqueueContext(ctx, task, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil, nil // enqueued meanwhile by the API or another worker
 	}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
@@ -117,4 +119,108 @@ func newCourseDB(t *testing.T, dir string) (*db.DB, *lectern.Course) {
 		t.Fatal(err)
 	}
 	return d, course
+}
+
+// retryingLesson is a lesson whose transcode's first try failed: its job
+// is retrying, the next try due at retryAt.
+func retryingLesson(t *testing.T, d *db.DB, course *lectern.Course, retryAt time.Time) *lectern.Job {
+	t.Helper()
+	ctx := context.Background()
+	job := startedLesson(t, d, course)
+	if err := d.MarkTranscoding(ctx, job.LessonID, job.Attempt, job.ID, "w"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RetryTranscode(ctx, job.LessonID, job.Attempt, job.ID, "storage is down", "", retryAt); err != nil {
+		t.Fatal(err)
+	}
+	return job
+}
+
+// A retrying job's task waits in the queue's retry set (or is scheduled):
+// the reconciler must see it there and not enqueue it again; when it is
+// really gone, it is enqueued again for when its next try was due.
+func TestRequeueRetryingJobs(t *testing.T) {
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for name, redisURL := range queueBackends() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			d, course := newCourseDB(t, t.TempDir())
+			q := openTestQueue(t, redisURL(t))
+			tq := &transcodeQueue{Queue: q, DB: d, Logger: logger}
+			later := time.Now().Add(time.Hour)
+
+			// inRetry's task failed on a worker and waits in the retry set.
+			inRetry := retryingLesson(t, d, course, later)
+			enqueueJob(t, tq, inRetry)
+			failed := make(chan struct{}, 1)
+			w := q.NewWorker(WorkerOptions{
+				Concurrency: 1, ShutdownTimeout: 5 * time.Second, Logger: logger,
+				RetryDelay: func(int, error, *asynq.Task) time.Duration { return time.Hour },
+				Handler: asynq.HandlerFunc(func(context.Context, *asynq.Task) error {
+					failed <- struct{}{}
+					return errors.New("storage is down")
+				}),
+			})
+			if err := w.Start(); err != nil {
+				t.Fatal(err)
+			}
+			receive(t, failed, "the task's first try")
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				if info := findTask(t, q.Inspector, inRetry.TaskID); info != nil && info.State == asynq.TaskStateRetry {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the failed task never reached the retry set: %+v", findTask(t, q.Inspector, inRetry.TaskID))
+				}
+			}
+			w.Shutdown()
+
+			// scheduled's task is due later.
+			scheduled := retryingLesson(t, d, course, later)
+			enqueueJob(t, tq, scheduled, asynq.ProcessAt(later))
+			// gone's task vanished (Redis flushed); so did overdue's, whose
+			// next try was due a minute ago.
+			gone := retryingLesson(t, d, course, later)
+			overdue := retryingLesson(t, d, course, time.Now().Add(-time.Minute))
+
+			if err := requeueUnfinishedLessons(ctx, tq, logger); err != nil {
+				t.Fatalf("requeueUnfinishedLessons: %v", err)
+			}
+			for _, tt := range []struct {
+				name  string
+				job   *lectern.Job
+				state asynq.TaskState
+			}{
+				{"InRetrySetLeftAlone", inRetry, asynq.TaskStateRetry},
+				{"ScheduledLeftAlone", scheduled, asynq.TaskStateScheduled},
+				{"GoneEnqueuedForItsRetryTime", gone, asynq.TaskStateScheduled},
+				{"OverdueEnqueuedNow", overdue, asynq.TaskStatePending},
+			} {
+				info := findTask(t, q.Inspector, tt.job.TaskID)
+				if info == nil || info.State != tt.state {
+					t.Errorf("%s: task %+v, want one in state %v", tt.name, info, tt.state)
+					continue
+				}
+				if tt.state == asynq.TaskStateScheduled && info.NextProcessAt.Sub(later).Abs() > time.Second {
+					t.Errorf("%s: next try at %v, want %v", tt.name, info.NextProcessAt, later)
+				}
+			}
+			if got := pendingTranscodes(t, q); !slices.Equal(got, []string{overdue.TaskID}) {
+				t.Errorf("pending transcodes %v, want only the overdue one", got)
+			}
+		})
+	}
+}
+
+// enqueueJob enqueues job's transcode task through tq.
+func enqueueJob(t *testing.T, tq *transcodeQueue, job *lectern.Job, opts ...asynq.Option) {
+	t.Helper()
+	task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tq.EnqueueContext(context.Background(), task, opts...); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -28,12 +28,17 @@ import (
 // Required reports whether missing services must fail tests rather than skip them.
 func Required() bool { return os.Getenv("LECTERN_TEST_REQUIRE_SERVICES") == "1" }
 
-func unavailable(tb testing.TB, format string, args ...any) {
+// unavailable skips tb because the service that need names (a variable
+// such as LECTERN_TEST_POSTGRES_URL, or a program such as chromium) is
+// missing, or fails it when LECTERN_TEST_REQUIRE_SERVICES=1. Skips are
+// counted for the summary line Run prints.
+func unavailable(tb testing.TB, need, format string, args ...any) {
 	tb.Helper()
 	msg := fmt.Sprintf(format, args...)
 	if Required() {
 		tb.Fatalf("%s (LECTERN_TEST_REQUIRE_SERVICES=1)", msg)
 	}
+	skips.add(tb.Name(), need)
 	tb.Skip(msg)
 }
 
@@ -50,7 +55,7 @@ func PostgresURL(tb testing.TB) string {
 	tb.Helper()
 	base := os.Getenv("LECTERN_TEST_POSTGRES_URL")
 	if base == "" {
-		unavailable(tb, "LECTERN_TEST_POSTGRES_URL not set; skipping PostgreSQL test")
+		unavailable(tb, needPostgres, "LECTERN_TEST_POSTGRES_URL not set; skipping PostgreSQL test")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -61,7 +66,7 @@ func PostgresURL(tb testing.TB) string {
 	defer admin.Close()
 	name := "lectern_test_" + randomSuffix()
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		unavailable(tb, "testenv: create postgres database: %v", err)
+		unavailable(tb, needPostgres, "testenv: create postgres database: %v", err)
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -92,7 +97,7 @@ func RedisURL(tb testing.TB) string {
 	tb.Helper()
 	base := os.Getenv("LECTERN_TEST_REDIS_URL")
 	if base == "" {
-		unavailable(tb, "LECTERN_TEST_REDIS_URL not set; skipping Redis test")
+		unavailable(tb, needRedis, "LECTERN_TEST_REDIS_URL not set; skipping Redis test")
 	}
 	opt, err := redis.ParseURL(base)
 	if err != nil {
@@ -104,7 +109,7 @@ func RedisURL(tb testing.TB) string {
 	ctl := redis.NewClient(opt)
 	defer ctl.Close()
 	if err := ctl.Ping(ctx).Err(); err != nil {
-		unavailable(tb, "testenv: redis not reachable: %v", err)
+		unavailable(tb, needRedis, "testenv: redis not reachable: %v", err)
 	}
 	token := randomSuffix()
 	for {
@@ -174,7 +179,7 @@ func S3Bucket(tb testing.TB) S3 {
 		Bucket:    "lectern-test-" + randomSuffix(),
 	}
 	if s.Endpoint == "" {
-		unavailable(tb, "LECTERN_TEST_S3_ENDPOINT not set; skipping S3 test")
+		unavailable(tb, needS3, "LECTERN_TEST_S3_ENDPOINT not set; skipping S3 test")
 	}
 	client, err := minio.New(s.Endpoint, &minio.Options{
 		Creds:  credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""),
@@ -186,7 +191,7 @@ func S3Bucket(tb testing.TB) S3 {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := client.ListBuckets(ctx); err != nil {
-		unavailable(tb, "testenv: s3 at %s not reachable: %v", s.Endpoint, err)
+		unavailable(tb, needS3, "testenv: s3 at %s not reachable: %v", s.Endpoint, err)
 	}
 	tb.Cleanup(func() {
 		ctx := context.Background()
@@ -215,7 +220,7 @@ func FFmpeg(tb testing.TB) (ffmpeg, ffprobe string) {
 		}
 		p, err := exec.LookPath(name)
 		if err != nil {
-			unavailable(tb, "%s not found on PATH; skipping test that needs it", name)
+			unavailable(tb, name, "%s not found on PATH; skipping test that needs it", name)
 		}
 		return p
 	}
@@ -233,7 +238,7 @@ func Chromium(tb testing.TB) string {
 			return p
 		}
 	}
-	unavailable(tb, "chromium not found; skipping browser test")
+	unavailable(tb, needChromium, "chromium not found; skipping browser test")
 	return ""
 }
 

@@ -1,5 +1,7 @@
-// common.js — behaviour every page shares: the log-out button.
+// common.js — behaviour every page shares: the log-out button and the
+// navigation's counts (nav.js).
 import { api, toast } from './api.js';
+import './nav.js';
 
 for (const btn of document.querySelectorAll('[data-action="logout"]')) {
   btn.addEventListener('click', async () => {

@@ -319,6 +319,8 @@ export class Conversation {
       }
       clearTimeout(this.markerTimer);
       this.markerTimer = setTimeout(() => this.loadMarkers(), 300);
+      // An answer or a new question may change the navigation's counts (nav.js).
+      document.dispatchEvent(new CustomEvent('lectern:changed'));
     };
     es.addEventListener('comment.created', (e) => changed(parse(e)));
     es.addEventListener('comment.updated', (e) => changed(parse(e)));

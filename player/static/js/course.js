@@ -3,6 +3,7 @@
 // is queued, converting or waiting to retry, and each student's progress
 // per lesson.
 import './common.js';
+import './copy.js';
 import { api, bindForm, clock, el, pageData } from './api.js';
 import { describeJob, isActive } from './jobstate.js';
 

@@ -181,7 +181,8 @@ export class Player {
     const auto = hls.autoLevelEnabled;
     const cur = hls.levels[hls.currentLevel];
     const h = cur && cur.height ? `${cur.height}p` : '';
-    $('quality-btn').textContent = auto ? `Auto${h ? ` (${h})` : ''}` : h || 'Auto';
+    // In auto mode the level playing is a detail that phones leave out.
+    $('quality-btn').replaceChildren(...(auto ? ['Auto', h && el('span', { class: 'ctl-detail' }, ` (${h})`)] : [h || 'Auto']));
     for (const b of $('quality-menu').querySelectorAll('button')) {
       const lv = Number(b.dataset.level);
       b.setAttribute('aria-checked', String(auto ? lv === -1 : lv === hls.currentLevel));
