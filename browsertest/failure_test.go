@@ -198,9 +198,9 @@ func TestFailedUploadIsShownWhereItMatters(t *testing.T) {
 	phone := newTab(t, l.URL, "admin", shots)
 	t.Run("AdminSeesTheFailedJobOnAPhone", func(t *testing.T) {
 		tb := phone.use(t)
-		tb.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait))
-		tb.login(adminEmail, adminPassword)
+		tb.phone()
 		tb.open("/admin/jobs")
+		tb.loginTo(adminEmail, adminPassword, "/admin/jobs")
 		row := `document.querySelector('#jobs-body tr[data-state="failed"]')`
 		tb.waitFor("the failed job", row, stepTimeout)
 		if got := eval[string](tb, row+`.textContent`); !strings.Contains(got, lessonTitle) || !strings.Contains(got, reason) {
@@ -209,8 +209,14 @@ func TestFailedUploadIsShownWhereItMatters(t *testing.T) {
 		if eval[bool](tb, row+`.querySelector('[data-job-action="retry"]') !== null`) {
 			t.Errorf("the jobs page offers to retry a file that a retry cannot mend")
 		}
+		if !strings.Contains(eval[string](tb, row+`.querySelector(".job-actions").textContent`), "Needs a new upload") {
+			t.Errorf("the failed job's actions do not say that it needs a new upload")
+		}
 		if w := eval[float64](tb, `document.documentElement.scrollWidth`); w > 390 {
 			t.Errorf("the jobs page is %v px wide on a 390 px phone", w)
+		}
+		if r := eval[float64](tb, row+`.getBoundingClientRect().right`); r > 390 {
+			t.Errorf("the failed job's card ends at %v px, beyond the 390 px screen", r)
 		}
 		tb.shot("admin-jobs-phone")
 	})
