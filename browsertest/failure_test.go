@@ -2,6 +2,8 @@ package browsertest
 
 import (
 	"encoding/binary"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +17,9 @@ import (
 // after the media) just before the moov box: the file starts like any MP4,
 // so it passes the upload's early checks, and only the worker finds that
 // it cannot be read, the way a recording that was never finished looks.
-func makeMoovlessMP4(t *testing.T) string {
+func makeMoovlessMP4(t *testing.T, clip string) string {
 	t.Helper()
-	b, err := os.ReadFile(makeClip(t))
+	b, err := os.ReadFile(clip)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,14 +56,17 @@ func makeMoovlessMP4(t *testing.T) string {
 const processingWords = `["transcode-title", "transcode-message", "transcode-advice", "transcode-note"]
 	.map(id => document.getElementById(id)).filter(e => !e.hidden).map(e => e.textContent).join(" | ")`
 
-// TestFailedUploadIsShownWhereItMatters: a teacher uploads, through the
-// upload page, a recording that passes the upload's checks but that the
+// TestFailedUploadIsShownWhereItMatters: a teacher's upload of a text file
+// is refused with its reason in the upload card; then the teacher uploads,
+// through the upload page, a recording that passes the upload's checks but that the
 // worker cannot read. The teacher sees why and what to do on the upload
 // page, the same after a reload, and the failure on the course page; a
 // student sees the lesson as "Coming soon" on the course page and on its
 // watch page (no player controls); the admin's jobs page, on a phone,
 // shows the failed job without a Retry button (a retry cannot mend the
-// file). Screenshots go to LECTERN_TEST_ARTIFACTS.
+// file). When the teacher then uploads a good recording, the student's
+// open watch page starts the player by itself. Screenshots go to
+// LECTERN_TEST_ARTIFACTS.
 func TestFailedUploadIsShownWhereItMatters(t *testing.T) {
 	const (
 		adminEmail, adminPassword     = "admin@example.org", "admin password 1"
@@ -71,7 +76,12 @@ func TestFailedUploadIsShownWhereItMatters(t *testing.T) {
 		reason                        = "damaged or incomplete"
 	)
 	shots := artifactsDir(t)
-	broken := makeMoovlessMP4(t)
+	clip := makeClip(t)
+	broken := makeMoovlessMP4(t, clip)
+	notes := filepath.Join(t.TempDir(), "lecture-notes.mp4")
+	if err := os.WriteFile(notes, []byte("Lecture 3: convolution, the impulse response, and why it matters.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	l := startLectern(t, adminEmail, adminPassword)
 	admin := l.apiLogin(t, adminEmail, adminPassword)
 	l.createUser(t, admin, teacherEmail, "Ada Lovelace", teacherPassword, "teacher")
@@ -95,6 +105,20 @@ func TestFailedUploadIsShownWhereItMatters(t *testing.T) {
 				chromedp.Click(chromedp.CSS("#lesson-form button[type=submit]")))
 			tb.waitFor("the upload page", `location.pathname.endsWith("/upload")`, stepTimeout)
 			lessonID = strings.Split(tb.path(), "/")[2]
+
+			// First a file the upload refuses at once: its reason shows in
+			// the upload card, and nothing says processing started.
+			tb.do(chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{notes}))
+			tb.waitFor("the refusal in the upload card", `!document.getElementById("upload-error").hidden`, time.Minute)
+			if got := tb.text("#upload-error"); !strings.Contains(got, "Unsupported file type (text)") {
+				t.Errorf("upload card says %q, want the reason the file was refused", got)
+			}
+			if got := eval[string](tb, processingWords); eval[string](tb, `document.getElementById("transcode-card").dataset.state`) != "awaiting_upload" ||
+				strings.Contains(got, "Queued") || strings.Contains(tb.text(".toast"), "complete") {
+				t.Errorf("after a refused upload the page says %q (toast %q), want it still waiting for a recording", got, tb.text(".toast"))
+			}
+			tb.shot("upload-refused")
+
 			tb.do(chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{broken}))
 			tb.waitFor("the upload to finish", `document.getElementById("upload-eta").textContent === "Upload complete."`, time.Minute)
 			tb.waitFor("the failure on the processing card", `document.getElementById("transcode-card").dataset.state === "failed"`, 2*time.Minute)
@@ -220,4 +244,41 @@ func TestFailedUploadIsShownWhereItMatters(t *testing.T) {
 		}
 		tb.shot("admin-jobs-phone")
 	})
+
+	t.Run("StudentsPlayerStartsOnceTheLessonIsReady", func(t *testing.T) {
+		// The student's watch page is still open when the teacher uploads
+		// a good recording; it starts the player by itself.
+		putSource(t, l.apiLogin(t, teacherEmail, teacherPassword), l.URL, lessonID, clip)
+		tb := student.use(t)
+		tb.waitFor("the player with its controls", `(() => {
+			const p = document.getElementById("player"), c = document.getElementById("controls");
+			return p.dataset.state !== "unavailable" && !c.hidden && !document.getElementById("ask-btn").disabled;
+		})()`, 3*time.Minute)
+		tb.waitFor("the play button", `!document.getElementById("big-play").hidden`, stepTimeout)
+	})
+}
+
+// putSource uploads the recording at path as lesson id's source, the way
+// a script would (PUT /api/v1/lessons/{id}/source).
+func putSource(t *testing.T, c *http.Client, base, id, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	req, err := http.NewRequest("PUT", base+"/api/v1/lessons/"+id+"/source", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "video/mp4")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("upload %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("upload %s: %s %s", path, resp.Status, b)
+	}
 }

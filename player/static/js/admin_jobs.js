@@ -21,7 +21,9 @@ function when(iso) {
 
 /** cell is a table cell; label names it on a phone, where rows become cards. */
 function cell(label, attrs, ...children) {
-  return el('td', { 'data-label': label, ...attrs }, el('span', { class: 'cell' }, ...children));
+  const empty = children.length === 1 && children[0] === '–';
+  const cls = [attrs.class, empty && 'is-empty'].filter(Boolean).join(' ');
+  return el('td', { 'data-label': label, ...attrs, class: cls || undefined }, el('span', { class: 'cell' }, ...children));
 }
 
 /** stateCell is the job's badge and one line saying where it stands. */
@@ -72,7 +74,7 @@ function renderRow(j) {
       el('span', { class: 'muted small' }, j.course_title)),
     stateCell(j, d),
     whyCell(j, d),
-    cell('Try', { class: 'num' }, tries),
+    cell('Try', { class: 'num job-try' }, tries),
     cell('Teacher', { class: 'small' }, j.teacher_name || '–'),
     cell('Worker', { class: 'small' }, j.worker_host || '–'),
     cell('Created', { class: 'small muted' }, when(j.created_at)),

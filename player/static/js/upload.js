@@ -89,7 +89,8 @@ function onProgress(sent, total) {
 function refused(file) {
   const u = upload;
   upload = null;
-  u?.abort(true).catch(() => {}).finally(() => forget(file));
+  // The server has already removed a refused upload: nothing to terminate.
+  u?.abort(false).catch(() => {}).finally(() => forget(file));
   $('upload-status').hidden = true;
   $('file').value = '';
 }
