@@ -126,29 +126,40 @@ func (s *Server) handleLessonList(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("find lessons: %w", err)
 	}
-	progress, err := s.viewerProgress(ctx, u, course.ID)
+	resp, err := s.courseLessons(ctx, course, lessons, u)
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusOK, lessonListResponse{Lessons: resp})
+}
+
+// courseLessons shows a course's lessons to u as the lesson list API does
+// (the course page hands the same JSON to its script): each with u's
+// progress, and, to the course's teachers and admins, its transcode.
+func (s *Server) courseLessons(ctx context.Context, course *lectern.Course, lessons []*lectern.Lesson, u *lectern.User) ([]lessonJSON, error) {
+	progress, err := s.viewerProgress(ctx, u, course.ID)
+	if err != nil {
+		return nil, err
 	}
 	var jobs map[string]*db.JobStatus
 	if mayTeach(u, course.MyRole) {
 		if jobs, err = s.db.FindCurrentJobs(ctx, course.ID); err != nil {
-			return fmt.Errorf("find the lessons' transcodes: %w", err)
+			return nil, fmt.Errorf("find the lessons' transcodes: %w", err)
 		}
 	}
-	resp := lessonListResponse{Lessons: make([]lessonJSON, 0, len(lessons))}
+	out := make([]lessonJSON, 0, len(lessons))
 	for _, l := range lessons {
 		lj, err := s.toLessonJSON(l, u)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		lj.Progress = progress[l.ID]
 		if j, ok := jobs[l.ID]; ok {
 			lj.Transcode = toTranscodeJSON(j)
 		}
-		resp.Lessons = append(resp.Lessons, lj)
+		out = append(out, lj)
 	}
-	return c.JSON(http.StatusOK, resp)
+	return out, nil
 }
 
 // handleLessonCreate adds a lesson awaiting its upload to a course. Only
@@ -188,21 +199,33 @@ func (s *Server) handleLessonGet(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("find lesson: %w", err)
 	}
-	resp, err := s.toLessonJSON(l, u)
+	resp, err := s.lessonDetail(ctx, l, role, u)
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// lessonDetail shows lesson l to u, whose role in its course is role, as
+// GET /api/v1/lessons/{id} does (the upload and watch pages hand the same
+// JSON to their scripts): with u's progress and, to the course's teachers
+// and admins, the state of its latest transcode job.
+func (s *Server) lessonDetail(ctx context.Context, l *lectern.Lesson, role lectern.MemberRole, u *lectern.User) (lessonJSON, error) {
+	resp, err := s.toLessonJSON(l, u)
+	if err != nil {
+		return lessonJSON{}, err
+	}
 	progress, err := s.viewerProgress(ctx, u, l.CourseID)
 	if err != nil {
-		return err
+		return lessonJSON{}, err
 	}
 	resp.Progress = progress[l.ID]
 	if mayTeach(u, role) {
 		if resp.Transcode, err = s.lessonTranscode(ctx, l.ID); err != nil {
-			return err
+			return lessonJSON{}, err
 		}
 	}
-	return c.JSON(http.StatusOK, resp)
+	return resp, nil
 }
 
 // handleLessonDelete removes a lesson and everything stored for it (course

@@ -64,13 +64,22 @@ type coursePageView struct {
 	// the join link's path (teachers only).
 	JoinCode     string
 	JoinPath     string
-	Lessons      []*lectern.Lesson
+	Lessons      []coursePageLesson
 	ReadyLessons []lessonRef
 	Students     []*lectern.CourseMember
 }
 
+// coursePageLesson is a lesson row of the course page: students get a
+// Watch link only when Playable, else "Coming soon".
+type coursePageLesson struct {
+	*lectern.Lesson
+	Playable bool
+}
+
 // handleCoursePage shows a course's lessons with my progress and, to its
-// teachers, the join code, the new-lesson form and each student's progress.
+// teachers, the join code, the new-lesson form, each lesson's processing
+// state (course.js renders it from the lessons' JSON and keeps it live)
+// and each student's progress.
 func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 	ctx := c.Request().Context()
 	course, err := s.db.FindCourse(ctx, c.Param("id"), u)
@@ -81,13 +90,26 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 	if err != nil {
 		return fmt.Errorf("find lessons: %w", err)
 	}
-	v := coursePageView{Course: course, Teaching: mayTeach(u, course.MyRole), Lessons: lessons, ReadyLessons: []lessonRef{}}
-	for _, l := range lessons {
-		if l.Status == lectern.LessonReady {
+	v := coursePageView{Course: course, Teaching: mayTeach(u, course.MyRole), ReadyLessons: []lessonRef{}}
+	// The page shows what the lessons API shows: the script's first
+	// render and its polls then agree.
+	scripted, err := s.courseLessons(ctx, course, lessons, u)
+	if err != nil {
+		return err
+	}
+	for i, l := range lessons {
+		v.Lessons = append(v.Lessons, coursePageLesson{l, scripted[i].Playable})
+		if scripted[i].Playable {
 			v.ReadyLessons = append(v.ReadyLessons, lessonRef{l.ID, l.Title})
 		}
 	}
+	data := map[string]any{
+		"course_id":     course.ID,
+		"teaching":      v.Teaching,
+		"ready_lessons": v.ReadyLessons,
+	}
 	if v.Teaching {
+		data["lessons"] = scripted
 		v.JoinCode = lectern.FormatJoinCode(course.JoinCode)
 		v.JoinPath = joinPath(course.JoinCode)
 		members, err := s.db.FindCourseMembers(ctx, course.ID)
@@ -104,11 +126,7 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 		Name: "course", Title: course.Title, User: u, Nav: "courses", Script: "js/course.js",
 		Crumbs: []crumb{{"My courses", "/courses"}, {course.Title, ""}},
 		View:   v,
-		Data: map[string]any{
-			"course_id":     course.ID,
-			"teaching":      v.Teaching,
-			"ready_lessons": v.ReadyLessons,
-		},
+		Data:   data,
 	})
 }
 

@@ -103,7 +103,7 @@ func (s *Server) handleAdminUsersPage(c echo.Context, u *lectern.User) error {
 }
 
 // adminJobStates are the filters of the jobs page, "" meaning all.
-var adminJobStates = []lectern.JobState{"", lectern.JobQueued, lectern.JobRunning, lectern.JobFailed, lectern.JobSucceeded, lectern.JobCanceled}
+var adminJobStates = []lectern.JobState{"", lectern.JobQueued, lectern.JobRunning, lectern.JobRetrying, lectern.JobFailed, lectern.JobSucceeded, lectern.JobCanceled}
 
 func validJobStateFilter(s lectern.JobState) bool {
 	for _, v := range adminJobStates[1:] {
@@ -115,16 +115,18 @@ func validJobStateFilter(s lectern.JobState) bool {
 }
 
 // handleAdminJobsPage lists recent transcode jobs, newest first, and
-// links to the queue's own web UI.
+// links to the queue's own web UI. Its script renders the jobs from the
+// same JSON as GET /api/v1/admin/jobs and refreshes them while any is
+// unfinished.
 func (s *Server) handleAdminJobsPage(c echo.Context, u *lectern.User) error {
 	if !u.IsAdmin() {
 		return lectern.Errorf(lectern.ENOTFOUND, "page not found")
 	}
-	f := db.JobFilter{Limit: 200}
+	f := db.JobFilter{Limit: jobsListLimit}
 	state := lectern.JobState(c.QueryParam("state"))
 	if state != "" {
 		if !validJobStateFilter(state) {
-			return lectern.Errorf(lectern.EINVALID, "Choose queued, running, failed, succeeded or canceled jobs.")
+			return lectern.Errorf(lectern.EINVALID, "Choose queued, running, retrying, failed, succeeded or canceled jobs.")
 		}
 		f.State = &state
 	}
@@ -132,12 +134,17 @@ func (s *Server) handleAdminJobsPage(c echo.Context, u *lectern.User) error {
 	if err != nil {
 		return fmt.Errorf("find jobs: %w", err)
 	}
+	out := make([]adminJobJSON, 0, len(jobs))
+	for _, j := range jobs {
+		out = append(out, toAdminJobJSON(j))
+	}
 	return s.render(c, http.StatusOK, pageView{
-		Name: "admin_jobs", Title: "Transcode jobs", User: u, Nav: "admin", Script: "js/admin.js", Wide: true,
+		Name: "admin_jobs", Title: "Transcode jobs", User: u, Nav: "admin", Script: "js/admin_jobs.js", Wide: true,
 		View: struct {
-			Jobs   []*db.JobDetail
+			Jobs   []adminJobJSON
 			State  lectern.JobState
 			States []lectern.JobState
-		}{jobs, state, adminJobStates},
+		}{out, state, adminJobStates},
+		Data: map[string]any{"jobs": out, "state": state},
 	})
 }

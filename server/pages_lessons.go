@@ -47,23 +47,33 @@ func (s *Server) handleUploadPage(c echo.Context, u *lectern.User) error {
 	if !mayTeach(u, course.MyRole) {
 		return lectern.Errorf(lectern.EFORBIDDEN, "Only the course's teachers may upload its recordings.")
 	}
+	lj, err := s.lessonDetail(c.Request().Context(), l, course.MyRole, u)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, pageView{
 		Name: "upload", Title: "Upload · " + l.Title, User: u, Nav: "courses",
 		Script: "js/upload.js", Vendor: []string{"vendor/tus.min.js"},
 		Crumbs: []crumb{{"My courses", "/courses"}, {course.Title, "/courses/" + course.ID}, {l.Title, ""}},
 		View: struct {
-			Lesson  *lectern.Lesson
-			MaxSize string
-		}{l, humanBytes(s.uploadLimit())},
-		Data: map[string]any{"lesson_id": l.ID, "course_id": course.ID, "status": l.Status},
+			Lesson   *lectern.Lesson
+			Playable bool
+			MaxSize  string
+		}{l, lj.Playable, humanBytes(s.uploadLimit())},
+		Data: map[string]any{"lesson_id": l.ID, "course_id": course.ID, "lesson": lj},
 	})
 }
 
-// handleWatchPage is the player with the conversation beside it. The
-// page itself shows while the lesson is processing or failed; its script
-// polls the lesson and starts the player once it is ready.
+// handleWatchPage is the player with the conversation beside it. A lesson
+// with nothing playable yet shows a "coming soon" panel instead of the
+// player's controls (and, to its teachers, the state of its processing);
+// the page's script starts the player once the lesson becomes playable.
 func (s *Server) handleWatchPage(c echo.Context, u *lectern.User) error {
 	l, course, err := s.lessonForPage(c, u)
+	if err != nil {
+		return err
+	}
+	lj, err := s.lessonDetail(c.Request().Context(), l, course.MyRole, u)
 	if err != nil {
 		return err
 	}
@@ -76,12 +86,13 @@ func (s *Server) handleWatchPage(c echo.Context, u *lectern.User) error {
 			Lesson    *lectern.Lesson
 			Course    *lectern.Course
 			Teaching  bool
+			Playable  bool
 			PosterURL string
-		}{l, course, teaching, ""},
+		}{l, course, teaching, lj.Playable, ""},
 		Data: map[string]any{
 			"lesson_id":   l.ID,
 			"course_id":   course.ID,
-			"status":      l.Status,
+			"lesson":      lj,
 			"duration_ms": l.DurationMS,
 			"user_id":     u.ID,
 			"user_name":   u.Name,

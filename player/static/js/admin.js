@@ -1,4 +1,4 @@
-// admin.js — create accounts; retry or cancel transcode jobs.
+// admin.js — the users page: create accounts. (The jobs page has admin_jobs.js.)
 import './common.js';
 import { api, bindForm, el, toast } from './api.js';
 
@@ -33,19 +33,3 @@ bindForm(userForm, async (f) => {
   userForm.reset();
   toast(`Account created for ${u.email}.`);
 });
-
-for (const btn of document.querySelectorAll('[data-job-action]')) {
-  btn.addEventListener('click', async () => {
-    const action = btn.dataset.jobAction;
-    if (action === 'cancel' && !confirm('Cancel this transcode? The lesson will show it was canceled.')) return;
-    btn.disabled = true;
-    try {
-      await api('POST', `/api/v1/admin/jobs/${encodeURIComponent(btn.dataset.jobId)}/${action}`);
-      toast(action === 'retry' ? 'Queued again.' : 'Canceled.');
-      setTimeout(() => location.reload(), 600);
-    } catch (err) {
-      toast(err.message, true);
-      btn.disabled = false;
-    }
-  });
-}

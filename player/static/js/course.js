@@ -1,8 +1,11 @@
 // course.js — the course page: new lesson form, my completion ticks, and
-// (for teachers) each student's progress per lesson.
+// (for teachers) each lesson's processing state, kept live while anything
+// is queued, converting or waiting to retry, and each student's progress
+// per lesson.
 import './common.js';
 import './copy.js';
-import { api, bindForm, el, pageData } from './api.js';
+import { api, bindForm, clock, el, pageData } from './api.js';
+import { describeJob, isActive } from './jobstate.js';
 
 const data = pageData();
 
@@ -28,7 +31,7 @@ function showMine(lessonID, p) {
 }
 
 async function loadMine() {
-  const rows = document.querySelectorAll('.lesson-row[data-status="ready"]');
+  const rows = document.querySelectorAll('.lesson-row[data-playable="true"]');
   await Promise.all([...rows].map(async (row) => {
     try {
       showMine(row.dataset.lessonId, await api('GET', `/api/v1/lessons/${encodeURIComponent(row.dataset.lessonId)}/progress`));
@@ -63,3 +66,84 @@ if (data.ready_lessons?.length) {
   loadMine();
   loadStudents();
 }
+
+/** row is the list item of lesson id. */
+function row(id) {
+  return document.querySelector(`.lesson-row[data-lesson-id="${CSS.escape(id)}"]`);
+}
+
+/** watchLinks gives a row that became playable its title link and buttons. */
+function watchLinks(r, l) {
+  if (r.dataset.playable === 'true') return;
+  r.dataset.playable = 'true';
+  const href = `/watch/${encodeURIComponent(l.id)}`;
+  r.querySelector('span.lesson-title')?.replaceWith(el('a', { class: 'lesson-title', href }, l.title));
+  r.querySelector('.lesson-actions').append(
+    el('a', { class: 'btn btn-small', href: `/lessons/${encodeURIComponent(l.id)}/analytics` }, 'Analytics'), ' ',
+    el('a', { class: 'btn btn-small btn-primary', href }, 'Watch'));
+  const dur = r.querySelector('[data-duration-for]');
+  if (dur && l.duration_ms) {
+    dur.textContent = clock(l.duration_ms);
+    dur.hidden = false;
+  }
+}
+
+/**
+ * showState renders lesson l's processing state in its row: a badge and
+ * one line, with a link to the upload page when something went wrong.
+ * It returns the description, whose key says when the news changed.
+ */
+function showState(l) {
+  const r = row(l.id);
+  const slot = r?.querySelector('[data-state-for]');
+  if (!slot) return null;
+  const d = describeJob(l.transcode || (l.playable ? { state: 'succeeded' } : null));
+  const upload = `/lessons/${encodeURIComponent(l.id)}/upload`;
+  const parts = [];
+  if (d.state === 'failed' || d.state === 'canceled') {
+    parts.push(el('span', { class: `badge badge-${d.state}` }, d.badge, el('span', { class: 'visually-hidden' }, ':')),
+      el('span', { class: 'state-line' }, l.transcode?.error || (d.state === 'failed' ? 'the recording could not be converted' : '')),
+      el('a', { class: 'state-link', href: upload }, 'What to do'));
+  } else if (d.state === 'succeeded') {
+    // A lesson that plays needs no words; its Watch button says it.
+  } else if (d.state === 'running') {
+    parts.push(el('span', { class: 'badge badge-running' }, d.short),
+      el('span', { class: 'minibar', 'aria-hidden': 'true' }, el('span', { style: `width:${d.percent}%` })));
+  } else {
+    parts.push(el('span', { class: `badge badge-${d.state}` }, d.short));
+  }
+  if (l.playable && d.state !== 'succeeded') {
+    parts.push(el('span', { class: 'small' }, '(students watch the previous recording)'));
+  }
+  slot.replaceChildren(...parts);
+  if (l.playable) watchLinks(r, l);
+  return d;
+}
+
+/**
+ * followStates renders every lesson's state from the page's JSON, then
+ * asks again every 3 s while any job is queued, running or retrying, and
+ * tells screen readers when a lesson's state changes (not its percent).
+ */
+async function followStates(lessons) {
+  const live = document.getElementById('lesson-states-live');
+  const keys = new Map();
+  for (;;) {
+    let moving = false;
+    for (const l of lessons) {
+      const d = showState(l);
+      if (!d) continue;
+      moving ||= d.active;
+      const was = keys.get(l.id);
+      if (was !== undefined && was !== d.key) live.textContent = `${l.title}: ${d.short}`;
+      keys.set(l.id, d.key);
+    }
+    if (!moving) return;
+    await new Promise((r) => setTimeout(r, 3000));
+    try {
+      ({ lessons } = await api('GET', `/api/v1/courses/${encodeURIComponent(data.course_id)}/lessons`));
+    } catch { /* keep the last state shown and try again */ }
+  }
+}
+
+if (data.teaching && data.lessons) followStates(data.lessons);

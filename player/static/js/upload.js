@@ -1,5 +1,7 @@
 // upload.js — resumable upload of a lesson's recording with tus-js-client,
-// then live transcode progress until the lesson is ready.
+// and the processing card: the lesson's transcode state, rendered from the
+// lesson JSON the server put in page-data at once and from every poll
+// while the job is queued, running or waiting to retry.
 //
 // tus-js-client remembers each upload in localStorage under a fingerprint
 // of the lesson and the file, so after a reload, choosing the same file
@@ -8,13 +10,13 @@
 // online resumes a stalled upload at once.
 import './common.js';
 import { api, clock, pageData, toast } from './api.js';
+import { describeJob } from './jobstate.js';
 
 const data = pageData();
 const lessonID = data.lesson_id;
 const $ = (id) => document.getElementById(id);
 let upload = null;
 let paused = false;
-let polling = false;
 
 function fingerprintOf(file) {
   return ['lectern', lessonID, file.name, file.type, file.size, file.lastModified].join('|');
@@ -27,10 +29,11 @@ function fmtBytes(n) {
   return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
 }
 
-function setBar(id, pct) {
+function setBar(id, pct, valueText) {
   const bar = $(id);
   bar.hidden = false;
   bar.setAttribute('aria-valuenow', String(Math.round(pct)));
+  bar.setAttribute('aria-valuetext', valueText || `${Math.round(pct)}%`);
   bar.querySelector('.bar').style.width = `${pct}%`;
   bar.classList.toggle('is-done', pct >= 100);
 }
@@ -73,12 +76,31 @@ function onProgress(sent, total) {
     speed.bytes = sent;
   }
   const pct = total ? (sent / total) * 100 : 0;
-  setBar('upload-bar', pct);
+  setBar('upload-bar', pct, `${Math.floor(pct)}% uploaded`);
   $('upload-percent').textContent = `${pct.toFixed(1)}%`;
   $('upload-bytes').textContent = `${fmtBytes(sent)} of ${fmtBytes(total)}`;
   if (speed.rate > 0 && sent < total) {
     $('upload-speed').textContent = `${fmtBytes(speed.rate)}/s`;
     $('upload-eta').textContent = `${clock(((total - sent) / speed.rate) * 1000)} left`;
+  }
+}
+
+/** refused ends an upload the server will not take; choosing a file starts anew. */
+function refused(file) {
+  const u = upload;
+  upload = null;
+  // The server has already removed a refused upload: nothing to terminate.
+  u?.abort(false).catch(() => {}).finally(() => forget(file));
+  $('upload-status').hidden = true;
+  $('file').value = '';
+}
+
+/** forget drops what tus-js-client stored to resume file's upload. */
+function forget(file) {
+  const prefix = `tus::${fingerprintOf(file)}::`;
+  for (let i = localStorage.length - 1; i >= 0; i--) {
+    const key = localStorage.key(i);
+    if (key?.startsWith(prefix)) localStorage.removeItem(key);
   }
 }
 
@@ -97,6 +119,7 @@ function start(file) {
   $('upload-file').textContent = file.name;
   $('upload-speed').textContent = '';
   $('upload-eta').textContent = '';
+  $('cancel').hidden = false;
   Object.assign(speed, { last: 0, bytes: 0, rate: 0 });
   upload = new window.tus.Upload(file, {
     endpoint: '/api/v1/uploads',
@@ -112,22 +135,30 @@ function start(file) {
       return !(status >= 400 && status < 500 && status !== 409 && status !== 423);
     },
     onError: (err) => {
+      const status = err.originalResponse?.getStatus?.() || 0;
       const body = err.originalResponse?.getBody?.();
       let msg = 'The upload stopped. Check your connection and press Resume.';
       try { msg = JSON.parse(body).error.message || msg; } catch { /* not JSON */ }
       showError(msg);
+      if (status >= 400 && status < 500 && status !== 409 && status !== 423) {
+        // The server refused this file: resuming cannot help, another file can.
+        refused(file);
+        return;
+      }
       setPaused(true);
     },
     onSuccess: () => {
-      setBar('upload-bar', 100);
+      setBar('upload-bar', 100, 'Uploaded');
       $('upload-percent').textContent = '100%';
-      $('upload-eta').textContent = 'Uploaded';
+      $('upload-eta').textContent = 'Upload complete.';
       $('upload-speed').textContent = '';
       $('pause').hidden = true;
       $('resume').hidden = true;
       $('cancel').hidden = true;
-      toast('Upload complete. Processing has started.');
-      pollStatus();
+      $('file').value = '';
+      // The processing card says what happens next, from the server.
+      toast('Upload complete.');
+      follow();
     },
   });
   upload.findPreviousUploads().then((prev) => {
@@ -137,47 +168,72 @@ function start(file) {
   });
 }
 
-const STATUS_TEXT = {
-  awaiting_upload: 'Waiting for the recording.',
-  queued: 'Queued: waiting for a worker to start converting it.',
-  processing: 'Converting for streaming…',
-  ready: 'Ready. Students can watch it now.',
-  failed: 'Processing failed.',
-};
+/** announce tells screen readers about a change of state, once, politely. */
+let announced = '';
+function announce(d, first) {
+  if (d.key === announced) return;
+  announced = d.key;
+  if (first) return; // the page itself says it on load
+  $('transcode-announce').textContent = [d.title, d.detail].filter(Boolean).join('. ');
+}
 
-/** pollStatus follows the transcode until the lesson is ready or failed. */
-async function pollStatus() {
-  if (polling) return;
-  polling = true;
-  for (;;) {
-    let l;
-    try { l = await api('GET', `/api/v1/lessons/${encodeURIComponent(lessonID)}`); } catch (err) {
-      $('transcode-message').textContent = err.message;
-      await new Promise((r) => setTimeout(r, 5000));
-      continue;
-    }
-    const badge = $('lesson-status').firstElementChild;
-    if (badge) {
-      badge.className = `badge badge-${l.status}`;
-      badge.textContent = l.status.charAt(0).toUpperCase() + l.status.slice(1).replaceAll('_', ' ');
-    }
-    let msg = STATUS_TEXT[l.status] || l.status;
-    if (l.status === 'failed' && l.transcode?.error) msg = `Processing failed: ${l.transcode.error}`;
-    if (l.status === 'processing' || l.status === 'queued') {
-      const pct = l.transcode?.percent || 0;
-      setBar('transcode-bar', pct);
-      if (l.status === 'processing') msg = `Converting for streaming… ${Math.round(pct)}%`;
-    }
-    $('transcode-message').textContent = msg;
-    if (l.status === 'ready') {
-      setBar('transcode-bar', 100);
-      $('transcode-done').hidden = false;
-      break;
-    }
-    if (l.status === 'failed' || l.status === 'awaiting_upload') break;
-    await new Promise((r) => setTimeout(r, 2000));
+/**
+ * render shows lesson l's state: the badge and Watch button at the top and
+ * the processing card. It is the only place that turns the lesson JSON
+ * into words on this page, at load and on every poll.
+ */
+function render(l, first = false) {
+  const t = l.transcode;
+  // A playable lesson without a job record is simply ready.
+  const d = describeJob(t || (l.playable ? { state: 'succeeded' } : null));
+  const badge = $('lesson-status');
+  badge.replaceChildren(Object.assign(document.createElement('span'),
+    { className: `badge badge-${d.state}`, textContent: d.badge }));
+  $('head-watch').hidden = !l.playable;
+  $('upload-heading').textContent = t ? 'Replace the recording' : 'Upload the recording';
+  $('transcode-card').dataset.state = d.state;
+  $('transcode-title').textContent = d.title;
+  $('transcode-message').textContent = d.detail;
+  $('transcode-message').hidden = !d.detail;
+  $('transcode-advice').textContent = d.advice;
+  $('transcode-advice').hidden = !d.advice;
+  let note = '';
+  if (l.playable && t && d.state !== 'succeeded') {
+    note = d.active ? 'Students watch the previous recording until this one is ready.' : 'Students still watch the previous recording.';
   }
-  polling = false;
+  $('transcode-note').textContent = note;
+  $('transcode-note').hidden = !note;
+  if (d.percent !== null) setBar('transcode-bar', d.percent, d.state === 'succeeded' ? 'Done' : `${d.percent}% converted`);
+  else $('transcode-bar').hidden = true;
+  $('transcode-done').hidden = !(l.playable && (!t || d.state === 'succeeded'));
+  announce(d, first);
+  return d;
+}
+
+/**
+ * follow fetches the lesson and renders it, again every 2 s while its job
+ * is queued, running or waiting to retry. Only one loop runs at a time.
+ */
+let following = null;
+function follow() {
+  if (following) return following;
+  following = (async () => {
+    for (;;) {
+      let l;
+      try {
+        l = await api('GET', `/api/v1/lessons/${encodeURIComponent(lessonID)}`);
+      } catch (err) {
+        $('transcode-note').textContent = `Could not check the lesson: ${err.message} Trying again…`;
+        $('transcode-note').hidden = false;
+        await new Promise((r) => setTimeout(r, 5000));
+        continue;
+      }
+      if (!render(l).active) break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    following = null;
+  })();
+  return following;
 }
 
 $('file').addEventListener('change', (ev) => start(ev.target.files[0]));
@@ -232,4 +288,4 @@ $('details-form').addEventListener('submit', async (ev) => {
 });
 
 showPreviousUploads();
-if (['queued', 'processing'].includes(data.status)) pollStatus();
+if (render(data.lesson, true).active) follow();

@@ -1,11 +1,14 @@
-// watch.js — the watch page: waits while the lesson is processing, then
-// starts the player at ?t= or offers to resume, records progress, and
-// opens the conversation beside the video.
+// watch.js — the watch page: while the lesson has nothing playable it
+// shows a "coming soon" panel without controls (with the processing state,
+// to teachers) and checks now and then; once playable it starts the player
+// at ?t= or offers to resume, records progress, and opens the conversation
+// beside the video.
 import './common.js';
 import { api, pageData, parseClock } from './api.js';
 import { Player } from './player.js';
 import { Progress } from './progress.js';
 import { Conversation } from './conversation.js';
+import { describeJob, isActive, sentence } from './jobstate.js';
 
 const data = pageData();
 
@@ -19,29 +22,69 @@ function deepLink() {
   return Number.isNaN(ms) ? null : ms;
 }
 
-const STATUS = {
-  awaiting_upload: ['Not uploaded yet', 'The teacher has not uploaded the recording of this lesson yet.'],
-  queued: ['Getting ready', 'The recording is waiting to be processed. This page updates by itself.'],
-  processing: ['Processing the recording', 'The lesson is being prepared for streaming. This page updates by itself.'],
-  failed: ['This lesson could not be processed', 'The recording could not be converted.'],
-};
+const $ = (id) => document.getElementById(id);
 
-/** waitUntilReady shows the lesson's status until it can be played. */
-async function waitUntilReady(player) {
-  let status = data.status;
-  let lesson = null;
-  while (status !== 'ready') {
-    const [title, detail] = STATUS[status] || ['Unavailable', ''];
-    let d = detail;
-    if (status === 'failed' && lesson?.transcode?.error) d = `${detail} ${lesson.transcode.error}`;
-    const pct = status === 'processing' ? lesson?.transcode?.percent || 0 : null;
-    player.showMessage(title, pct !== null ? `${d} ${Math.round(pct)}% done.` : d, status === 'failed', pct);
-    await new Promise((r) => setTimeout(r, status === 'failed' ? 15000 : 3000));
-    try {
-      lesson = await api('GET', `/api/v1/lessons/${encodeURIComponent(data.lesson_id)}`);
-      status = lesson.status;
-    } catch { /* keep waiting */ }
+/** sleep waits ms milliseconds. */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * showUnavailable fills the "coming soon" panel for lesson l. Students
+ * learn only that it is coming; teachers see its processing state and a
+ * link to the upload page. The panel's text changes only when the news
+ * does, so its live region does not repeat itself on every poll.
+ */
+let shownKey = '';
+function showUnavailable(l) {
+  const root = $('player');
+  root.dataset.state = 'unavailable';
+  $('controls').hidden = true;
+  $('big-play').hidden = true;
+  $('player-message').hidden = false;
+  let title = 'This lesson is not ready yet — coming soon';
+  let detail = 'Its recording is still being prepared. This page starts the lesson by itself as soon as it is ready.';
+  let advice = '';
+  let pct = null;
+  let key = 'student';
+  if (data.teaching) {
+    const d = describeJob(l.transcode, { countdown: false });
+    title = 'Not ready yet: students see “coming soon”';
+    // The bar shows the percentage, so the words need not change with it.
+    detail = [sentence(d.state === 'running' ? 'Converting for streaming' : d.title), d.detail].filter(Boolean).join(' ');
+    ({ advice } = d);
+    pct = d.state === 'running' ? d.percent : null;
+    key = `${d.key}|${detail}|${advice}`;
   }
+  const bar = $('player-message-bar');
+  bar.hidden = pct === null;
+  if (pct !== null) bar.querySelector('.bar').style.width = `${pct}%`;
+  if (key === shownKey) return;
+  shownKey = key;
+  $('player-message-title').textContent = title;
+  $('player-message-detail').textContent = detail;
+  $('player-message-advice').textContent = advice;
+  $('player-message-advice').hidden = !advice;
+}
+
+/**
+ * waitUntilPlayable shows the panel until the lesson has something to
+ * play, asking again every 3 s while a teacher watches a job that moves
+ * and every 15 s otherwise.
+ */
+async function waitUntilPlayable() {
+  let l = data.lesson;
+  for (;;) {
+    showUnavailable(l);
+    await sleep(data.teaching && isActive(l.transcode) ? 3000 : 15000);
+    try {
+      l = await api('GET', `/api/v1/lessons/${encodeURIComponent(data.lesson_id)}`);
+    } catch { continue; /* keep waiting */ }
+    if (l.playable) return;
+  }
+}
+
+/** setComposing turns the ask and note buttons on or off. */
+function setComposing(on) {
+  for (const id of ['ask-btn', 'note-btn']) $(id).disabled = !on;
 }
 
 async function main() {
@@ -49,7 +92,15 @@ async function main() {
   window.lecternPlayer = player;
   const conversation = new Conversation(player, data);
   conversation.start();
-  if (data.status !== 'ready') await waitUntilReady(player);
+  if (!data.lesson.playable) {
+    // Nothing to ask about yet: a question needs a moment of the video.
+    setComposing(false);
+    await waitUntilPlayable();
+    setComposing(true);
+    $('player-message-advice').hidden = true;
+    $('player-message-link')?.setAttribute('hidden', '');
+    $('controls').hidden = false;
+  }
   player.showMessage('Loading…', '');
   const link = deepLink();
   const progress = new Progress(player, data.lesson_id);
