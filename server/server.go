@@ -211,7 +211,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.handler = s.instrument(s.handler)
+	s.handler = s.withBodyDeadlines(s.instrument(s.handler))
 	return s, nil
 }
 
