@@ -6,8 +6,10 @@
 //
 // Delivery is best effort and at most once, in publishing order per
 // publisher: an event is not stored, a subscriber that is not listening
-// when it is published never sees it, and a subscriber that falls more
-// than Buffer events behind is ended with ErrLagged. Subscribers hold the
+// when it is published never sees it, a subscriber that falls more than
+// Buffer events behind is ended with ErrLagged (it never holds up the
+// others), and a Redis bus that loses its connection ends its
+// subscriptions with ErrInterrupted. Subscribers hold the
 // state of record in the database and resynchronise from it (a browser's
 // EventSource reconnects and reloads).
 package events
@@ -48,8 +50,8 @@ type Bus interface {
 	Publish(ctx context.Context, topic string, data []byte) error
 	// Subscribe returns a subscription to the events published on any of
 	// topics from the moment Subscribe returns. It ends when Close is
-	// called, when ctx is done, when the reader lags or when the bus is
-	// closed.
+	// called, when ctx is done, when the reader lags, when delivery is
+	// interrupted or when the bus is closed.
 	Subscribe(ctx context.Context, topics ...string) (*Subscription, error)
 	// Close ends every subscription with ErrClosed; later calls to Publish
 	// and Subscribe return ErrClosed. It does not close what the bus was
