@@ -42,7 +42,9 @@ func (s *Server) withBodyDeadlines(next http.Handler) http.Handler {
 }
 
 // isUploadRequest reports whether r's body is a recording: a tus request
-// or the streaming upload.
+// or the streaming upload. A new route that streams a large body belongs
+// here (and in streamingRoute), or its body must arrive within
+// Limits.BodyTimeout.
 func isUploadRequest(r *http.Request) bool {
 	return isTusRequest(r) || r.Method == http.MethodPut && routeMatches(sourceRoute, r.URL.Path)
 }
