@@ -114,8 +114,8 @@ func (rc *rawConn) closedWithin(t *testing.T, d time.Duration) rawAnswer {
 	return a
 }
 
-// mp4Head starts an upload body the way an MP4 recording starts.
-var mp4Head = []byte("\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41")
+// slowUploadHead starts an upload body the way an MP4 recording starts.
+var slowUploadHead = []byte("\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41")
 
 // TestAcceptance31_SlowBodiesAreCutOff is RELIABILITY 31: a request body
 // dribbled a byte at a time is cut off by the body deadline; an upload
@@ -152,9 +152,9 @@ func TestAcceptance31_SlowBodiesAreCutOff(t *testing.T) {
 	t.Run("SteadyUploadIsNotCutOff", func(t *testing.T) {
 		// 3 s of upload, longer than the body deadline, never silent for long.
 		const size, chunk, gap = 30 * 1024, 1024, 100 * time.Millisecond
-		rc := dialRaw(t, ts, "PUT", "/api/v1/lessons/"+lessonID+"/source", len(mp4Head)+size,
+		rc := dialRaw(t, ts, "PUT", "/api/v1/lessons/"+lessonID+"/source", len(slowUploadHead)+size,
 			"Cookie", cookie, "Content-Type", "video/mp4")
-		if _, err := rc.conn.Write(mp4Head); err != nil {
+		if _, err := rc.conn.Write(slowUploadHead); err != nil {
 			t.Fatal(err)
 		}
 		rc.send(bytes.Repeat([]byte{0x42}, size), chunk, gap)
@@ -167,7 +167,7 @@ func TestAcceptance31_SlowBodiesAreCutOff(t *testing.T) {
 	t.Run("SilentUploadIsCutOff", func(t *testing.T) {
 		rc := dialRaw(t, ts, "PUT", "/api/v1/lessons/"+lessonID+"/source", 1<<20,
 			"Cookie", cookie, "Content-Type", "video/mp4")
-		if _, err := rc.conn.Write(append(mp4Head, make([]byte, 64<<10)...)); err != nil {
+		if _, err := rc.conn.Write(append(slowUploadHead, make([]byte, 64<<10)...)); err != nil {
 			t.Fatal(err)
 		}
 		silent := time.Now()
@@ -187,7 +187,7 @@ func TestAcceptance31_SlowBodiesAreCutOff(t *testing.T) {
 		path := strings.TrimPrefix(url, ts.URL)
 		rc := dialRaw(t, ts, "PATCH", path, 1<<20, "Cookie", cookie, "Tus-Resumable", "1.0.0",
 			"Upload-Offset", "0", "Content-Type", "application/offset+octet-stream")
-		sent := append(mp4Head, make([]byte, 64<<10)...)
+		sent := append(slowUploadHead, make([]byte, 64<<10)...)
 		if _, err := rc.conn.Write(sent); err != nil {
 			t.Fatal(err)
 		}
