@@ -17,7 +17,11 @@ const (
 	// ERATELIMIT extends the contract's list: the client is sending too much
 	// too fast (HTTP 429). Login throttling and posting limits use it.
 	ERATELIMIT = "rate_limited"
-	EINTERNAL  = "internal"
+	// EUNAVAILABLE extends the contract's list: the server cannot take the
+	// request now but may soon (HTTP 503, with Retry-After). Full capacity
+	// (password hashing slots, live event streams) uses it.
+	EUNAVAILABLE = "unavailable"
+	EINTERNAL    = "internal"
 )
 
 // Error is an application error whose Message is safe to show a user.

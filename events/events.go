@@ -6,8 +6,10 @@
 //
 // Delivery is best effort and at most once, in publishing order per
 // publisher: an event is not stored, a subscriber that is not listening
-// when it is published never sees it, and a subscriber that falls more
-// than Buffer events behind is ended with ErrLagged. Subscribers hold the
+// when it is published never sees it, a subscriber that falls more than
+// Buffer events behind is ended with ErrLagged (it never holds up the
+// others), and a Redis bus that loses its connection ends its
+// subscriptions with ErrInterrupted. Subscribers hold the
 // state of record in the database and resynchronise from it (a browser's
 // EventSource reconnects and reloads).
 package events
@@ -28,6 +30,10 @@ var (
 	ErrLagged = errors.New("events: subscriber fell behind")
 	// ErrClosed is returned by a closed bus and ends its subscriptions.
 	ErrClosed = errors.New("events: bus closed")
+	// ErrInterrupted ends the subscriptions of a bus that lost its
+	// connection to the server it relays through: events published
+	// meanwhile are lost, so readers must resynchronise.
+	ErrInterrupted = errors.New("events: delivery interrupted")
 )
 
 // Event is one message on a topic. Data belongs to every subscriber that
@@ -44,8 +50,8 @@ type Bus interface {
 	Publish(ctx context.Context, topic string, data []byte) error
 	// Subscribe returns a subscription to the events published on any of
 	// topics from the moment Subscribe returns. It ends when Close is
-	// called, when ctx is done, when the reader lags or when the bus is
-	// closed.
+	// called, when ctx is done, when the reader lags, when delivery is
+	// interrupted or when the bus is closed.
 	Subscribe(ctx context.Context, topics ...string) (*Subscription, error)
 	// Close ends every subscription with ErrClosed; later calls to Publish
 	// and Subscribe return ErrClosed. It does not close what the bus was
@@ -128,49 +134,85 @@ func (s *Subscription) end(err error) {
 	s.release()
 }
 
-// subSet tracks a bus's live subscriptions so that Close can end them.
-type subSet struct {
-	mu     sync.Mutex
+// router fans events out, in memory, to the subscriptions of each topic.
+// Both buses deliver through one: Local from Publish, Redis from its one
+// Redis subscription. Delivery never blocks (see Subscription.deliver), so
+// a reader that does not keep up cannot hold up the others.
+type router struct {
+	mu     sync.RWMutex
 	closed bool
-	subs   map[*Subscription]struct{}
+	topics map[string]map[*Subscription]struct{}
+	subs   map[*Subscription][]string
 }
 
-// add registers s unless the bus is closed.
-func (set *subSet) add(s *Subscription) error {
-	set.mu.Lock()
-	defer set.mu.Unlock()
-	if set.closed {
-		return ErrClosed
+func newRouter() *router {
+	return &router{topics: make(map[string]map[*Subscription]struct{}), subs: make(map[*Subscription][]string)}
+}
+
+// subscribe registers a new subscription to topics; it fails with
+// ErrClosed once the router is closed.
+func (r *router) subscribe(topics []string) (*Subscription, error) {
+	var s *Subscription
+	s = newSubscription(func() { r.remove(s) })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, ErrClosed
 	}
-	if set.subs == nil {
-		set.subs = make(map[*Subscription]struct{})
+	r.subs[s] = topics
+	for _, t := range topics {
+		if r.topics[t] == nil {
+			r.topics[t] = make(map[*Subscription]struct{})
+		}
+		r.topics[t][s] = struct{}{}
 	}
-	set.subs[s] = struct{}{}
-	return nil
+	return s, nil
 }
 
-func (set *subSet) remove(s *Subscription) {
-	set.mu.Lock()
-	defer set.mu.Unlock()
-	delete(set.subs, s)
+func (r *router) remove(s *Subscription) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, t := range r.subs[s] {
+		delete(r.topics[t], s)
+		if len(r.topics[t]) == 0 {
+			delete(r.topics, t)
+		}
+	}
+	delete(r.subs, s)
 }
 
-func (set *subSet) isClosed() bool {
-	set.mu.Lock()
-	defer set.mu.Unlock()
-	return set.closed
-}
-
-// close marks the set closed and ends every subscription with ErrClosed.
-func (set *subSet) close() {
-	set.mu.Lock()
-	set.closed = true
-	subs := make([]*Subscription, 0, len(set.subs))
-	for s := range set.subs {
+// dispatch delivers an event to the subscriptions of its topic. They are
+// collected under the lock and served outside it, because a lagging
+// subscription ends, and ending removes it from the router.
+func (r *router) dispatch(topic string, data []byte) {
+	r.mu.RLock()
+	subs := make([]*Subscription, 0, len(r.topics[topic]))
+	for s := range r.topics[topic] {
 		subs = append(subs, s)
 	}
-	set.mu.Unlock()
+	r.mu.RUnlock()
 	for _, s := range subs {
-		s.end(ErrClosed)
+		s.deliver(Event{Topic: topic, Data: data})
+	}
+}
+
+func (r *router) isClosed() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.closed
+}
+
+// endAll ends every subscription with err; when closing, the router
+// refuses new ones from then on.
+func (r *router) endAll(err error, closing bool) {
+	r.mu.Lock()
+	r.closed = r.closed || closing
+	subs := make([]*Subscription, 0, len(r.subs))
+	for s := range r.subs {
+		subs = append(subs, s)
+	}
+	r.mu.Unlock()
+	for _, s := range subs {
+		s.end(err)
 	}
 }

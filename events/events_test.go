@@ -128,6 +128,23 @@ func testBus(t *testing.T, newBus func(t *testing.T) events.Bus) {
 			t.Errorf("Err() = %v, want ErrLagged", s.Err())
 		}
 	})
+	t.Run("SlowSubscriberDoesNotHoldUpOthers", func(t *testing.T) {
+		// One reader never reads (a stuck browser): the others still get
+		// every event as it comes, and the stuck one is ended rather than
+		// waited for.
+		b := open(t)
+		stuck := subscribe(t, b, ctx, "t")
+		readers := []*events.Subscription{subscribe(t, b, ctx, "t"), subscribe(t, b, ctx, "t")}
+		for i := range 3 * events.Buffer {
+			publish(t, b, "t", fmt.Sprint(i))
+			for r, s := range readers {
+				if got := receive(t, s, 1); string(got[0].Data) != fmt.Sprint(i) {
+					t.Fatalf("reader %d got %q, want %d", r, got[0].Data, i)
+				}
+			}
+		}
+		waitEnd(t, stuck, events.ErrLagged)
+	})
 	t.Run("CloseBusEndsEverything", func(t *testing.T) {
 		b := open(t)
 		s := subscribe(t, b, ctx, "t")

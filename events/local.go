@@ -1,64 +1,30 @@
 package events
 
-import (
-	"context"
-	"sync"
-)
+import "context"
 
 // Local is a Bus within one process.
 type Local struct {
-	set subSet
-
-	mu     sync.RWMutex
-	topics map[string]map[*Subscription]struct{}
+	router *router
 }
 
 // NewLocal returns an in-process bus.
 func NewLocal() *Local {
-	return &Local{topics: make(map[string]map[*Subscription]struct{})}
+	return &Local{router: newRouter()}
 }
 
 // Publish delivers data to the current subscribers of topic.
 func (l *Local) Publish(_ context.Context, topic string, data []byte) error {
-	if l.set.isClosed() {
+	if l.router.isClosed() {
 		return ErrClosed
 	}
-	l.mu.RLock()
-	subs := make([]*Subscription, 0, len(l.topics[topic]))
-	for s := range l.topics[topic] {
-		subs = append(subs, s)
-	}
-	l.mu.RUnlock()
-	for _, s := range subs {
-		s.deliver(Event{Topic: topic, Data: data})
-	}
+	l.router.dispatch(topic, data)
 	return nil
 }
 
 // Subscribe subscribes to topics.
 func (l *Local) Subscribe(ctx context.Context, topics ...string) (*Subscription, error) {
-	var s *Subscription
-	s = newSubscription(func() {
-		l.mu.Lock()
-		for _, t := range topics {
-			delete(l.topics[t], s)
-			if len(l.topics[t]) == 0 {
-				delete(l.topics, t)
-			}
-		}
-		l.mu.Unlock()
-		l.set.remove(s)
-	})
-	l.mu.Lock()
-	for _, t := range topics {
-		if l.topics[t] == nil {
-			l.topics[t] = make(map[*Subscription]struct{})
-		}
-		l.topics[t][s] = struct{}{}
-	}
-	l.mu.Unlock()
-	if err := l.set.add(s); err != nil {
-		s.end(err)
+	s, err := l.router.subscribe(topics)
+	if err != nil {
 		return nil, err
 	}
 	s.watch(ctx)
@@ -67,6 +33,6 @@ func (l *Local) Subscribe(ctx context.Context, topics ...string) (*Subscription,
 
 // Close ends every subscription.
 func (l *Local) Close() error {
-	l.set.close()
+	l.router.endAll(ErrClosed, true)
 	return nil
 }

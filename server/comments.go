@@ -34,9 +34,10 @@ type commentState struct {
 }
 
 // newCommentState uses bus for live updates, or an in-process bus when
-// bus is nil.
-func newCommentState(bus events.Bus) *commentState {
-	st := &commentState{bus: bus, postLimits: newLimiterSet(postEvery, postBurst, limiterMaxKeys), streams: newStreamSet()}
+// bus is nil, and caps the live streams as limits say.
+func newCommentState(bus events.Bus, limits Limits) *commentState {
+	st := &commentState{bus: bus, postLimits: newLimiterSet(postEvery, postBurst, limiterMaxKeys),
+		streams: newStreamSet(limits.EventStreamsPerUser, limits.MaxEventStreams)}
 	if st.bus == nil {
 		st.bus, st.ownBus = events.NewLocal(), true
 	}

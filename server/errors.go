@@ -43,6 +43,8 @@ func statusOf(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case lectern.ERATELIMIT:
 		return http.StatusTooManyRequests
+	case lectern.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -65,6 +67,8 @@ func fromEchoError(he *echo.HTTPError) (status int, code, message string) {
 		return status, lectern.EFORBIDDEN, "forbidden"
 	case http.StatusTooManyRequests:
 		return status, lectern.ERATELIMIT, "too many requests"
+	case http.StatusServiceUnavailable:
+		return status, lectern.EUNAVAILABLE, "the server is busy; try again in a moment"
 	}
 	if status >= 400 && status < 500 {
 		msg := strings.ToLower(http.StatusText(status))
@@ -94,7 +98,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	default:
 		status, code, message = http.StatusInternalServerError, lectern.EINTERNAL, "internal error"
 	}
-	if status >= http.StatusInternalServerError {
+	// A refusal for lack of capacity (503) is not a failure of the server:
+	// it shows in the metrics by status, not as an error line per request.
+	if status >= http.StatusInternalServerError && code != lectern.EUNAVAILABLE {
 		s.logger.ErrorContext(c.Request().Context(), "request failed",
 			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 			slog.String("method", c.Request().Method),

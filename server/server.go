@@ -84,6 +84,9 @@ type Options struct {
 	// AccessLog receives one line per request (method, route, status,
 	// bytes, duration, request ID); nil logs none.
 	AccessLog *slog.Logger
+	// Limits protect the server from one user, one address or one slow
+	// client; the zero value takes the defaults.
+	Limits Limits
 }
 
 // Server serves Lectern's HTTP API. It is safe for concurrent use.
@@ -99,12 +102,15 @@ type Server struct {
 	readyChecks    map[string]func(context.Context) error
 	mediaKey       []byte
 	mediaTTL       time.Duration
+	limits         Limits
 
 	// dummyHash is checked against when a login names an unknown email, so
 	// that such a login costs as much time as a wrong password.
-	dummyHash     string
-	accountLimits *limiterSet
-	ipLimits      *limiterSet
+	dummyHash string
+	// logins throttles failed logins; hashes caps the password hashes
+	// computed at once (login_throttle.go, password.go).
+	logins *loginThrottle
+	hashes *hashSlots
 
 	// web holds the pages' templates and static files (pages.go).
 	web *webApp
@@ -163,10 +169,11 @@ func New(opts Options) (*Server, error) {
 		readyChecks:    opts.ReadyChecks,
 		mediaKey:       deriveMediaKey(opts.Secret),
 		mediaTTL:       mediaTTL,
+		limits:         opts.Limits.withDefaults(),
 		dummyHash:      dummy,
-		accountLimits:  newLimiterSet(accountLoginEvery, accountLoginBurst, limiterMaxKeys),
-		ipLimits:       newLimiterSet(ipLoginEvery, ipLoginBurst, limiterMaxKeys),
+		logins:         newLoginThrottle(),
 	}
+	s.hashes = newHashSlots(s.limits.PasswordHashes, s.limits.PasswordHashWait)
 	if s.clock == nil {
 		s.clock = lectern.SystemClock{}
 	}
@@ -193,13 +200,18 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.beats = newBeatBatcher(s.db.RecordHeartbeats, opts.Heartbeats, s.db.Dialect())
-	s.comments = newCommentState(opts.Events)
+	s.comments = newCommentState(opts.Events, s.limits)
+	if s.metricsReg != nil {
+		if err := s.registerLimitMetrics(s.metricsReg); err != nil {
+			return nil, fmt.Errorf("server: register metrics: %w", err)
+		}
+	}
 	s.echo = s.newEcho(opts.TrustedProxies)
 	s.handler, err = s.crossOriginProtection(origin, s.withUploads(s.echo))
 	if err != nil {
 		return nil, err
 	}
-	s.handler = s.instrument(s.handler)
+	s.handler = s.withBodyDeadlines(s.instrument(s.handler))
 	return s, nil
 }
 

@@ -38,7 +38,9 @@ type loginResponse struct {
 }
 
 // handleSessionCreate logs in with email and password and sets the
-// session cookie.
+// session cookie. Failed logins are throttled (login_throttle.go); the
+// password check waits for a hashing slot (hashSlots) and is refused with
+// 503 when none frees up in time.
 func (s *Server) handleSessionCreate(c echo.Context) error {
 	var req loginRequest
 	if err := decodeJSON(c, &req); err != nil {
@@ -48,15 +50,14 @@ func (s *Server) handleSessionCreate(c echo.Context) error {
 	if email == "" || req.Password == "" {
 		return lectern.Errorf(lectern.EINVALID, "email and password are required")
 	}
-	if err := s.throttleLogin(c, accountKey(email)); err != nil {
-		return err
+	key := loginKey{account: accountKey(email), address: addressKey(c.RealIP())}
+	if wait := s.logins.wait(key, s.clock.Now()); wait > 0 {
+		return tooManyLogins(c, wait)
 	}
-	u, err := s.verifyLogin(c, email, req.Password)
+	u, err := s.checkLogin(c, key, email, req.Password)
 	if err != nil {
 		return err
 	}
-	s.accountLimits.reset(accountKey(email))
-
 	secret := randomToken()
 	now := s.clock.Now()
 	sess := &lectern.Session{TokenHash: hashToken(secret), UserID: u.ID, ExpiresAt: now.Add(sessionLifetime)}
@@ -71,35 +72,50 @@ func (s *Server) handleSessionCreate(c echo.Context) error {
 // the limiter's memory does not depend on what clients send.
 func accountKey(email string) string { return hashToken(email) }
 
-// throttleLogin spends one login attempt of the client's address and of
-// the account, answering 429 with Retry-After when either is exhausted.
-func (s *Server) throttleLogin(c echo.Context, account string) error {
-	now := s.clock.Now()
-	wait := s.ipLimits.take(c.RealIP(), now)
-	if wait == 0 {
-		wait = s.accountLimits.take(account, now)
+// tooManyLogins is the 429 of a throttled login.
+func tooManyLogins(c echo.Context, wait time.Duration) error {
+	secs := retryAfterSeconds(wait)
+	setRetryAfter(c, secs)
+	return lectern.Errorf(lectern.ERATELIMIT, "too many failed logins; try again in %d seconds", secs)
+}
+
+// checkLogin checks email and password in a hashing slot, with a failure
+// counted in advance against key's budgets and given back unless the
+// password is wrong.
+func (s *Server) checkLogin(c echo.Context, key loginKey, email, password string) (*lectern.User, error) {
+	if !s.hashes.acquire(c.Request().Context()) {
+		setRetryAfter(c, retryAfterSeconds(s.limits.PasswordHashWait))
+		return nil, errHashBusy()
 	}
+	defer s.hashes.release()
+	attempt, wait := s.logins.begin(key, s.clock.Now())
 	if wait > 0 {
-		secs := retryAfterSeconds(wait)
-		setRetryAfter(c, secs)
-		return lectern.Errorf(lectern.ERATELIMIT, "too many login attempts; try again in %d seconds", secs)
+		return nil, tooManyLogins(c, wait)
 	}
-	return nil
+	u, err := s.verifyLogin(c, email, password)
+	switch {
+	case err == nil:
+		attempt.succeeded(s.clock.Now())
+	case lectern.ErrorCode(err) != lectern.EUNAUTHORIZED:
+		attempt.cancelled(s.clock.Now())
+	}
+	return u, err
 }
 
 // verifyLogin returns the user whose email and password these are. An
 // unknown email still costs one password check, so that response time
-// does not tell which emails exist.
+// does not tell which emails exist. The caller holds a hashing slot.
 func (s *Server) verifyLogin(c echo.Context, email, password string) (*lectern.User, error) {
 	u, err := s.db.FindUserByEmail(c.Request().Context(), email)
 	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
-		_, _ = CheckPassword(s.dummyHash, password)
+		s.hashes.run(func() { _, _ = CheckPassword(s.dummyHash, password) })
 		return nil, errBadLogin()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find user by email: %w", err)
 	}
-	ok, err := CheckPassword(u.PasswordHash, password)
+	var ok bool
+	s.hashes.run(func() { ok, err = CheckPassword(u.PasswordHash, password) })
 	if err != nil {
 		return nil, fmt.Errorf("user %s: %w", u.ID, err)
 	}

@@ -155,6 +155,11 @@ func TestLoginRateLimit(t *testing.T) {
 		t.Run("PerIP", func(t *testing.T) {
 			ts := newServer(t, fx)
 			c := ts.client(t)
+			// Successful logins cost nothing.
+			students, pw := createStudents(t, fx, addressFailures+5)
+			for _, u := range students {
+				ts.login(t, u, pw)
+			}
 			exhaustIP(t, c)
 			u, pw := fx.createUser(t, lectern.RoleStudent)
 			r := c.do(t, "POST", "/api/v1/session", map[string]string{"email": u.Email, "password": pw})
@@ -169,7 +174,7 @@ func TestLoginRateLimit(t *testing.T) {
 		t.Run("ForgedForwardedForDoesNotEscape", func(t *testing.T) {
 			ts := newServer(t, fx) // no trusted proxies
 			c := ts.client(t)
-			for i := range 20 {
+			for i := range addressFailures {
 				c.do(t, "POST", "/api/v1/session", map[string]string{"email": unknownEmail(i), "password": "wrong-password"},
 					"X-Forwarded-For", "203.0.113."+strconv.Itoa(i+1)).
 					wantError(http.StatusUnauthorized, lectern.EUNAUTHORIZED)
@@ -196,11 +201,15 @@ func TestLoginRateLimit(t *testing.T) {
 	})
 }
 
-// exhaustIP spends the 20 login attempts one address gets, each on a
+// addressFailures is how many failed logins one address may make across
+// accounts before it is throttled.
+const addressFailures = 50
+
+// exhaustIP spends the failed logins one address gets, each on a
 // different unknown account.
 func exhaustIP(t *testing.T, c *client, headers ...string) {
 	t.Helper()
-	for i := range 20 {
+	for i := range addressFailures {
 		c.do(t, "POST", "/api/v1/session", map[string]string{"email": unknownEmail(i), "password": "wrong-password"}, headers...).
 			wantError(http.StatusUnauthorized, lectern.EUNAUTHORIZED)
 	}

@@ -35,18 +35,28 @@ const (
 	sseSessionEnded = "session_ended"
 )
 
-// streamSet tracks the open event streams so that they can all be ended
-// at shutdown.
+// streamRefusedRetry is the Retry-After of a refused stream, in seconds.
+const streamRefusedRetry = 30
+
+// streamSet tracks the open event streams so that they can be capped (per
+// user and in all) and all ended at shutdown.
 type streamSet struct {
+	perUser, max int
+
 	mu     sync.Mutex
 	timing streamTiming
+	open   int
+	byUser map[string]int
 	ended  bool
 	done   chan struct{}
 	wg     sync.WaitGroup
 }
 
-func newStreamSet() *streamSet {
-	return &streamSet{timing: streamTiming{streamHeartbeat, sessionRecheck}, done: make(chan struct{})}
+func newStreamSet(perUser, maxStreams int) *streamSet {
+	return &streamSet{
+		perUser: perUser, max: maxStreams, byUser: make(map[string]int),
+		timing: streamTiming{streamHeartbeat, sessionRecheck}, done: make(chan struct{}),
+	}
 }
 
 // streamTiming is how often a stream sends a heartbeat and checks the
@@ -55,20 +65,48 @@ type streamTiming struct {
 	heartbeat, recheck time.Duration
 }
 
-// join registers a stream; it fails once the set has ended. The stream
-// calls leave when it returns and stops when done is closed.
-func (ss *streamSet) join() (done <-chan struct{}, timing streamTiming, ok bool) {
+// join registers a stream of user. It fails, saying after how many
+// seconds to try again, once the set has ended (EUNAVAILABLE), when user
+// has perUser streams open already (ERATELIMIT) or when max streams are
+// open (EUNAVAILABLE). The stream calls leave when it returns and stops
+// when done is closed.
+func (ss *streamSet) join(user string) (done <-chan struct{}, timing streamTiming, retryAfter int, err error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if ss.ended {
-		return nil, streamTiming{}, false
+	switch {
+	case ss.ended:
+		return nil, streamTiming{}, streamRetryMS / 1000,
+			lectern.Errorf(lectern.EUNAVAILABLE, "the server is restarting; live updates resume in a moment")
+	case ss.byUser[user] >= ss.perUser:
+		return nil, streamTiming{}, streamRefusedRetry, lectern.Errorf(lectern.ERATELIMIT,
+			"you already have %d live update streams open, the most one account may; close another Lectern tab or window, then reload this page", ss.perUser)
+	case ss.open >= ss.max:
+		return nil, streamTiming{}, streamRefusedRetry,
+			lectern.Errorf(lectern.EUNAVAILABLE, "the server has as many live update streams open as it can hold; reload the page in a moment")
 	}
+	ss.open++
+	ss.byUser[user]++
 	ss.wg.Add(1)
-	return ss.done, ss.timing, true
+	return ss.done, ss.timing, 0, nil
 }
 
-// leave unregisters a stream that join registered.
-func (ss *streamSet) leave() { ss.wg.Done() }
+// leave unregisters a stream of user that join registered.
+func (ss *streamSet) leave(user string) {
+	ss.mu.Lock()
+	ss.open--
+	if ss.byUser[user]--; ss.byUser[user] <= 0 {
+		delete(ss.byUser, user)
+	}
+	ss.mu.Unlock()
+	ss.wg.Done()
+}
+
+// count reports how many streams are open.
+func (ss *streamSet) count() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.open
+}
 
 // end tells every stream to stop and refuses new ones.
 func (ss *streamSet) end() {
@@ -125,12 +163,12 @@ func (s *Server) handleLessonEvents(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("find lesson: %w", err)
 	}
-	done, timing, ok := s.comments.streams.join()
-	if !ok {
-		setRetryAfter(c, streamRetryMS/1000)
-		return c.NoContent(http.StatusServiceUnavailable)
+	done, timing, retry, err := s.comments.streams.join(u.ID)
+	if err != nil {
+		setRetryAfter(c, retry)
+		return err
 	}
-	defer s.comments.streams.leave()
+	defer s.comments.streams.leave(u.ID)
 	topics := []string{lessonTopic(lesson.ID)}
 	if cookie, err := c.Cookie(sessionCookie); err == nil && cookie.Value != "" && c.Request().Header.Get(echo.HeaderAuthorization) == "" {
 		topics = append(topics, sessionTopic(hashToken(cookie.Value)))

@@ -266,7 +266,11 @@ func TestLessonEventsAcrossReplicas(t *testing.T) {
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { rdb.Close() })
 	prefix := testenv.Name("lectern:test:sse") + ":"
-	withRedis := func(o *server.Options) { o.Events = events.NewRedis(rdb, prefix) }
+	withRedis := func(o *server.Options) {
+		bus := events.NewRedis(rdb, prefix)
+		t.Cleanup(func() { bus.Close() })
+		o.Events = bus
+	}
 	fx := openFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
 	a, srvA := newLiveServer(t, fx, withRedis)
 	b, srvB := newLiveServer(t, fx, withRedis)

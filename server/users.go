@@ -48,7 +48,16 @@ func (s *Server) handleUserCreate(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	u, err := NewUser(req.Email, req.Name, req.Role, req.Password)
+	// Hashing the password takes a slot like a login's, so that creating
+	// many accounts at once cannot exhaust memory either.
+	if !s.hashes.acquire(c.Request().Context()) {
+		setRetryAfter(c, retryAfterSeconds(s.limits.PasswordHashWait))
+		return errHashBusy()
+	}
+	var u *lectern.User
+	var err error
+	s.hashes.run(func() { u, err = NewUser(req.Email, req.Name, req.Role, req.Password) })
+	s.hashes.release()
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,12 @@ type Config struct {
 	// no HTTP server of its own, is scraped; serve and api also keep
 	// /metrics on their main listener.
 	MetricsAddr string
+	// EventStreamsPerUser, MaxEventStreams and PasswordHashConcurrency
+	// are the API's tunable limits (config_limits.go); zero means the
+	// server's default.
+	EventStreamsPerUser     int
+	MaxEventStreams         int
+	PasswordHashConcurrency int
 
 	// names maps each variable to the name its value came from (the
 	// variable itself, or the flag that overrode it), so that errors name
@@ -136,6 +142,9 @@ func configVars() []configVar {
 		{"LECTERN_JOB_DEADLINE", "job-deadline", "a running transcode without a heartbeat for this long is failed (default 10m)", setDuration(func(c *Config) *time.Duration { return &c.JobDeadline })},
 		{"LECTERN_STALL_TIMEOUT", "stall-timeout", "ffmpeg without progress for this long is killed and the transcode retried (default 5m)", setDuration(func(c *Config) *time.Duration { return &c.StallTimeout })},
 		{"LECTERN_METRICS_ADDR", "metrics-addr", "host:port of a separate listener for /metrics and /healthz, the way to scrape a worker (default none; serve and api also answer /metrics on LECTERN_ADDR)", setString(func(c *Config) *string { return &c.MetricsAddr })},
+		{"LECTERN_EVENT_STREAMS_PER_USER", "event-streams-per-user", "live update streams one user may have open at once (default 5)", setPositiveInt(func(c *Config) *int { return &c.EventStreamsPerUser })},
+		{"LECTERN_MAX_EVENT_STREAMS", "max-event-streams", "live update streams one API process holds at most (default 2000)", setPositiveInt(func(c *Config) *int { return &c.MaxEventStreams })},
+		{"LECTERN_PASSWORD_HASH_CONCURRENCY", "password-hash-concurrency", "password checks computed at once, 19 MiB each (default: the number of CPUs)", setPositiveInt(func(c *Config) *int { return &c.PasswordHashConcurrency })},
 	}
 }
 

@@ -36,6 +36,7 @@ type process struct {
 	backends *backends
 	http     *httpServer
 	api      *server.Server
+	events   events.Bus // the API's live update bus, closed after the API
 	worker   *Worker
 	url      string
 
@@ -107,6 +108,10 @@ func (p *process) Close() error {
 		apiErr = p.api.Close()
 		p.api = nil
 	}
+	if p.events != nil {
+		apiErr = errors.Join(apiErr, p.events.Close())
+		p.events = nil
+	}
 	var closeErr error
 	if p.backends != nil {
 		closeErr = p.backends.Close()
@@ -152,6 +157,10 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		ready["ffmpeg"] = toolsCheck(cfg)
 	}
 	p.queueUI = newQueueUI(p.backends.Queue)
+	// Live comment streams fan out over the queue's Redis (miniredis in
+	// embedded mode), so every API replica sees every change; the bus
+	// holds one Redis subscription for all of this process's streams.
+	p.events = events.NewRedis(p.backends.Queue.Redis, "lectern:events:")
 	srv, err := server.New(server.Options{
 		DB:             p.backends.DB,
 		Storage:        p.backends.Storage,
@@ -162,9 +171,9 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		Uploads:        uploadOptions(cfg),
 		Queue:          p.enqueue,
-		// Live comment streams fan out over the queue's Redis (miniredis in
-		// embedded mode), so every API replica sees every change.
-		Events:      events.NewRedis(p.backends.Queue.Redis, "lectern:events:"),
+		// The limits an operator may tune (LECTERN_EVENT_STREAMS_PER_USER…).
+		Limits:      cfg.serverLimits(),
+		Events:      p.events,
 		ReadyChecks: ready,
 		Tasks:       transcode.Tasks{Inspector: p.backends.Queue.Inspector},
 		QueueUI:     p.queueUI,
