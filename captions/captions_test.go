@@ -227,6 +227,10 @@ func TestParseRefuses(t *testing.T) {
 			want: "the file has no cue with text and a valid time range"},
 		{name: "FractionTooLong", data: "00:00:01.0000000000 --> 00:00:02.000\nx\n",
 			want: `line 1: expected a time range like 00:00:01,000 --> 00:00:04,000, got "00:00:01.0000000000 --> 00:00:02.000"`},
+		{name: "WebVTTOneDashArrow", data: "WEBVTT\n\n00:01.000 --> 00:02.000\nfine\n\n00:03.000 -> 00:04.000\nbroken\n",
+			want: `line 6: expected a time range like 00:00:01.000 --> 00:00:04.000, got "00:03.000 -> 00:04.000"`},
+		{name: "WebVTTFirstCueBroken", data: "WEBVTT\n\nintro\n00:01.000 - 00:02.000\nfirst\n\n00:03.000 --> 00:04.000\nsecond\n",
+			want: `line 4: expected a time range like 00:00:01.000 --> 00:00:04.000, got "00:01.000 - 00:02.000"`},
 		{name: "MissingEnd", data: "WEBVTT\n\n00:00:01.000 -->\nx\n",
 			want: `line 3: expected a time range like 00:00:01.000 --> 00:00:04.000, got "00:00:01.000 -->"`},
 	} {
@@ -247,6 +251,12 @@ func TestParseRefuses(t *testing.T) {
 			}
 		})
 	}
+	t.Run("TextThatStartsWithATimeIsText", func(t *testing.T) {
+		res, err := captions.Parse([]byte("1\n00:00:01,000 --> 00:00:02,000\nWe meet\n\n10:30 is the time\n"), captions.Options{})
+		if err != nil || len(res.Cues) != 1 || res.Cues[0].Text != "We meet\n10:30 is the time" {
+			t.Errorf("Parse = %+v, %v", res, err)
+		}
+	})
 	t.Run("AllPastTheEnd", func(t *testing.T) {
 		_, err := captions.Parse([]byte("WEBVTT\n\n01:00:00.000 --> 01:00:02.000\nlate\n"), captions.Options{DurationMS: 60_000})
 		if got := lectern.ErrorMessage(err); got != "every cue starts after the end of the video: check that the file belongs to this lesson" {

@@ -174,6 +174,11 @@ func (p *parser) orphan() error {
 		lines = append(lines, p.lines[p.i])
 		p.i++
 	}
+	for k := range min(2, len(lines)) {
+		if looksLikeTimeRange(lines[k]) {
+			return p.expectedRange(start + k + 1)
+		}
+	}
 	switch {
 	case len(p.out.cues) == 0 && p.format == SubRip:
 		return p.expectedRange(start + 1)
@@ -190,6 +195,28 @@ func (p *parser) orphan() error {
 		p.out.notes.joined += len(lines)
 	}
 	return nil
+}
+
+// looksLikeTimeRange reports whether line is a time range gone wrong (a
+// one-dash arrow, a dash, nothing at all between the times): it starts
+// with a timestamp, and another follows. Such a line is an error to show,
+// not text to keep.
+func looksLikeTimeRange(line string) bool {
+	fields := strings.FieldsFunc(line, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '-' || r == '>' || r == '=' || r == '→' || r == '–' || r == '—'
+	})
+	if len(fields) < 2 {
+		return false
+	}
+	if _, ok := parseTimestamp(fields[0]); !ok {
+		return false
+	}
+	for _, f := range fields[1:] {
+		if _, ok := parseTimestamp(f); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func isDigits(s string) bool {
