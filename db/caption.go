@@ -152,7 +152,7 @@ func applyCaptionUpdate(tr *lectern.CaptionTrack, upd CaptionTrackUpdate) error 
 	}
 	if upd.Status != nil {
 		if !upd.Status.Valid() {
-			return lectern.Errorf(lectern.EINVALID, "status must be %q or %q", lectern.CaptionPublished, lectern.CaptionDraft)
+			return lectern.Errorf(lectern.EINVALID, "status must be published or draft")
 		}
 		tr.Status = *upd.Status
 		if tr.Status == lectern.CaptionDraft && upd.Default == nil {
