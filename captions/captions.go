@@ -15,7 +15,9 @@
 //     cue numbers may be missing or out of order, timestamps may use "," or
 //     "." before the milliseconds, have one or two (or no) hour digits and
 //     one to nine fraction digits, and a missing blank line between cues is
-//     tolerated.
+//     tolerated. Text after a stray blank line inside a cue is joined to
+//     that cue; a time range written wrong ("00:00:01,000 -> 00:00:02,000")
+//     is refused with its line, never kept as text.
 //   - WebVTT blocks: the header text after WEBVTT, NOTE, STYLE and REGION
 //     blocks are dropped (players style captions themselves, and regions
 //     are too little supported to rely on); a cue's "region:" setting goes
@@ -25,8 +27,8 @@
 //     (a cue number), is used twice, or would read as a NOTE, STYLE or
 //     REGION block. SubRip cue numbers are dropped.
 //   - Text: only <i>, <b> and <u> survive, as WebVTT tags, balanced;
-//     <font>, voices, classes, SubRip {\an8} position codes and every other
-//     tag are removed with their text kept. Character references are
+//     <br> is a line break; <font>, voices, classes, SubRip {\an8} position
+//     codes and every other tag are removed with their text kept. Character references are
 //     decoded and the text is written back with &, < and > escaped, so cue
 //     text is never markup beyond those three tags. Tabs become spaces,
 //     other control characters are removed, lines are trimmed and empty

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -86,12 +85,9 @@ func readCaptionBody(c echo.Context) ([]byte, error) {
 	return data, nil
 }
 
-// isEditorJSON tells the editor's JSON from a caption file: by its
-// Content-Type, or by content, since no caption file starts with "{".
-func isEditorJSON(c echo.Context, data []byte) bool {
-	if mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType)); err == nil && mt == echo.MIMEApplicationJSON {
-		return true
-	}
+// isEditorJSON tells the editor's JSON from a caption file by content,
+// whatever the Content-Type says: no caption file starts with "{".
+func isEditorJSON(data []byte) bool {
 	return bytes.HasPrefix(bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\uFEFF")), " \t\r\n"), []byte("{"))
 }
 
@@ -159,7 +155,7 @@ func (s *Server) handleCaptionPut(c echo.Context) error {
 		return err
 	}
 	var res *captions.Result
-	if isEditorJSON(c, data) {
+	if isEditorJSON(data) {
 		save.Source = lectern.CaptionFromEditor
 		res, err = parseEditorCues(data, l.DurationMS)
 	} else {

@@ -472,7 +472,8 @@ func TestCaptionTrackSettings(t *testing.T) {
 		if !strings.Contains(string(r.Body), `"warnings":[]`) {
 			t.Errorf("a clean upload's answer lacks an empty warnings list: %s", r.Body)
 		}
-		cc.upload(t, cc.teacher, "zh-hant-tw", "", file).want(http.StatusCreated)
+		// The body decides what it is, not the Content-Type (this one says JSON).
+		cc.teacher.do(t, "PUT", cc.path("zh-hant-tw"), file, "Content-Type", "application/json").want(http.StatusCreated)
 		cc.upload(t, cc.teacher, "fr", "?default=true&label=Fran%C3%A7ais", file).want(http.StatusCreated)
 		defaults := func() map[string]bool {
 			m := map[string]bool{}
