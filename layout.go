@@ -18,6 +18,19 @@ func SourceKey(lessonID, uploadID string) string {
 	return LessonPrefix(lessonID) + "source/" + uploadID
 }
 
+// CaptionPrefix is where every version of a lesson's caption track in
+// language lang (a canonical BCP 47 tag) is stored.
+func CaptionPrefix(lessonID, lang string) string {
+	return LessonPrefix(lessonID) + "captions/" + lang + "/"
+}
+
+// CaptionKey is where one saved version of a caption track is stored, as
+// WebVTT; objectID tells one save from another, so a save never overwrites
+// an object that a version (or a concurrent save) already holds.
+func CaptionKey(lessonID, lang, objectID string) string {
+	return CaptionPrefix(lessonID, lang) + objectID + ".vtt"
+}
+
 // OutputPrefix is where transcode attempt n of a lesson writes its HLS
 // output, poster and thumbnails. Attempts never share a prefix, so a stale
 // attempt cannot overwrite a newer one's files.

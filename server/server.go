@@ -256,9 +256,11 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 		},
 	}))
 	// The limit applies to every route but the streaming uploads, which
-	// the upload limit bounds instead. It is not group middleware because
-	// Echo implements that with a catch-all route, which turns 405s into 404s.
-	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: jsonBodyLimit, Skipper: streamingRoute}))
+	// the upload limit bounds instead, and caption uploads, which have
+	// their own. It is not group middleware because Echo implements that
+	// with a catch-all route, which turns 405s into 404s.
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: jsonBodyLimit,
+		Skipper: func(c echo.Context) bool { return streamingRoute(c) || captionUploadRoute(c) }}))
 	s.registerHealthRoutes(e)
 	if s.metricsReg != nil {
 		e.GET("/metrics", metricsHandler(s.metricsReg))
@@ -270,6 +272,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)
 	s.registerLessonRoutes(api)
+	s.registerCaptionRoutes(api)
 	s.registerCommentRoutes(api)
 	s.registerQuestionRoutes(api)
 	s.registerNotificationRoutes(api)
