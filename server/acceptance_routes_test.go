@@ -79,16 +79,18 @@ const beat = `{"session_id":"probe","seq":9,"position_ms":6000,"ranges":[[0,6000
 // new route (captions, search…) cannot join without saying who may call it.
 var routeCases = map[string]routeCase{
 	// Pages and files anyone may fetch.
-	"GET /":          {access: public, exempt: "a redirect", probes: one("GET", "/", nil)},
-	"GET /login":     {access: public, exempt: "the login page", probes: one("GET", "/login", nil)},
-	"GET /healthz":   {access: public, exempt: "liveness", probes: one("GET", "/healthz", nil)},
-	"GET /readyz":    {access: public, exempt: "readiness", probes: one("GET", "/readyz", nil)},
-	"GET /metrics":   {access: public, exempt: "Prometheus series, labelled by route pattern", probes: one("GET", "/metrics", nil)},
-	"GET /static/*":  {access: public, exempt: "embedded files", probes: one("GET", "/static/css/app.css", nil)},
-	"GET /courses":   {access: user, exempt: "my courses", probes: one("GET", "/courses", nil)},
-	"GET /inbox":     {access: user, exempt: "my inbox", probes: one("GET", "/inbox", nil)},
+	"GET /":         {access: public, exempt: "a redirect", probes: one("GET", "/", nil)},
+	"GET /login":    {access: public, exempt: "the login page", probes: one("GET", "/login", nil)},
+	"GET /healthz":  {access: public, exempt: "liveness", probes: one("GET", "/healthz", nil)},
+	"GET /readyz":   {access: public, exempt: "readiness", probes: one("GET", "/readyz", nil)},
+	"GET /metrics":  {access: public, exempt: "Prometheus series, labelled by route pattern", probes: one("GET", "/metrics", nil)},
+	"GET /static/*": {access: public, exempt: "embedded files", probes: one("GET", "/static/css/app.css", nil)},
+	"GET /courses":  {access: user, exempt: "my courses", probes: one("GET", "/courses", nil)},
+	"GET /inbox":    {access: user, exempt: "my inbox", probes: one("GET", "/inbox", nil)},
 	"GET /join/:code": {access: user, exempt: "the join code is the credential: knowing it entitles one to join",
-		probes: func(*world, *kit) []probe { return []probe{{method: "GET", path: "/join/ZZZZ-ZZZZ", want: http.StatusNotFound}} }},
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "GET", path: "/join/ZZZZ-ZZZZ", want: http.StatusNotFound}}
+		}},
 
 	// Pages of a course.
 	"GET /courses/:id":           {access: member, ids: true, probes: one("GET", "/courses/:course", nil)},
@@ -97,14 +99,14 @@ var routeCases = map[string]routeCase{
 	"GET /lessons/:id/analytics": {access: teacher, ids: true, probes: one("GET", "/lessons/:lesson/analytics", nil)},
 
 	// Administration.
-	"GET /admin":                          {access: admin, probes: one("GET", "/admin", nil)},
-	"GET /admin/jobs":                     {access: admin, probes: one("GET", "/admin/jobs", nil)},
-	"ANY " + server.QueueUIPath:           {access: admin, probes: one("GET", server.QueueUIPath, nil)},
-	"ANY " + server.QueueUIPath + "/*":    {access: admin, probes: queueUIProbes},
-	"GET /api/v1/admin/jobs":              {access: admin, probes: one("GET", "/api/v1/admin/jobs", nil)},
-	"POST /api/v1/admin/jobs/:id/retry":   {access: admin, ids: true, probes: one("POST", "/api/v1/admin/jobs/:job/retry", nil)},
-	"POST /api/v1/admin/jobs/:id/cancel":  {access: admin, ids: true, probes: one("POST", "/api/v1/admin/jobs/:job/cancel", nil)},
-	"GET /api/v1/users":                   {access: admin, probes: one("GET", "/api/v1/users", nil)},
+	"GET /admin":                         {access: admin, probes: one("GET", "/admin", nil)},
+	"GET /admin/jobs":                    {access: admin, probes: one("GET", "/admin/jobs", nil)},
+	"ANY " + server.QueueUIPath:          {access: admin, probes: one("GET", server.QueueUIPath, nil)},
+	"ANY " + server.QueueUIPath + "/*":   {access: admin, probes: queueUIProbes},
+	"GET /api/v1/admin/jobs":             {access: admin, probes: one("GET", "/api/v1/admin/jobs", nil)},
+	"POST /api/v1/admin/jobs/:id/retry":  {access: admin, ids: true, probes: one("POST", "/api/v1/admin/jobs/:job/retry", nil)},
+	"POST /api/v1/admin/jobs/:id/cancel": {access: admin, ids: true, probes: one("POST", "/api/v1/admin/jobs/:job/cancel", nil)},
+	"GET /api/v1/users":                  {access: admin, probes: one("GET", "/api/v1/users", nil)},
 	"POST /api/v1/users": {access: admin, probes: one("POST", "/api/v1/users",
 		map[string]string{"email": "intruder@example.org", "name": "Intruder", "password": "intruder password", "role": "admin"})},
 
@@ -118,9 +120,9 @@ var routeCases = map[string]routeCase{
 		probes: func(*world, *kit) []probe {
 			return []probe{{method: "DELETE", path: "/api/v1/session", anonymous: true}}
 		}},
-	"POST /api/v1/tokens":       {access: user, exempt: "my API tokens", probes: one("POST", "/api/v1/tokens", map[string]string{"name": "probe"})},
-	"GET /api/v1/me":            {access: user, exempt: "my account", probes: one("GET", "/api/v1/me", nil)},
-	"GET /api/v1/me/counts":     {access: user, exempt: "my counts", probes: one("GET", "/api/v1/me/counts", nil)},
+	"POST /api/v1/tokens":   {access: user, exempt: "my API tokens", probes: one("POST", "/api/v1/tokens", map[string]string{"name": "probe"})},
+	"GET /api/v1/me":        {access: user, exempt: "my account", probes: one("GET", "/api/v1/me", nil)},
+	"GET /api/v1/me/counts": {access: user, exempt: "my counts", probes: one("GET", "/api/v1/me/counts", nil)},
 	"GET /api/v1/me/notifications": {access: user, exempt: "my notifications",
 		probes: one("GET", "/api/v1/me/notifications", nil)},
 	"POST /api/v1/me/notifications/read": {access: user, ids: true,
@@ -168,14 +170,14 @@ var routeCases = map[string]routeCase{
 	"GET /api/v1/lessons/:id/comments": {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/comments", nil)},
 	"POST /api/v1/lessons/:id/comments": {access: member, ids: true, probes: one("POST", "/api/v1/lessons/:lesson/comments",
 		map[string]any{"kind": "comment", "visibility": "class", "at_ms": 500, "body": "intruder"})},
-	"GET /api/v1/lessons/:id/markers":      {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/markers", nil)},
-	"GET /api/v1/comments/:id":             {access: member, ids: true, probes: one("GET", "/api/v1/comments/:comment", nil)},
-	"PATCH /api/v1/comments/:id":           {access: author, ids: true, probes: one("PATCH", "/api/v1/comments/:answer", map[string]string{"body": "edited by an intruder"})},
-	"DELETE /api/v1/comments/:id":          {access: author, ids: true, probes: one("DELETE", "/api/v1/comments/:answer", nil)},
-	"GET /api/v1/lessons/:id/progress":     {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/progress", nil)},
-	"PUT /api/v1/lessons/:id/progress":     {access: member, ids: true, probes: one("PUT", "/api/v1/lessons/:lesson/progress", beat)},
-	"POST /api/v1/lessons/:id/progress":    {access: member, ids: true, probes: one("POST", "/api/v1/lessons/:lesson/progress", beat, "Content-Type", "text/plain;charset=UTF-8")},
-	"GET /api/v1/lessons/:id/analytics":    {access: teacher, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/analytics", nil)},
+	"GET /api/v1/lessons/:id/markers":       {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/markers", nil)},
+	"GET /api/v1/comments/:id":              {access: member, ids: true, probes: one("GET", "/api/v1/comments/:comment", nil)},
+	"PATCH /api/v1/comments/:id":            {access: author, ids: true, probes: one("PATCH", "/api/v1/comments/:answer", map[string]string{"body": "edited by an intruder"})},
+	"DELETE /api/v1/comments/:id":           {access: author, ids: true, probes: one("DELETE", "/api/v1/comments/:answer", nil)},
+	"GET /api/v1/lessons/:id/progress":      {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/progress", nil)},
+	"PUT /api/v1/lessons/:id/progress":      {access: member, ids: true, probes: one("PUT", "/api/v1/lessons/:lesson/progress", beat)},
+	"POST /api/v1/lessons/:id/progress":     {access: member, ids: true, probes: one("POST", "/api/v1/lessons/:lesson/progress", beat, "Content-Type", "text/plain;charset=UTF-8")},
+	"GET /api/v1/lessons/:id/analytics":     {access: teacher, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/analytics", nil)},
 	"GET /api/v1/lessons/:id/analytics.csv": {access: teacher, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/analytics.csv", nil)},
 	"GET /api/v1/lessons/:id/events": {access: member, ids: true,
 		probes: func(_ *world, k *kit) []probe {
