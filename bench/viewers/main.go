@@ -117,7 +117,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*Summary, error) {
 		return nil, err
 	}
 	fmt.Fprintf(logw, "%d viewers joining over %v, watching for %v…\n", cfg.viewers, cfg.ramp, cfg.duration)
-	stopWatch := p.Watch(500*time.Millisecond, nil)
+	_, stopWatch := p.Watch(500*time.Millisecond, nil)
 	sleep(ctx, cfg.settle) // the idle baseline
 	rec := &recorder{}
 	watched := watch(ctx, cfg, p.URL, lessonID, cookies, rec)

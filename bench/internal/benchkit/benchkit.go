@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -357,11 +358,18 @@ func (c *Course) WaitReady(ctx context.Context, lessonID string, limit time.Dura
 }
 
 // Students enrols n students in the course with the given join code and
-// returns a session cookie for each. They are written straight into the
-// server's SQLite database (the session token's hex SHA-256, as the
-// server stores it), as bench/heartbeat does, so that hundreds of them do
-// not trip the login rate limits, which are not what is measured.
+// returns a session cookie for each (see Sessions).
 func Students(ctx context.Context, dataDir, joinCode string, n int) ([]*http.Cookie, error) {
+	return Sessions(ctx, dataDir, lectern.RoleStudent, joinCode, n)
+}
+
+// Sessions creates n users with role, enrolled in the course with the
+// given join code unless it is empty, and returns a session cookie for
+// each. They are written straight into the server's SQLite database (the
+// session token's hex SHA-256, as the server stores it), as
+// bench/heartbeat does, so that dozens or hundreds of them do not trip the
+// login rate limits, which are not what is measured.
+func Sessions(ctx context.Context, dataDir string, role lectern.Role, joinCode string, n int) ([]*http.Cookie, error) {
 	d, err := db.Open(ctx, "sqlite:"+filepath.Join(dataDir, "lectern.db"), nil)
 	if err != nil {
 		return nil, err
@@ -370,13 +378,15 @@ func Students(ctx context.Context, dataDir, joinCode string, n int) ([]*http.Coo
 	run := RandomHex(4)
 	cookies := make([]*http.Cookie, 0, n)
 	for i := range n {
-		u := &lectern.User{Email: fmt.Sprintf("viewer-%s-%d@example.org", run, i), Name: fmt.Sprint("Viewer ", i),
-			Role: lectern.RoleStudent, PasswordHash: "-"}
+		u := &lectern.User{Email: fmt.Sprintf("%s-%s-%d@example.org", role, run, i), Name: fmt.Sprint("Bench ", role, " ", i),
+			Role: role, PasswordHash: "-"}
 		if err := d.CreateUser(ctx, u); err != nil {
 			return nil, err
 		}
-		if _, err := d.JoinCourse(ctx, joinCode, u.ID); err != nil {
-			return nil, err
+		if joinCode != "" {
+			if _, err := d.JoinCourse(ctx, joinCode, u.ID); err != nil {
+				return nil, err
+			}
 		}
 		secret := RandomHex(32)
 		sum := sha256.Sum256([]byte(secret))
@@ -387,6 +397,16 @@ func Students(ctx context.Context, dataDir, joinCode string, n int) ([]*http.Coo
 		cookies = append(cookies, &http.Cookie{Name: "lectern_session", Value: secret})
 	}
 	return cookies, nil
+}
+
+// WithCookie is a client that sends cookie with every request.
+func WithCookie(base string, cookie *http.Cookie, hc *http.Client) *Client {
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(base)
+	jar.SetCookies(u, []*http.Cookie{cookie})
+	c := *hc
+	c.Jar = jar
+	return &Client{Base: base, HC: &c}
 }
 
 // MakeClip writes a recording of the given length and size (WxH) with a
@@ -424,13 +444,13 @@ type Sample struct {
 
 // Watch reads the server's memory every interval, and runs probe (when not
 // nil) to fill the sample's counts, until the returned stop is called;
-// stop returns the readings.
-func (p *Process) Watch(every time.Duration, probe func(*Sample)) (stop func() []Sample) {
+// stop returns the readings, whose At count from began.
+func (p *Process) Watch(every time.Duration, probe func(*Sample)) (began time.Time, stop func() []Sample) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan []Sample)
+	began = time.Now()
 	go func() {
 		var out []Sample
-		began := time.Now()
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
@@ -455,7 +475,7 @@ func (p *Process) Watch(every time.Duration, probe func(*Sample)) (stop func() [
 			}
 		}
 	}()
-	return func() []Sample { cancel(); return <-done }
+	return began, func() []Sample { cancel(); return <-done }
 }
 
 // MiB formats bytes in MiB.
