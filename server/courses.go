@@ -21,6 +21,7 @@ func (s *Server) registerCourseRoutes(g *echo.Group) {
 	g.POST("/courses/join", s.handleCourseJoin, s.requireUser)
 	g.GET("/courses/:id", s.handleCourseGet, s.requireUser)
 	g.PATCH("/courses/:id", s.handleCourseUpdate, s.requireUser)
+	s.registerMemberRoutes(g)
 }
 
 // courseView is c as viewer may see it: the join code is shown only to

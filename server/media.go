@@ -43,9 +43,11 @@ const (
 	cacheImmutable = "private, max-age=31536000, immutable"
 	// cacheShort is for playlists and WebVTT tracks: they are the entry
 	// points a player (re)loads, and each load re-checks the token, that the
-	// lesson still exists and who is asking. A long-cached master playlist
-	// would keep a deleted lesson or an expired link looking alive.
-	cacheShort = "private, max-age=60"
+	// lesson still exists and who is asking. A cached master playlist would
+	// keep a deleted lesson, an expired link or a removed student's access
+	// looking alive, so browsers revalidate every load (a 304 when the
+	// holder may still see it: the ETag keeps that cheap).
+	cacheShort = "private, no-cache"
 )
 
 func (s *Server) registerMediaRoutes(e *echo.Echo) {
@@ -72,8 +74,9 @@ func (s *Server) handleMedia(c echo.Context) error {
 		return lectern.Errorf(lectern.ENOTFOUND, "media file not found")
 	}
 	ctx := req.Context()
-	if _, err := s.db.FindLessonByID(ctx, tok.LessonID); err != nil {
-		return fmt.Errorf("find lesson of media token: %w", err)
+	// Membership, not just the token: see checkMediaHolder (members.go).
+	if err := s.checkMediaHolder(ctx, tok); err != nil {
+		return err
 	}
 	info, err := s.storage.Stat(ctx, key)
 	if lectern.ErrorCode(err) == lectern.ENOTFOUND {

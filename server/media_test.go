@@ -278,7 +278,7 @@ func wantMediaHeaders(t *testing.T, rel string, r *response) {
 		"X-Content-Type-Options": "nosniff",
 	}
 	if strings.HasSuffix(rel, ".m3u8") || strings.HasSuffix(rel, ".vtt") {
-		want["Cache-Control"] = "private, max-age=60"
+		want["Cache-Control"] = "private, no-cache"
 	}
 	got := map[string]string{}
 	for k := range want {

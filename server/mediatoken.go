@@ -15,8 +15,9 @@ import (
 // Options.MediaTokenTTL is zero. The token is a prefix of every playlist
 // and segment URL the player derives from the master playlist, so it must
 // outlast a whole viewing: a three-hour lecture watched with pauses must not
-// break half-way. It also bounds how long a leaked URL, or a student
-// un-enrolled after asking, keeps working.
+// break half-way. It also bounds how long a leaked URL keeps working; a
+// student removed from the course loses theirs at once, because media
+// delivery checks the holder's membership on every request.
 const DefaultMediaTokenTTL = 6 * time.Hour
 
 // mediaTokenVersion is the first byte of every token payload, so that the

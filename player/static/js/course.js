@@ -4,7 +4,7 @@
 // per lesson.
 import './common.js';
 import './copy.js';
-import { api, bindForm, clock, el, pageData } from './api.js';
+import { api, bindForm, clock, el, pageData, toast } from './api.js';
 import { describeJob, isActive } from './jobstate.js';
 
 const data = pageData();
@@ -147,3 +147,80 @@ async function followStates(lessons) {
 }
 
 if (data.teaching && data.lessons) followStates(data.lessons);
+
+// ---- Members ------------------------------------------------------------
+// Kept apart from the lesson rows above. Teachers see the course's members
+// (GET /api/v1/courses/{id}/members) and remove them; a student leaves the
+// course. Both ask first, and both take effect at once on the server.
+
+const ROLE_LABEL = { teacher: 'Teacher', student: 'Student' };
+const memberRows = document.getElementById('member-rows');
+const courseTitle = document.querySelector('h1')?.textContent.trim() || 'this course';
+
+/** showMemberCount says how many people the list holds. */
+function showMemberCount() {
+  const n = memberRows.querySelectorAll('tr[data-member-id]').length;
+  document.getElementById('members-count').textContent = n === 1 ? '1 person' : `${n} people`;
+}
+
+/** memberRow is one member's row, with a Remove button when they may be removed. */
+function memberRow(m) {
+  const joined = new Date(m.joined_at).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
+  const role = el('span', { class: 'badge badge-role' }, ROLE_LABEL[m.role] || m.role);
+  const action = m.removable
+    ? el('button', { type: 'button', class: 'btn btn-small btn-danger', 'aria-label': `Remove ${m.name}` }, 'Remove')
+    : el('span', { class: 'muted small' }, m.owner ? 'Created the course' : 'Last teacher');
+  const row = el('tr', { dataset: { memberId: m.user_id } },
+    el('th', { scope: 'row' }, el('span', { class: 'person' }, m.name), el('span', { class: 'muted small' }, m.email)),
+    el('td', { 'data-label': 'Role' }, role),
+    el('td', { class: 'small muted', 'data-label': 'Joined' }, joined),
+    el('td', { class: 'member-action' }, action));
+  if (m.removable) action.addEventListener('click', () => removeMember(m, row, action));
+  return row;
+}
+
+async function loadMembers() {
+  try {
+    const { members } = await api('GET', `/api/v1/courses/${encodeURIComponent(data.course_id)}/members`);
+    memberRows.replaceChildren(...members.map(memberRow));
+    showMemberCount();
+  } catch (err) {
+    memberRows.replaceChildren(el('tr', {}, el('td', { colspan: '4', class: 'muted' }, `The members could not be loaded: ${err.message}`)));
+  }
+}
+
+/** removeMember asks, removes m from the course, and takes their rows off the page. */
+async function removeMember(m, row, button) {
+  if (!confirm(`Remove ${m.name} (${m.email}) from ${courseTitle}? They lose access to its lessons at once, including a video they have open. They can join again with the join code.`)) return;
+  button.disabled = true;
+  try {
+    await api('DELETE', `/api/v1/courses/${encodeURIComponent(data.course_id)}/members/${encodeURIComponent(m.user_id)}`);
+  } catch (err) {
+    toast(err.message, true);
+    button.disabled = false;
+    return;
+  }
+  // Focus goes to the next Remove button, or to the heading, never to nothing.
+  const rows = [...memberRows.querySelectorAll('tr[data-member-id]')];
+  const next = rows.slice(rows.indexOf(row) + 1).map((r) => r.querySelector('button')).find(Boolean);
+  row.remove();
+  document.querySelector(`#student-progress tr[data-user-id="${CSS.escape(m.user_id)}"]`)?.remove();
+  showMemberCount();
+  (next || document.getElementById('members-heading')).focus();
+  toast(`${m.name} was removed from the course.`);
+}
+
+if (memberRows) loadMembers();
+
+const leaveButton = document.getElementById('leave-course');
+leaveButton?.addEventListener('click', async () => {
+  if (!confirm(`Leave ${courseTitle}? Its lessons leave your list at once. To come back you will need the join code again.`)) return;
+  leaveButton.disabled = true;
+  try {
+    await api('DELETE', `/api/v1/courses/${encodeURIComponent(data.course_id)}/membership`);
+    location.assign('/courses');
+  } catch (err) {
+    toast(err.message, true);
+    leaveButton.disabled = false;
+  }
+});

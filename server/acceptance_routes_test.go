@@ -1,0 +1,296 @@
+package server_test
+
+import (
+	"context"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lectern/lectern/server"
+	"github.com/lectern/lectern/transcode"
+)
+
+// access is who may call a route.
+type access int
+
+const (
+	public  access = iota // anyone, logged in or not
+	user                  // any logged-in user, about their own things
+	member                // the course's members (and admins)
+	author                // an entry's author and the course's teachers
+	teacher               // the course's teachers (and admins)
+	creator               // teachers and admins by account (creating a course)
+	admin                 // admins only
+	holder                // whoever holds a media token
+)
+
+var accessNames = map[access]string{public: "public", user: "user", member: "member", author: "author",
+	teacher: "teacher", creator: "creator", admin: "admin", holder: "holder"}
+
+// probe is one request of a route's case.
+type probe struct {
+	method, path string
+	body         any
+	headers      []string
+	// want, when set, is the status this probe must get instead of the
+	// default of the test running it.
+	want int
+	// anonymous sends the probe without the caller's credentials (a media
+	// link is its own credential).
+	anonymous bool
+	// stream marks a Server-Sent Events route: a caller who may open it is
+	// answered with a stream that does not end.
+	stream bool
+}
+
+// routeCase says who may call a route and how to call it with a course's
+// IDs.
+type routeCase struct {
+	access access
+	// ids is true when the route names course content by ID (in the path
+	// or the body). Routes without: exempt says why they cannot reach
+	// another course, and the answer is checked for leaks instead.
+	ids    bool
+	exempt string
+	probes func(w *world, k *kit) []probe
+}
+
+// tusRoute marks the routes of the tus endpoint, which is served in front
+// of the Echo router and so is not in its list.
+const tusRoute = "TUS "
+
+// one is a case with a single request.
+func one(method, path string, body any, headers ...string) func(w *world, k *kit) []probe {
+	return func(_ *world, k *kit) []probe {
+		return []probe{{method: method, path: k.path(path), body: body, headers: headers}}
+	}
+}
+
+// beat is a progress heartbeat as the player sends it.
+const beat = `{"session_id":"probe","seq":9,"position_ms":6000,"ranges":[[0,6000]]}`
+
+// routeCases has an entry for every route the server answers: "METHOD
+// /path" as Echo registers it, "ANY /path" for a route that takes every
+// method. TestAcceptance21_IDORMatrix fails for a route without one, so a
+// new route (captions, search…) cannot join without saying who may call it.
+var routeCases = map[string]routeCase{
+	// Pages and files anyone may fetch.
+	"GET /":         {access: public, exempt: "a redirect", probes: one("GET", "/", nil)},
+	"GET /login":    {access: public, exempt: "the login page", probes: one("GET", "/login", nil)},
+	"GET /healthz":  {access: public, exempt: "liveness", probes: one("GET", "/healthz", nil)},
+	"GET /readyz":   {access: public, exempt: "readiness", probes: one("GET", "/readyz", nil)},
+	"GET /metrics":  {access: public, exempt: "Prometheus series, labelled by route pattern", probes: one("GET", "/metrics", nil)},
+	"GET /static/*": {access: public, exempt: "embedded files", probes: one("GET", "/static/css/app.css", nil)},
+	"GET /courses":  {access: user, exempt: "my courses", probes: one("GET", "/courses", nil)},
+	"GET /inbox":    {access: user, exempt: "my inbox", probes: one("GET", "/inbox", nil)},
+	"GET /join/:code": {access: user, exempt: "the join code is the credential: knowing it entitles one to join",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "GET", path: "/join/ZZZZ-ZZZZ", want: http.StatusNotFound}}
+		}},
+
+	// Pages of a course.
+	"GET /courses/:id":           {access: member, ids: true, probes: one("GET", "/courses/:course", nil)},
+	"GET /watch/:id":             {access: member, ids: true, probes: one("GET", "/watch/:lesson", nil)},
+	"GET /lessons/:id/upload":    {access: teacher, ids: true, probes: one("GET", "/lessons/:lesson/upload", nil)},
+	"GET /lessons/:id/analytics": {access: teacher, ids: true, probes: one("GET", "/lessons/:lesson/analytics", nil)},
+
+	// Administration.
+	"GET /admin":                         {access: admin, probes: one("GET", "/admin", nil)},
+	"GET /admin/jobs":                    {access: admin, probes: one("GET", "/admin/jobs", nil)},
+	"ANY " + server.QueueUIPath:          {access: admin, probes: one("GET", server.QueueUIPath, nil)},
+	"ANY " + server.QueueUIPath + "/*":   {access: admin, probes: queueUIProbes},
+	"GET /api/v1/admin/jobs":             {access: admin, probes: one("GET", "/api/v1/admin/jobs", nil)},
+	"POST /api/v1/admin/jobs/:id/retry":  {access: admin, ids: true, probes: one("POST", "/api/v1/admin/jobs/:job/retry", nil)},
+	"POST /api/v1/admin/jobs/:id/cancel": {access: admin, ids: true, probes: one("POST", "/api/v1/admin/jobs/:job/cancel", nil)},
+	"GET /api/v1/users":                  {access: admin, probes: one("GET", "/api/v1/users", nil)},
+	"POST /api/v1/users": {access: admin, probes: one("POST", "/api/v1/users",
+		map[string]string{"email": "intruder@example.org", "name": "Intruder", "password": "intruder password", "role": "admin"})},
+
+	// The caller's own session and account.
+	"POST /api/v1/session": {access: public, exempt: "logging in",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "POST", path: "/api/v1/session", anonymous: true, want: http.StatusUnauthorized,
+				body: map[string]string{"email": "nobody@example.org", "password": "not a password"}}}
+		}},
+	"DELETE /api/v1/session": {access: public, exempt: "logging out (sent without the caller's cookie, to keep them logged in)",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "DELETE", path: "/api/v1/session", anonymous: true}}
+		}},
+	"POST /api/v1/tokens":   {access: user, exempt: "my API tokens", probes: one("POST", "/api/v1/tokens", map[string]string{"name": "probe"})},
+	"GET /api/v1/me":        {access: user, exempt: "my account", probes: one("GET", "/api/v1/me", nil)},
+	"GET /api/v1/me/counts": {access: user, exempt: "my counts", probes: one("GET", "/api/v1/me/counts", nil)},
+	"GET /api/v1/me/notifications": {access: user, exempt: "my notifications",
+		probes: one("GET", "/api/v1/me/notifications", nil)},
+	"POST /api/v1/me/notifications/read": {access: user, ids: true,
+		// Naming someone else's notification marks nothing (the state
+		// check sees it still unread); the answer is the caller's count.
+		probes: func(_ *world, k *kit) []probe {
+			return []probe{{method: "POST", path: "/api/v1/me/notifications/read", want: http.StatusOK,
+				body: map[string][]string{"ids": {k.notificationID}}}}
+		}},
+	"GET /api/v1/questions": {access: user, exempt: "my question inbox, across the courses I teach",
+		probes: one("GET", "/api/v1/questions?status=open", nil)},
+
+	// Courses and members.
+	"GET /api/v1/courses":  {access: user, exempt: "my courses", probes: one("GET", "/api/v1/courses", nil)},
+	"POST /api/v1/courses": {access: creator, exempt: "creates a course of the caller's own", probes: one("POST", "/api/v1/courses", map[string]string{"title": "Probe"})},
+	"POST /api/v1/courses/join": {access: user, exempt: "the join code is the credential: knowing it entitles one to join",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "POST", path: "/api/v1/courses/join", body: map[string]string{"code": "ZZZZ-ZZZZ"}, want: http.StatusNotFound}}
+		}},
+	"GET /api/v1/courses/:id":         {access: member, ids: true, probes: one("GET", "/api/v1/courses/:course", nil)},
+	"PATCH /api/v1/courses/:id":       {access: teacher, ids: true, probes: one("PATCH", "/api/v1/courses/:course", map[string]int{"completion_threshold": 5})},
+	"GET /api/v1/courses/:id/lessons": {access: member, ids: true, probes: one("GET", "/api/v1/courses/:course/lessons", nil)},
+	"POST /api/v1/courses/:id/lessons": {access: teacher, ids: true,
+		probes: one("POST", "/api/v1/courses/:course/lessons", map[string]string{"title": "Intruder's lesson"})},
+	"GET /api/v1/courses/:id/members": {access: teacher, ids: true, probes: one("GET", "/api/v1/courses/:course/members", nil)},
+	"DELETE /api/v1/courses/:id/members/:user_id": {access: teacher, ids: true,
+		probes: one("DELETE", "/api/v1/courses/:course/members/:mate", nil)},
+	"DELETE /api/v1/courses/:id/membership": {access: member, ids: true, probes: one("DELETE", "/api/v1/courses/:course/membership", nil)},
+
+	// Lessons, uploads and the media token.
+	"GET /api/v1/lessons/:id":          {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson", nil)},
+	"PATCH /api/v1/lessons/:id":        {access: teacher, ids: true, probes: one("PATCH", "/api/v1/lessons/:lesson", map[string]string{"title": "Hijacked"})},
+	"DELETE /api/v1/lessons/:id":       {access: teacher, ids: true, probes: one("DELETE", "/api/v1/lessons/:lesson", nil)},
+	"GET /api/v1/lessons/:id/playback": {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/playback", nil)},
+	"PUT /api/v1/lessons/:id/source": {access: teacher, ids: true,
+		probes: one("PUT", "/api/v1/lessons/:lesson/source", fakeRecording("intruder"), "Content-Type", "video/mp4")},
+	tusRoute + "POST /api/v1/uploads":       {access: teacher, ids: true, probes: tusCreateProbe},
+	tusRoute + "HEAD /api/v1/uploads/:id":   {access: teacher, ids: true, probes: tusProbe("HEAD")},
+	tusRoute + "PATCH /api/v1/uploads/:id":  {access: teacher, ids: true, probes: tusProbe("PATCH")},
+	tusRoute + "DELETE /api/v1/uploads/:id": {access: teacher, ids: true, probes: tusProbe("DELETE")},
+	"GET /media/:token/*":                   {access: holder, ids: true, probes: mediaProbes("GET")},
+	"HEAD /media/:token/*":                  {access: holder, ids: true, probes: mediaProbes("HEAD")},
+
+	// Comments, progress and analytics.
+	"GET /api/v1/lessons/:id/comments": {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/comments", nil)},
+	"POST /api/v1/lessons/:id/comments": {access: member, ids: true, probes: one("POST", "/api/v1/lessons/:lesson/comments",
+		map[string]any{"kind": "comment", "visibility": "class", "at_ms": 500, "body": "intruder"})},
+	"GET /api/v1/lessons/:id/markers":       {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/markers", nil)},
+	"GET /api/v1/comments/:id":              {access: member, ids: true, probes: one("GET", "/api/v1/comments/:comment", nil)},
+	"PATCH /api/v1/comments/:id":            {access: author, ids: true, probes: one("PATCH", "/api/v1/comments/:answer", map[string]string{"body": "edited by an intruder"})},
+	"DELETE /api/v1/comments/:id":           {access: author, ids: true, probes: one("DELETE", "/api/v1/comments/:answer", nil)},
+	"GET /api/v1/lessons/:id/progress":      {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/progress", nil)},
+	"PUT /api/v1/lessons/:id/progress":      {access: member, ids: true, probes: one("PUT", "/api/v1/lessons/:lesson/progress", beat)},
+	"POST /api/v1/lessons/:id/progress":     {access: member, ids: true, probes: one("POST", "/api/v1/lessons/:lesson/progress", beat, "Content-Type", "text/plain;charset=UTF-8")},
+	"GET /api/v1/lessons/:id/analytics":     {access: teacher, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/analytics", nil)},
+	"GET /api/v1/lessons/:id/analytics.csv": {access: teacher, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/analytics.csv", nil)},
+	"GET /api/v1/lessons/:id/events": {access: member, ids: true,
+		probes: func(_ *world, k *kit) []probe {
+			return []probe{{method: "GET", path: k.path("/api/v1/lessons/:lesson/events"), stream: true}}
+		}},
+}
+
+// queueUIProbes reads the queue UI's API, pauses a queue and deletes a
+// course's queued transcode through it.
+func queueUIProbes(_ *world, k *kit) []probe {
+	return []probe{
+		{method: "GET", path: server.QueueUIPath + "/api/queues"},
+		{method: "POST", path: server.QueueUIPath + "/api/queues/" + transcode.QueueCritical + ":pause"},
+		{method: "DELETE", path: server.QueueUIPath + "/api/queues/" + transcode.QueueCritical + "/pending_tasks/transcode:" + k.lessonID + ":2"},
+	}
+}
+
+// tusCreateProbe starts a resumable upload for the kit's lesson.
+func tusCreateProbe(_ *world, k *kit) []probe {
+	meta := "lesson_id " + base64.StdEncoding.EncodeToString([]byte(k.lessonID)) +
+		",filename " + base64.StdEncoding.EncodeToString([]byte("intruder.mp4"))
+	return []probe{{method: "POST", path: "/api/v1/uploads",
+		headers: []string{"Tus-Resumable", "1.0.0", "Upload-Length", "100", "Upload-Metadata", meta}}}
+}
+
+// tusProbe acts on the kit's teacher's upload in progress.
+func tusProbe(method string) func(w *world, k *kit) []probe {
+	return func(w *world, k *kit) []probe {
+		p := probe{method: method, path: strings.TrimPrefix(k.uploadURL, w.ts.URL), headers: []string{"Tus-Resumable", "1.0.0"}}
+		if method == "PATCH" {
+			p.body = fakeRecording("intruder")
+			p.headers = append(p.headers, "Upload-Offset", "0", "Content-Type", "application/offset+octet-stream")
+		}
+		return []probe{p}
+	}
+}
+
+// mediaProbes are the media links someone of course A can hold for k's
+// lesson: the one A's student got while a member of k's course (gone
+// since they left: 404), the student of k's course's own link used with
+// the caller's credentials (a borrowed link: 403), and A's own link
+// climbing to k's lesson (404). The last two hold only for k = B.
+func mediaProbes(method string) func(w *world, k *kit) []probe {
+	return func(w *world, k *kit) []probe {
+		return []probe{
+			{method: method, path: w.staleBase + "master.m3u8", anonymous: true, want: http.StatusNotFound},
+			{method: method, path: w.staleBase + "v0/seg_00000.m4s", anonymous: true, want: http.StatusNotFound},
+			{method: method, path: k.mediaBase + "master.m3u8", want: http.StatusForbidden},
+			{method: method, path: w.a.mediaBase + "../../../" + k.lessonID + "/hls/1/master.m3u8", anonymous: true, want: http.StatusNotFound},
+		}
+	}
+}
+
+// send makes a probe as c. A stream that opens is closed again at once:
+// its status is the answer.
+func (w *world) send(t *testing.T, c *client, p probe) *response {
+	t.Helper()
+	if p.anonymous {
+		c = w.ts.client(t)
+	}
+	if !p.stream {
+		return c.do(t, p.method, p.path, p.body, p.headers...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, p.method, c.base+p.path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", p.method, p.path, err)
+	}
+	defer resp.Body.Close()
+	var body []byte
+	if resp.StatusCode != http.StatusOK {
+		body, _ = io.ReadAll(resp.Body)
+	}
+	return &response{t: t, Status: resp.StatusCode, Header: resp.Header, Body: body}
+}
+
+// checkRouteCases fails for every route of the server without a case, and
+// for every case whose route the server does not have (a stale entry).
+func checkRouteCases(t *testing.T, srv *server.Server) {
+	t.Helper()
+	routes := server.Routes(srv)
+	covered := map[string]bool{}
+	for _, r := range routes {
+		method, path, _ := strings.Cut(r, " ")
+		switch {
+		case hasCase(r):
+			covered[r] = true
+		case hasCase("ANY " + path):
+			covered["ANY "+path] = true
+		default:
+			t.Errorf("route %s %s has no entry in routeCases: say who may call it and how to call it with another course's IDs", method, path)
+		}
+	}
+	for key := range routeCases {
+		if !covered[key] && !strings.HasPrefix(key, tusRoute) {
+			t.Errorf("routeCases has %q, which the server does not answer: remove or rename the entry", key)
+		}
+	}
+}
+
+func hasCase(key string) bool { _, ok := routeCases[key]; return ok }
+
+// sortedCases returns the route cases in a stable order.
+func sortedCases() []string {
+	keys := make([]string, 0, len(routeCases))
+	for k := range routeCases {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
