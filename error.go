@@ -62,3 +62,8 @@ func ErrorMessage(err error) string {
 	}
 	return "internal error"
 }
+
+// EUNAVAILABLE extends the contract's codes: a service Lectern needs (the
+// database) is busy or unreachable for now, and the same request may
+// succeed a moment later (HTTP 503 with Retry-After).
+const EUNAVAILABLE = "unavailable"
