@@ -281,6 +281,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerProgressRoutes(api)
 	s.registerAnalyticsRoutes(api)
 	s.registerPageRoutes(e)
+	s.registerTokenPage(e)
 	s.registerUploadRoutes(e)
 	s.registerPageRoutes(e)
 	s.registerMediaRoutes(e)
