@@ -78,6 +78,8 @@ func (r *outageRun) check(t *testing.T, bc *beatClass) {
 	}
 	for _, b := range r.beats {
 		switch {
+		case b.cut:
+			continue
 		case b.acked():
 			acked++
 			if b.began.After(r.to) {
@@ -130,7 +132,7 @@ func (r *outageRun) check(t *testing.T, bc *beatClass) {
 func TestAcceptance15_PostgresRestartUnderHeartbeats(t *testing.T) {
 	dbURL := testenv.PostgresURL(t)
 	proxy := testenv.NewFaultProxy(t, testenv.URLHostPort(t, dbURL))
-	ts := newWallClockServer(t, proxy.ProxyURL(dbURL))
+	ts, _ := newWallClockServer(t, proxy.ProxyURL(dbURL))
 	bc := newBeatClass(t, ts, outageStudents, 90)
 
 	// A restart as the server does it: every session is ended (the
@@ -159,7 +161,7 @@ func TestAcceptance15_PostgresRestartUnderHeartbeats(t *testing.T) {
 func TestAcceptance15_SQLiteWriterHeldUnderHeartbeats(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lectern.db")
 	// The production busy timeout (10 s): the writer is held past it.
-	ts := newWallClockServer(t, "sqlite:"+path)
+	ts, _ := newWallClockServer(t, "sqlite:"+path)
 	bc := newBeatClass(t, ts, outageStudents, 90)
 	var release func()
 	r := runOutage(t, bc, func() { release = holdSQLiteWriter(t, path) }, 12*time.Second, func() { release() })

@@ -30,7 +30,9 @@ import (
 // beatClass is a course with one long, ready lesson and its students,
 // logged in.
 type beatClass struct {
-	ts       *testServer
+	// url is the server's base URL; db its database.
+	url      string
+	db       *db.DB
 	lessonID string
 	students []beatStudent
 	// secsEach is how many seconds of the lesson each student has:
@@ -44,17 +46,18 @@ type beatStudent struct {
 	cookie string
 }
 
-// newWallClockServer is newServer on a fresh database whose clock is the
-// wall clock: heartbeats may credit only as much playing time as has
-// passed, so a load run cannot use a clock that stands still.
-func newWallClockServer(t *testing.T, url string) *testServer {
+// newWallClockServer is newServer on the database at url (migrated
+// here), with the wall clock: heartbeats may credit only as much playing
+// time as has passed, so a load run cannot use a clock that stands still.
+// stop closes the server and then the database (also done when the test
+// ends).
+func newWallClockServer(t *testing.T, url string) (ts *testServer, stop func()) {
 	t.Helper()
 	ctx := context.Background()
 	d, err := db.Open(ctx, url, nil)
 	if err != nil {
 		t.Fatalf("open db: %v", err)
 	}
-	t.Cleanup(func() { d.Close() })
 	if err := d.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
@@ -67,13 +70,15 @@ func newWallClockServer(t *testing.T, url string) *testServer {
 		t.Fatalf("server.New: %v", err)
 	}
 	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
+	stop = sync.OnceFunc(func() {
 		hs.Close()
 		if err := s.Close(); err != nil {
 			t.Errorf("close server: %v", err)
 		}
+		d.Close()
 	})
-	return &testServer{fixture: &fixture{DB: d, Store: store}, URL: hs.URL}
+	t.Cleanup(stop)
+	return &testServer{fixture: &fixture{DB: d, Store: store}, URL: hs.URL}, stop
 }
 
 // newBeatClass creates the class. Students are logged in through
@@ -81,36 +86,44 @@ func newWallClockServer(t *testing.T, url string) *testServer {
 // SHA-256 of the cookie), so that the login rate limit is not in the way.
 func newBeatClass(t *testing.T, ts *testServer, students, secsEach int) *beatClass {
 	t.Helper()
+	bc := prepareBeatClass(t, ts.DB, students, secsEach)
+	bc.url = ts.URL
+	return bc
+}
+
+// prepareBeatClass stores the class in d; the caller sets bc.url.
+func prepareBeatClass(t *testing.T, d *db.DB, students, secsEach int) *beatClass {
+	t.Helper()
 	ctx := context.Background()
 	teacher := &lectern.User{Email: "beat-teacher-" + randomHex(4) + "@example.org", Role: lectern.RoleTeacher}
-	if err := ts.DB.CreateUser(ctx, teacher); err != nil {
+	if err := d.CreateUser(ctx, teacher); err != nil {
 		t.Fatal(err)
 	}
 	course := &lectern.Course{Title: "Heartbeats", OwnerID: teacher.ID}
-	if err := ts.DB.CreateCourse(ctx, course); err != nil {
+	if err := d.CreateCourse(ctx, course); err != nil {
 		t.Fatal(err)
 	}
 	l := &lectern.Lesson{CourseID: course.ID, Title: "Long"}
-	if err := ts.DB.CreateLesson(ctx, l); err != nil {
+	if err := d.CreateLesson(ctx, l); err != nil {
 		t.Fatal(err)
 	}
 	ready, duration := lectern.LessonReady, int64(students*secsEach)*1000
-	if _, err := ts.DB.UpdateLesson(ctx, l.ID, lectern.LessonUpdate{Status: &ready, DurationMS: &duration}); err != nil {
+	if _, err := d.UpdateLesson(ctx, l.ID, lectern.LessonUpdate{Status: &ready, DurationMS: &duration}); err != nil {
 		t.Fatal(err)
 	}
-	bc := &beatClass{ts: ts, lessonID: l.ID, secsEach: secsEach}
+	bc := &beatClass{db: d, lessonID: l.ID, secsEach: secsEach}
 	for i := range students {
 		u := &lectern.User{Email: fmt.Sprintf("beat-%d-%s@example.org", i, randomHex(4)), Name: fmt.Sprint("Student ", i), Role: lectern.RoleStudent}
-		if err := ts.DB.CreateUser(ctx, u); err != nil {
+		if err := d.CreateUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ts.DB.JoinCourse(ctx, course.JoinCode, u.ID); err != nil {
+		if _, err := d.JoinCourse(ctx, course.JoinCode, u.ID); err != nil {
 			t.Fatal(err)
 		}
 		secret := randomHex(32)
 		sum := sha256.Sum256([]byte(secret))
 		s := &lectern.Session{TokenHash: hex.EncodeToString(sum[:]), UserID: u.ID, ExpiresAt: time.Now().Add(24 * time.Hour)}
-		if err := ts.DB.CreateSession(ctx, s); err != nil {
+		if err := d.CreateSession(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 		bc.students = append(bc.students, beatStudent{user: u, cookie: "lectern_session=" + secret})
@@ -133,7 +146,10 @@ type sentBeat struct {
 	began   time.Time
 	ended   time.Time
 	// status is the HTTP status; 0 when no answer came (err says why).
-	status     int
+	status int
+	// cut is set for a beat in flight when the run ended: it may or may
+	// not have been recorded, and it is neither a success nor a failure.
+	cut        bool
 	retryAfter string
 	err        error
 	// The progress an acknowledged beat was answered with.
@@ -159,7 +175,7 @@ func (bc *beatClass) drive(ctx context.Context, every time.Duration, mix beatMix
 	tr := &http.Transport{MaxIdleConns: len(bc.students), MaxIdleConnsPerHost: len(bc.students)}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: time.Minute}
-	url := bc.ts.URL + "/api/v1/lessons/" + bc.lessonID + "/progress"
+	url := bc.url + "/api/v1/lessons/" + bc.lessonID + "/progress"
 	logs := make([][]sentBeat, len(bc.students))
 	var wg sync.WaitGroup
 	for i := range bc.students {
@@ -183,9 +199,8 @@ func (bc *beatClass) student(ctx context.Context, hc *http.Client, url string, i
 		b.began = time.Now()
 		bc.put(ctx, hc, url, bc.students[i].cookie, beat, &b)
 		b.ended = time.Now()
-		if ctx.Err() == nil || b.status != 0 {
-			sent = append(sent, b)
-		}
+		b.cut = b.status == 0 && ctx.Err() != nil
+		sent = append(sent, b)
 	}
 	// Players do not start in step.
 	tick := time.NewTicker(every)
@@ -271,7 +286,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 func (bc *beatClass) checkKept(t *testing.T, beats []sentBeat) (n, lost int) {
 	t.Helper()
 	ctx := context.Background()
-	a, err := bc.ts.DB.FindLessonAnalytics(ctx, bc.lessonID, 1000)
+	a, err := bc.db.FindLessonAnalytics(ctx, bc.lessonID, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +313,7 @@ func (bc *beatClass) checkKept(t *testing.T, beats []sentBeat) (n, lost int) {
 		if newest[i].seq == 0 {
 			continue
 		}
-		p, err := bc.ts.DB.FindProgress(ctx, s.user, bc.lessonID)
+		p, err := bc.db.FindProgress(ctx, s.user, bc.lessonID)
 		if err != nil {
 			t.Fatal(err)
 		}
