@@ -49,6 +49,8 @@ func isForeignKeyViolation(err error) bool {
 // connections, or a connection lost mid-way; or a deadline passed while
 // waiting for either. Such a request may simply be tried again a moment
 // later, which is what the HTTP layer tells the client (503, Retry-After).
+// A network error that did not come through this package (a client that
+// went away mid-upload, say) is not the database's.
 func IsUnavailable(err error) bool {
 	if err == nil {
 		return false
@@ -67,21 +69,37 @@ func IsUnavailable(err error) bool {
 	if errors.As(err, &pe) {
 		return pgUnavailable(pe.Code)
 	}
-	var ce *pgconn.ConnectError
+	var (
+		ce *pgconn.ConnectError
+		le *lostConnection
+	)
+	return errors.As(err, &ce) || errors.As(err, &le) ||
+		errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
+}
+
+// lostConnection is a failure of the connection to the database itself
+// (refused, reset, cut off mid-answer), as the driver reported it.
+type lostConnection struct{ err error }
+
+func (e *lostConnection) Error() string { return e.err.Error() }
+func (e *lostConnection) Unwrap() error { return e.err }
+
+// markLost wraps err in a lostConnection when it is the database
+// connection that failed, so that IsUnavailable can tell it from other
+// network errors. Every call to the driver returns its errors through it.
+func markLost(err error) error {
 	var ne net.Error
 	switch {
-	case errors.As(err, &ce), errors.As(err, &ne):
-		return true
-	case errors.Is(err, context.DeadlineExceeded), pgconn.Timeout(err):
-		return true
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone):
-		// The connection broke while in use.
-		return true
+	case err == nil:
+		return nil
+	case errors.As(err, &ne), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone):
+		return &lostConnection{err}
 	case pgconn.SafeToRetry(err):
 		// pgx failed before sending anything (its connection was closed).
-		return true
+		return &lostConnection{err}
 	}
-	return false
+	return err
 }
 
 // pgUnavailable reports whether a PostgreSQL SQLSTATE means the server

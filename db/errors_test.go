@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io"
+	"net"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -97,5 +100,8 @@ func TestIsUnavailable(t *testing.T) {
 		check(t, "lectern error", lectern.Errorf(lectern.EINVALID, "bad"), false)
 		check(t, "plain error", errors.New("boom"), false)
 		check(t, "canceled request", context.Canceled, false)
+		// A client that went away mid-request is not the database.
+		check(t, "client connection reset", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, false)
+		check(t, "client body cut short", io.ErrUnexpectedEOF, false)
 	})
 }
