@@ -18,8 +18,9 @@ const (
 	// too fast (HTTP 429). Login throttling and posting limits use it.
 	ERATELIMIT = "rate_limited"
 	// EUNAVAILABLE extends the contract's list: the server cannot take the
-	// request now but may soon (HTTP 503, with Retry-After). Full capacity
-	// (password hashing slots, live event streams) uses it.
+	// request now but may soon (HTTP 503, with Retry-After): full capacity
+	// (password hashing slots, live event streams), or a service Lectern
+	// needs (the database) busy or unreachable for now.
 	EUNAVAILABLE = "unavailable"
 	EINTERNAL    = "internal"
 )

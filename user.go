@@ -42,8 +42,9 @@ type Session struct {
 	ExpiresAt time.Time `db:"expires_at"`
 }
 
-// APIToken is a long-lived bearer credential for scripts and the CLI.
-// Only a hash of the secret is stored; the secret is shown once.
+// APIToken is a bearer credential for scripts and the CLI. Only a hash of
+// the secret is stored; the secret is shown once. LastUsedAt is recorded
+// at most about once a minute, so it may lag the latest use by that much.
 type APIToken struct {
 	ID         string     `json:"id" db:"id"`
 	UserID     string     `json:"-" db:"user_id"`
@@ -51,4 +52,6 @@ type APIToken struct {
 	TokenHash  string     `json:"-" db:"token_hash"`
 	CreatedAt  time.Time  `json:"created_at" db:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty" db:"last_used_at"`
+	// ExpiresAt is when the token stops working; nil means never.
+	ExpiresAt *time.Time `json:"expires_at,omitempty" db:"expires_at"`
 }

@@ -156,7 +156,7 @@ func (db *DB) Close() error { return db.db.Close() }
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping %s: %w", db.dialect, err)
+		return fmt.Errorf("ping %s: %w", db.dialect, markLost(err))
 	}
 	return nil
 }
@@ -214,14 +214,14 @@ func (db *DB) write(ctx context.Context, fn func(tx) error) error {
 func (db *DB) inTx(ctx context.Context, opts *sql.TxOptions, fn func(tx) error) error {
 	t, err := db.db.BeginTxx(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", markLost(err))
 	}
 	if err := fn(tx{t}); err != nil {
 		_ = t.Rollback()
-		return err
+		return markLost(err)
 	}
 	if err := t.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", markLost(err))
 	}
 	return nil
 }

@@ -102,7 +102,7 @@ func (db *DB) findUser(ctx context.Context, notFoundMsg, query string, args ...a
 		return nil, lectern.Errorf(lectern.ENOTFOUND, "%s", notFoundMsg)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find user: %w", err)
+		return nil, fmt.Errorf("find user: %w", markLost(err))
 	}
 	return &u, nil
 }

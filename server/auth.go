@@ -61,13 +61,17 @@ func (s *Server) authenticate(c echo.Context) (*lectern.User, error) {
 		if !strings.EqualFold(scheme, "Bearer") || token == "" {
 			return nil, lectern.Errorf(lectern.EUNAUTHORIZED, "authorization header must be \"Bearer <token>\"")
 		}
-		u, err := s.db.FindUserByAPIToken(ctx, hashToken(token))
+		hash := hashToken(token)
+		u, err := s.db.FindUserByAPIToken(ctx, hash)
 		if lectern.ErrorCode(err) == lectern.ENOTFOUND {
-			return nil, lectern.Errorf(lectern.EUNAUTHORIZED, "invalid or revoked API token")
+			return nil, lectern.Errorf(lectern.EUNAUTHORIZED, "invalid, expired or revoked API token")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("find user by api token: %w", err)
 		}
+		// Recorded in the background, at most once a minute: a read
+		// must not wait for the database's writer.
+		s.tokenUses.Note(hash)
 		return u, nil
 	}
 	cookie, err := c.Cookie(sessionCookie)

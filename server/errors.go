@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
 )
 
 // errorBody is the API's error shape: {"error":{"code":…,"message":…}}.
@@ -84,6 +85,9 @@ func fromEchoError(he *echo.HTTPError) (status int, code, message string) {
 // middleware returns becomes the API's JSON error shape here. Only internal
 // errors are logged, with the request ID.
 func (s *Server) handleError(err error, c echo.Context) {
+	if s.handleUnavailable(err, c) {
+		return
+	}
 	var (
 		status        int
 		code, message string
@@ -117,6 +121,54 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if err := c.JSON(status, errorBody{errorDetail{code, message}}); err != nil {
 		s.logger.WarnContext(c.Request().Context(), "write error response", slog.Any("error", err))
 	}
+}
+
+// A busy or unreachable database (db.IsUnavailable) is answered here, for
+// every route: 503, code "unavailable", a Retry-After, and a message that
+// names no driver, table or host. It is logged as a warning with its cause:
+// many requests fail together during an outage, and the fault is not in
+// the request. Alert on the rate of 503s (see docs/operations.md).
+
+// unavailableRetryAfter is what Retry-After says, in seconds: long enough
+// for a SQLite writer or a PostgreSQL restart to finish, short enough that
+// a player's next heartbeat is not held back much.
+const unavailableRetryAfter = 5
+
+// unavailableMessage is what people are told.
+const unavailableMessage = "Lectern is busy or cannot reach its database right now. Please try again in a few seconds."
+
+// unavailable returns the EUNAVAILABLE error err stands for when err says
+// the database is busy or unreachable, and nil otherwise. Errors that
+// already carry a code (a *lectern.Error) keep it.
+func unavailable(err error) *lectern.Error {
+	if lectern.ErrorCode(err) != lectern.EINTERNAL || !db.IsUnavailable(err) {
+		return nil
+	}
+	return lectern.Errorf(lectern.EUNAVAILABLE, unavailableMessage)
+}
+
+// handleUnavailable answers err with 503 and Retry-After when the
+// database is busy or unreachable, and reports whether it did.
+func (s *Server) handleUnavailable(err error, c echo.Context) bool {
+	ue := unavailable(err)
+	if ue == nil {
+		return false
+	}
+	s.logger.WarnContext(c.Request().Context(), "database unavailable",
+		slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+		slog.String("method", c.Request().Method),
+		slog.String("path", c.Request().URL.Path),
+		slog.Any("error", err))
+	if c.Response().Committed {
+		return true
+	}
+	setRetryAfter(c, unavailableRetryAfter)
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(http.StatusServiceUnavailable)
+		return true
+	}
+	_ = c.JSON(http.StatusServiceUnavailable, errorBody{errorDetail{ue.Code, ue.Message}})
+	return true
 }
 
 // writeErrorJSON writes the API's error shape outside Echo (the

@@ -115,7 +115,12 @@ func newServer(t *testing.T, fx *fixture, edit ...func(*server.Options)) *testSe
 		t.Fatalf("server.New: %v", err)
 	}
 	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(hs.Close)
+	t.Cleanup(func() {
+		hs.Close()
+		if err := s.Close(); err != nil {
+			t.Errorf("close server: %v", err)
+		}
+	})
 	return &testServer{fixture: fx, URL: hs.URL}
 }
 

@@ -201,9 +201,15 @@ func (s *Server) renderError(c echo.Context, u *lectern.User, err error) error {
 	if errors.As(err, &he) && code == lectern.EINTERNAL {
 		_, code, _ = fromEchoError(he)
 	}
+	if unavailable(err) != nil {
+		code = lectern.EUNAVAILABLE
+		setRetryAfter(c, unavailableRetryAfter)
+	}
 	status := statusOf(code)
 	view := errorView{Heading: "Something went wrong", Message: "The page could not be shown. Please try again in a moment."}
 	switch code {
+	case lectern.EUNAVAILABLE:
+		view = errorView{Heading: "Lectern is busy", Message: unavailableMessage}
 	case lectern.ENOTFOUND:
 		view = errorView{Heading: "Not found", Message: "This page does not exist, or you do not have access to it."}
 	case lectern.EFORBIDDEN:

@@ -122,6 +122,8 @@ type Server struct {
 
 	// beats group-commits progress heartbeats (heartbeat.go).
 	beats *beatBatcher
+	// tokenUses records API token uses off the request path (auth.go).
+	tokenUses *db.TokenUses
 
 	// Operations (admin_jobs.go, admin_queues.go, metrics.go).
 	tasks      TaskCanceler
@@ -200,6 +202,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.beats = newBeatBatcher(s.db.RecordHeartbeats, opts.Heartbeats, s.db.Dialect())
+	s.tokenUses = db.NewTokenUses(s.db, func(err error) {
+		s.logger.Warn("record api token use", slog.Any("error", err))
+	})
 	s.comments = newCommentState(opts.Events, s.limits)
 	if s.metricsReg != nil {
 		if err := s.registerLimitMetrics(s.metricsReg); err != nil {
@@ -221,13 +226,23 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close finishes the server's work in progress once the HTTP server has
 // stopped passing it requests: heartbeats waiting to be batched are
-// committed and answered. It does not close the database.
+// committed and answered, and API token uses not yet written are written
+// (for at most tokenUsesCloseTimeout). It does not close the database.
 func (s *Server) Close() error {
 	// Live event streams end first (see EndStreams).
 	s.comments.close()
 	s.beats.close()
+	ctx, cancel := context.WithTimeout(context.Background(), tokenUsesCloseTimeout)
+	defer cancel()
+	if err := s.tokenUses.Close(ctx); err != nil {
+		return fmt.Errorf("server: write api token uses: %w", err)
+	}
 	return nil
 }
+
+// tokenUsesCloseTimeout bounds how long Close waits to write the API
+// token uses still pending; past it they are lost (last_used_at lags).
+const tokenUsesCloseTimeout = 5 * time.Second
 
 // parsePublicURL returns the origin of a non-empty public URL and whether
 // it is https.
@@ -269,6 +284,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	api := e.Group("/api/v1")
 	s.registerAdminJobRoutes(api)
 	s.registerSessionRoutes(api)
+	s.registerTokenRoutes(api)
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)
 	s.registerLessonRoutes(api)
@@ -280,6 +296,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerProgressRoutes(api)
 	s.registerAnalyticsRoutes(api)
 	s.registerPageRoutes(e)
+	s.registerTokenPage(e)
 	s.registerUploadRoutes(e)
 	s.registerPageRoutes(e)
 	s.registerMediaRoutes(e)

@@ -25,7 +25,6 @@ func (s *Server) registerSessionRoutes(g *echo.Group) {
 	// Logging out needs no valid session, so that a browser holding an
 	// expired cookie can still clear it.
 	g.DELETE("/session", s.handleSessionDelete)
-	g.POST("/tokens", s.handleTokenCreate, s.requireUser)
 }
 
 type loginRequest struct {
@@ -159,33 +158,4 @@ func (s *Server) sessionCookie(value string, expires time.Time) *http.Cookie {
 		c.MaxAge = int(expires.Sub(s.clock.Now()).Seconds())
 	}
 	return c
-}
-
-type tokenRequest struct {
-	Name string `json:"name"`
-}
-
-type tokenResponse struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Token string `json:"token"`
-}
-
-// handleTokenCreate issues an API token for the caller. The secret is in
-// this response only; the database keeps its hash.
-func (s *Server) handleTokenCreate(c echo.Context) error {
-	var req tokenRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	name, err := validateText("name", req.Name, 1, maxNameLen)
-	if err != nil {
-		return err
-	}
-	secret := apiTokenPrefix + randomToken()
-	t := &lectern.APIToken{UserID: currentUser(c).ID, Name: name, TokenHash: hashToken(secret)}
-	if err := s.db.CreateAPIToken(c.Request().Context(), t); err != nil {
-		return fmt.Errorf("create api token: %w", err)
-	}
-	return c.JSON(http.StatusCreated, tokenResponse{ID: t.ID, Name: t.Name, Token: secret})
 }
