@@ -72,8 +72,13 @@ func (s *Server) handleMedia(c echo.Context) error {
 		return lectern.Errorf(lectern.ENOTFOUND, "media file not found")
 	}
 	ctx := req.Context()
-	if _, err := s.db.FindLessonByID(ctx, tok.LessonID); err != nil {
+	l, err := s.db.FindLessonByID(ctx, tok.LessonID)
+	if err != nil {
 		return fmt.Errorf("find lesson of media token: %w", err)
+	}
+	// Captions are written at request time, not read from storage.
+	if handled, err := s.serveCaptionMedia(c, l, key, rel); handled {
+		return err
 	}
 	info, err := s.storage.Stat(ctx, key)
 	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
