@@ -41,9 +41,11 @@ type lessonJSON struct {
 	Transcode *transcodeJSON `json:"transcode"`
 	// PosterURL is null until a poster has been published (never, for an
 	// audio-only lesson); else a media URL signed for the viewer.
-	PosterURL *string   `json:"poster_url"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	PosterURL *string `json:"poster_url"`
+	// Chapters are the lesson's chapters by start; [] when it has none.
+	Chapters  []lectern.Chapter `json:"chapters"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
 	// Progress is the viewer's own progress in the lesson; absent until
 	// they have sent a heartbeat for it.
 	Progress *lectern.Progress `json:"progress,omitempty"`
@@ -61,6 +63,7 @@ func (s *Server) toLessonJSON(l *lectern.Lesson, viewer *lectern.User) (lessonJS
 		DurationMS:  l.DurationMS,
 		Renditions:  l.Renditions,
 		Playable:    l.OutputPrefix != "",
+		Chapters:    []lectern.Chapter{},
 		CreatedAt:   l.CreatedAt,
 		UpdatedAt:   l.UpdatedAt,
 	}
@@ -141,6 +144,10 @@ func (s *Server) courseLessons(ctx context.Context, course *lectern.Course, less
 	if err != nil {
 		return nil, err
 	}
+	chapters, err := s.db.FindCourseChapters(ctx, course.ID)
+	if err != nil {
+		return nil, err
+	}
 	var jobs map[string]*db.JobStatus
 	if mayTeach(u, course.MyRole) {
 		if jobs, err = s.db.FindCurrentJobs(ctx, course.ID); err != nil {
@@ -154,6 +161,9 @@ func (s *Server) courseLessons(ctx context.Context, course *lectern.Course, less
 			return nil, err
 		}
 		lj.Progress = progress[l.ID]
+		if chs, ok := chapters[l.ID]; ok {
+			lj.Chapters = chs
+		}
 		if j, ok := jobs[l.ID]; ok {
 			lj.Transcode = toTranscodeJSON(j)
 		}
@@ -220,6 +230,9 @@ func (s *Server) lessonDetail(ctx context.Context, l *lectern.Lesson, role lecte
 		return lessonJSON{}, err
 	}
 	resp.Progress = progress[l.ID]
+	if err := s.withChapters(ctx, &resp); err != nil {
+		return lessonJSON{}, err
+	}
 	if mayTeach(u, role) {
 		if resp.Transcode, err = s.lessonTranscode(ctx, l.ID); err != nil {
 			return lessonJSON{}, err
@@ -291,6 +304,9 @@ func (s *Server) handleLessonUpdate(c echo.Context) error {
 	}
 	resp, err := s.toLessonJSON(l, u)
 	if err != nil {
+		return err
+	}
+	if err := s.withChapters(ctx, &resp); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, resp)

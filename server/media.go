@@ -78,6 +78,10 @@ func (s *Server) handleMedia(c echo.Context) error {
 	if err := s.checkMediaHolder(ctx, tok); err != nil {
 		return err
 	}
+	// Captions are written at request time, not read from storage.
+	if handled, err := s.serveCaptionMedia(c, tok.LessonID, key, rel); handled {
+		return err
+	}
 	info, err := s.storage.Stat(ctx, key)
 	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
 		return lectern.Errorf(lectern.ENOTFOUND, "media file not found")

@@ -21,9 +21,11 @@ import (
 
 // contentSecurityPolicy allows only what the pages need: their own
 // scripts, styles and media, blob: for hls.js's MediaSource and worker,
-// data: for small inline images, and no framing.
+// data: for small inline images and for the empty "data:,WEBVTT" <track>
+// hls.js adds for each subtitle track (then fills with cues), and no
+// framing.
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
-	"img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; " +
+	"img-src 'self' data: blob:; media-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; " +
 	"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
 // webApp is what the pages need: the parsed templates and the static files.

@@ -78,6 +78,10 @@ func (s *Server) handleWatchPage(c echo.Context, u *lectern.User) error {
 		return err
 	}
 	teaching := mayTeach(u, course.MyRole)
+	prefs, err := s.db.FindPreferences(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, pageView{
 		Name: "watch", Title: l.Title, User: u, Nav: "courses", Wide: true,
 		Script: "js/watch.js", Vendor: []string{"vendor/hls.min.js"},
@@ -97,6 +101,7 @@ func (s *Server) handleWatchPage(c echo.Context, u *lectern.User) error {
 			"user_id":     u.ID,
 			"user_name":   u.Name,
 			"teaching":    teaching,
+			"preferences": toPreferencesJSON(prefs),
 		},
 	})
 }

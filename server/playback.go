@@ -35,12 +35,15 @@ type playbackJSON struct {
 	Captions      []captionJSON `json:"captions"`
 }
 
-// captionJSON is one subtitle track. No lesson has captions yet; the list
-// is always empty, and present so that players need not special-case it.
+// captionJSON is one published caption track of the lesson: its language
+// tag, the label the caption menu shows, whether it is the default track,
+// and the media URL of its WebVTT (under the same signed prefix as the
+// playlists). Drafts are never listed, not even to teachers.
 type captionJSON struct {
-	Language string `json:"language"`
-	Label    string `json:"label"`
-	URL      string `json:"url"`
+	Lang    string `json:"lang"`
+	Label   string `json:"label"`
+	Default bool   `json:"default"`
+	URL     string `json:"url"`
 }
 
 // handlePlayback gives a member of the lesson's course signed, expiring
@@ -60,12 +63,20 @@ func (s *Server) handlePlayback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	tracks, err := s.db.FindCaptionTracks(c.Request().Context(), l.ID, false)
+	if err != nil {
+		return err
+	}
+	caps := make([]captionJSON, len(tracks))
+	for i, t := range tracks {
+		caps[i] = captionJSON{Lang: t.Lang, Label: t.Label, Default: t.Default, URL: g.url(captionMediaURL(t.Lang))}
+	}
 	return c.JSON(http.StatusOK, playbackJSON{
 		HLSURL:        g.url(masterPlaylist),
 		ExpiresAt:     g.expires,
 		PosterURL:     g.optURL(l.Poster),
 		ThumbnailsVTT: g.optURL(l.Thumbnails),
-		Captions:      []captionJSON{},
+		Captions:      caps,
 	})
 }
 

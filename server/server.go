@@ -289,6 +289,8 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerCourseRoutes(api)
 	s.registerLessonRoutes(api)
 	s.registerCaptionRoutes(api)
+	s.registerChapterRoutes(api)
+	s.registerPreferenceRoutes(api)
 	s.registerCommentRoutes(api)
 	s.registerQuestionRoutes(api)
 	s.registerNotificationRoutes(api)

@@ -98,6 +98,10 @@ func (s *Server) handleLessonSource(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.withChapters(ctx, &resp); err != nil {
+		// The upload is stored and queued; only the answer lacks them.
+		s.logger.WarnContext(ctx, "read the lesson's chapters", slog.Any("error", err))
+	}
 	if resp.Transcode, err = s.lessonTranscode(ctx, lesson.ID); err != nil {
 		// The upload is stored and queued; only its place in line is
 		// unknown.

@@ -1,9 +1,11 @@
 // player.js — the lesson player: hls.js (or Safari's native HLS) behind
 // accessible custom controls, with a quality menu, speed remembered per
-// user, captions, thumbnail previews on the timeline and keyboard
-// shortcuts. It knows nothing of progress or the conversation; those
-// modules listen to its video element and call seek().
+// user, captions (captions.js), thumbnail previews and chapter titles on
+// the timeline, and keyboard shortcuts. It knows nothing of progress, the
+// conversation or the transcript; those modules listen to its video
+// element and call seek().
 import { api, clock, el } from './api.js';
+import { Captions } from './captions.js';
 
 const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
 const $ = (id) => document.getElementById(id);
@@ -29,8 +31,11 @@ export function parseThumbnails(text, base) {
   return cues;
 }
 
+/** MENUS are the control bar's menus: [button id, menu id]. */
+const MENUS = [['speed-btn', 'speed-menu'], ['quality-btn', 'quality-menu'], ['captions-btn', 'captions-menu'], ['chapters-btn', 'chapters-menu']];
+
 export class Player {
-  constructor({ lessonID, userID }) {
+  constructor({ lessonID, userID, preferences }) {
     this.lessonID = lessonID;
     this.speedKey = `lectern:speed:${userID}`;
     this.video = $('video');
@@ -39,6 +44,9 @@ export class Player {
     this.thumbs = [];
     this.duration = 0;
     this.onReady = [];
+    this.captions = new Captions(this, preferences);
+    /** chapterAt names the chapter at ms for the timeline ('' for none); chapters.js sets it. */
+    this.chapterAt = () => '';
   }
 
   /** load fetches signed playback URLs and attaches the stream. */
@@ -46,13 +54,12 @@ export class Player {
     const pb = await api('GET', `/api/v1/lessons/${encodeURIComponent(this.lessonID)}/playback`);
     this.playback = pb;
     if (pb.poster_url) this.video.poster = pb.poster_url;
-    for (const c of pb.captions || []) {
-      this.video.append(el('track', { kind: 'subtitles', src: c.url, srclang: c.language, label: c.label }));
-    }
-    $('captions-btn').hidden = !(pb.captions || []).length;
     if (pb.thumbnails_vtt) this.loadThumbnails(pb.thumbnails_vtt);
     this.attach(pb.hls_url, startAt);
     this.bindControls();
+    // The tracks come from the master playlist's subtitles group; the list
+    // here names them and says which one is the default.
+    this.captions.setTracks(pb.captions || []);
     this.setSpeed(Number(localStorage.getItem(this.speedKey)) || 1, false);
   }
 
@@ -61,9 +68,12 @@ export class Player {
     const Hls = window.Hls;
     if (Hls && Hls.isSupported()) {
       this.hls?.destroy();
-      const hls = new Hls({ startPosition: startAt > 0 ? startAt : -1, enableWorker: true });
+      // subtitleDisplay off: hls.js keeps the chosen subtitle track
+      // "hidden" (cues load, cuechange fires) and captions.js draws it.
+      const hls = new Hls({ startPosition: startAt > 0 ? startAt : -1, enableWorker: true, subtitleDisplay: false });
       this.hls = hls;
-      hls.on(Hls.Events.MANIFEST_PARSED, () => this.buildQualityMenu());
+      hls.on(Hls.Events.MANIFEST_PARSED, () => { this.buildQualityMenu(); this.selectSubtitles(this.captions.lang); });
+      hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => this.selectSubtitles(this.captions.lang));
       hls.on(Hls.Events.LEVEL_SWITCHED, () => this.updateQualityLabel());
       hls.on(Hls.Events.ERROR, (_, data) => this.onHlsError(data));
       hls.loadSource(url);
@@ -189,13 +199,22 @@ export class Player {
     }
   }
 
-  toggleCaptions() {
-    const tracks = [...this.video.textTracks];
-    if (!tracks.length) return;
-    const on = !tracks.some((t) => t.mode === 'showing');
-    tracks.forEach((t, i) => { t.mode = on && i === 0 ? 'showing' : 'hidden'; });
-    $('captions-btn').setAttribute('aria-pressed', String(on));
+  /**
+   * selectSubtitles asks the HLS engine for the subtitle track in lang
+   * ('' for none). Safari's native HLS loads every track of the group
+   * itself; captions.js hides all but the chosen one.
+   */
+  selectSubtitles(lang) {
+    const hls = this.hls;
+    if (!hls || !hls.subtitleTracks) return;
+    const want = (lang || '').toLowerCase();
+    const i = want ? hls.subtitleTracks.findIndex((t) => (t.lang || '').toLowerCase() === want) : -1;
+    hls.subtitleDisplay = false;
+    if (hls.subtitleTrack !== i) hls.subtitleTrack = i;
+    this.captions.bindTextTrack();
   }
+
+  toggleCaptions() { this.captions.toggle(); }
 
   toggleFullscreen() {
     if (document.fullscreenElement) document.exitFullscreen();
@@ -215,10 +234,28 @@ export class Player {
     (menu.querySelector('[aria-checked="true"]') || menu.querySelector('button'))?.focus();
   }
 
-  closeMenus() {
-    for (const [b, m] of [['speed-btn', 'speed-menu'], ['quality-btn', 'quality-menu']]) {
+  /** closeMenus closes every menu; focusButton returns focus to the open one's button. */
+  closeMenus(focusButton = false) {
+    for (const [b, m] of MENUS) {
+      if (focusButton && !$(m).hidden) $(b).focus();
       $(m).hidden = true;
       $(b).setAttribute('aria-expanded', 'false');
+    }
+  }
+
+  /** menuKeys moves between a menu's items with the arrow keys, Home and End; Escape closes it. */
+  menuKeys(e) {
+    const menu = e.target.closest('.menu');
+    if (!menu) return;
+    const items = [...menu.querySelectorAll('button')];
+    const i = items.indexOf(document.activeElement);
+    const to = { ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: items.length - 1 }[e.key];
+    if (to !== undefined) {
+      items[(to + items.length) % items.length]?.focus();
+      e.preventDefault();
+    } else if (e.key === 'Escape') {
+      this.closeMenus(true);
+      e.preventDefault();
     }
   }
 
@@ -232,7 +269,8 @@ export class Player {
     $('time-current').textContent = clock(t * 1000);
     const tl = $('timeline');
     tl.setAttribute('aria-valuenow', String(Math.round(t)));
-    tl.setAttribute('aria-valuetext', `${clock(t * 1000)} of ${clock(d * 1000)}`);
+    const chapter = this.chapterAt(t * 1000);
+    tl.setAttribute('aria-valuetext', `${clock(t * 1000)} of ${clock(d * 1000)}${chapter ? `, chapter: ${chapter}` : ''}`);
     if (v.buffered.length && d) {
       $('timeline-buffered').style.width = `${(v.buffered.end(v.buffered.length - 1) / d) * 100}%`;
     }
@@ -264,6 +302,9 @@ export class Player {
     const x = Math.min(r.width - half, Math.max(half, clientX - r.left));
     prev.style.left = `${x}px`;
     $('timeline-preview-time').textContent = clock(t * 1000);
+    const chapter = this.chapterAt(t * 1000);
+    $('timeline-preview-chapter').textContent = chapter;
+    $('timeline-preview-chapter').hidden = !chapter;
     prev.hidden = false;
   }
 
@@ -296,7 +337,9 @@ export class Player {
     $('mute').addEventListener('click', () => this.toggleMute());
     $('volume').addEventListener('input', (e) => { v.volume = Number(e.target.value); v.muted = v.volume === 0; });
     $('fullscreen').addEventListener('click', () => this.toggleFullscreen());
-    $('captions-btn').addEventListener('click', () => this.toggleCaptions());
+    $('captions-btn').addEventListener('click', () => this.openMenu($('captions-btn'), $('captions-menu')));
+    $('chapters-btn').addEventListener('click', () => this.openMenu($('chapters-btn'), $('chapters-menu')));
+    for (const [, m] of MENUS) $(m).addEventListener('keydown', (e) => this.menuKeys(e));
     $('help-btn').addEventListener('click', () => $('help-dialog').showModal());
     $('speed-btn').addEventListener('click', () => this.openMenu($('speed-btn'), $('speed-menu')));
     $('quality-btn').addEventListener('click', () => this.openMenu($('quality-btn'), $('quality-menu')));
@@ -304,6 +347,18 @@ export class Player {
     this.bindTimeline();
     this.bindKeys();
     this.bindIdle();
+    this.trackControlsHeight();
+  }
+
+  /**
+   * trackControlsHeight keeps --controls-h on the player at the control
+   * bar's height, which the captions overlay sits above (it changes with
+   * the width, full screen and the font size).
+   */
+  trackControlsHeight() {
+    const set = () => this.root.style.setProperty('--controls-h', `${$('controls').offsetHeight}px`);
+    set();
+    if (window.ResizeObserver) new ResizeObserver(set).observe($('controls'));
   }
 
   bindTimeline() {
@@ -326,7 +381,18 @@ export class Player {
       if (e.key in steps) { this.skip(steps[e.key]); e.preventDefault(); e.stopPropagation(); }
       if (e.key === 'Home') { this.seek(0); e.preventDefault(); }
       if (e.key === 'End') { this.seek((this.video.duration || 0) * 1000); e.preventDefault(); }
+      if (e.key in steps || e.key === 'Home' || e.key === 'End') this.previewAtPlayhead();
     });
+    // Keyboard focus shows where the playhead is, with its chapter.
+    tl.addEventListener('focus', () => { if (tl.matches(':focus-visible')) this.previewAtPlayhead(); });
+    tl.addEventListener('blur', () => { $('timeline-preview').hidden = true; });
+  }
+
+  /** previewAtPlayhead shows the timeline preview where the playhead is. */
+  previewAtPlayhead() {
+    const r = $('timeline').getBoundingClientRect();
+    const d = this.video.duration || this.duration || 0;
+    if (d) this.showPreview(r.left + (this.video.currentTime / d) * r.width);
   }
 
   bindKeys() {

@@ -1,19 +1,26 @@
 // watch.js — the watch page: while the lesson has nothing playable it
 // shows a "coming soon" panel without controls (with the processing state,
 // to teachers) and checks now and then; once playable it starts the player
-// at ?t= or offers to resume, records progress, and opens the conversation
-// beside the video.
+// at ?t= (or #chapter-<n>) or offers to resume, records progress, and opens
+// the conversation and the transcript beside the video.
 import './common.js';
 import { api, pageData, parseClock } from './api.js';
 import { Player } from './player.js';
 import { Progress } from './progress.js';
 import { Conversation } from './conversation.js';
+import { Chapters, chapterFromHash } from './chapters.js';
+import { Transcript } from './transcript.js';
 import { describeJob, isActive, sentence } from './jobstate.js';
 
 const data = pageData();
 
-/** deepLink reads ?t= as seconds ("90"), a clock ("1:30") or "1m30s", in ms. */
+/**
+ * deepLink reads #chapter-<n> as the start of chapter n, else ?t= as
+ * seconds ("90"), a clock ("1:30") or "1m30s", in ms.
+ */
 function deepLink() {
+  const chapter = chapterFromHash(location.hash, data.lesson.chapters || []);
+  if (chapter !== null) return chapter;
   const t = new URLSearchParams(location.search).get('t');
   if (!t) return null;
   const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$/.exec(t);
@@ -88,7 +95,7 @@ function setComposing(on) {
 }
 
 async function main() {
-  const player = new Player({ lessonID: data.lesson_id, userID: data.user_id });
+  const player = new Player({ lessonID: data.lesson_id, userID: data.user_id, preferences: data.preferences });
   window.lecternPlayer = player;
   const conversation = new Conversation(player, data);
   conversation.start();
@@ -111,6 +118,8 @@ async function main() {
     return;
   }
   progress.start();
+  new Chapters(player, data.lesson_id, data.lesson.chapters, data.lesson.duration_ms).start();
+  new Transcript(player, data.lesson_id).start();
   if (link === null) {
     let offered = false;
     const offer = () => { if (!offered) { offered = true; progress.offerResume(); } };

@@ -1,0 +1,76 @@
+package lectern
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on a lesson's chapters.
+const (
+	// MaxChapters is the most chapters a lesson may have.
+	MaxChapters = 200
+	// MaxChapterTitleLen is the longest chapter title, in characters.
+	MaxChapterTitleLen = 200
+)
+
+// Chapter is a named part of a lesson, from StartMS to the next chapter's
+// start (or the end of the lesson).
+type Chapter struct {
+	LessonID string `json:"-" db:"lesson_id"`
+	StartMS  int64  `json:"start_ms" db:"start_ms"`
+	Title    string `json:"title" db:"title"`
+}
+
+// NormalizeChapters checks a lesson's chapters and returns them sorted by
+// start, with titles trimmed: every start at or after 0 and before
+// durationMS, no two at the same moment, titles of 1 to MaxChapterTitleLen
+// characters on one line, at most MaxChapters. The error (EINVALID) names
+// the chapter in the order given, counting from 1, in words for a teacher.
+// An empty list is valid: the lesson has no chapters.
+func NormalizeChapters(chs []Chapter, durationMS int64) ([]Chapter, error) {
+	if len(chs) > MaxChapters {
+		return nil, Errorf(EINVALID, "a lesson can have at most %d chapters, not %d", MaxChapters, len(chs))
+	}
+	out := make([]Chapter, len(chs))
+	for i, c := range chs {
+		n := i + 1
+		c.Title = strings.TrimSpace(c.Title)
+		switch {
+		case c.StartMS < 0:
+			return nil, Errorf(EINVALID, "chapter %d starts before the beginning of the lesson", n)
+		case c.StartMS >= durationMS:
+			return nil, Errorf(EINVALID, "chapter %d starts at %s, after the end of the lesson (%s)",
+				n, clockText(c.StartMS), clockText(durationMS))
+		case c.Title == "":
+			return nil, Errorf(EINVALID, "chapter %d needs a title", n)
+		case utf8.RuneCountInString(c.Title) > MaxChapterTitleLen:
+			return nil, Errorf(EINVALID, "the title of chapter %d is longer than %d characters", n, MaxChapterTitleLen)
+		case strings.ContainsFunc(c.Title, unicode.IsControl) || !utf8.ValidString(c.Title):
+			return nil, Errorf(EINVALID, "the title of chapter %d must be one line of text", n)
+		}
+		out[i] = c
+	}
+	// Stable, so that of two chapters at one moment the error names the
+	// later one as given.
+	slices.SortStableFunc(out, func(a, b Chapter) int { return cmp.Compare(a.StartMS, b.StartMS) })
+	for i := 1; i < len(out); i++ {
+		if out[i].StartMS == out[i-1].StartMS {
+			return nil, Errorf(EINVALID, "two chapters start at %s (%q and %q): give each its own moment",
+				clockText(out[i].StartMS), out[i-1].Title, out[i].Title)
+		}
+	}
+	return out, nil
+}
+
+// clockText writes ms as people read a moment of a video: "4:05", "1:02:03".
+func clockText(ms int64) string {
+	s := max(ms, 0) / 1000
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
