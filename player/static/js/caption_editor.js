@@ -267,7 +267,9 @@ export class CueEditor {
   }
 
   rowLabel(c, n) {
-    return `Cue ${n}, ${formatTime(c.start_ms)} to ${formatTime(c.end_ms)}`;
+    const text = c.text.replace(/\s+/g, ' ').trim();
+    const words = text.length > 80 ? `${text.slice(0, 79)}…` : text || 'no text yet';
+    return `Cue ${n}, ${formatTime(c.start_ms)} to ${formatTime(c.end_ms)}: ${words}`;
   }
 
   /** showRowProblem writes a row's problem and marks the fields it is about. */
@@ -430,6 +432,7 @@ export class CueEditor {
       this.onChange();
     }
     area.rows = Math.max(1, Math.min(4, area.value.split('\n').length));
+    this.rows.get(c.key)?.setAttribute('aria-label', this.rowLabel(c, i + 1));
     if (this.checked) this.showRowProblem(i);
   }
 

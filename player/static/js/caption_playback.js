@@ -2,6 +2,7 @@
 // (attachPlayback in player.js, the browser's own controls), buttons to
 // play and step, the time to the millisecond, and the cues being edited
 // shown over the picture and highlighted in the list as they play.
+import { api } from './api.js';
 import { attachPlayback } from './player.js';
 import { formatTime } from './caption_cues.js';
 
@@ -12,6 +13,8 @@ export class EditorVideo {
   constructor({ video, editor, durationMS }) {
     Object.assign(this, { video, editor, durationMS });
     this.current = new Set();
+    // ready is set once the lesson's video is attached.
+    this.ready = false;
   }
 
   get nowMS() { return Math.round(this.video.currentTime * 1000); }
@@ -50,11 +53,33 @@ export class EditorVideo {
   }
 
   /**
-   * start binds the controls and, when the lesson has something to play,
-   * loads it; the player shows the captions being edited, never the saved
-   * ones.
+   * start binds the controls and plays the lesson once it has something
+   * to play (asking again every 15 s until then); the player shows the
+   * captions being edited, never the saved ones.
    */
   async start(lessonID, playable) {
+    this.bind();
+    while (!playable) {
+      await new Promise((r) => setTimeout(r, 15000));
+      try {
+        playable = (await api('GET', `/api/v1/lessons/${encodeURIComponent(lessonID)}`)).playable;
+      } catch { /* ask again */ }
+    }
+    $('video-message').hidden = true;
+    const fail = (message) => {
+      $('video-message').textContent = message;
+      $('video-message').hidden = false;
+    };
+    try {
+      await attachPlayback(this.video, lessonID, { onFail: fail, hlsConfig: { enableWebVTT: false, enableCEA708Captions: false } });
+      this.ready = true;
+    } catch (err) {
+      fail(err.message);
+    }
+    for (const id of ['play-btn', 'back-btn', 'fwd-btn']) $(id).disabled = !this.ready;
+  }
+
+  bind() {
     const v = this.video;
     const media = document.querySelector('.cap-media');
     const frame = () => { this.tick(); if (!v.paused) requestAnimationFrame(frame); };
@@ -72,16 +97,6 @@ export class EditorVideo {
     $('play-btn').addEventListener('click', () => this.toggle());
     $('back-btn').addEventListener('click', () => this.skip(-1000));
     $('fwd-btn').addEventListener('click', () => this.skip(1000));
-    for (const id of ['play-btn', 'back-btn', 'fwd-btn']) $(id).disabled = !playable;
-    if (!playable) return;
-    const fail = (message) => {
-      $('video-message').textContent = message;
-      $('video-message').hidden = false;
-    };
-    try {
-      await attachPlayback(v, lessonID, { onFail: fail, hlsConfig: { enableWebVTT: false, enableCEA708Captions: false } });
-    } catch (err) {
-      fail(err.message);
-    }
+    for (const id of ['play-btn', 'back-btn', 'fwd-btn']) $(id).disabled = true;
   }
 }

@@ -183,10 +183,13 @@ function renderTrack() {
   $('track-label').closest('.field').hidden = !hasLang;
   $('track-label').value = t ? t.label : state.newLabel;
   $('track-label').placeholder = languageName(state.lang);
+  // A saved track's name changes at once; a new one's with the first save.
+  $('track-label').setAttribute('aria-describedby', t ? 'track-error track-settings-hint' : 'track-error');
   if (t) {
     $('track-status').value = t.status;
     $('track-default').checked = t.default;
     $('track-default').disabled = t.status === 'draft';
+    $('track-default').title = t.status === 'draft' ? 'Publish the captions first: a draft is never the default.' : '';
   }
   const meta = $('track-meta');
   if (!hasLang) meta.textContent = '';
@@ -374,6 +377,7 @@ $('delete-track').addEventListener('click', async () => {
   drafts.clear(t.lang);
   state.lang = '';
   state.track = null;
+  history.replaceState(null, '', location.pathname);
   openFirst();
   renderTrackSelect();
   announce(`Deleted the ${t.label} captions.`);
@@ -461,7 +465,11 @@ async function afterSave(t, message) {
 }
 
 async function save() {
-  if (state.saving || !dirty()) return;
+  if (state.saving) return;
+  if (!dirty()) {
+    if (state.lang) announce('Nothing to save: the captions are as last saved.');
+    return;
+  }
   const problems = editor.problems();
   if (problems.length) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more to fix)` : '';
@@ -524,9 +532,8 @@ async function restore(v) {
 /** tool runs an editor operation and shows its refusal, if any. */
 function tool(fn) {
   if (state.offer || !state.lang) return;
-  const message = fn();
-  showError('editor-error', message);
-  if (message) announce(message);
+  // The error box is an alert: screen readers hear the refusal there.
+  showError('editor-error', fn());
 }
 
 $('add-cue').addEventListener('click', () => tool(() => editor.addAt(nowMS())));
@@ -572,7 +579,9 @@ function refresh() {
 function refreshSelection() {
   const c = editor.selected;
   $('sel-name').textContent = c ? `Cue ${editor.sel + 1}:` : 'No cue selected';
-  for (const b of document.querySelectorAll('[data-needs-sel]')) b.disabled = !c || !!state.offer;
+  for (const b of document.querySelectorAll('[data-needs-sel]')) {
+    b.disabled = !c || !!state.offer || (b.hasAttribute('data-needs-video') && !playback.ready);
+  }
 }
 
 // ---- keyboard ----
@@ -594,8 +603,8 @@ document.addEventListener('keydown', (e) => {
     l: () => playback.skip(1000),
     ',': () => playback.skip(-100),
     '.': () => playback.skip(100),
-    '[': () => tool(() => editor.setTime('start', nowMS())),
-    ']': () => tool(() => editor.setTime('end', nowMS())),
+    '[': () => playback.ready && tool(() => editor.setTime('start', nowMS())),
+    ']': () => playback.ready && tool(() => editor.setTime('end', nowMS())),
     n: () => tool(() => editor.addAt(nowMS())),
     s: () => tool(() => editor.split(nowMS())),
     '?': () => $('help-dialog').showModal(),
@@ -606,11 +615,11 @@ document.addEventListener('keydown', (e) => {
   act();
 });
 
-$('help-btn').addEventListener('click', () => $('help-dialog').showModal());
+$('cap-help-btn').addEventListener('click', () => $('help-dialog').showModal());
 
 // ---- start ----
 
-playback.start(data.lesson_id, !!data.lesson?.playable);
+playback.start(data.lesson_id, !!data.lesson?.playable).then(refreshSelection);
 {
   // A language not saved yet comes back after a reload from its draft.
   const want = new URLSearchParams(location.search).get('lang');
