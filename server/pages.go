@@ -82,6 +82,7 @@ func (s *Server) registerPageRoutes(e *echo.Echo) {
 	e.GET("/lessons/:id/upload", s.page(s.handleUploadPage), h)
 	e.GET("/watch/:id", s.page(s.handleWatchPage), h)
 	e.GET("/lessons/:id/analytics", s.page(s.handleAnalyticsPage), h)
+	e.GET("/lessons/:id/captions", s.page(s.handleCaptionsPage), h)
 	e.GET("/inbox", s.page(s.handleInboxPage), h)
 	e.GET("/admin", s.page(s.handleAdminUsersPage), h)
 	e.GET("/admin/jobs", s.page(s.handleAdminJobsPage), h)

@@ -440,3 +440,49 @@ export class Player {
     }, 2500);
   }
 }
+
+// ---- Plain playback (the caption editor) ----
+// Pages that show a lesson with the browser's own controls share this
+// instead of the Player class above, which needs the watch page's controls.
+
+/**
+ * attachPlayback asks for lesson lessonID's signed playback and plays it in
+ * video with hls.js, or with the browser's own HLS (Safari). A media error
+ * is recovered and an expired link renewed where playback stood; onFail
+ * gets a sentence for anything else. hlsConfig adds to hls.js's settings.
+ * It returns the playback JSON.
+ */
+export async function attachPlayback(video, lessonID, { onFail = () => {}, hlsConfig = {} } = {}) {
+  const path = `/api/v1/lessons/${encodeURIComponent(lessonID)}/playback`;
+  const pb = await api('GET', path);
+  if (pb.poster_url) video.poster = pb.poster_url;
+  const Hls = window.Hls;
+  if (!(Hls && Hls.isSupported())) {
+    if (!video.canPlayType('application/vnd.apple.mpegurl')) {
+      onFail('This browser cannot play the lesson. Try a current version of Firefox, Chrome, Edge or Safari.');
+    } else {
+      video.src = pb.hls_url;
+    }
+    return pb;
+  }
+  const hls = new Hls({ enableWorker: true, ...hlsConfig });
+  let renewing = false;
+  hls.on(Hls.Events.ERROR, async (_, d) => {
+    if (!d.fatal) return;
+    if (d.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }
+    if (d.type !== Hls.ErrorTypes.NETWORK_ERROR || renewing) { onFail('The video could not be loaded. Reload the page to try again.'); return; }
+    renewing = true;
+    try {
+      // hls.js carries on from where the video stands.
+      hls.loadSource((await api('GET', path)).hls_url);
+    } catch (err) {
+      onFail(err.message);
+    } finally {
+      setTimeout(() => { renewing = false; }, 5000);
+    }
+  });
+  hls.loadSource(pb.hls_url);
+  hls.attachMedia(video);
+  return pb;
+}
+// ---- end plain playback ----
