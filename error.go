@@ -17,7 +17,12 @@ const (
 	// ERATELIMIT extends the contract's list: the client is sending too much
 	// too fast (HTTP 429). Login throttling and posting limits use it.
 	ERATELIMIT = "rate_limited"
-	EINTERNAL  = "internal"
+	// ENOSPACE extends the contract's list too: there is no room to store
+	// what the request brings, because the server's disk, database or
+	// bucket is full or because an upload would take the teacher past
+	// their storage quota (HTTP 507 Insufficient Storage).
+	ENOSPACE  = "insufficient_storage"
+	EINTERNAL = "internal"
 )
 
 // Error is an application error whose Message is safe to show a user.

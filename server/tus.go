@@ -258,6 +258,7 @@ func (s *Server) checkUploadOwner(ctx context.Context, id string, u *lectern.Use
 // writeLecternError writes err in the API's JSON error shape (no body for
 // HEAD, which tus clients use to resume).
 func writeLecternError(w http.ResponseWriter, r *http.Request, err error) {
+	err = publicError(err)
 	code := lectern.ErrorCode(err)
 	if r.Method == http.MethodHead {
 		w.WriteHeader(statusOf(code))
@@ -269,6 +270,7 @@ func writeLecternError(w http.ResponseWriter, r *http.Request, err error) {
 // tusError turns err into a tusd error that answers in the API's JSON
 // error shape.
 func tusError(err error) tusd.Error {
+	err = publicError(err)
 	code := lectern.ErrorCode(err)
 	body, _ := json.Marshal(errorBody{errorDetail{code, lectern.ErrorMessage(err)}})
 	e := tusd.NewError(strings.ToUpper("ERR_"+code), lectern.ErrorMessage(err), statusOf(code))

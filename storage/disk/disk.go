@@ -96,7 +96,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Put implements lectern.Storage. The bytes go to a temp file that is
 // synced, then renamed over the object, so a failed or canceled Put leaves
-// the previous object untouched.
+// the previous object untouched. A full disk is an ENOSPACE error, and the
+// temp file is removed so that the failed Put holds no space.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (lectern.ObjectInfo, error) {
 	name, err := objectName(key)
 	if err != nil {
@@ -108,6 +109,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (lectern.Objec
 	}
 	defer root.Close()
 	tmp, size, err := writeTemp(ctx, root, r)
+	if isNoSpace(err) {
+		return lectern.ObjectInfo{}, fmt.Errorf("disk: put %s: %w", key, noSpace(err))
+	}
 	if err != nil {
 		return lectern.ObjectInfo{}, fmt.Errorf("disk: put %s: %w", key, err)
 	}
@@ -116,6 +120,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (lectern.Objec
 		if isConflict(err) {
 			return lectern.ObjectInfo{}, lectern.Errorf(lectern.ECONFLICT,
 				"storage key %q conflicts with an existing key (on disk an object cannot also be a prefix)", key)
+		}
+		if isNoSpace(err) { // a new directory needs a block too
+			err = noSpace(err)
 		}
 		return lectern.ObjectInfo{}, fmt.Errorf("disk: put %s: %w", key, err)
 	}

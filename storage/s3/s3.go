@@ -102,7 +102,8 @@ func (s *Store) Ping(ctx context.Context) error {
 // Put implements lectern.Storage. An object larger than singlePutMax is
 // streamed as a multipart upload with one part in memory at a time; if r
 // fails or ctx is canceled the upload is aborted, so nothing appears and
-// an object already under key stays.
+// an object already under key stays. A store out of space is an ENOSPACE
+// error.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (lectern.ObjectInfo, error) {
 	if err := lectern.ValidateKey(key); err != nil {
 		return lectern.ObjectInfo{}, err
@@ -117,6 +118,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (lectern.Objec
 		up, err = s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(head.Bytes()), n, opts)
 	case err == nil: // more to come: stream it
 		up, err = s.client.PutObject(ctx, s.bucket, key, io.MultiReader(&head, cr), -1, opts)
+	}
+	if isStorageFull(err) {
+		err = fmt.Errorf("%w (%w)", lectern.Errorf(lectern.ENOSPACE, noSpaceMessage), err)
 	}
 	if err != nil { // from the reader or from PutObject
 		return lectern.ObjectInfo{}, fmt.Errorf("s3: put %s: %w", key, err)
@@ -262,6 +266,20 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[lectern.Objec
 			}
 		}
 	}
+}
+
+// noSpaceMessage is what a user is told when the store has no room left.
+const noSpaceMessage = "The server's file storage is full, so this could not be saved. Please tell your administrator."
+
+// isStorageFull reports an S3 error that says the store has no room:
+// MinIO's full drives (HTTP 507) or a bucket quota reached.
+func isStorageFull(err error) bool {
+	var resp minio.ErrorResponse
+	if !errors.As(err, &resp) {
+		return false
+	}
+	return resp.StatusCode == http.StatusInsufficientStorage ||
+		resp.Code == "XMinioStorageFull" || resp.Code == "XMinioAdminBucketQuotaExceeded"
 }
 
 // objectError maps S3's "no such key" to ENOTFOUND and wraps anything else.
