@@ -31,7 +31,9 @@ func TestTusErrorBodiesShowNoPath(t *testing.T) {
 		if r.Status != status {
 			t.Errorf("status %d %s, want %d", r.Status, r.Body, status)
 		}
-		var body struct{ Error struct{ Code, Message string } }
+		var body struct {
+			Error struct{ Code, Message string }
+		}
 		if err := json.Unmarshal(r.Body, &body); err != nil || body.Error.Code != code || body.Error.Message == "" {
 			t.Errorf("body %q: want the API's JSON error with code %q", r.Body, code)
 		}
