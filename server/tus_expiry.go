@@ -136,31 +136,42 @@ func (t *tusUploads) terminate(ctx context.Context, id string) error {
 	return nil
 }
 
-// expireS3 aborts the multipart uploads under the prefix whose last part
-// (or start, when there is none) is older than before, and deletes the
-// objects of uploads that have no multipart upload in progress and are
-// older than before: their .info and .part objects, and a finished upload
-// that was never committed (its commit failed).
+// expireS3 removes the uploads under the prefix last written before
+// before: an upload's last write is the newest of its multipart upload's
+// start and parts and of its objects (the .info, the .part holding a
+// chunk too small for a part, the object of a finished upload). Objects
+// of no upload in progress (a finished upload whose commit failed) go on
+// the same terms.
 func (t *tusUploads) expireS3(ctx context.Context, before time.Time) (int, error) {
 	c := t.s3
+	objects, err := c.listObjects(ctx)
+	if err != nil {
+		return 0, err
+	}
 	live := map[string]bool{} // object IDs of uploads in progress
 	n := 0
 	var errs []error
-	p := awss3.NewListMultipartUploadsPaginator(c.client, &awss3.ListMultipartUploadsInput{
-		Bucket: aws.String(c.bucket), Prefix: aws.String(c.prefix),
-	})
+	// MinIO lists multipart uploads only by exact key or in full, so the
+	// prefix is applied here.
+	p := awss3.NewListMultipartUploadsPaginator(c.client, &awss3.ListMultipartUploadsInput{Bucket: aws.String(c.bucket)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return n, fmt.Errorf("expire uploads: list multipart uploads: %w", err)
 		}
 		for _, up := range page.Uploads {
-			objectID := strings.TrimPrefix(aws.ToString(up.Key), c.prefix)
+			objectID, ok := strings.CutPrefix(aws.ToString(up.Key), c.prefix)
+			if !ok {
+				continue
+			}
 			last, err := c.lastWrite(ctx, up)
 			if err != nil {
 				errs = append(errs, err)
 				live[objectID] = true
 				continue
+			}
+			if last.Before(objects[objectID].last) {
+				last = objects[objectID].last
 			}
 			if !last.Before(before) {
 				live[objectID] = true
@@ -178,10 +189,52 @@ func (t *tusUploads) expireS3(ctx context.Context, before time.Time) (int, error
 			}
 		}
 	}
-	if err := c.removeLeftovers(ctx, before, live); err != nil {
-		errs = append(errs, err)
+	var stale []string
+	for id, o := range objects {
+		if !live[id] && o.last.Before(before) {
+			stale = append(stale, o.keys...)
+		}
+	}
+	for len(stale) > 0 {
+		batch := stale[:min(len(stale), 1000)]
+		stale = stale[len(batch):]
+		if err := c.deleteObjects(ctx, batch...); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// uploadObjects are the objects of one upload under the prefix.
+type uploadObjects struct {
+	keys []string
+	last time.Time
+}
+
+// listObjects returns the objects under the prefix by upload object ID.
+func (c *tusS3) listObjects(ctx context.Context) (map[string]uploadObjects, error) {
+	out := map[string]uploadObjects{}
+	p := awss3.NewListObjectsV2Paginator(c.client, &awss3.ListObjectsV2Input{
+		Bucket: aws.String(c.bucket), Prefix: aws.String(c.prefix),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("expire uploads: list objects: %w", err)
+		}
+		for _, obj := range page.Contents {
+			key := aws.ToString(obj.Key)
+			id := strings.TrimPrefix(key, c.prefix)
+			id = strings.TrimSuffix(strings.TrimSuffix(id, ".info"), ".part")
+			o := out[id]
+			o.keys = append(o.keys, key)
+			if t := aws.ToTime(obj.LastModified); t.After(o.last) {
+				o.last = t
+			}
+			out[id] = o
+		}
+	}
+	return out, nil
 }
 
 // lastWrite is when a multipart upload last received a part, or when it
@@ -238,37 +291,6 @@ func (c *tusS3) deleteObjects(ctx context.Context, keys ...string) error {
 	for _, e := range res.Errors {
 		if aws.ToString(e.Code) != "NoSuchKey" {
 			return fmt.Errorf("expire uploads: delete %s: %s", aws.ToString(e.Key), aws.ToString(e.Code))
-		}
-	}
-	return nil
-}
-
-// removeLeftovers deletes the objects under the prefix older than before
-// that belong to no upload in progress.
-func (c *tusS3) removeLeftovers(ctx context.Context, before time.Time, live map[string]bool) error {
-	var stale []string
-	p := awss3.NewListObjectsV2Paginator(c.client, &awss3.ListObjectsV2Input{
-		Bucket: aws.String(c.bucket), Prefix: aws.String(c.prefix),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("expire uploads: list objects: %w", err)
-		}
-		for _, obj := range page.Contents {
-			key := aws.ToString(obj.Key)
-			id := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(key, c.prefix), ".info"), ".part")
-			if live[id] || !aws.ToTime(obj.LastModified).Before(before) {
-				continue
-			}
-			stale = append(stale, key)
-		}
-	}
-	for len(stale) > 0 {
-		batch := stale[:min(len(stale), 1000)]
-		stale = stale[len(batch):]
-		if err := c.deleteObjects(ctx, batch...); err != nil {
-			return err
 		}
 	}
 	return nil

@@ -25,6 +25,7 @@ const (
 	tmpDir     = "tmp"
 	// staleTemp is the age past which New removes temp files: what a crash
 	// in the middle of a Put leaves behind. Far longer than any upload.
+	// RemoveStaleUploads does the same with the age it is given.
 	staleTemp = 24 * time.Hour
 	dirPerm   = 0o750
 	filePerm  = 0o640
@@ -59,7 +60,7 @@ func New(root string) (*Store, error) {
 		}
 	}
 	s := &Store{dir: dir}
-	if err := s.removeStaleTemps(time.Now()); err != nil {
+	if _, err := s.RemoveStaleUploads(context.Background(), time.Now().Add(-staleTemp), ""); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -231,23 +232,31 @@ func (s *Store) open() (*os.Root, error) {
 	return root, nil
 }
 
-// removeStaleTemps deletes temp files older than staleTemp. Younger ones may
-// belong to a Put in progress in another process sharing the directory.
-func (s *Store) removeStaleTemps(now time.Time) error {
+// RemoveStaleUploads deletes the temp files of Puts last written before
+// before, and returns how many it deleted: what a crash in the middle of a
+// Put leaves behind. Younger ones may belong to a Put in progress, in this
+// process or another sharing the directory. skip is unused (the S3 store's
+// signature: temp files are not objects).
+func (s *Store) RemoveStaleUploads(ctx context.Context, before time.Time, skip string) (int, error) {
 	entries, err := os.ReadDir(filepath.Join(s.dir, tmpDir))
 	if err != nil {
-		return fmt.Errorf("disk: read temp directory: %w", err)
+		return 0, fmt.Errorf("disk: read temp directory: %w", err)
 	}
+	n := 0
 	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
 		fi, err := e.Info()
-		if err != nil || !fi.Mode().IsRegular() || now.Sub(fi.ModTime()) < staleTemp {
+		if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().Before(before) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(s.dir, tmpDir, e.Name())); err != nil && !isNotFound(err) {
-			return fmt.Errorf("disk: remove stale temp file: %w", err)
+			return n, fmt.Errorf("disk: remove stale temp file: %w", err)
 		}
+		n++
 	}
-	return nil
+	return n, nil
 }
 
 // objectName validates key and returns its file name relative to the root.

@@ -2,8 +2,11 @@ package disk_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/internal/testenv"
@@ -64,5 +67,33 @@ func TestCheckFreeSpace(t *testing.T) {
 	}
 	if err := disk.CheckFreeSpace(root, 0); err != nil {
 		t.Errorf("CheckFreeSpace(0) (check off): %v", err)
+	}
+}
+
+// TestRemoveStaleUploads removes the temp files of Puts that stopped
+// writing before the cut-off (a crash mid-Put) and keeps younger ones.
+func TestRemoveStaleUploads(t *testing.T) {
+	root := t.TempDir()
+	s := newStore(t, root)
+	old := filepath.Join(root, "tmp", "put-crashed")
+	young := filepath.Join(root, "tmp", "put-running")
+	for _, name := range []string{old, young} {
+		if err := os.WriteFile(name, make([]byte, 1000), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(old, past, past); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.RemoveStaleUploads(t.Context(), time.Now().Add(-time.Hour), "")
+	if err != nil || n != 1 {
+		t.Fatalf("RemoveStaleUploads = %d, %v; want 1", n, err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("stale temp file still there: %v", err)
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("young temp file: %v", err)
 	}
 }
