@@ -127,4 +127,3 @@ func TestExpireUploads(t *testing.T) {
 		})
 	})
 }
-
