@@ -52,6 +52,10 @@ type Options struct {
 	// MaxUploadBytes caps the size of an uploaded recording; zero means
 	// DefaultMaxUploadBytes.
 	MaxUploadBytes int64
+	// StorageQuota caps the bytes the lessons of each teacher's courses
+	// take in storage (sources and outputs); zero means no limit
+	// (quota.go).
+	StorageQuota int64
 	// Queue receives the transcode tasks of uploads; nil leaves them to the
 	// start-up requeue of unfinished jobs.
 	Queue Enqueuer
@@ -95,6 +99,7 @@ type Server struct {
 	secret         []byte
 	secureCookies  bool
 	maxUploadBytes int64
+	storageQuota   int64
 	queue          Enqueuer
 	readyChecks    map[string]func(context.Context) error
 	mediaKey       []byte
@@ -159,6 +164,7 @@ func New(opts Options) (*Server, error) {
 		secret:         opts.Secret,
 		secureCookies:  secure,
 		maxUploadBytes: opts.MaxUploadBytes,
+		storageQuota:   opts.StorageQuota,
 		queue:          opts.Queue,
 		readyChecks:    opts.ReadyChecks,
 		mediaKey:       deriveMediaKey(opts.Secret),

@@ -49,6 +49,19 @@ type Config struct {
 	// /metrics on their main listener.
 	MetricsAddr string
 
+	// Storage limits (storage.go): UploadExpiry is the age past which
+	// abandoned partial uploads are removed; MinFreeDisk the free space
+	// the data dir's disk must keep (readiness fails below it, and
+	// uploads stop short of it) in the embedded setup, 0 for no check;
+	// StorageQuota the bytes each teacher's lessons may take, 0 for no
+	// limit.
+	UploadExpiry time.Duration
+	MinFreeDisk  int64
+	StorageQuota int64
+	// sweepEvery is how often abandoned uploads are looked for; zero
+	// derives it from UploadExpiry. Not a setting: tests shorten it.
+	sweepEvery time.Duration
+
 	// names maps each variable to the name its value came from (the
 	// variable itself, or the flag that overrode it), so that errors name
 	// what the user actually wrote.
@@ -94,6 +107,8 @@ func DefaultConfig() Config {
 		// killed worker's job is resumed rather than failed.
 		JobDeadline:  10 * time.Minute,
 		StallTimeout: 5 * time.Minute,
+		UploadExpiry: 24 * time.Hour,
+		MinFreeDisk:  512 << 20,
 	}
 }
 
@@ -136,6 +151,10 @@ func configVars() []configVar {
 		{"LECTERN_JOB_DEADLINE", "job-deadline", "a running transcode without a heartbeat for this long is failed (default 10m)", setDuration(func(c *Config) *time.Duration { return &c.JobDeadline })},
 		{"LECTERN_STALL_TIMEOUT", "stall-timeout", "ffmpeg without progress for this long is killed and the transcode retried (default 5m)", setDuration(func(c *Config) *time.Duration { return &c.StallTimeout })},
 		{"LECTERN_METRICS_ADDR", "metrics-addr", "host:port of a separate listener for /metrics and /healthz, the way to scrape a worker (default none; serve and api also answer /metrics on LECTERN_ADDR)", setString(func(c *Config) *string { return &c.MetricsAddr })},
+		// Storage limits (storage.go).
+		{"LECTERN_UPLOAD_EXPIRY", "upload-expiry", "abandoned partial uploads untouched for this long are removed (default 24h)", setDuration(func(c *Config) *time.Duration { return &c.UploadExpiry })},
+		{"LECTERN_MIN_FREE_DISK", "min-free-disk", "free space the data dir's disk must keep: below it /readyz fails and uploads are refused; 0 turns the check off (default 512MiB)", setMinFreeDisk},
+		{"LECTERN_STORAGE_QUOTA", "storage-quota", "storage each teacher's lessons may take, like 10GB; 0 means no limit (default 0)", setStorageQuota},
 	}
 }
 
