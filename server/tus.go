@@ -327,7 +327,8 @@ func (s *Server) tusLesson(ctx context.Context, meta tusd.MetaData) (*lectern.Le
 }
 
 // tusCreate admits a new upload for a lesson the caller teaches, unless it
-// announces an empty file, and records who made it. Only the metadata
+// announces an empty file, more than the disk has room for, or more than
+// is left of the storage quota (quota.go), and records who made it. Only the metadata
 // Lectern uses is kept.
 func (s *Server) tusCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
 	l, u, err := s.tusLesson(ev.Context, ev.Upload.MetaData)
@@ -336,6 +337,13 @@ func (s *Server) tusCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoC
 	}
 	if err == nil && !ev.Upload.SizeIsDeferred {
 		err = s.uploads.space.checkRoom(ev.Upload.Size)
+	}
+	if err == nil {
+		size := ev.Upload.Size
+		if ev.Upload.SizeIsDeferred {
+			size = -1
+		}
+		_, _, err = s.checkQuota(ev.Context, l, u, size)
 	}
 	if err != nil {
 		s.logInternal(ev.Context, "create upload", err)

@@ -84,7 +84,11 @@ func (s *Server) handleLessonSource(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := s.storeUpload(c, l.ID)
+	room, over, err := s.checkQuota(ctx, l, u, c.Request().ContentLength)
+	if err != nil {
+		return err
+	}
+	key, err := s.storeUpload(c, l.ID, room, over)
 	if err != nil {
 		return err
 	}
@@ -127,13 +131,20 @@ func (s *Server) commitSource(ctx context.Context, lessonID, key string) (*lecte
 // storeUpload streams the request body to a new source key of the lesson
 // and returns the key. It first reads just the body's head (a buffered
 // peek, so nothing is copied twice) and refuses with 400 a body that is
-// empty or plainly not a recording (lectern.CheckRecordingHead), and with
-// 413 one over the upload limit: nothing is stored for either.
-func (s *Server) storeUpload(c echo.Context, lessonID string) (string, error) {
+// empty or plainly not a recording (lectern.CheckRecordingHead), with 413
+// one over the upload limit, and with over (a 507) one larger than room,
+// what is left of the storage quota (-1: no quota): nothing is stored for
+// any.
+func (s *Server) storeUpload(c echo.Context, lessonID string, room int64, over error) (string, error) {
 	r := c.Request()
 	limit := s.uploadLimit()
 	if r.ContentLength > limit {
 		return "", tooLarge(limit)
+	}
+	tooLarge := tooLarge
+	if room >= 0 && room < limit {
+		limit = room
+		tooLarge = func(int64) error { return over }
 	}
 	body := bufio.NewReaderSize(http.MaxBytesReader(c.Response().Writer, r.Body, limit), lectern.RecordingHeadSize)
 	head, err := body.Peek(lectern.RecordingHeadSize)
@@ -151,6 +162,9 @@ func (s *Server) storeUpload(c echo.Context, lessonID string) (string, error) {
 	if _, err := s.storage.Put(r.Context(), key, body); err != nil {
 		if errors.As(err, &mbe) {
 			return "", tooLarge(limit)
+		}
+		if lectern.ErrorCode(err) == lectern.ENOSPACE {
+			return "", err
 		}
 		return "", fmt.Errorf("store upload: %w", err)
 	}
