@@ -156,4 +156,3 @@ func overQuota(q quota, size int64) error {
 		"Not enough storage left: this course's teacher has used %s, and %s is left.%s Delete lessons you no longer need, or ask an administrator for more space.",
 		q, disk.FormatBytes(left), need)
 }
-

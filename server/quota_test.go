@@ -82,7 +82,9 @@ func TestStorageQuota(t *testing.T) {
 		if r.Status != http.StatusInsufficientStorage {
 			t.Fatalf("%s: %d %s, want 507", what, r.Status, r.Body)
 		}
-		var body struct{ Error struct{ Code, Message string } }
+		var body struct {
+			Error struct{ Code, Message string }
+		}
 		if err := json.Unmarshal(r.Body, &body); err != nil {
 			t.Fatal(err)
 		}
