@@ -63,8 +63,10 @@ type UploadOptions struct {
 	// MinFreeBytes is the free space that uploads to Dir must leave on
 	// its disk, for the database and the rest: an upload that announces
 	// more than fits above it is refused at creation, and a write that
-	// reaches it is stopped there, both with 507. Zero means no reserve
-	// (the disk may then fill up, which is still answered 507).
+	// reaches it is stopped there, both with 507. Streaming uploads keep
+	// it too (in the embedded setup, Dir and the stored objects share the
+	// data dir's disk). Zero means no reserve: uploads may then fill the
+	// disk, which is still answered 507.
 	MinFreeBytes int64
 	// S3, when its Endpoint is set, keeps partial uploads as multipart
 	// uploads in an S3 bucket (path-style requests, as MinIO wants)

@@ -116,13 +116,25 @@ func (s *spaceStore) left() (int64, bool) {
 	return max(free-s.reserve, 0), true
 }
 
+// errDiskRoom refuses an upload that does not fit above the reserve.
+var errDiskRoom = lectern.Errorf(lectern.ENOSPACE, "The server does not have enough disk space for this upload right now. Please try again later, and tell your administrator.")
+
 // checkRoom refuses an upload of size bytes that cannot fit above the
 // reserve.
 func (s *spaceStore) checkRoom(size int64) error {
 	if left, ok := s.left(); ok && size > left {
-		return lectern.Errorf(lectern.ENOSPACE, "The server does not have enough disk space for this upload right now. Please try again later, and tell your administrator.")
+		return errDiskRoom
 	}
 	return nil
+}
+
+// diskRoom is what uploads may still write to the disk of the resumable
+// uploads, and false when they are not on disk.
+func (s *Server) diskRoom() (int64, bool) {
+	if s.uploads == nil {
+		return 0, false
+	}
+	return s.uploads.space.left()
 }
 
 // spaceUpload is an upload of spaceStore.

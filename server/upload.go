@@ -146,6 +146,15 @@ func (s *Server) storeUpload(c echo.Context, lessonID string, room int64, over e
 		limit = room
 		tooLarge = func(int64) error { return over }
 	}
+	if disk, ok := s.diskRoom(); ok && disk < limit {
+		// The embedded setup's objects share the disk of the resumable
+		// uploads: keep its reserve (tus_space.go) too.
+		if r.ContentLength > disk {
+			return "", errDiskRoom
+		}
+		limit = disk
+		tooLarge = func(int64) error { return errDiskRoom }
+	}
 	body := bufio.NewReaderSize(http.MaxBytesReader(c.Response().Writer, r.Body, limit), lectern.RecordingHeadSize)
 	head, err := body.Peek(lectern.RecordingHeadSize)
 	var mbe *http.MaxBytesError
