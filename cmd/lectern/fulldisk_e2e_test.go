@@ -85,7 +85,9 @@ func mustStatus(t *testing.T, what string, r reply, want int) {
 // space.
 func wantInsufficientStorage(t *testing.T, what string, r reply) {
 	t.Helper()
-	var body struct{ Error struct{ Code, Message string } }
+	var body struct {
+		Error struct{ Code, Message string }
+	}
 	_ = json.Unmarshal(r.Body, &body)
 	if r.Status != http.StatusInsufficientStorage || body.Error.Code != "insufficient_storage" ||
 		!strings.Contains(body.Error.Message, "space") {
