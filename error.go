@@ -21,8 +21,12 @@ const (
 	// what the request brings, because the server's disk, database or
 	// bucket is full or because an upload would take the teacher past
 	// their storage quota (HTTP 507 Insufficient Storage).
-	ENOSPACE  = "insufficient_storage"
-	EINTERNAL = "internal"
+	ENOSPACE = "insufficient_storage"
+	// EUNAVAILABLE: a service the request needs (object storage, the
+	// database) is down or too slow right now; trying again later may
+	// work (HTTP 503 Service Unavailable).
+	EUNAVAILABLE = "unavailable"
+	EINTERNAL    = "internal"
 )
 
 // Error is an application error whose Message is safe to show a user.

@@ -47,6 +47,8 @@ func statusOf(code string) int {
 		return http.StatusTooManyRequests
 	case lectern.ENOSPACE:
 		return http.StatusInsufficientStorage
+	case lectern.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

@@ -59,6 +59,10 @@ type Options struct {
 	// Queue receives the transcode tasks of uploads; nil leaves them to the
 	// start-up requeue of unfinished jobs.
 	Queue Enqueuer
+	// StorageTimeout bounds each call a media request makes to storage:
+	// a store that does not answer within it gets the request a 503;
+	// zero means DefaultStorageTimeout.
+	StorageTimeout time.Duration
 	// MediaTokenTTL is how long a playback URL works; zero means
 	// DefaultMediaTokenTTL.
 	MediaTokenTTL time.Duration
@@ -104,6 +108,7 @@ type Server struct {
 	readyChecks    map[string]func(context.Context) error
 	mediaKey       []byte
 	mediaTTL       time.Duration
+	storageTimeout time.Duration
 
 	// dummyHash is checked against when a login names an unknown email, so
 	// that such a login costs as much time as a wrong password.
@@ -169,12 +174,16 @@ func New(opts Options) (*Server, error) {
 		readyChecks:    opts.ReadyChecks,
 		mediaKey:       deriveMediaKey(opts.Secret),
 		mediaTTL:       mediaTTL,
+		storageTimeout: opts.StorageTimeout,
 		dummyHash:      dummy,
 		accountLimits:  newLimiterSet(accountLoginEvery, accountLoginBurst, limiterMaxKeys),
 		ipLimits:       newLimiterSet(ipLoginEvery, ipLoginBurst, limiterMaxKeys),
 	}
 	if s.clock == nil {
 		s.clock = lectern.SystemClock{}
+	}
+	if s.storageTimeout <= 0 {
+		s.storageTimeout = DefaultStorageTimeout
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))

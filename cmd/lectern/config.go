@@ -58,6 +58,8 @@ type Config struct {
 	UploadExpiry time.Duration
 	MinFreeDisk  int64
 	StorageQuota int64
+	// StorageTimeout bounds each call a media request makes to storage.
+	StorageTimeout time.Duration
 	// sweepEvery is how often abandoned uploads are looked for; zero
 	// derives it from UploadExpiry. Not a setting: tests shorten it.
 	sweepEvery time.Duration
@@ -105,10 +107,11 @@ func DefaultConfig() Config {
 		// Longer than asynq takes to hand a dead worker's task to another
 		// worker (its 30 s lease plus the recoverer's minute), so that a
 		// killed worker's job is resumed rather than failed.
-		JobDeadline:  10 * time.Minute,
-		StallTimeout: 5 * time.Minute,
-		UploadExpiry: 24 * time.Hour,
-		MinFreeDisk:  512 << 20,
+		JobDeadline:    10 * time.Minute,
+		StallTimeout:   5 * time.Minute,
+		UploadExpiry:   24 * time.Hour,
+		MinFreeDisk:    512 << 20,
+		StorageTimeout: 8 * time.Second,
 	}
 }
 
@@ -155,6 +158,7 @@ func configVars() []configVar {
 		{"LECTERN_UPLOAD_EXPIRY", "upload-expiry", "abandoned partial uploads untouched for this long are removed (default 24h)", setDuration(func(c *Config) *time.Duration { return &c.UploadExpiry })},
 		{"LECTERN_MIN_FREE_DISK", "min-free-disk", "free space the data dir's disk must keep: below it /readyz fails and uploads are refused; 0 turns the check off (default 512MiB)", setMinFreeDisk},
 		{"LECTERN_STORAGE_QUOTA", "storage-quota", "storage each teacher's lessons may take, like 10GB; 0 means no limit (default 0)", setStorageQuota},
+		{"LECTERN_STORAGE_TIMEOUT", "storage-timeout", "a playlist or segment request whose storage does not answer within this gets 503, at most 10s (default 8s)", setStorageTimeout},
 	}
 }
 

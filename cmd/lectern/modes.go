@@ -170,6 +170,7 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		TrustedProxies: cfg.TrustedProxies,
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		StorageQuota:   cfg.StorageQuota,
+		StorageTimeout: cfg.StorageTimeout,
 		Uploads:        uploadOptions(cfg),
 		Queue:          p.enqueue,
 		// Live comment streams fan out over the queue's Redis (miniredis in

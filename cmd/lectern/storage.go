@@ -26,6 +26,15 @@ func setStorageQuota(c *Config, v string) error {
 	return err
 }
 
+func setStorageTimeout(c *Config, v string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d < time.Second || d > 10*time.Second {
+		return fmt.Errorf("must be a duration from 1s to 10s, like 8s, got %q", v)
+	}
+	c.StorageTimeout = d
+	return nil
+}
+
 // parseSizeOrZero is ParseSize that also takes "0" (off).
 func parseSizeOrZero(v string) (int64, error) {
 	if strings.TrimSpace(v) == "0" {
