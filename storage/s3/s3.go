@@ -28,6 +28,14 @@ const (
 	// segments and images are smaller: one request each instead of three,
 	// and a buffer sized to the object instead of a whole part.
 	singlePutMax = 8 << 20
+	// maxTries bounds how often one request is sent when the store
+	// fails it in a way that may pass (a reset or refused connection, a
+	// 5xx, a timeout): minio-go waits between tries with a backoff that
+	// grows from 200 ms to 1 s, with jitter. A blip of a second or two is
+	// absorbed; a longer outage fails the call after about 5–10 s (it is
+	// never retried for ever), and the caller's own retry takes over: a
+	// transcode task is retried later, a media request answers 503.
+	maxTries = 10
 )
 
 // Config locates the bucket. Endpoint is host[:port], without a scheme.
@@ -58,9 +66,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, errors.New("s3: bucket is empty")
 	}
 	client, err := minio.New(cfg.Endpoint, &minio.Options{
-		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
-		Secure: cfg.UseSSL,
-		Region: cfg.Region,
+		Creds:      credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure:     cfg.UseSSL,
+		Region:     cfg.Region,
+		MaxRetries: maxTries,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3: client for %s: %w", cfg.Endpoint, err)
