@@ -35,10 +35,15 @@ func (s *Server) storageUsage(ctx context.Context, ownerID string) (map[string]i
 		return nil, err
 	}
 	for _, ls := range todo {
-		m, err := s.measureLesson(ctx, ls)
-		if err == nil {
-			err = s.db.RecordLessonStorage(ctx, m)
+		// A slow store delays the page by one storage timeout at most.
+		mctx, cancel := context.WithTimeout(ctx, s.storageTimeout)
+		m, err := s.measureLesson(mctx, ls)
+		cancel()
+		if err != nil {
+			s.logger.WarnContext(ctx, "measure a lesson's storage", slog.String("lesson", ls.LessonID), slog.Any("error", err))
+			break // the rest waits for the next look
 		}
+		err = s.db.RecordLessonStorage(ctx, m)
 		if err != nil {
 			s.logger.WarnContext(ctx, "measure a lesson's storage", slog.String("lesson", ls.LessonID), slog.Any("error", err))
 		}
