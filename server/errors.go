@@ -87,12 +87,18 @@ func isStorageFull(err error) bool {
 	if errors.As(err, &pgErr) && pgErr.SQLState() == pgDiskFull {
 		return true
 	}
-	var s3Err interface{ ErrorCode() string } // the AWS SDK's API errors (tusd's S3 store)
+	var s3Err interface {
+		ErrorCode() string
+		ErrorMessage() string
+	} // the AWS SDK's API errors (tusd's S3 store)
 	if errors.As(err, &s3Err) {
 		switch s3Err.ErrorCode() {
 		case "XMinioStorageFull", "XMinioAdminBucketQuotaExceeded":
 			return true
 		}
+		// MinIO sometimes reports a drive that filled up during the
+		// request as an InternalError whose cause is the OS's.
+		return strings.Contains(s3Err.ErrorMessage(), "no space left on device")
 	}
 	return false
 }

@@ -65,6 +65,13 @@ func tusStoreError(err error) error {
 	if pe := publicError(err); lectern.ErrorCode(pe) == lectern.ENOSPACE {
 		return tusError(pe)
 	}
+	var s3Err interface{ ErrorCode() string }
+	if errors.As(err, &s3Err) && s3Err.ErrorCode() == "NoSuchUpload" {
+		// The multipart upload is gone from the bucket (expired, or lost
+		// by a store that ran out of space): the client must start again,
+		// which a tus client does on 404.
+		return tusError(lectern.Errorf(lectern.ENOTFOUND, "This upload is no longer on the server; please start it again."))
+	}
 	return err
 }
 

@@ -278,7 +278,7 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[lectern.Objec
 }
 
 // noSpaceMessage is what a user is told when the store has no room left.
-const noSpaceMessage = "The server's file storage is full, so this could not be saved. Please tell your administrator."
+const noSpaceMessage = "The server's file storage is out of space, so this could not be saved. Please tell your administrator."
 
 // isStorageFull reports an S3 error that says the store has no room:
 // MinIO's full drives (HTTP 507) or a bucket quota reached.
@@ -288,7 +288,10 @@ func isStorageFull(err error) bool {
 		return false
 	}
 	return resp.StatusCode == http.StatusInsufficientStorage ||
-		resp.Code == "XMinioStorageFull" || resp.Code == "XMinioAdminBucketQuotaExceeded"
+		resp.Code == "XMinioStorageFull" || resp.Code == "XMinioAdminBucketQuotaExceeded" ||
+		// MinIO sometimes reports a drive that filled up during the
+		// request as an InternalError whose cause is the OS's.
+		strings.Contains(resp.Message, "no space left on device")
 }
 
 // objectError maps S3's "no such key" to ENOTFOUND and wraps anything else.
