@@ -135,7 +135,7 @@ func (s *Server) lessonQuota(ctx context.Context, l *lectern.Lesson, u *lectern.
 // lesson l that would take its course owner past their quota. It returns
 // how many bytes the upload may take (-1 for no limit) and the error for
 // one that turns out larger.
-func (s *Server) checkQuota(ctx context.Context, l *lectern.Lesson, u *lectern.User, size int64) (int64, error, error) {
+func (s *Server) checkQuota(ctx context.Context, l *lectern.Lesson, u *lectern.User, size int64) (room int64, over, err error) {
 	q, err := s.lessonQuota(ctx, l, u)
 	if err != nil {
 		return 0, nil, err

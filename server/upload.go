@@ -137,30 +137,27 @@ func (s *Server) commitSource(ctx context.Context, lessonID, key string) (*lecte
 // any.
 func (s *Server) storeUpload(c echo.Context, lessonID string, room int64, over error) (string, error) {
 	r := c.Request()
+	// The body may bring limit bytes; past them, overLimit says why not:
+	// the upload limit, what is left of the quota, or the disk's reserve
+	// (in the embedded setup, objects share the disk of the resumable
+	// uploads; see tus_space.go), whichever is smallest.
 	limit := s.uploadLimit()
-	if r.ContentLength > limit {
-		return "", tooLarge(limit)
-	}
-	tooLarge := tooLarge
+	overLimit := tooLarge(limit)
 	if room >= 0 && room < limit {
-		limit = room
-		tooLarge = func(int64) error { return over }
+		limit, overLimit = room, over
 	}
 	if disk, ok := s.diskRoom(); ok && disk < limit {
-		// The embedded setup's objects share the disk of the resumable
-		// uploads: keep its reserve (tus_space.go) too.
-		if r.ContentLength > disk {
-			return "", errDiskRoom
-		}
-		limit = disk
-		tooLarge = func(int64) error { return errDiskRoom }
+		limit, overLimit = disk, errDiskRoom
+	}
+	if r.ContentLength > limit {
+		return "", overLimit
 	}
 	body := bufio.NewReaderSize(http.MaxBytesReader(c.Response().Writer, r.Body, limit), lectern.RecordingHeadSize)
 	head, err := body.Peek(lectern.RecordingHeadSize)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return "", tooLarge(limit)
+		return "", overLimit
 	case err != nil && !errors.Is(err, io.EOF):
 		return "", fmt.Errorf("read upload: %w", err)
 	}
@@ -170,10 +167,7 @@ func (s *Server) storeUpload(c echo.Context, lessonID string, room int64, over e
 	key := lectern.SourceKey(lessonID, newUploadID())
 	if _, err := s.storage.Put(r.Context(), key, body); err != nil {
 		if errors.As(err, &mbe) {
-			return "", tooLarge(limit)
-		}
-		if lectern.ErrorCode(err) == lectern.ENOSPACE {
-			return "", err
+			return "", overLimit
 		}
 		return "", fmt.Errorf("store upload: %w", err)
 	}
