@@ -17,10 +17,15 @@ const (
 	// ERATELIMIT extends the contract's list: the client is sending too much
 	// too fast (HTTP 429). Login throttling and posting limits use it.
 	ERATELIMIT = "rate_limited"
+	// ENOSPACE extends the contract's list too: there is no room to store
+	// what the request brings, because the server's disk, database or
+	// bucket is full or because an upload would take the teacher past
+	// their storage quota (HTTP 507 Insufficient Storage).
+	ENOSPACE = "insufficient_storage"
 	// EUNAVAILABLE extends the contract's list: the server cannot take the
 	// request now but may soon (HTTP 503, with Retry-After): full capacity
 	// (password hashing slots, live event streams), or a service Lectern
-	// needs (the database) busy or unreachable for now.
+	// needs (the database, object storage) busy or unreachable for now.
 	EUNAVAILABLE = "unavailable"
 	EINTERNAL    = "internal"
 )

@@ -3,12 +3,14 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -44,11 +46,70 @@ func statusOf(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case lectern.ERATELIMIT:
 		return http.StatusTooManyRequests
+	case lectern.ENOSPACE:
+		return http.StatusInsufficientStorage
 	case lectern.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
+
+// storageFullMessage is what a user is told when the database or the
+// disk under it is full, whatever they were doing (logging in, creating a
+// lesson, uploading).
+const storageFullMessage = "The server is out of storage space, so this could not be saved. Please try again later, and tell your administrator."
+
+// publicError is the one place where errors from below that a person
+// should hear about, yet carry no *lectern.Error, get one: a database or
+// disk that is full (SQLite's "database or disk is full", PostgreSQL's
+// disk_full, the OS's ENOSPC, an S3 store out of space) is ENOSPACE,
+// answered 507 with storageFullMessage instead of a 500. err stays in the
+// chain, for the log. Anything else is returned as it is.
+func publicError(err error) error {
+	var le *lectern.Error
+	if err == nil || errors.As(err, &le) || !isStorageFull(err) {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", lectern.Errorf(lectern.ENOSPACE, storageFullMessage), err)
+}
+
+// isStorageFull reports an error that says there is no room to write,
+// recognised through the methods of the drivers' error types so that this
+// package needs none of them.
+func isStorageFull(err error) bool {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return true
+	}
+	var sqliteErr interface{ Code() int } // modernc.org/sqlite's *Error
+	if errors.As(err, &sqliteErr) && sqliteErr.Code()&0xff == sqliteFull {
+		return true
+	}
+	var pgErr interface{ SQLState() string } // pgx's *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.SQLState() == pgDiskFull {
+		return true
+	}
+	var s3Err interface {
+		ErrorCode() string
+		ErrorMessage() string
+	} // the AWS SDK's API errors (tusd's S3 store)
+	if errors.As(err, &s3Err) {
+		switch s3Err.ErrorCode() {
+		case "XMinioStorageFull", "XMinioAdminBucketQuotaExceeded":
+			return true
+		}
+		// MinIO sometimes reports a drive that filled up during the
+		// request as an InternalError whose cause is the OS's.
+		return strings.Contains(s3Err.ErrorMessage(), "no space left on device")
+	}
+	return false
+}
+
+const (
+	// sqliteFull is SQLITE_FULL, "database or disk is full".
+	sqliteFull = 13
+	// pgDiskFull is PostgreSQL's SQLSTATE disk_full.
+	pgDiskFull = "53100"
+)
 
 // fromEchoError turns one of Echo's own errors (unknown route, wrong
 // method, body limit, …) into the API's code and message. A wrong method
@@ -94,6 +155,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		le            *lectern.Error
 		he            *echo.HTTPError
 	)
+	err = publicError(err)
 	switch {
 	case errors.As(err, &le):
 		status, code, message = statusOf(le.Code), le.Code, le.Message

@@ -2,12 +2,15 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/lectern/lectern"
 )
 
 // readyTimeout bounds /readyz: a dependency that does not answer within it
@@ -27,11 +30,16 @@ func (s *Server) handleHealth(c echo.Context) error {
 type readyResponse struct {
 	Status string            `json:"status"`
 	Checks map[string]string `json:"checks"`
+	// Reasons says why a check failed, when its error carries a message
+	// meant for people (a *lectern.Error, such as low disk space).
+	Reasons map[string]string `json:"reasons,omitempty"`
 }
 
 // handleReady runs every readiness check at once and answers 200 when all
 // pass, else 503 naming the ones that failed. Failure details go to the
-// log, not to the (unauthenticated) client.
+// log, not to the (unauthenticated) client, except the messages of
+// *lectern.Error failures, which are written to be shown and name no path
+// ("low disk space: 120.0 MB free, below the 536.9 MB minimum").
 func (s *Server) handleReady(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
@@ -51,6 +59,13 @@ func (s *Server) handleReady(c echo.Context) error {
 			}
 			resp.Checks[name] = "failed"
 			resp.Status = "unavailable"
+			var le *lectern.Error
+			if errors.As(err, &le) {
+				if resp.Reasons == nil {
+					resp.Reasons = map[string]string{}
+				}
+				resp.Reasons[name] = le.Message
+			}
 			s.logger.WarnContext(ctx, "readiness check failed", slog.String("check", name), slog.Any("error", err))
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -82,19 +83,26 @@ func (s *Server) handleMedia(c echo.Context) error {
 	if handled, err := s.serveCaptionMedia(c, tok.LessonID, key, rel); handled {
 		return err
 	}
-	info, err := s.storage.Stat(ctx, key)
+	// Storage gets StorageTimeout to answer each call (see objectReader):
+	// a slow or unreachable store is a quick 503 the player retries, not
+	// a request hanging as long as the store does.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	statCtx, statCancel := context.WithTimeout(ctx, s.storageTimeout)
+	info, err := s.storage.Stat(statCtx, key)
+	statCancel()
 	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
 		return lectern.Errorf(lectern.ENOTFOUND, "media file not found")
 	}
 	if err != nil {
-		return fmt.Errorf("stat media file: %w", err)
+		return storageUnavailable(c, fmt.Errorf("stat media file: %w", err))
 	}
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, lectern.ContentTypeFor(key))
 	h.Set("ETag", mediaETag(info))
 	h.Set(echo.HeaderCacheControl, mediaCacheControl(key))
 	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
-	body := &objectReader{ctx: ctx, store: s.storage, key: key, size: info.Size}
+	body := &objectReader{ctx: ctx, cancel: cancel, timeout: s.storageTimeout, store: s.storage, key: key, size: info.Size}
 	defer body.Close()
 	// ServeContent answers Range, If-Range, If-None-Match, If-Modified-Since
 	// and HEAD, reading only the bytes it sends.
@@ -139,18 +147,40 @@ func mediaCacheControl(key string) string {
 	return cacheImmutable
 }
 
+// storageUnavailable is the 503 of a media request whose storage failed
+// or did not answer in time; the player tries again after Retry-After.
+func storageUnavailable(c echo.Context, err error) error {
+	setRetryAfter(c, storageRetryAfter)
+	return fmt.Errorf("%w (%w)", lectern.Errorf(lectern.EUNAVAILABLE,
+		"the video storage is not answering right now; playback resumes as soon as it is back"), err)
+}
+
+// storageRetryAfter is the Retry-After, in seconds, of storageUnavailable.
+const storageRetryAfter = 5
+
+// DefaultStorageTimeout is how long a media request waits for storage
+// when Options.StorageTimeout is zero.
+const DefaultStorageTimeout = 8 * time.Second
+
 // objectReader is an io.ReadSeeker over a stored object of known size. It
 // opens the object lazily at the current offset on the first Read after a
 // Seek, so that http.ServeContent's seeks cost nothing and a range request
 // reads only from the range's start.
+//
+// Each call to storage (the open, every read) must make progress within
+// timeout; one that does not cancels ctx, which ends the storage request
+// and its connection, and the response is cut off (its headers are sent
+// by then), for the player to retry.
 type objectReader struct {
-	ctx   context.Context
-	store lectern.Storage
-	key   string
-	size  int64
-	off   int64         // where the next Read starts
-	body  io.ReadCloser // open at off, or nil
-	err   error         // the last storage error, for the log
+	ctx     context.Context
+	cancel  context.CancelFunc
+	timeout time.Duration
+	store   lectern.Storage
+	key     string
+	size    int64
+	off     int64         // where the next Read starts
+	body    io.ReadCloser // open at off, or nil
+	err     error         // the last storage error, for the log
 }
 
 // Seek implements io.Seeker.
@@ -181,6 +211,8 @@ func (r *objectReader) Read(p []byte) (int, error) {
 	if r.off >= r.size {
 		return 0, io.EOF
 	}
+	stall := time.AfterFunc(r.timeout, r.cancel)
+	defer stall.Stop()
 	if r.body == nil {
 		body, err := r.store.Open(r.ctx, r.key, r.off, r.size-r.off)
 		if err != nil {

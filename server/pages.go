@@ -199,6 +199,7 @@ func (s *Server) render(c echo.Context, status int, v pageView) error {
 // renderError shows err as an HTML page with the matching status; only
 // internal errors are logged, and their details never reach the page.
 func (s *Server) renderError(c echo.Context, u *lectern.User, err error) error {
+	err = publicError(err)
 	code := lectern.ErrorCode(err)
 	var he *echo.HTTPError
 	if errors.As(err, &he) && code == lectern.EINTERNAL {
@@ -219,6 +220,8 @@ func (s *Server) renderError(c echo.Context, u *lectern.User, err error) error {
 		view = errorView{Heading: "Not allowed", Message: lectern.ErrorMessage(err)}
 	case lectern.EINVALID:
 		view = errorView{Heading: "That did not work", Message: lectern.ErrorMessage(err)}
+	case lectern.ENOSPACE:
+		view = errorView{Heading: "Out of storage space", Message: lectern.ErrorMessage(err)}
 	}
 	if status >= http.StatusInternalServerError {
 		s.logger.ErrorContext(c.Request().Context(), "page failed",

@@ -23,13 +23,24 @@ func (s *Server) handleCoursesPage(c echo.Context, u *lectern.User) error {
 		return fmt.Errorf("find notifications: %w", err)
 	}
 	answers := answerNotes(notes)
+	canCreate := u.Role == lectern.RoleTeacher || u.IsAdmin()
+	// Storage use (quota.go), for those who own courses.
+	var storage string
+	if canCreate {
+		q, err := s.quotaOf(ctx, u)
+		if err != nil {
+			return err
+		}
+		storage = q.String()
+	}
 	return s.render(c, http.StatusOK, pageView{
 		Name: "courses", Title: "My courses", User: u, Nav: "courses", Script: "js/courses.js",
 		View: struct {
 			Courses   []*lectern.Course
 			CanCreate bool
 			Answers   []answerNote
-		}{courses, u.Role == lectern.RoleTeacher || u.IsAdmin(), answers},
+			Storage   string
+		}{courses, canCreate, answers, storage},
 	})
 }
 

@@ -93,13 +93,36 @@ func (s *Server) handleAdminUsersPage(c echo.Context, u *lectern.User) error {
 	if err != nil {
 		return fmt.Errorf("find users: %w", err)
 	}
+	// Storage use of every course owner (quota.go).
+	usage, err := s.storageUsage(c.Request().Context(), "")
+	if err != nil {
+		return err
+	}
+	rows := make([]adminUserRow, len(users))
+	for i, user := range users {
+		rows[i] = adminUserRow{User: user}
+		if user.Role != lectern.RoleStudent {
+			q := quota{Used: usage[user.ID]}
+			if !user.IsAdmin() {
+				q.Limit = s.storageQuota
+			}
+			rows[i].Storage = q.String()
+		}
+	}
 	return s.render(c, http.StatusOK, pageView{
 		Name: "admin_users", Title: "Users", User: u, Nav: "admin", Script: "js/admin.js",
 		View: struct {
-			Users                    []*lectern.User
+			Users                    []adminUserRow
 			PasswordMin, PasswordMax int
-		}{users, minPasswordLen, maxPasswordLen},
+		}{rows, minPasswordLen, maxPasswordLen},
 	})
+}
+
+// adminUserRow is a user on the admin users page, with the storage their
+// courses take ("" for students).
+type adminUserRow struct {
+	*lectern.User
+	Storage string
 }
 
 // adminJobStates are the filters of the jobs page, "" meaning all.

@@ -52,9 +52,17 @@ type Options struct {
 	// MaxUploadBytes caps the size of an uploaded recording; zero means
 	// DefaultMaxUploadBytes.
 	MaxUploadBytes int64
+	// StorageQuota caps the bytes the lessons of each teacher's courses
+	// take in storage (sources and outputs); zero means no limit
+	// (quota.go).
+	StorageQuota int64
 	// Queue receives the transcode tasks of uploads; nil leaves them to the
 	// start-up requeue of unfinished jobs.
 	Queue Enqueuer
+	// StorageTimeout bounds each call a media request makes to storage:
+	// a store that does not answer within it gets the request a 503;
+	// zero means DefaultStorageTimeout.
+	StorageTimeout time.Duration
 	// MediaTokenTTL is how long a playback URL works; zero means
 	// DefaultMediaTokenTTL.
 	MediaTokenTTL time.Duration
@@ -98,11 +106,13 @@ type Server struct {
 	secret         []byte
 	secureCookies  bool
 	maxUploadBytes int64
+	storageQuota   int64
 	queue          Enqueuer
 	readyChecks    map[string]func(context.Context) error
 	mediaKey       []byte
 	mediaTTL       time.Duration
 	limits         Limits
+	storageTimeout time.Duration
 
 	// dummyHash is checked against when a login names an unknown email, so
 	// that such a login costs as much time as a wrong password.
@@ -167,17 +177,22 @@ func New(opts Options) (*Server, error) {
 		secret:         opts.Secret,
 		secureCookies:  secure,
 		maxUploadBytes: opts.MaxUploadBytes,
+		storageQuota:   opts.StorageQuota,
 		queue:          opts.Queue,
 		readyChecks:    opts.ReadyChecks,
 		mediaKey:       deriveMediaKey(opts.Secret),
 		mediaTTL:       mediaTTL,
 		limits:         opts.Limits.withDefaults(),
+		storageTimeout: opts.StorageTimeout,
 		dummyHash:      dummy,
 		logins:         newLoginThrottle(),
 	}
 	s.hashes = newHashSlots(s.limits.PasswordHashes, s.limits.PasswordHashWait)
 	if s.clock == nil {
 		s.clock = lectern.SystemClock{}
+	}
+	if s.storageTimeout <= 0 {
+		s.storageTimeout = DefaultStorageTimeout
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -34,7 +34,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/tus/tusd/v2/pkg/filelocker"
 	"github.com/tus/tusd/v2/pkg/filestore"
 	tusd "github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/memorylocker"
@@ -61,6 +60,14 @@ type UploadOptions struct {
 	// Dir keeps partial uploads as files (embedded mode), e.g.
 	// <data dir>/uploads.
 	Dir string
+	// MinFreeBytes is the free space that uploads to Dir must leave on
+	// its disk, for the database and the rest: an upload that announces
+	// more than fits above it is refused at creation, and a write that
+	// reaches it is stopped there, both with 507. Streaming uploads keep
+	// it too (in the embedded setup, Dir and the stored objects share the
+	// data dir's disk). Zero means no reserve: uploads may then fill the
+	// disk, which is still answered 507.
+	MinFreeBytes int64
 	// S3, when its Endpoint is set, keeps partial uploads as multipart
 	// uploads in an S3 bucket (path-style requests, as MinIO wants)
 	// instead. Several API processes may then share uploads, though a
@@ -86,6 +93,15 @@ type tusUploads struct {
 	handler *tusd.UnroutedHandler
 	store   tusd.DataStore
 	http    http.Handler
+	// space checks room for new uploads (tus_space.go).
+	space *spaceStore
+	// locker and terminater serve the expiry of abandoned uploads
+	// (tus_expiry.go).
+	locker     tusd.Locker
+	terminater tusd.TerminaterDataStore
+	// dir is the uploads directory on disk, "" for S3; s3 the S3 one.
+	dir string
+	s3  *tusS3
 }
 
 // tusUserKey is the request context key under which serveTus leaves the
@@ -96,13 +112,16 @@ type tusUserKey struct{}
 // configures no store.
 func (s *Server) newTusUploads(opts UploadOptions) (*tusUploads, error) {
 	composer := tusd.NewStoreComposer()
+	var bucket *tusS3
 	switch {
 	case opts.S3.Endpoint != "":
-		st := s3store.New(opts.S3.Bucket, newTusS3Client(opts.S3))
+		client := newTusS3Client(opts.S3)
+		st := s3store.New(opts.S3.Bucket, client)
 		st.ObjectPrefix = opts.S3.Prefix
 		if st.ObjectPrefix == "" {
 			st.ObjectPrefix = "uploads/"
 		}
+		bucket = &tusS3{client: client, bucket: opts.S3.Bucket, prefix: st.ObjectPrefix}
 		st.UseIn(composer)
 		memorylocker.New().UseIn(composer)
 	case opts.Dir != "":
@@ -111,11 +130,20 @@ func (s *Server) newTusUploads(opts UploadOptions) (*tusUploads, error) {
 		}
 		st := filestore.New(opts.Dir)
 		st.UseIn(composer)
-		filelocker.New(opts.Dir).UseIn(composer)
+		// In memory, not tusd's filelocker: a lock file needs a block of
+		// disk for its PID, so on a full disk no upload could be locked,
+		// and so none deleted to free space. The uploads directory is the
+		// embedded setup's, which one process serves.
+		memorylocker.New().UseIn(composer)
 	default:
 		return nil, nil
 	}
 	useHeadCheck(composer, s.logger)
+	dir := opts.Dir
+	if bucket != nil {
+		dir = ""
+	}
+	space := useSpaceCheck(composer, dir, opts.MinFreeBytes)
 	h, err := tusd.NewUnroutedHandler(tusd.Config{
 		StoreComposer:        composer,
 		BasePath:             tusPath + "/",
@@ -131,7 +159,8 @@ func (s *Server) newTusUploads(opts UploadOptions) (*tusUploads, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: tus handler: %w", err)
 	}
-	t := &tusUploads{handler: h, store: composer.Core}
+	t := &tusUploads{handler: h, store: composer.Core, space: space, locker: composer.Locker,
+		terminater: composer.Terminater, dir: dir, s3: bucket}
 	t.http = h.Middleware(http.HandlerFunc(t.route))
 	return t, nil
 }
@@ -210,7 +239,9 @@ func (s *Server) serveTus(w http.ResponseWriter, r *http.Request) {
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = id
 	r2.URL.RawPath = ""
-	s.uploads.http.ServeHTTP(relativeLocation{w}, r2)
+	ew := &tusErrorWriter{ResponseWriter: w, req: r, logger: s.logger}
+	s.uploads.http.ServeHTTP(relativeLocation{ew}, r2)
+	ew.finish()
 }
 
 // relativeLocation reduces the Location of a created upload to its path.
@@ -258,6 +289,7 @@ func (s *Server) checkUploadOwner(ctx context.Context, id string, u *lectern.Use
 // writeLecternError writes err in the API's JSON error shape (no body for
 // HEAD, which tus clients use to resume).
 func writeLecternError(w http.ResponseWriter, r *http.Request, err error) {
+	err = publicError(err)
 	code := lectern.ErrorCode(err)
 	if r.Method == http.MethodHead {
 		w.WriteHeader(statusOf(code))
@@ -269,6 +301,7 @@ func writeLecternError(w http.ResponseWriter, r *http.Request, err error) {
 // tusError turns err into a tusd error that answers in the API's JSON
 // error shape.
 func tusError(err error) tusd.Error {
+	err = publicError(err)
 	code := lectern.ErrorCode(err)
 	body, _ := json.Marshal(errorBody{errorDetail{code, lectern.ErrorMessage(err)}})
 	e := tusd.NewError(strings.ToUpper("ERR_"+code), lectern.ErrorMessage(err), statusOf(code))
@@ -296,12 +329,23 @@ func (s *Server) tusLesson(ctx context.Context, meta tusd.MetaData) (*lectern.Le
 }
 
 // tusCreate admits a new upload for a lesson the caller teaches, unless it
-// announces an empty file, and records who made it. Only the metadata
+// announces an empty file, more than the disk has room for, or more than
+// is left of the storage quota (quota.go), and records who made it. Only the metadata
 // Lectern uses is kept.
 func (s *Server) tusCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
 	l, u, err := s.tusLesson(ev.Context, ev.Upload.MetaData)
 	if err == nil && isEmptyUpload(ev.Upload) {
 		err = lectern.CheckRecordingHead(nil)
+	}
+	if err == nil && !ev.Upload.SizeIsDeferred {
+		err = s.uploads.space.checkRoom(ev.Upload.Size)
+	}
+	if err == nil {
+		size := ev.Upload.Size
+		if ev.Upload.SizeIsDeferred {
+			size = -1
+		}
+		_, _, err = s.checkQuota(ev.Context, l, u, size)
 	}
 	if err != nil {
 		s.logInternal(ev.Context, "create upload", err)

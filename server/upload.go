@@ -84,7 +84,11 @@ func (s *Server) handleLessonSource(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := s.storeUpload(c, l.ID)
+	room, over, err := s.checkQuota(ctx, l, u, c.Request().ContentLength)
+	if err != nil {
+		return err
+	}
+	key, err := s.storeUpload(c, l.ID, room, over)
 	if err != nil {
 		return err
 	}
@@ -131,20 +135,33 @@ func (s *Server) commitSource(ctx context.Context, lessonID, key string) (*lecte
 // storeUpload streams the request body to a new source key of the lesson
 // and returns the key. It first reads just the body's head (a buffered
 // peek, so nothing is copied twice) and refuses with 400 a body that is
-// empty or plainly not a recording (lectern.CheckRecordingHead), and with
-// 413 one over the upload limit: nothing is stored for either.
-func (s *Server) storeUpload(c echo.Context, lessonID string) (string, error) {
+// empty or plainly not a recording (lectern.CheckRecordingHead), with 413
+// one over the upload limit, and with over (a 507) one larger than room,
+// what is left of the storage quota (-1: no quota): nothing is stored for
+// any.
+func (s *Server) storeUpload(c echo.Context, lessonID string, room int64, over error) (string, error) {
 	r := c.Request()
+	// The body may bring limit bytes; past them, overLimit says why not:
+	// the upload limit, what is left of the quota, or the disk's reserve
+	// (in the embedded setup, objects share the disk of the resumable
+	// uploads; see tus_space.go), whichever is smallest.
 	limit := s.uploadLimit()
+	overLimit := tooLarge(limit)
+	if room >= 0 && room < limit {
+		limit, overLimit = room, over
+	}
+	if disk, ok := s.diskRoom(); ok && disk < limit {
+		limit, overLimit = disk, errDiskRoom
+	}
 	if r.ContentLength > limit {
-		return "", tooLarge(limit)
+		return "", overLimit
 	}
 	body := bufio.NewReaderSize(http.MaxBytesReader(c.Response().Writer, r.Body, limit), lectern.RecordingHeadSize)
 	head, err := body.Peek(lectern.RecordingHeadSize)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return "", tooLarge(limit)
+		return "", overLimit
 	case err != nil && !errors.Is(err, io.EOF):
 		return "", fmt.Errorf("read upload: %w", err)
 	}
@@ -154,7 +171,7 @@ func (s *Server) storeUpload(c echo.Context, lessonID string) (string, error) {
 	key := lectern.SourceKey(lessonID, newUploadID())
 	if _, err := s.storage.Put(r.Context(), key, body); err != nil {
 		if errors.As(err, &mbe) {
-			return "", tooLarge(limit)
+			return "", overLimit
 		}
 		return "", fmt.Errorf("store upload: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
@@ -16,11 +17,13 @@ import (
 	"github.com/lectern/lectern/storage/s3"
 )
 
-// objectStore is object storage that readiness checks can ping; both
-// storage implementations are.
+// objectStore is object storage that readiness checks can ping and whose
+// abandoned uploads the sweeper removes; both storage implementations
+// are.
 type objectStore interface {
 	lectern.Storage
 	Ping(ctx context.Context) error
+	RemoveStaleUploads(ctx context.Context, before time.Time, skip string) (int, error)
 }
 
 // backends are the services a mode opened: database, object storage and

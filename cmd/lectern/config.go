@@ -55,6 +55,21 @@ type Config struct {
 	MaxEventStreams         int
 	PasswordHashConcurrency int
 
+	// Storage limits (storage.go): UploadExpiry is the age past which
+	// abandoned partial uploads are removed; MinFreeDisk the free space
+	// the data dir's disk must keep (readiness fails below it, and
+	// uploads stop short of it) in the embedded setup, 0 for no check;
+	// StorageQuota the bytes each teacher's lessons may take, 0 for no
+	// limit.
+	UploadExpiry time.Duration
+	MinFreeDisk  int64
+	StorageQuota int64
+	// StorageTimeout bounds each call a media request makes to storage.
+	StorageTimeout time.Duration
+	// sweepEvery is how often abandoned uploads are looked for; zero
+	// derives it from UploadExpiry. Not a setting: tests shorten it.
+	sweepEvery time.Duration
+
 	// names maps each variable to the name its value came from (the
 	// variable itself, or the flag that overrode it), so that errors name
 	// what the user actually wrote.
@@ -98,8 +113,11 @@ func DefaultConfig() Config {
 		// Longer than asynq takes to hand a dead worker's task to another
 		// worker (its 30 s lease plus the recoverer's minute), so that a
 		// killed worker's job is resumed rather than failed.
-		JobDeadline:  10 * time.Minute,
-		StallTimeout: 5 * time.Minute,
+		JobDeadline:    10 * time.Minute,
+		StallTimeout:   5 * time.Minute,
+		UploadExpiry:   24 * time.Hour,
+		MinFreeDisk:    512 << 20,
+		StorageTimeout: 8 * time.Second,
 	}
 }
 
@@ -145,6 +163,11 @@ func configVars() []configVar {
 		{"LECTERN_EVENT_STREAMS_PER_USER", "event-streams-per-user", "live update streams one user may have open at once (default 5)", setPositiveInt(func(c *Config) *int { return &c.EventStreamsPerUser })},
 		{"LECTERN_MAX_EVENT_STREAMS", "max-event-streams", "live update streams one API process holds at most (default 2000)", setPositiveInt(func(c *Config) *int { return &c.MaxEventStreams })},
 		{"LECTERN_PASSWORD_HASH_CONCURRENCY", "password-hash-concurrency", "password checks computed at once, 19 MiB each (default: the number of CPUs)", setPositiveInt(func(c *Config) *int { return &c.PasswordHashConcurrency })},
+		// Storage limits (storage.go).
+		{"LECTERN_UPLOAD_EXPIRY", "upload-expiry", "abandoned partial uploads untouched for this long are removed (default 24h)", setDuration(func(c *Config) *time.Duration { return &c.UploadExpiry })},
+		{"LECTERN_MIN_FREE_DISK", "min-free-disk", "free space the data dir's disk must keep: below it /readyz fails and uploads are refused; 0 turns the check off (default 512MiB)", setMinFreeDisk},
+		{"LECTERN_STORAGE_QUOTA", "storage-quota", "storage each teacher's lessons may take, like 10GB; 0 means no limit (default 0)", setStorageQuota},
+		{"LECTERN_STORAGE_TIMEOUT", "storage-timeout", "a playlist or segment request whose storage does not answer within this gets 503, at most 10s (default 8s)", setStorageTimeout},
 	}
 }
 

@@ -55,6 +55,10 @@ func TestConfigDefaults(t *testing.T) {
 		ReconcileInterval: 30 * time.Second,
 		JobDeadline:       10 * time.Minute,
 		StallTimeout:      5 * time.Minute,
+		// Storage limits.
+		UploadExpiry:   24 * time.Hour,
+		MinFreeDisk:    512 << 20,
+		StorageTimeout: 8 * time.Second,
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -90,6 +94,11 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"LECTERN_JOB_DEADLINE":       "15m",
 		"LECTERN_STALL_TIMEOUT":      "90s",
 		"LECTERN_METRICS_ADDR":       "0.0.0.0:9100",
+		// Storage limits.
+		"LECTERN_UPLOAD_EXPIRY":   "6h",
+		"LECTERN_MIN_FREE_DISK":   "0",
+		"LECTERN_STORAGE_QUOTA":   "10GB",
+		"LECTERN_STORAGE_TIMEOUT": "5s",
 	}
 	cfg, err := loadTestConfig(t, env)
 	if err != nil {
@@ -116,6 +125,11 @@ func TestConfigFromEnvironment(t *testing.T) {
 		JobDeadline:       15 * time.Minute,
 		StallTimeout:      90 * time.Second,
 		MetricsAddr:       "0.0.0.0:9100",
+		// Storage limits.
+		UploadExpiry:   6 * time.Hour,
+		MinFreeDisk:    0,
+		StorageQuota:   10_000_000_000,
+		StorageTimeout: 5 * time.Second,
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(Config{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
@@ -217,6 +231,11 @@ func TestConfigErrors(t *testing.T) {
 		{"SizeUnit", map[string]string{"LECTERN_MAX_UPLOAD_BYTES": "5XB"}, nil, "LECTERN_MAX_UPLOAD_BYTES: "},
 		{"SizeOverflow", map[string]string{"LECTERN_MAX_UPLOAD_BYTES": "9000000000TiB"}, nil, "LECTERN_MAX_UPLOAD_BYTES: "},
 		{"ShutdownTimeout", map[string]string{"LECTERN_SHUTDOWN_TIMEOUT": "30"}, nil, "LECTERN_SHUTDOWN_TIMEOUT: "},
+		// Storage limits.
+		{"UploadExpiry", map[string]string{"LECTERN_UPLOAD_EXPIRY": "1 day"}, nil, "LECTERN_UPLOAD_EXPIRY: "},
+		{"MinFreeDisk", map[string]string{"LECTERN_MIN_FREE_DISK": "-1GB"}, nil, "LECTERN_MIN_FREE_DISK: must be 0 or a size"},
+		{"StorageQuota", map[string]string{"LECTERN_STORAGE_QUOTA": "plenty"}, nil, "LECTERN_STORAGE_QUOTA: must be 0 or a size"},
+		{"StorageTimeout", map[string]string{"LECTERN_STORAGE_TIMEOUT": "30s"}, nil, "LECTERN_STORAGE_TIMEOUT: must be a duration from 1s to 10s"},
 		{"UseSSL", map[string]string{"LECTERN_S3_USE_SSL": "yes please"}, nil, "LECTERN_S3_USE_SSL: "},
 		{"Addr", map[string]string{"LECTERN_ADDR": "8080"}, nil, "LECTERN_ADDR: "},
 		{"AddrPort", map[string]string{"LECTERN_ADDR": ":http-alt"}, nil, "LECTERN_ADDR: "},

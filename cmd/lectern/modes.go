@@ -50,6 +50,8 @@ type process struct {
 	queueUI *asynqmon.HTTPHandler
 	// reconciler runs beside the worker (reconcile.go).
 	reconciler *reconciler
+	// sweeper removes abandoned partial uploads beside the API (storage.go).
+	sweeper *uploadSweeper
 	// transcodes is set in modes that run the worker: /readyz then also
 	// checks that ffmpeg and ffprobe are found.
 	transcodes bool
@@ -99,6 +101,10 @@ func (p *process) Close() error {
 	if p.reconciler != nil {
 		p.reconciler.Close()
 		p.reconciler = nil
+	}
+	if p.sweeper != nil {
+		p.sweeper.Close()
+		p.sweeper = nil
 	}
 	if p.queueUI != nil {
 		_ = p.queueUI.Close()
@@ -156,6 +162,9 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 	if p.transcodes {
 		ready["ffmpeg"] = toolsCheck(cfg)
 	}
+	if usesDataDirDisk(cfg) {
+		ready["disk"] = lowDiskCheck(cfg)
+	}
 	p.queueUI = newQueueUI(p.backends.Queue)
 	// Live comment streams fan out over the queue's Redis (miniredis in
 	// embedded mode), so every API replica sees every change; the bus
@@ -169,6 +178,8 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		Secret:         secret,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxUploadBytes: cfg.MaxUploadBytes,
+		StorageQuota:   cfg.StorageQuota,
+		StorageTimeout: cfg.StorageTimeout,
 		Uploads:        uploadOptions(cfg),
 		Queue:          p.enqueue,
 		// The limits an operator may tune (LECTERN_EVENT_STREAMS_PER_USER…).
@@ -184,6 +195,7 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		return fmt.Errorf("build api server: %w", err)
 	}
 	p.api = srv
+	p.startSweeper()
 	p.Logger.Info("listening", "addr", p.http.Addr().String(), "url", p.url)
 	if err := ensureFirstAdmin(ctx, p.backends.DB, cfg, firstAdmin{
 		generate: generateAdmin, banner: p.Stdout, loginURL: p.url, logger: p.Logger,
@@ -195,6 +207,26 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 	// starts, so it does not wait out the whole grace period.
 	p.http.srv.RegisterOnShutdown(srv.EndStreams)
 	return nil
+}
+
+// startSweeper starts removing abandoned partial uploads: the API's
+// resumable uploads, then the incomplete uploads of cut-off streaming
+// Puts (skipping the resumable uploads' prefix, which the first sweep
+// owns).
+func (p *process) startSweeper() {
+	st := p.backends.Storage
+	p.sweeper = &uploadSweeper{
+		MaxAge:   p.Config.UploadExpiry,
+		Interval: sweepInterval(&p.Config),
+		Logger:   p.Logger.With("component", "sweeper"),
+		Sweeps: []sweep{
+			{"resumable", p.api.ExpireUploads},
+			{"storage", func(ctx context.Context, before time.Time) (int, error) {
+				return st.RemoveStaleUploads(ctx, before, tusS3Prefix)
+			}},
+		},
+	}
+	p.sweeper.start()
 }
 
 // startWorker starts processing tasks from the queue: transcodes, with

@@ -204,7 +204,9 @@ func TestReadyzFollowsRedisAndStorage(t *testing.T) {
 		t.Fatalf("api Run: %v", err)
 	}
 	base := "http://" + api.Addr()
-	allOK := readyz{Status: http.StatusOK, Checks: map[string]string{"db": "ok", "redis": "ok", "storage": "ok"}}
+	// "disk": the SQLite database is in the data dir, whose free space
+	// is checked too.
+	allOK := readyz{Status: http.StatusOK, Checks: map[string]string{"db": "ok", "redis": "ok", "storage": "ok", "disk": "ok"}}
 	waitReadyz(t, base, allOK)
 
 	for _, svc := range []struct {
@@ -213,7 +215,7 @@ func TestReadyzFollowsRedisAndStorage(t *testing.T) {
 	}{{"redis", rds}, {"storage", minio}} {
 		t.Run(svc.check, func(t *testing.T) {
 			svc.s.stop()
-			down := readyz{Status: http.StatusServiceUnavailable, Checks: map[string]string{"db": "ok", "redis": "ok", "storage": "ok"}}
+			down := readyz{Status: http.StatusServiceUnavailable, Checks: map[string]string{"db": "ok", "redis": "ok", "storage": "ok", "disk": "ok"}}
 			down.Checks[svc.check] = "failed"
 			waitReadyz(t, base, down)
 			// Back on the same address: ready again, without a restart.

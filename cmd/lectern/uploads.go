@@ -19,8 +19,11 @@ func uploadOptions(cfg *Config) server.UploadOptions {
 			Bucket:    cfg.S3.Bucket,
 			Region:    cfg.S3.Region,
 			UseSSL:    cfg.S3.UseSSL,
-			Prefix:    "uploads/",
+			Prefix:    tusS3Prefix,
 		}}
 	}
-	return server.UploadOptions{Dir: filepath.Join(cfg.DataDir, "uploads")}
+	return server.UploadOptions{Dir: filepath.Join(cfg.DataDir, "uploads"), MinFreeBytes: cfg.MinFreeDisk}
 }
+
+// tusS3Prefix is where partial resumable uploads live in the bucket.
+const tusS3Prefix = "uploads/"

@@ -25,6 +25,7 @@ const (
 	tmpDir     = "tmp"
 	// staleTemp is the age past which New removes temp files: what a crash
 	// in the middle of a Put leaves behind. Far longer than any upload.
+	// RemoveStaleUploads does the same with the age it is given.
 	staleTemp = 24 * time.Hour
 	dirPerm   = 0o750
 	filePerm  = 0o640
@@ -59,7 +60,7 @@ func New(root string) (*Store, error) {
 		}
 	}
 	s := &Store{dir: dir}
-	if err := s.removeStaleTemps(time.Now()); err != nil {
+	if _, err := s.RemoveStaleUploads(context.Background(), time.Now().Add(-staleTemp), ""); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -96,7 +97,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Put implements lectern.Storage. The bytes go to a temp file that is
 // synced, then renamed over the object, so a failed or canceled Put leaves
-// the previous object untouched.
+// the previous object untouched. A full disk is an ENOSPACE error, and the
+// temp file is removed so that the failed Put holds no space.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (lectern.ObjectInfo, error) {
 	name, err := objectName(key)
 	if err != nil {
@@ -108,6 +110,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (lectern.Objec
 	}
 	defer root.Close()
 	tmp, size, err := writeTemp(ctx, root, r)
+	if isNoSpace(err) {
+		return lectern.ObjectInfo{}, fmt.Errorf("disk: put %s: %w", key, noSpace(err))
+	}
 	if err != nil {
 		return lectern.ObjectInfo{}, fmt.Errorf("disk: put %s: %w", key, err)
 	}
@@ -116,6 +121,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (lectern.Objec
 		if isConflict(err) {
 			return lectern.ObjectInfo{}, lectern.Errorf(lectern.ECONFLICT,
 				"storage key %q conflicts with an existing key (on disk an object cannot also be a prefix)", key)
+		}
+		if isNoSpace(err) { // a new directory needs a block too
+			err = noSpace(err)
 		}
 		return lectern.ObjectInfo{}, fmt.Errorf("disk: put %s: %w", key, err)
 	}
@@ -224,23 +232,31 @@ func (s *Store) open() (*os.Root, error) {
 	return root, nil
 }
 
-// removeStaleTemps deletes temp files older than staleTemp. Younger ones may
-// belong to a Put in progress in another process sharing the directory.
-func (s *Store) removeStaleTemps(now time.Time) error {
+// RemoveStaleUploads deletes the temp files of Puts last written before
+// before, and returns how many it deleted: what a crash in the middle of a
+// Put leaves behind. Younger ones may belong to a Put in progress, in this
+// process or another sharing the directory. skip is unused (the S3 store's
+// signature: temp files are not objects).
+func (s *Store) RemoveStaleUploads(ctx context.Context, before time.Time, skip string) (int, error) {
 	entries, err := os.ReadDir(filepath.Join(s.dir, tmpDir))
 	if err != nil {
-		return fmt.Errorf("disk: read temp directory: %w", err)
+		return 0, fmt.Errorf("disk: read temp directory: %w", err)
 	}
+	n := 0
 	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
 		fi, err := e.Info()
-		if err != nil || !fi.Mode().IsRegular() || now.Sub(fi.ModTime()) < staleTemp {
+		if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().Before(before) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(s.dir, tmpDir, e.Name())); err != nil && !isNotFound(err) {
-			return fmt.Errorf("disk: remove stale temp file: %w", err)
+			return n, fmt.Errorf("disk: remove stale temp file: %w", err)
 		}
+		n++
 	}
-	return nil
+	return n, nil
 }
 
 // objectName validates key and returns its file name relative to the root.

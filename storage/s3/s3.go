@@ -28,6 +28,14 @@ const (
 	// segments and images are smaller: one request each instead of three,
 	// and a buffer sized to the object instead of a whole part.
 	singlePutMax = 8 << 20
+	// maxTries bounds how often one request is sent when the store
+	// fails it in a way that may pass (a reset or refused connection, a
+	// 5xx, a timeout): minio-go waits between tries with a backoff that
+	// grows from 200 ms to 1 s, with jitter. A blip of a second or two is
+	// absorbed; a longer outage fails the call after about 5–10 s (it is
+	// never retried for ever), and the caller's own retry takes over: a
+	// transcode task is retried later, a media request answers 503.
+	maxTries = 10
 )
 
 // Config locates the bucket. Endpoint is host[:port], without a scheme.
@@ -58,9 +66,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, errors.New("s3: bucket is empty")
 	}
 	client, err := minio.New(cfg.Endpoint, &minio.Options{
-		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
-		Secure: cfg.UseSSL,
-		Region: cfg.Region,
+		Creds:      credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure:     cfg.UseSSL,
+		Region:     cfg.Region,
+		MaxRetries: maxTries,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3: client for %s: %w", cfg.Endpoint, err)
@@ -102,7 +111,8 @@ func (s *Store) Ping(ctx context.Context) error {
 // Put implements lectern.Storage. An object larger than singlePutMax is
 // streamed as a multipart upload with one part in memory at a time; if r
 // fails or ctx is canceled the upload is aborted, so nothing appears and
-// an object already under key stays.
+// an object already under key stays. A store out of space is an ENOSPACE
+// error.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (lectern.ObjectInfo, error) {
 	if err := lectern.ValidateKey(key); err != nil {
 		return lectern.ObjectInfo{}, err
@@ -117,6 +127,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (lectern.Objec
 		up, err = s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(head.Bytes()), n, opts)
 	case err == nil: // more to come: stream it
 		up, err = s.client.PutObject(ctx, s.bucket, key, io.MultiReader(&head, cr), -1, opts)
+	}
+	if isStorageFull(err) {
+		err = fmt.Errorf("%w (%w)", lectern.Errorf(lectern.ENOSPACE, noSpaceMessage), err)
 	}
 	if err != nil { // from the reader or from PutObject
 		return lectern.ObjectInfo{}, fmt.Errorf("s3: put %s: %w", key, err)
@@ -262,6 +275,23 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[lectern.Objec
 			}
 		}
 	}
+}
+
+// noSpaceMessage is what a user is told when the store has no room left.
+const noSpaceMessage = "The server's file storage is out of space, so this could not be saved. Please tell your administrator."
+
+// isStorageFull reports an S3 error that says the store has no room:
+// MinIO's full drives (HTTP 507) or a bucket quota reached.
+func isStorageFull(err error) bool {
+	var resp minio.ErrorResponse
+	if !errors.As(err, &resp) {
+		return false
+	}
+	return resp.StatusCode == http.StatusInsufficientStorage ||
+		resp.Code == "XMinioStorageFull" || resp.Code == "XMinioAdminBucketQuotaExceeded" ||
+		// MinIO sometimes reports a drive that filled up during the
+		// request as an InternalError whose cause is the OS's.
+		strings.Contains(resp.Message, "no space left on device")
 }
 
 // objectError maps S3's "no such key" to ENOTFOUND and wraps anything else.

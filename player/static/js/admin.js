@@ -17,6 +17,8 @@ function showNewUser(u) {
   const row = el('tr', { class: 'is-new', dataset: { email: u.email } },
     el('th', { scope: 'row' }, el('span', { class: 'person' }, u.name), el('span', { class: 'muted small' }, u.email)),
     el('td', {}, el('span', { class: 'badge badge-role' }, ROLE_LABEL[u.role] || u.role)),
+    // A new account owns nothing yet.
+    el('td', { class: 'small' }, el('span', { class: 'muted', 'aria-label': 'none' }, '–')),
     el('td', { class: 'small muted' }, since));
   const after = [...rows.querySelectorAll('tr[data-email]')].find((tr) => tr.dataset.email > u.email);
   rows.insertBefore(row, after || null);
