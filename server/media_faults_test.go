@@ -16,7 +16,6 @@ import (
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
-	"github.com/lectern/lectern/internal/faultproxy"
 	"github.com/lectern/lectern/internal/testenv"
 	"github.com/lectern/lectern/server"
 	"github.com/lectern/lectern/storage/s3"
@@ -107,7 +106,7 @@ func playAll(t *testing.T, hc *http.Client, base, master string) map[string]int 
 func TestAcceptance14_MinIOSlowThenDownDuringPlayback(t *testing.T) {
 	const timeout = 3 * time.Second
 	b := testenv.S3Bucket(t)
-	proxy := faultproxy.New(t, b.Endpoint)
+	proxy := testenv.NewFaultProxy(t, b.Endpoint)
 	fx := openFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
 	store, err := s3.New(context.Background(), s3.Config{Endpoint: proxy.Addr, AccessKey: b.AccessKey,
 		SecretKey: b.SecretKey, Bucket: b.Bucket, UseSSL: b.UseSSL})
@@ -165,16 +164,16 @@ func TestAcceptance14_MinIOSlowThenDownDuringPlayback(t *testing.T) {
 		}
 	}
 	t.Run("Slow", func(t *testing.T) {
-		proxy.Latency(5000)
+		proxy.AddLatency(5*time.Second, 0)
 		wantUnavailable(t)
 	})
 	t.Run("Down", func(t *testing.T) {
-		proxy.Down()
+		proxy.Cut()
 		wantUnavailable(t)
 	})
 	t.Run("Recovers", func(t *testing.T) {
 		proxy.Heal()
-		proxy.Up()
+		proxy.Restore()
 		var got map[string]int
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 			if got = playAll(t, player, ts.URL, pb.HLSURL); allOK(got) {

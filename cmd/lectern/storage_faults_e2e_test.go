@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lectern/lectern/internal/faultproxy"
 	"github.com/lectern/lectern/internal/testenv"
 )
 
@@ -28,7 +27,7 @@ import (
 func TestAcceptance13_MinIOResetsDuringOutputUpload(t *testing.T) {
 	testenv.FFmpeg(t)
 	b := testenv.S3Bucket(t)
-	proxy := faultproxy.New(t, b.Endpoint)
+	proxy := testenv.NewFaultProxy(t, b.Endpoint)
 	clip := makeClip(t, "640x360", 20)
 
 	cfg := DefaultConfig()

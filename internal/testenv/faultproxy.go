@@ -107,6 +107,19 @@ func (p *FaultProxy) RemoveLatency() {
 	}
 }
 
+// ResetPeer resets every connection, new or open, as soon as data flows
+// (TCP RST), until Heal: the service is reachable but drops everything.
+func (p *FaultProxy) ResetPeer() {
+	p.tb.Helper()
+	p.addToxic(`{"name":"reset","type":"reset_peer","stream":"upstream","attributes":{"timeout":0}}`)
+}
+
+// Heal removes every fault (latency, resets, counters), keeping the proxy
+// up.
+func (p *FaultProxy) Heal() {
+	p.proxy.Toxics.ResetToxics(context.Background())
+}
+
 // CountWrites starts counting what the client sends to the service: one
 // count per write that reaches the proxy, which for request-response
 // protocols such as PostgreSQL's and Redis's is one per round trip (a

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lectern/lectern/internal/faultproxy"
 	"github.com/lectern/lectern/internal/testenv"
 	"github.com/lectern/lectern/storage/s3"
 )
@@ -20,7 +19,7 @@ import (
 // the transcode task to be retried.
 func TestAcceptance13_PutRetriesWithBackoff(t *testing.T) {
 	b := testenv.S3Bucket(t)
-	proxy := faultproxy.New(t, b.Endpoint)
+	proxy := testenv.NewFaultProxy(t, b.Endpoint)
 	cfg := config(b)
 	cfg.Endpoint = proxy.Addr
 	s, err := s3.New(t.Context(), cfg)
