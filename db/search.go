@@ -1,0 +1,288 @@
+package db
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/lectern/lectern"
+)
+
+// Page sizes of search results.
+const (
+	DefaultSearchLimit = 20
+	MaxSearchLimit     = 50
+)
+
+// bm25Weights are search_fts's column weights (title, description,
+// chapter, caption, comment, scope): a title match outranks a chapter, a
+// chapter a description, and those a passing mention in a caption or a
+// comment. The scope column (the course id) counts for nothing.
+const bm25Weights = `10.0, 4.0, 6.0, 1.0, 1.0, 0.0`
+
+// tsRankWeights are ts_rank_cd's weights of the D, C, B and A labels
+// (captions and entries, description, chapter, title): the same order as
+// bm25Weights.
+const tsRankWeights = `'{0.1, 0.2, 0.4, 1.0}'`
+
+// SearchFilter is a search: Query as typed, in CourseID ("" for all the
+// courses the viewer belongs to), a page of Limit hits (0 means
+// DefaultSearchLimit; at most MaxSearchLimit) after Cursor.
+type SearchFilter struct {
+	Query    string
+	CourseID string
+	Limit    int
+	Cursor   string
+}
+
+// searchCursor is where a page of results starts: an offset into the
+// ranking, which is recomputed for every page.
+type searchCursor struct {
+	Offset int `json:"o"`
+}
+
+func (c searchCursor) encode() string {
+	b, _ := json.Marshal(c) // a struct of one int always marshals
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeSearchCursor(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	var c searchCursor
+	if err != nil || json.Unmarshal(b, &c) != nil || c.Offset <= 0 {
+		return 0, lectern.Errorf(lectern.EINVALID, "invalid cursor; start again without one")
+	}
+	return c.Offset, nil
+}
+
+// cleanSearchQuery turns control characters (tabs, newlines, NUL, which
+// PostgreSQL cannot store) into spaces and checks the length.
+func cleanSearchQuery(q string) (string, error) {
+	if !utf8.ValidString(q) {
+		return "", lectern.Errorf(lectern.EINVALID, "the search is not valid text")
+	}
+	q = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, q))
+	switch n := utf8.RuneCountInString(q); {
+	case n == 0:
+		return "", lectern.Errorf(lectern.EINVALID, "type something to search for")
+	case n > lectern.MaxSearchQuery:
+		return "", lectern.Errorf(lectern.EINVALID, "a search is at most %d characters, not %d", lectern.MaxSearchQuery, n)
+	}
+	return q, nil
+}
+
+// lessonVisibleTo is the SQL condition, over lessons l and the viewer's
+// membership vm of l's course, that viewer may see lesson l: today every
+// lesson of a course its members (and admins) may open. It is the one
+// place that says so for search; a rule that hides some lessons from
+// students (drafts, scheduled lessons) belongs here, and every kind of hit
+// then follows it.
+func lessonVisibleTo(viewer *lectern.User) string {
+	if viewer.IsAdmin() {
+		return `1=1`
+	}
+	return `vm.role IS NOT NULL`
+}
+
+// teachesSQL is the SQL condition, over the viewer's membership vm, that
+// viewer teaches the course (or is an admin): who sees draft captions.
+func teachesSQL(viewer *lectern.User) string {
+	if viewer.IsAdmin() {
+		return `1=1`
+	}
+	return `vm.role = 'teacher'`
+}
+
+// searchRow is a hit as the query returns it.
+type searchRow struct {
+	Kind        lectern.SearchKind `db:"kind"`
+	LessonID    string             `db:"lesson_id"`
+	LessonTitle string             `db:"lesson_title"`
+	CourseID    string             `db:"course_id"`
+	CourseTitle string             `db:"course_title"`
+	AtMS        int64              `db:"at_ms"`
+	Lang        string             `db:"lang"`
+	Body        string             `db:"body"`
+}
+
+// Search finds f.Query in the lesson titles and descriptions, chapter
+// titles, caption cues, and comments, questions and notes that viewer may
+// see, in f.CourseID or in every course viewer belongs to, best match
+// first: by relevance, with a title above a chapter above a description
+// above a caption or comment, then by lesson (in course order) and moment.
+// Visibility is the API's everywhere else: only courses viewer is a member
+// of (an admin may search any one course by its id), no draft caption
+// track unless viewer teaches the course, no deleted entry, and entries as
+// FindComments shows them (no one else's private note, teachers-only
+// entries for the course's teachers, the asker and admins). It returns the
+// next page's cursor ("" on the last), EINVALID for an empty or too long
+// query or a bad cursor, and ENOTFOUND for a course viewer may not see.
+// No query is a syntax error: see parseSearchQuery.
+func (db *DB) Search(ctx context.Context, viewer *lectern.User, f SearchFilter) ([]*lectern.SearchHit, string, error) {
+	if viewer == nil {
+		return nil, "", lectern.Errorf(lectern.ENOTFOUND, "course not found")
+	}
+	text, err := cleanSearchQuery(f.Query)
+	if err != nil {
+		return nil, "", err
+	}
+	offset, err := decodeSearchCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	limit := f.Limit
+	switch {
+	case limit <= 0:
+		limit = DefaultSearchLimit
+	case limit > MaxSearchLimit:
+		limit = MaxSearchLimit
+	}
+	q := parseSearchQuery(text)
+	rows := []searchRow{}
+	err = db.read(ctx, func(t tx) error {
+		courses, err := searchScope(ctx, t, viewer, f.CourseID)
+		if err != nil || len(courses) == 0 || q.empty() {
+			return err
+		}
+		query, args := db.searchSQL(viewer, q, courses, limit+1, offset)
+		return t.sel(ctx, &rows, query, args...)
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("search: %w", err)
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = searchCursor{Offset: offset + limit}.encode()
+	}
+	terms := q.terms()
+	hits := make([]*lectern.SearchHit, len(rows))
+	for i, r := range rows {
+		hits[i] = &lectern.SearchHit{LessonID: r.LessonID, LessonTitle: r.LessonTitle, CourseID: r.CourseID,
+			CourseTitle: r.CourseTitle, Kind: r.Kind, AtMS: r.AtMS, Lang: r.Lang, Snippet: buildSnippet(r.Body, terms)}
+	}
+	return hits, next, nil
+}
+
+// searchScope returns the courses a search looks in: courseID when viewer
+// is a member of it or an admin (ENOTFOUND otherwise), else every course
+// viewer is a member of.
+func searchScope(ctx context.Context, t tx, viewer *lectern.User, courseID string) ([]string, error) {
+	var ids []string
+	if courseID == "" {
+		err := t.sel(ctx, &ids, `SELECT course_id FROM course_members WHERE user_id = ? ORDER BY course_id`, viewer.ID)
+		return ids, err
+	}
+	err := t.sel(ctx, &ids, `SELECT c.id FROM courses c
+		LEFT JOIN course_members m ON m.course_id = c.id AND m.user_id = ?
+		WHERE c.id = ? AND (m.role IS NOT NULL OR ?)`, viewer.ID, courseID, viewer.IsAdmin())
+	if err == nil && len(ids) == 0 {
+		return nil, lectern.Errorf(lectern.ENOTFOUND, "course not found")
+	}
+	return ids, err
+}
+
+// searchSQL is the search query for the dialect and its arguments. Both
+// dialects narrow the full-text match to the courses in scope inside the
+// index (a scope column or lexeme holding the course id), then check, row
+// by row, the rules that depend on the viewer.
+func (db *DB) searchSQL(viewer *lectern.User, q searchQuery, courses []string, limit, offset int) (string, []any) {
+	in := "?" + strings.Repeat(", ?", len(courses)-1)
+	vis, visArgs := visibleTo(viewer)
+	joins := `JOIN lessons l ON l.id = e.lesson_id
+		JOIN courses co ON co.id = e.course_id
+		LEFT JOIN course_members vm ON vm.course_id = e.course_id AND vm.user_id = ?
+		LEFT JOIN comments c ON c.id = e.comment_id
+		LEFT JOIN caption_tracks ct ON ct.lesson_id = e.lesson_id AND ct.lang = e.lang`
+	rules := `e.course_id IN (` + in + `)
+		AND ` + lessonVisibleTo(viewer) + `
+		AND (e.comment_id IS NULL OR (c.deleted_at IS NULL AND ` + vis + `))
+		AND (e.kind <> 'caption' OR ct.status = 'published' OR ` + teachesSQL(viewer) + `)`
+	cols := `e.kind, e.lesson_id, l.title AS lesson_title, e.course_id, co.title AS course_title,
+		e.at_ms, COALESCE(e.lang, '') AS lang, e.body`
+	order := `l.created_at, l.id, e.at_ms, e.id LIMIT ? OFFSET ?`
+	args := []any{viewer.ID}
+	if db.dialect == DialectPostgres {
+		ws := q.websearch()
+		args = append(args, ws, tsqueryOr(courses))
+		args = append(args, anySlice(courses)...)
+		args = append(args, visArgs...)
+		args = append(args, ws, limit, offset)
+		return `SELECT ` + cols + ` FROM search_entries e ` + joins + `
+			WHERE e.terms @@ websearch_to_tsquery('lectern_search', ?) AND e.scope @@ ?::tsquery
+			AND ` + rules + `
+			ORDER BY ts_rank_cd(` + tsRankWeights + `, e.terms, websearch_to_tsquery('lectern_search', ?)) DESC, ` + order, args
+	}
+	scope := "scope : (" + strings.Join(fts5Strings(courses), " OR ") + ")"
+	args = append(args, scope+" AND "+q.fts5())
+	args = append(args, anySlice(courses)...)
+	args = append(args, visArgs...)
+	args = append(args, limit, offset)
+	return `SELECT ` + cols + ` FROM search_fts f JOIN search_entries e ON e.id = f.rowid ` + joins + `
+		WHERE search_fts MATCH ?
+		AND ` + rules + `
+		ORDER BY bm25(search_fts, ` + bm25Weights + `), ` + order, args
+}
+
+func fts5Strings(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fts5String(s)
+	}
+	return out
+}
+
+// tsqueryOr is a tsquery text matching any of ids as whole lexemes, each
+// quoted (a quote or backslash in one is escaped).
+func tsqueryOr(ids []string) string {
+	quoted := make([]string, len(ids))
+	for i, id := range ids {
+		id = strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(id)
+		quoted[i] = "'" + id + "'"
+	}
+	return strings.Join(quoted, " | ")
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// searchChapter is a chapter as the search index holds it.
+type searchChapter struct {
+	StartMS int64
+	Title   string
+}
+
+// replaceChapterEntries makes chs the chapter entries of lessonID in the
+// search index, replacing the ones it had. It is the hook through which
+// chapters reach search: the transaction that sets a lesson's chapters
+// (SetChapters) calls it with the chapters it stored, so that search sees
+// exactly what was committed. Removing a lesson removes its entries.
+func replaceChapterEntries(ctx context.Context, t tx, lessonID string, chs []searchChapter) error {
+	if _, err := t.exec(ctx, `DELETE FROM search_entries WHERE lesson_id = ? AND kind = 'chapter'`, lessonID); err != nil {
+		return fmt.Errorf("index chapters: %w", err)
+	}
+	for _, ch := range chs {
+		if _, err := t.exec(ctx, `INSERT INTO search_entries (course_id, lesson_id, kind, at_ms, body)
+			SELECT course_id, id, 'chapter', ?, ? FROM lessons WHERE id = ?`, ch.StartMS, ch.Title, lessonID); err != nil {
+			return fmt.Errorf("index chapters: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+package db
+
+import (
+	"context"
+	"fmt"
+)
+
+// SearchChapter is searchChapter for the tests of package db_test.
+type SearchChapter = searchChapter
+
+// IndexChapters runs the chapters hook (replaceChapterEntries) in a
+// transaction of its own, as SetChapters will in its.
+func (db *DB) IndexChapters(ctx context.Context, lessonID string, chs []SearchChapter) error {
+	return db.write(ctx, func(t tx) error { return replaceChapterEntries(ctx, t, lessonID, chs) })
+}
+
+// SearchIndexRows returns how many rows search_entries holds and how many
+// the full-text index holds (search_fts on SQLite; the GIN-indexed rows
+// with a tsvector on PostgreSQL), which must agree.
+func (db *DB) SearchIndexRows(ctx context.Context) (entries, indexed int, err error) {
+	err = db.read(ctx, func(t tx) error {
+		if err := t.get(ctx, &entries, `SELECT COUNT(*) FROM search_entries`); err != nil {
+			return err
+		}
+		q := `SELECT COUNT(*) FROM search_fts`
+		if db.dialect == DialectPostgres {
+			q = `SELECT COUNT(*) FROM search_entries WHERE terms IS NOT NULL AND scope IS NOT NULL`
+		}
+		return t.get(ctx, &indexed, q)
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("count search rows: %w", err)
+	}
+	return entries, indexed, nil
+}
