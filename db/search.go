@@ -19,10 +19,14 @@ const (
 )
 
 // bm25Weights are search_fts's column weights (title, description,
-// chapter, caption, comment, scope): a title match outranks a chapter, a
-// chapter a description, and those a passing mention in a caption or a
-// comment. The scope column (the course id) counts for nothing.
-const bm25Weights = `10.0, 4.0, 6.0, 1.0, 1.0, 0.0`
+// chapter, comment, scope): a title match outranks a chapter, a chapter a
+// description, and those a passing mention in a comment. Captions, in
+// search_caption_fts (caption, scope), weigh as comments do. The scope
+// column (the course id) counts for nothing.
+const (
+	bm25Weights        = `10.0, 4.0, 6.0, 1.0, 0.0`
+	bm25CaptionWeights = `1.0, 0.0`
+)
 
 // tsRankWeights are ts_rank_cd's weights of the D, C, B and A labels
 // (captions and entries, description, chapter, title): the same order as
@@ -107,6 +111,7 @@ func teachesSQL(viewer *lectern.User) string {
 
 // searchRow is a hit as the query returns it.
 type searchRow struct {
+	ID          int64              `db:"id"`
 	Kind        lectern.SearchKind `db:"kind"`
 	LessonID    string             `db:"lesson_id"`
 	LessonTitle string             `db:"lesson_title"`
@@ -157,7 +162,12 @@ func (db *DB) Search(ctx context.Context, viewer *lectern.User, f SearchFilter) 
 			return err
 		}
 		query, args := db.searchSQL(viewer, q, courses, limit+1, offset)
-		return t.sel(ctx, &rows, query, args...)
+		var ids []int64
+		if err := t.sel(ctx, &ids, query, args...); err != nil {
+			return err
+		}
+		rows, err = findSearchRows(ctx, t, ids)
+		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("search: %w", err)
@@ -194,46 +204,105 @@ func searchScope(ctx context.Context, t tx, viewer *lectern.User, courseID strin
 	return ids, err
 }
 
+// maxRankedCaptions bounds the caption cues a search ranks. A word said
+// in most cues of the courses searched ("the", "so") would otherwise cost
+// a relevance score for each of tens of thousands of cues; past this many
+// matching cues, the most recently saved ones are ranked. Titles,
+// descriptions, chapters and entries are always all ranked, so a title
+// match still comes first however common the word.
+const maxRankedCaptions = 2000
+
 // searchSQL is the search query for the dialect and its arguments. Both
 // dialects narrow the full-text match to the courses in scope inside the
-// index (a scope column or lexeme holding the course id), then check, row
-// by row, the rules that depend on the viewer.
+// index (a scope column or lexeme holding the course id), rank the
+// candidates (every match but captions, and at most maxRankedCaptions
+// captions), then check, row by row, the rules that depend on the viewer.
 func (db *DB) searchSQL(viewer *lectern.User, q searchQuery, courses []string, limit, offset int) (string, []any) {
-	in := "?" + strings.Repeat(", ?", len(courses)-1)
-	vis, visArgs := visibleTo(viewer)
-	joins := `JOIN lessons l ON l.id = e.lesson_id
-		JOIN courses co ON co.id = e.course_id
-		LEFT JOIN course_members vm ON vm.course_id = e.course_id AND vm.user_id = ?
-		LEFT JOIN comments c ON c.id = e.comment_id
-		LEFT JOIN caption_tracks ct ON ct.lesson_id = e.lesson_id AND ct.lang = e.lang`
-	rules := `e.course_id IN (` + in + `)
-		AND ` + lessonVisibleTo(viewer) + `
-		AND (e.comment_id IS NULL OR (c.deleted_at IS NULL AND ` + vis + `))
-		AND (e.kind <> 'caption' OR ct.status = 'published' OR ` + teachesSQL(viewer) + `)`
-	cols := `e.kind, e.lesson_id, l.title AS lesson_title, e.course_id, co.title AS course_title,
-		e.at_ms, COALESCE(e.lang, '') AS lang, e.body`
-	order := `l.created_at, l.id, e.at_ms, e.id LIMIT ? OFFSET ?`
-	args := []any{viewer.ID}
+	var (
+		candidates string
+		args       []any
+	)
 	if db.dialect == DialectPostgres {
-		ws := q.websearch()
-		args = append(args, ws, tsqueryOr(courses))
-		args = append(args, anySlice(courses)...)
-		args = append(args, visArgs...)
-		args = append(args, ws, limit, offset)
-		return `SELECT ` + cols + ` FROM search_entries e ` + joins + `
-			WHERE e.terms @@ websearch_to_tsquery('lectern_search', ?) AND e.scope @@ ?::tsquery
-			AND ` + rules + `
-			ORDER BY ts_rank_cd(` + tsRankWeights + `, e.terms, websearch_to_tsquery('lectern_search', ?)) DESC, ` + order, args
+		candidates, args = postgresCandidates(q, courses)
+	} else {
+		candidates, args = sqliteCandidates(q, courses)
 	}
-	scope := "scope : (" + strings.Join(fts5Strings(courses), " OR ") + ")"
-	args = append(args, scope+" AND "+q.fts5())
+	vis, visArgs := visibleTo(viewer)
+	args = append(args, viewer.ID)
 	args = append(args, anySlice(courses)...)
 	args = append(args, visArgs...)
 	args = append(args, limit, offset)
-	return `SELECT ` + cols + ` FROM search_fts f JOIN search_entries e ON e.id = f.rowid ` + joins + `
-		WHERE search_fts MATCH ?
-		AND ` + rules + `
-		ORDER BY bm25(search_fts, ` + bm25Weights + `), ` + order, args
+	// SQLite's planner would otherwise start from the courses and rank the
+	// candidates once per course: CROSS JOIN keeps k outermost.
+	join := "CROSS JOIN"
+	if db.dialect == DialectPostgres {
+		join = "JOIN"
+	}
+	return `SELECT e.id FROM ` + candidates + `
+		` + join + ` search_entries e ON e.id = k.id
+		JOIN lessons l ON l.id = e.lesson_id
+		LEFT JOIN course_members vm ON vm.course_id = e.course_id AND vm.user_id = ?
+		LEFT JOIN comments c ON c.id = e.comment_id
+		LEFT JOIN caption_tracks ct ON ct.lesson_id = e.lesson_id AND ct.lang = e.lang
+		WHERE e.course_id IN (?` + strings.Repeat(", ?", len(courses)-1) + `)
+		AND ` + lessonVisibleTo(viewer) + `
+		AND (e.comment_id IS NULL OR (c.deleted_at IS NULL AND ` + vis + `))
+		AND (e.kind <> 'caption' OR ct.status = 'published' OR ` + teachesSQL(viewer) + `)
+		ORDER BY k.rank DESC, l.created_at, l.id, e.at_ms, e.id LIMIT ? OFFSET ?`, args
+}
+
+// findSearchRows returns the hits of entries ids, in that order.
+func findSearchRows(ctx context.Context, t tx, ids []int64) ([]searchRow, error) {
+	if len(ids) == 0 {
+		return []searchRow{}, nil
+	}
+	var rows []searchRow
+	err := t.sel(ctx, &rows, `SELECT e.id, e.kind, e.lesson_id, l.title AS lesson_title, e.course_id,
+			co.title AS course_title, e.at_ms, COALESCE(e.lang, '') AS lang, e.body
+		FROM search_entries e JOIN lessons l ON l.id = e.lesson_id JOIN courses co ON co.id = e.course_id
+		WHERE e.id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, anySlice(ids)...)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]searchRow, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	out := make([]searchRow, 0, len(ids))
+	for _, id := range ids {
+		if r, ok := byID[id]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// sqliteCandidates is the subquery k(id, rank) of the entries matching q in
+// courses, with their bm25 (negated: higher is better).
+func sqliteCandidates(q searchQuery, courses []string) (string, []any) {
+	scope := "scope : (" + strings.Join(fts5Strings(courses), " OR ") + ") AND "
+	return `(SELECT rowid AS id, -bm25(search_fts, ` + bm25Weights + `) AS rank
+			FROM search_fts WHERE search_fts MATCH ?
+		UNION ALL
+		SELECT id, rank FROM (SELECT rowid AS id, -bm25(search_caption_fts, ` + bm25CaptionWeights + `) AS rank
+			FROM search_caption_fts WHERE search_caption_fts MATCH ?
+			ORDER BY rowid DESC LIMIT ` + fmt.Sprint(maxRankedCaptions) + `)) k`,
+		[]any{scope + q.fts5("- {scope}"), scope + q.fts5("caption")}
+}
+
+// postgresCandidates is the subquery k(id, rank) of the entries matching q
+// in courses, with their ts_rank_cd.
+func postgresCandidates(q searchQuery, courses []string) (string, []any) {
+	ws, scope := q.websearch(), tsqueryOr(courses)
+	rank := `ts_rank_cd(` + tsRankWeights + `, s.terms, websearch_to_tsquery('lectern_search', ?)) AS rank`
+	return `(SELECT s.id, ` + rank + ` FROM search_entries s
+			WHERE s.terms @@ websearch_to_tsquery('lectern_search', ?) AND s.scope @@ ?::tsquery AND s.kind <> 'caption'
+		UNION ALL
+		SELECT s.id, ` + rank + ` FROM search_entries s WHERE s.id IN (
+			SELECT id FROM search_entries
+			WHERE terms @@ websearch_to_tsquery('lectern_search', ?) AND scope @@ ?::tsquery AND kind = 'caption'
+			ORDER BY id DESC LIMIT ` + fmt.Sprint(maxRankedCaptions) + `)) k`,
+		[]any{ws, ws, scope, ws, ws, scope}
 }
 
 func fts5Strings(ss []string) []string {
@@ -255,7 +324,7 @@ func tsqueryOr(ids []string) string {
 	return strings.Join(quoted, " | ")
 }
 
-func anySlice(ss []string) []any {
+func anySlice[T any](ss []T) []any {
 	out := make([]any, len(ss))
 	for i, s := range ss {
 		out[i] = s

@@ -107,12 +107,13 @@ func parseSearchQuery(q string) searchQuery {
 // empty reports whether q can match nothing.
 func (q searchQuery) empty() bool { return len(q.clauses) == 0 }
 
-// fts5 writes q as an FTS5 query over the text columns of search_fts
-// (every column but scope). Every item is a quoted string, in which FTS5
-// sees no operator at all; its tokenizer splits it as it split the text.
-func (q searchQuery) fts5() string {
+// fts5 writes q as an FTS5 query over the columns cols of search_fts
+// (an FTS5 column filter such as "caption" or "{title description}").
+// Every item is a quoted string, in which FTS5 sees no operator at all;
+// its tokenizer splits it as it split the text.
+func (q searchQuery) fts5(cols string) string {
 	var b strings.Builder
-	b.WriteString("- {scope} : (")
+	b.WriteString(cols + " : (")
 	for i, c := range q.clauses {
 		if i > 0 {
 			b.WriteString(" OR ")

@@ -4,18 +4,25 @@
 -- notes. search_entries has one row per searchable text with what search
 -- needs to place and show it (course, lesson, kind, moment, text) and to
 -- check who may see it at query time (the caption track's language, the
--- comment). search_fts indexes it: one column per weight class, so that
--- bm25 can rank a title match above a passing mention in a caption, and a
+-- comment). Two FTS5 tables index it: search_caption_fts the caption
+-- cues, search_fts everything else, with one column per kind so that bm25
+-- can weigh a title match above a chapter, a description or a comment.
+-- Captions have a table of their own because they are most of the rows:
+-- bm25 counts, for every word of a query, the rows that hold it in the
+-- whole table, and the few thousand titles, descriptions and entries of a
+-- school are ranked without walking its million cues. Each table has a
 -- scope column holding the course id, so that a search restricted to a
--- user's courses never walks the postings of everyone else's.
+-- user's courses intersects postings inside the index instead of ranking
+-- everyone else's matches.
 --
 -- Triggers keep both in step with the source tables, so no repository
 -- method has to remember: lessons (title, description), caption_cues
 -- (replaced on every caption save and restore, removed with the track)
 -- and comments (posted, edited, soft-deleted). Rows go away with their
 -- lesson, cue or comment by ON DELETE CASCADE, and search_entries' own
--- delete trigger takes them out of search_fts. Chapters are indexed by
--- the db package (replaceChapterEntries) in the transaction that sets them.
+-- delete trigger takes them out of the full-text tables. Chapters are
+-- indexed by the db package (replaceChapterEntries) in the transaction
+-- that sets them.
 CREATE TABLE search_entries (
     id         INTEGER PRIMARY KEY,
     course_id  TEXT NOT NULL,
@@ -35,7 +42,12 @@ CREATE INDEX search_entries_comment_idx ON search_entries (comment_id) WHERE com
 -- which is where results are read from. unicode61 folds case and removes
 -- diacritics ("cafe" finds "Café"), like the PostgreSQL configuration.
 CREATE VIRTUAL TABLE search_fts USING fts5 (
-    title, description, chapter, caption, comment, scope,
+    title, description, chapter, comment, scope,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE search_caption_fts USING fts5 (
+    caption, scope,
     content = '', contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -49,44 +61,53 @@ INSERT INTO search_entries (course_id, lesson_id, kind, at_ms, body, lang, cue_i
     FROM caption_cues q JOIN lessons l ON l.id = q.lesson_id;
 INSERT INTO search_entries (course_id, lesson_id, kind, at_ms, body, comment_id)
     SELECT course_id, lesson_id, kind, at_ms, body, id FROM comments WHERE deleted_at IS NULL AND body <> '';
-INSERT INTO search_fts (rowid, title, description, chapter, caption, comment, scope)
+INSERT INTO search_fts (rowid, title, description, chapter, comment, scope)
     SELECT id,
         CASE WHEN kind = 'title' THEN body END,
         CASE WHEN kind = 'description' THEN body END,
         CASE WHEN kind = 'chapter' THEN body END,
-        CASE WHEN kind = 'caption' THEN body END,
         CASE WHEN kind IN ('comment', 'question', 'note') THEN body END,
         course_id
-    FROM search_entries;
+    FROM search_entries WHERE kind <> 'caption';
+INSERT INTO search_caption_fts (rowid, caption, scope)
+    SELECT id, body, course_id FROM search_entries WHERE kind = 'caption';
 
 -- +goose StatementBegin
 CREATE TRIGGER search_entries_ai AFTER INSERT ON search_entries BEGIN
-    INSERT INTO search_fts (rowid, title, description, chapter, caption, comment, scope) VALUES (new.id,
-        CASE WHEN new.kind = 'title' THEN new.body END,
-        CASE WHEN new.kind = 'description' THEN new.body END,
-        CASE WHEN new.kind = 'chapter' THEN new.body END,
-        CASE WHEN new.kind = 'caption' THEN new.body END,
-        CASE WHEN new.kind IN ('comment', 'question', 'note') THEN new.body END,
-        new.course_id);
+    INSERT INTO search_fts (rowid, title, description, chapter, comment, scope)
+        SELECT new.id,
+            CASE WHEN new.kind = 'title' THEN new.body END,
+            CASE WHEN new.kind = 'description' THEN new.body END,
+            CASE WHEN new.kind = 'chapter' THEN new.body END,
+            CASE WHEN new.kind IN ('comment', 'question', 'note') THEN new.body END,
+            new.course_id
+        WHERE new.kind <> 'caption';
+    INSERT INTO search_caption_fts (rowid, caption, scope)
+        SELECT new.id, new.body, new.course_id WHERE new.kind = 'caption';
 END;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
 CREATE TRIGGER search_entries_ad AFTER DELETE ON search_entries BEGIN
-    DELETE FROM search_fts WHERE rowid = old.id;
+    DELETE FROM search_fts WHERE rowid = old.id AND old.kind <> 'caption';
+    DELETE FROM search_caption_fts WHERE rowid = old.id AND old.kind = 'caption';
 END;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
 CREATE TRIGGER search_entries_au AFTER UPDATE ON search_entries BEGIN
-    DELETE FROM search_fts WHERE rowid = old.id;
-    INSERT INTO search_fts (rowid, title, description, chapter, caption, comment, scope) VALUES (new.id,
-        CASE WHEN new.kind = 'title' THEN new.body END,
-        CASE WHEN new.kind = 'description' THEN new.body END,
-        CASE WHEN new.kind = 'chapter' THEN new.body END,
-        CASE WHEN new.kind = 'caption' THEN new.body END,
-        CASE WHEN new.kind IN ('comment', 'question', 'note') THEN new.body END,
-        new.course_id);
+    DELETE FROM search_fts WHERE rowid = old.id AND old.kind <> 'caption';
+    DELETE FROM search_caption_fts WHERE rowid = old.id AND old.kind = 'caption';
+    INSERT INTO search_fts (rowid, title, description, chapter, comment, scope)
+        SELECT new.id,
+            CASE WHEN new.kind = 'title' THEN new.body END,
+            CASE WHEN new.kind = 'description' THEN new.body END,
+            CASE WHEN new.kind = 'chapter' THEN new.body END,
+            CASE WHEN new.kind IN ('comment', 'question', 'note') THEN new.body END,
+            new.course_id
+        WHERE new.kind <> 'caption';
+    INSERT INTO search_caption_fts (rowid, caption, scope)
+        SELECT new.id, new.body, new.course_id WHERE new.kind = 'caption';
 END;
 -- +goose StatementEnd
 
