@@ -210,7 +210,7 @@ func searchScope(ctx context.Context, t tx, viewer *lectern.User, courseID strin
 // matching cues, the most recently saved ones are ranked. Titles,
 // descriptions, chapters and entries are always all ranked, so a title
 // match still comes first however common the word.
-const maxRankedCaptions = 2000
+const maxRankedCaptions = 1000
 
 // searchSQL is the search query for the dialect and its arguments. Both
 // dialects narrow the full-text match to the courses in scope inside the
@@ -219,13 +219,13 @@ const maxRankedCaptions = 2000
 // captions), then check, row by row, the rules that depend on the viewer.
 func (db *DB) searchSQL(viewer *lectern.User, q searchQuery, courses []string, limit, offset int) (string, []any) {
 	var (
-		candidates string
-		args       []any
+		with, candidates string
+		args             []any
 	)
 	if db.dialect == DialectPostgres {
 		candidates, args = postgresCandidates(q, courses)
 	} else {
-		candidates, args = sqliteCandidates(q, courses)
+		candidates, args, with = sqliteCandidates(q, courses)
 	}
 	vis, visArgs := visibleTo(viewer)
 	args = append(args, viewer.ID)
@@ -238,7 +238,7 @@ func (db *DB) searchSQL(viewer *lectern.User, q searchQuery, courses []string, l
 	if db.dialect == DialectPostgres {
 		join = "JOIN"
 	}
-	return `SELECT e.id FROM ` + candidates + `
+	return with + `SELECT e.id FROM ` + candidates + `
 		` + join + ` search_entries e ON e.id = k.id
 		JOIN lessons l ON l.id = e.lesson_id
 		LEFT JOIN course_members vm ON vm.course_id = e.course_id AND vm.user_id = ?
@@ -279,15 +279,27 @@ func findSearchRows(ctx context.Context, t tx, ids []int64) ([]searchRow, error)
 
 // sqliteCandidates is the subquery k(id, rank) of the entries matching q in
 // courses, with their bm25 (negated: higher is better).
-func sqliteCandidates(q searchQuery, courses []string) (string, []any) {
+//
+// Captions are ranked in two steps because bm25 counts, for each phrase of
+// the MATCH, the rows of the whole table that hold it: the course ids that
+// restrict a search to its scope would cost a pass over every cue of those
+// courses. So the scope query only picks the candidates (the most recent
+// maxRankedCaptions matching cues in scope, no ranking), and a second
+// MATCH of the words alone ranks them, narrowed to the candidates' rowid
+// range (which FTS5 seeks to) and set. "+rowid" keeps SQLite from turning
+// the IN into one full-text query per candidate.
+func sqliteCandidates(q searchQuery, courses []string) (string, []any, string) {
 	scope := "scope : (" + strings.Join(fts5Strings(courses), " OR ") + ") AND "
+	scoped := `(SELECT rowid AS id FROM search_caption_fts WHERE search_caption_fts MATCH ?
+		ORDER BY rowid DESC LIMIT ` + fmt.Sprint(maxRankedCaptions) + `)`
 	return `(SELECT rowid AS id, -bm25(search_fts, ` + bm25Weights + `) AS rank
 			FROM search_fts WHERE search_fts MATCH ?
 		UNION ALL
-		SELECT id, rank FROM (SELECT rowid AS id, -bm25(search_caption_fts, ` + bm25CaptionWeights + `) AS rank
+		SELECT rowid AS id, -bm25(search_caption_fts, ` + bm25CaptionWeights + `) AS rank
 			FROM search_caption_fts WHERE search_caption_fts MATCH ?
-			ORDER BY rowid DESC LIMIT ` + fmt.Sprint(maxRankedCaptions) + `)) k`,
-		[]any{scope + q.fts5("- {scope}"), scope + q.fts5("caption")}
+			AND rowid >= (SELECT MIN(id) FROM scoped) AND rowid <= (SELECT MAX(id) FROM scoped)
+			AND +rowid IN scoped) k`,
+		[]any{scope + q.fts5("caption"), scope + q.fts5("- {scope}"), q.fts5("caption")}, "WITH scoped AS MATERIALIZED " + scoped + " "
 }
 
 // postgresCandidates is the subquery k(id, rank) of the entries matching q
