@@ -81,6 +81,7 @@ func (s *Server) registerPageRoutes(e *echo.Echo) {
 	e.GET("/watch/:id", s.page(s.handleWatchPage), h)
 	e.GET("/lessons/:id/analytics", s.page(s.handleAnalyticsPage), h)
 	e.GET("/inbox", s.page(s.handleInboxPage), h)
+	e.GET("/search", s.page(s.handleSearchPage), h)
 	e.GET("/admin", s.page(s.handleAdminUsersPage), h)
 	e.GET("/admin/jobs", s.page(s.handleAdminJobsPage), h)
 	e.GET("/static/*", s.handleStatic, h)

@@ -279,6 +279,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerSSERoutes(api)
 	s.registerProgressRoutes(api)
 	s.registerAnalyticsRoutes(api)
+	s.registerSearchRoutes(api)
 	s.registerPageRoutes(e)
 	s.registerUploadRoutes(e)
 	s.registerPageRoutes(e)
