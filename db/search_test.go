@@ -514,3 +514,48 @@ func TestSearchMigrationBackfills(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchCommonWord searches for a word said in more cues than search
+// ranks (maxRankedCaptions, 1,000): the lesson whose title has it still
+// comes first, and the cues found are the most recently saved.
+func TestSearchCommonWord(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, d *db.DB) {
+		teacher := newNamedUser(t, d, lectern.RoleTeacher, "Tess")
+		course := newCourse(t, d, teacher)
+		older := searchLesson(t, d, course, "Older lesson", "")
+		newer := searchLesson(t, d, course, "Newer lesson", "")
+		cues := make([]string, 700)
+		for i := range cues {
+			cues[i] = fmt.Sprintf("zebra number %d, zebra again", i)
+		}
+		mustSave(t, d, captionSave(older, "en", "a", teacher, cues...))
+		mustSave(t, d, captionSave(newer, "en", "a", teacher, cues...))
+		titled := searchLesson(t, d, course, "All about the zebra", "")
+
+		hits := search(t, d, teacher, "zebra", "")
+		if len(hits) == 0 || hits[0].LessonID != titled.ID || hits[0].Kind != lectern.SearchTitle {
+			t.Fatalf("first hit %v, want the title of %q", hitKeys(hits[:min(len(hits), 1)]), titled.Title)
+		}
+		seen := map[string]int{}
+		cursor := ""
+		for {
+			page, next, err := d.Search(context.Background(), teacher, db.SearchFilter{Query: "zebra", Limit: db.MaxSearchLimit, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range page {
+				seen[h.LessonID]++
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		// 1,000 cues ranked: all 700 of the newer save, 300 of the older.
+		want := map[string]int{titled.ID: 1, newer.ID: 700, older.ID: 300}
+		if diff := cmp.Diff(want, seen); diff != "" {
+			t.Errorf("hits per lesson (-want +got):\n%s", diff)
+		}
+	})
+}
