@@ -223,7 +223,7 @@ func (db *DB) searchSQL(viewer *lectern.User, q searchQuery, courses []string, l
 		args             []any
 	)
 	if db.dialect == DialectPostgres {
-		candidates, args = postgresCandidates(q, courses)
+		candidates, args, with = postgresCandidates(q, courses)
 	} else {
 		candidates, args, with = sqliteCandidates(q, courses)
 	}
@@ -303,18 +303,25 @@ func sqliteCandidates(q searchQuery, courses []string) (string, []any, string) {
 }
 
 // postgresCandidates is the subquery k(id, rank) of the entries matching q
-// in courses, with their ts_rank_cd.
-func postgresCandidates(q searchQuery, courses []string) (string, []any) {
+// in courses, with their ts_rank_cd, and the WITH clause it needs. The
+// CTEs are materialized so that each is planned on its own: the matching
+// captions come from a bitmap scan of their partial GIN index (left to
+// itself, the planner may walk the primary key backwards looking for the
+// newest matches, which are sparse), and the join that follows knows how
+// many candidates there are.
+func postgresCandidates(q searchQuery, courses []string) (string, []any, string) {
 	ws, scope := q.websearch(), tsqueryOr(courses)
 	rank := `ts_rank_cd(` + tsRankWeights + `, s.terms, websearch_to_tsquery('lectern_search', ?)) AS rank`
-	return `(SELECT s.id, ` + rank + ` FROM search_entries s
-			WHERE s.terms @@ websearch_to_tsquery('lectern_search', ?) AND s.scope @@ ?::tsquery AND s.kind <> 'caption'
-		UNION ALL
-		SELECT s.id, ` + rank + ` FROM search_entries s WHERE s.id IN (
+	with := `WITH captions AS MATERIALIZED (
 			SELECT id FROM search_entries
-			WHERE terms @@ websearch_to_tsquery('lectern_search', ?) AND scope @@ ?::tsquery AND kind = 'caption'
-			ORDER BY id DESC LIMIT ` + fmt.Sprint(maxRankedCaptions) + `)) k`,
-		[]any{ws, ws, scope, ws, ws, scope}
+			WHERE terms @@ websearch_to_tsquery('lectern_search', ?) AND scope @@ ?::tsquery AND kind = 'caption'),
+		k AS MATERIALIZED (
+			SELECT s.id, ` + rank + ` FROM search_entries s
+			WHERE s.terms @@ websearch_to_tsquery('lectern_search', ?) AND s.scope @@ ?::tsquery AND s.kind <> 'caption'
+			UNION ALL
+			SELECT s.id, ` + rank + ` FROM search_entries s
+			WHERE s.id IN (SELECT id FROM captions ORDER BY id DESC LIMIT ` + fmt.Sprint(maxRankedCaptions) + `)) `
+	return `k`, []any{ws, scope, ws, ws, scope, ws}, with
 }
 
 func fts5Strings(ss []string) []string {

@@ -4,7 +4,7 @@
 -- notes. search_entries has one row per searchable text with what search
 -- needs to place and show it (course, lesson, kind, moment, text) and to
 -- check who may see it at query time (the caption track's language, the
--- comment). Two generated tsvectors share one GIN index: terms, the text
+-- comment). Two generated tsvectors are GIN-indexed together: terms, the text
 -- weighted by kind (title A, chapter B, description C, captions and
 -- entries D) for ts_rank_cd, and scope, the course id as a single lexeme,
 -- so that a search restricted to a user's courses intersects posting
@@ -84,8 +84,13 @@ INSERT INTO search_entries (course_id, lesson_id, kind, at_ms, body, lang, cue_i
 INSERT INTO search_entries (course_id, lesson_id, kind, at_ms, body, comment_id)
     SELECT course_id, lesson_id, kind, at_ms, body, id FROM comments WHERE deleted_at IS NULL AND body <> '';
 
--- Built after the backfill: one pass instead of row by row.
-CREATE INDEX search_entries_search_idx ON search_entries USING gin (scope, terms);
+-- Built after the backfill: one pass instead of row by row. Captions have
+-- an index of their own because they are most of the rows: a search ranks
+-- every title, description, chapter and entry it finds, but at most the
+-- newest matching cues (see db.maxRankedCaptions), and the first would
+-- otherwise fetch every matching cue only to drop it.
+CREATE INDEX search_entries_captions_idx ON search_entries USING gin (scope, terms) WHERE kind = 'caption';
+CREATE INDEX search_entries_texts_idx ON search_entries USING gin (scope, terms) WHERE kind <> 'caption';
 
 -- +goose StatementBegin
 CREATE FUNCTION search_index_lesson() RETURNS trigger LANGUAGE plpgsql AS $$
