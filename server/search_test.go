@@ -220,7 +220,7 @@ func TestSearchPages(t *testing.T) {
 
 	page := string(tc.do(t, "GET", "/search?q="+url.QueryEscape(`"waves" <script>`)+"&course_id="+course.ID, nil).want(http.StatusOK).Body)
 	for _, want := range []string{
-		`<form class="card search-form" action="/search" method="get" role="search"`,
+		`<form class="card search-form" action="/search" method="get" role="search" aria-label="Search terms">`,
 		`value="&#34;waves&#34; &lt;script&gt;"`,
 		`<input type="hidden" name="course_id" value="` + course.ID + `">`,
 		`Search Acoustics &lt;b&gt;`,
