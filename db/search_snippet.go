@@ -86,8 +86,10 @@ func clipSnippet(parts []lectern.SnippetPart, n int) []lectern.SnippetPart {
 			total += l
 			continue
 		}
-		keep := []rune(p.Text)[:n-total]
-		out := append(parts[:i:i], lectern.SnippetPart{Text: string(keep), Match: p.Match})
+		out := parts[:i:i]
+		if keep := []rune(p.Text)[:n-total]; len(keep) > 0 {
+			out = append(out, lectern.SnippetPart{Text: string(keep), Match: p.Match})
+		}
 		return append(out, lectern.SnippetPart{Text: "…"})
 	}
 	return parts
