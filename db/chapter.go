@@ -38,6 +38,10 @@ func (db *DB) SetChapters(ctx context.Context, lessonID string, chs []lectern.Ch
 		if _, err := t.exec(ctx, `DELETE FROM chapters WHERE lesson_id = ?`, lessonID); err != nil {
 			return err
 		}
+		// Search sees the chapters in the same transaction (none clears them).
+		if err := replaceChapterEntries(ctx, t, lessonID, out); err != nil {
+			return err
+		}
 		if len(out) == 0 {
 			return nil
 		}

@@ -84,6 +84,7 @@ func (s *Server) registerPageRoutes(e *echo.Echo) {
 	e.GET("/lessons/:id/analytics", s.page(s.handleAnalyticsPage), h)
 	e.GET("/lessons/:id/captions", s.page(s.handleCaptionsPage), h)
 	e.GET("/inbox", s.page(s.handleInboxPage), h)
+	e.GET("/search", s.page(s.handleSearchPage), h)
 	e.GET("/admin", s.page(s.handleAdminUsersPage), h)
 	e.GET("/admin/jobs", s.page(s.handleAdminJobsPage), h)
 	e.GET("/static/*", s.handleStatic, h)

@@ -312,6 +312,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerSSERoutes(api)
 	s.registerProgressRoutes(api)
 	s.registerAnalyticsRoutes(api)
+	s.registerSearchRoutes(api)
 	s.registerPageRoutes(e)
 	s.registerTokenPage(e)
 	s.registerUploadRoutes(e)
