@@ -134,6 +134,20 @@ var routeCases = map[string]routeCase{
 		}},
 	"GET /api/v1/questions": {access: user, exempt: "my question inbox, across the courses I teach",
 		probes: one("GET", "/api/v1/questions?status=open", nil)},
+	"GET /api/v1/me/preferences": {access: user, exempt: "my player preferences", probes: one("GET", "/api/v1/me/preferences", nil)},
+	"PUT /api/v1/me/preferences": {access: user, exempt: "my player preferences",
+		probes: one("PUT", "/api/v1/me/preferences", map[string]string{"caption_lang": "en"})},
+	"GET /api/v1/tokens": {access: user, exempt: "my API tokens", probes: one("GET", "/api/v1/tokens", nil)},
+	"DELETE /api/v1/tokens/:id": {access: user, ids: true,
+		// Someone else's token is not found: it stays valid (the snapshot
+		// lists the student's tokens).
+		probes: one("DELETE", "/api/v1/tokens/:token", nil)},
+	"GET /account/tokens": {access: user, exempt: "my API tokens page", probes: one("GET", "/account/tokens", nil)},
+
+	// Search: naming another course is 404; searching everywhere finds
+	// nothing of it (wantNoSecrets checks the answer).
+	"GET /api/v1/search": {access: member, ids: true, probes: searchProbes("/api/v1/search")},
+	"GET /search":        {access: member, ids: true, probes: searchProbes("/search")},
 
 	// Courses and members.
 	"GET /api/v1/courses":  {access: user, exempt: "my courses", probes: one("GET", "/api/v1/courses", nil)},
@@ -179,10 +193,41 @@ var routeCases = map[string]routeCase{
 	"POST /api/v1/lessons/:id/progress":     {access: member, ids: true, probes: one("POST", "/api/v1/lessons/:lesson/progress", beat, "Content-Type", "text/plain;charset=UTF-8")},
 	"GET /api/v1/lessons/:id/analytics":     {access: teacher, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/analytics", nil)},
 	"GET /api/v1/lessons/:id/analytics.csv": {access: teacher, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/analytics.csv", nil)},
+
+	// Captions and chapters.
+	"GET /api/v1/lessons/:id/captions":       {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/captions", nil)},
+	"GET /api/v1/lessons/:id/captions/:lang": {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/captions/en", nil)},
+	"PUT /api/v1/lessons/:id/captions/:lang": {access: teacher, ids: true,
+		probes: one("PUT", "/api/v1/lessons/:lesson/captions/en", "WEBVTT\n\n00:00.000 --> 00:01.000\nHijacked\n", "Content-Type", "text/vtt")},
+	"PATCH /api/v1/lessons/:id/captions/:lang": {access: teacher, ids: true,
+		probes: one("PATCH", "/api/v1/lessons/:lesson/captions/en", map[string]string{"label": "Hijacked"})},
+	"DELETE /api/v1/lessons/:id/captions/:lang": {access: teacher, ids: true, probes: one("DELETE", "/api/v1/lessons/:lesson/captions/en", nil)},
+	"GET /api/v1/lessons/:id/captions/:lang/versions": {access: teacher, ids: true,
+		probes: one("GET", "/api/v1/lessons/:lesson/captions/en/versions", nil)},
+	"POST /api/v1/lessons/:id/captions/:lang/versions/:version/restore": {access: teacher, ids: true,
+		probes: one("POST", "/api/v1/lessons/:lesson/captions/en/versions/1/restore", nil)},
+	"GET /lessons/:id/captions":        {access: teacher, ids: true, probes: one("GET", "/lessons/:lesson/captions", nil)},
+	"GET /api/v1/lessons/:id/chapters": {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/chapters", nil)},
+	"PUT /api/v1/lessons/:id/chapters": {access: teacher, ids: true,
+		probes: one("PUT", "/api/v1/lessons/:lesson/chapters", []map[string]any{{"start_ms": 0, "title": "Hijacked"}})},
+
 	"GET /api/v1/lessons/:id/events": {access: member, ids: true,
 		probes: func(_ *world, k *kit) []probe {
 			return []probe{{method: "GET", path: k.path("/api/v1/lessons/:lesson/events"), stream: true}}
 		}},
+}
+
+// searchProbes searches k's course by ID (404 for anyone outside it) and
+// every course of the caller for k's secret words (an answer that must
+// carry none of them).
+func searchProbes(path string) func(w *world, k *kit) []probe {
+	return func(_ *world, k *kit) []probe {
+		return []probe{
+			{method: "GET", path: k.path(path + "?q=secret&course_id=:course")},
+			{method: "GET", path: path + "?q=secret", want: http.StatusOK},
+			{method: "GET", path: path + "?q=" + k.name + "-caption", want: http.StatusOK},
+		}
+	}
 }
 
 // queueUIProbes reads the queue UI's API, pauses a queue and deletes a

@@ -36,6 +36,7 @@ type kit struct {
 	questionID                string // the student's question, for teachers
 	answerID                  string // the teacher's answer to it
 	notificationID            string // the student's unread answer
+	tokenID                   string // the student's API token
 	jobID                     string // the lesson's queued transcode
 	uploadURL                 string // the teacher's tus upload in progress
 	mediaBase                 string // the student's media link: /media/<token>/
@@ -118,6 +119,20 @@ func (w *world) newKit(t *testing.T, name string) *kit {
 		`{"session_id":"tab","seq":1,"position_ms":3000,"ranges":[[0,3000]]}`).want(http.StatusOK)
 	k.mediaBase = mediaBase(t, playback(t, k.student, k.lessonID))
 
+	// Two versions of English captions (so there is one to restore) and
+	// chapters, all carrying the course's secret words.
+	for i, status := range []int{http.StatusCreated, http.StatusOK} {
+		k.teacher.do(t, "PUT", "/api/v1/lessons/"+k.lessonID+"/captions/en",
+			fmt.Sprintf("WEBVTT\n\n00:00.000 --> 00:02.000\nsecret-caption-%s version %d\n", name, i+1),
+			"Content-Type", "text/vtt").want(status)
+	}
+	k.teacher.do(t, "PUT", "/api/v1/lessons/"+k.lessonID+"/chapters",
+		[]map[string]any{{"start_ms": 0, "title": "secret-chapter-" + name}}).want(http.StatusOK)
+	var tok struct{ ID string }
+	k.student.do(t, "POST", "/api/v1/tokens", map[string]string{"name": "secret-token-" + name}).
+		want(http.StatusCreated).decode(&tok)
+	k.tokenID = tok.ID
+
 	// A re-upload waits in the queue (no worker runs); the lesson stays
 	// playable from its published output.
 	k.teacher.do(t, "PUT", "/api/v1/lessons/"+k.lessonID+"/source", fakeRecording("recording-"+name), "Content-Type", "video/mp4").
@@ -143,14 +158,15 @@ func (w *world) newKit(t *testing.T, name string) *kit {
 	}
 	k.uploadURL = url
 	k.secrets = []string{k.course.Title, *k.course.JoinCode, k.lessonTitle, "secret-comment-" + name,
-		"secret-question-" + name, "secret-answer-" + name, k.studentU.Email, k.mateU.Email}
+		"secret-question-" + name, "secret-answer-" + name, "secret-caption-" + name, "secret-chapter-" + name,
+		"secret-token-" + name, k.studentU.Email, k.mateU.Email}
 	return k
 }
 
 // path puts the kit's IDs into a route pattern.
 func (k *kit) path(pattern string) string {
 	r := strings.NewReplacer(":course", k.course.ID, ":lesson", k.lessonID, ":comment", k.commentID,
-		":answer", k.answerID, ":job", k.jobID, ":mate", k.mateU.ID)
+		":answer", k.answerID, ":job", k.jobID, ":mate", k.mateU.ID, ":token", k.tokenID)
 	return r.Replace(pattern)
 }
 
@@ -187,6 +203,12 @@ func (w *world) snapshot(t *testing.T, k *kit) map[string]string {
 	get("mate's courses", k.mate, "/api/v1/courses")
 	get("notifications", k.student, "/api/v1/me/notifications")
 	get("analytics", k.teacher, k.path("/api/v1/lessons/:lesson/analytics"))
+	get("captions", k.student, k.path("/api/v1/lessons/:lesson/captions"))
+	get("caption file", k.student, k.path("/api/v1/lessons/:lesson/captions/en"))
+	get("caption versions", k.teacher, k.path("/api/v1/lessons/:lesson/captions/en/versions"))
+	get("chapters", k.student, k.path("/api/v1/lessons/:lesson/chapters"))
+	get("tokens", k.student, "/api/v1/tokens")
+	get("preferences", k.student, "/api/v1/me/preferences")
 	var jobs struct{ Jobs []json.RawMessage }
 	w.admin.do(t, "GET", "/api/v1/admin/jobs", nil).want(http.StatusOK).decode(&jobs)
 	for _, j := range jobs.Jobs {

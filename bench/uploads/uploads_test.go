@@ -15,8 +15,10 @@ func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 // TestAcceptance19_ConcurrentUploads is the short variant of RELIABILITY 19
 // that CI runs: 20 teachers PUT a 32 MiB recording each to a real
 // "lectern serve" at the same moment, with transcodes limited to 2. Every
-// upload is accepted; the server's heap grows by less than a quarter of
-// what one upload carries, far from the 640 MiB that would show buffering;
+// upload is accepted; the server's heap in use grows by less than one
+// upload carries (32 MiB, a twentieth of the 640 MiB that buffering would
+// show; the reading includes garbage not yet collected and 20 uploads'
+// copy buffers, so a tighter bound only measures the collector's timing);
 // once the last upload is answered, every lesson's job is listed to admins
 // as queued, running or done; no reading ever sees more than 2 transcodes
 // running, by the jobs API or by ffmpeg processes; every lesson ends
@@ -41,7 +43,7 @@ func TestAcceptance19_ConcurrentUploads(t *testing.T) {
 		t.Errorf("failure: %v", err)
 	}
 	idleHeap, peakHeap, _, _ := s.Memory()
-	if growth := peakHeap - idleHeap; idleHeap == 0 || growth > float64(cfg.size)/4 {
+	if growth := peakHeap - idleHeap; idleHeap == 0 || growth > float64(cfg.size) {
 		t.Errorf("server heap grew by %.1f MiB while %d × %d MiB streamed in (idle %.1f MiB): uploads are not streamed",
 			growth/(1<<20), cfg.teachers, cfg.size>>20, idleHeap/(1<<20))
 	}
