@@ -30,7 +30,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -352,7 +354,7 @@ func (s *Server) tusCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoC
 		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusError(err)
 	}
 	meta := tusd.MetaData{tusMetaLesson: l.ID, tusMetaUser: u.ID}
-	if name := ev.Upload.MetaData[tusMetaName]; name != "" && len(name) <= 255 {
+	if name := displayFileName(ev.Upload.MetaData[tusMetaName]); name != "" {
 		meta[tusMetaName] = name
 	}
 	return tusd.HTTPResponse{}, tusd.FileInfoChanges{MetaData: meta}, nil
@@ -415,4 +417,39 @@ func (s *Server) logInternal(ctx context.Context, what string, err error) {
 	if lectern.ErrorCode(err) == lectern.EINTERNAL {
 		s.logger.ErrorContext(ctx, what, slog.Any("error", err))
 	}
+}
+
+// maxFileNameRunes caps the length of a file name kept for display.
+const maxFileNameRunes = 200
+
+// displayFileName cleans the name a browser sent for an uploaded file,
+// which is only ever shown (storage keys are made by the server): its last
+// path element (after a slash or a backslash), without control or
+// bidirectional formatting characters (a right-to-left override makes
+// "lesson‮4pm.exe" read as something else), at most maxFileNameRunes
+// characters with its extension kept. It returns "" for a name with
+// nothing left.
+func displayFileName(name string) string {
+	name = strings.ToValidUTF8(name, "")
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimSpace(name)
+	if name == "." || name == ".." {
+		return ""
+	}
+	if runes := []rune(name); len(runes) > maxFileNameRunes {
+		ext := []rune(filepath.Ext(name))
+		if len(ext) > 10 {
+			ext = nil
+		}
+		name = string(runes[:maxFileNameRunes-len(ext)]) + string(ext)
+	}
+	return name
 }
