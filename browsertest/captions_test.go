@@ -62,7 +62,9 @@ func cueShownAt(text string, from, to float64) string {
 // master playlist's subtitles group at the right times; the choice is
 // remembered on the server and the c key turns captions off and on; the
 // transcript follows, seeks on a click and filters on a search; the
-// chapter menu and a chapter's deep link land on its start; on a phone the
+// chapter menu and a chapter's deep link land on its start; a phrase said
+// in the lesson is found through search and its hit plays from the cue's
+// moment; on a phone the
 // captions are on again and still above the controls. Screenshots:
 // captions-on, transcript-open, transcript-search, chapters,
 // phone-captions.
@@ -219,6 +221,18 @@ func TestCaptionsStory(t *testing.T) {
 				Math.abs(document.getElementById("video").currentTime - 8) < 0.5`, time.Minute)
 			tb.waitFor("captions on in English after the reload", `document.getElementById("captions-btn").classList.contains("is-on") &&
 				document.querySelector('#captions-menu button[data-lang="en"]').getAttribute("aria-checked") === "true"`, stepTimeout)
+		}},
+		{"SearchFindsAPhraseAndJumpsToIt", func(t *testing.T) {
+			tb := student.use(t)
+			tb.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("video").pause()`), slashKey())
+			tb.do(chromedp.KeyEvent(`"all for today"` + kb.Enter))
+			tb.waitFor("the search results", `location.pathname === "/search" && document.querySelector(".search-hit mark")`, stepTimeout)
+			if got := tb.text(".search-hit-link"); !strings.Contains(got, "0:15") || !strings.Contains(got, "That is all for today") {
+				t.Errorf("the hit reads %q, want the cue at 0:15", got)
+			}
+			tb.do(chromedp.Click(chromedp.CSS(".search-hit-link")))
+			tb.waitFor("the lesson at 0:15", `location.pathname === `+jsString(watch)+` && location.search === "?t=15" &&
+				(v => v && v.readyState > 0 && v.currentTime >= 14.5 && v.currentTime < 18)(document.getElementById("video"))`, time.Minute)
 		}},
 		{"PhoneCaptionsAboveTheControls", func(t *testing.T) {
 			tb := student.use(t)

@@ -191,8 +191,14 @@ func testGETsChangeNothing(t *testing.T, w *world, k *kit, url string) {
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
-// dumpDB reads every row of every table of the database at url, each
-// table's rows as sorted strings.
+// measuredTables hold what Lectern measured, not what anyone did: a page
+// that shows storage use fills in the sizes of lessons never measured
+// (here, lessons whose output the fixture published directly), as a cache
+// of what storage holds. A GET may fill them; nothing else.
+var measuredTables = map[string]bool{"lesson_storage": true}
+
+// dumpDB reads every row of every table of the database at url but the
+// measuredTables, each table's rows as sorted strings.
 func dumpDB(t *testing.T, url string) map[string][]string {
 	t.Helper()
 	driver, dsn := "pgx", url
@@ -217,7 +223,9 @@ func dumpDB(t *testing.T, url string) map[string][]string {
 		if err := rows.Scan(&name); err != nil {
 			t.Fatal(err)
 		}
-		tables = append(tables, name)
+		if !measuredTables[name] {
+			tables = append(tables, name)
+		}
 	}
 	rows.Close()
 	if len(tables) < 5 {

@@ -192,7 +192,9 @@ func TestAcceptance31_SlowBodiesAreCutOff(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := rc.closedWithin(t, idleTimeout+5*time.Second)
-		t.Logf("tus answered %d %s", a.status, strings.TrimSpace(a.body))
+		if a.status != http.StatusRequestTimeout || !strings.Contains(a.body, "resumes") {
+			t.Errorf("tus answered %d %s (%v), want 408 saying the upload resumes", a.status, strings.TrimSpace(a.body), a.err)
+		}
 		if got := tc.offset(t, url); got != int64(len(sent)) {
 			t.Errorf("offset after the silent PATCH = %d, want the %d bytes sent, kept to resume from", got, len(sent))
 		}

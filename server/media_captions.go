@@ -30,8 +30,9 @@ import (
 //   - captions/<lang>.vtt is the track's current version with an
 //     X-TIMESTAMP-MAP header.
 //
-// All three are served with cacheShort (a minute at most), so that a link
-// handed out before a change sees it within a minute. Drafts are never in
+// All three are served with cacheShort (revalidated on every load), so
+// that a link handed out before a change sees it on the player's next
+// playlist load. Drafts are never in
 // them, for anyone: a teacher previews a draft in the caption editor.
 
 const (

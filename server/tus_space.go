@@ -264,6 +264,12 @@ func (w *tusErrorWriter) finish() {
 		return
 	}
 	code, msg := tusErrorDetail(w.status, w.body.String())
+	if w.status >= 500 && uploadWentSilent(w.body.String()) {
+		// A client that stopped sending is the client's network, not a
+		// server failure: 408, like a silent streaming upload.
+		w.status, code = http.StatusRequestTimeout, lectern.EINVALID
+		msg = "the upload stopped: nothing arrived for a while; what arrived is kept, and the upload resumes from there"
+	}
 	if w.status >= 500 {
 		w.logger.ErrorContext(w.req.Context(), "resumable upload failed",
 			slog.String("method", w.req.Method), slog.Int("status", w.status), slog.String("error", strings.TrimSpace(w.body.String())))
@@ -277,6 +283,14 @@ func (w *tusErrorWriter) finish() {
 	h.Set("Content-Type", "application/json")
 	w.ResponseWriter.WriteHeader(w.status)
 	_ = json.NewEncoder(w.ResponseWriter).Encode(errorBody{errorDetail{code, msg}})
+}
+
+// uploadWentSilent reports whether tusd's error body says the request
+// body stopped arriving: tusd's own read timeout, or the upload idle
+// deadline of bodydeadline.go, which tusd reports as its own error.
+func uploadWentSilent(text string) bool {
+	return strings.HasPrefix(strings.TrimSpace(text), tusd.ErrReadTimeout.ErrorCode) ||
+		strings.Contains(text, errUploadIdle.Error())
 }
 
 // pathLike matches what looks like a file path or URL path in a message.

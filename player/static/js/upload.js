@@ -121,6 +121,9 @@ function start(file) {
   $('upload-eta').textContent = '';
   $('cancel').hidden = false;
   Object.assign(speed, { last: 0, bytes: 0, rate: 0 });
+  // A 4xx refuses the file, except a conflict or lock (another tab) and a
+  // 408 (the network went silent; what arrived is kept): those resume.
+  const refusal = (status) => status >= 400 && status < 500 && ![408, 409, 423].includes(status);
   upload = new window.tus.Upload(file, {
     endpoint: '/api/v1/uploads',
     chunkSize: 16 * 1024 * 1024,
@@ -132,7 +135,7 @@ function start(file) {
     onProgress,
     onShouldRetry: (err) => {
       const status = err.originalResponse ? err.originalResponse.getStatus() : 0;
-      return !(status >= 400 && status < 500 && status !== 409 && status !== 423);
+      return !refusal(status);
     },
     onError: (err) => {
       const status = err.originalResponse?.getStatus?.() || 0;
@@ -140,7 +143,7 @@ function start(file) {
       let msg = 'The upload stopped. Check your connection and press Resume.';
       try { msg = JSON.parse(body).error.message || msg; } catch { /* not JSON */ }
       showError(msg);
-      if (status >= 400 && status < 500 && status !== 409 && status !== 423) {
+      if (refusal(status)) {
         // The server refused this file: resuming cannot help, another file can.
         refused(file);
         return;
