@@ -62,7 +62,7 @@ func (p *Pipeline) Encode(ctx context.Context, src *Source, input, outDir string
 	if err != nil {
 		var re *RunError
 		if errors.As(err, &re) {
-			if bad := classifyInputFailure(res.stderr.String(), nil); bad != nil {
+			if bad := classifyInputFailure(res.stderr.String(), nil, p.Limits.withDefaults()); bad != nil {
 				return nil, bad
 			}
 		}

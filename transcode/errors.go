@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -157,9 +158,15 @@ func (t *tailBuffer) Lines(n int) string {
 // does not blame the input. head holds the file's first bytes when known. Only fatal lines count: ffmpeg names the input
 // URL ("file:/…: Invalid data found when processing input") when it gives
 // up on it, while mere decoding hiccups along the way do not fail a job.
-func classifyInputFailure(stderr string, head []byte) error {
+func classifyInputFailure(stderr string, head []byte, l Limits) error {
 	if name, ok := notWhitelisted(stderr); ok {
 		return unsupportedFormat(name)
+	}
+	if strings.Contains(stderr, "Number of streams exceeds max_streams") {
+		return badInput("The file has more than %d tracks; the limit is %d", l.MaxStreams, l.MaxStreams)
+	}
+	if bad := invalidPictureSize(stderr, l); bad != nil {
+		return bad
 	}
 	// ffprobe falls back on the file name's extension: random bytes named
 	// .mp4 reach the MP4 demuxer too, but do not start like an MP4.
@@ -176,6 +183,31 @@ func classifyInputFailure(stderr string, head []byte) error {
 		case strings.HasSuffix(line, "End of file"):
 			return damaged("it ends too early")
 		}
+	}
+	return nil
+}
+
+// invalidPictureSize refuses a stream whose header claims a picture
+// ffmpeg itself will not allocate ("Picture size 100000x100000 is
+// invalid"): ffprobe then reports the container's own, harmless size and
+// succeeds, but no frame of the stream can be decoded. A claim beyond l
+// gets the reason any picture too large gets.
+func invalidPictureSize(stderr string, l Limits) error {
+	const prefix, suffix = "Picture size ", " is invalid"
+	for line := range strings.SplitSeq(stderr, "\n") {
+		i := strings.Index(line, prefix)
+		if i < 0 || !strings.HasSuffix(line, suffix) {
+			continue
+		}
+		w, h, _ := strings.Cut(strings.TrimSuffix(line[i+len(prefix):], suffix), "x")
+		wi, err1 := strconv.Atoi(w)
+		hi, err2 := strconv.Atoi(h)
+		if err1 == nil && err2 == nil && wi > 0 && hi > 0 {
+			if err := checkSize(wi, hi, l); err != nil {
+				return err
+			}
+		}
+		return damaged("the picture size cannot be read")
 	}
 	return nil
 }

@@ -19,6 +19,9 @@ type command struct {
 	bin  string   // executable
 	args []string // arguments, never through a shell
 	dir  string   // working directory; "" inherits
+	// memory is the address space the process may use; 0 is
+	// Resources.FFmpegMemory.
+	memory int64
 	// stdout, when set, reads the process's standard output until EOF in
 	// the calling goroutine.
 	stdout func(io.Reader) error
@@ -37,22 +40,39 @@ type result struct {
 // executable) or ffmpeg lacks an encoder it was asked for.
 func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
 	res := result{stderr: newTailBuffer(64 << 10)}
-	cmd := exec.CommandContext(ctx, c.bin, c.args...)
+	// Resolved here, so that a missing program is reported as missing
+	// whatever runs in front of it.
+	bin, err := exec.LookPath(c.bin)
+	if err != nil {
+		return res, setupIfMissing(&RunError{Op: c.op, Err: err})
+	}
+	memory := c.memory
+	if memory <= 0 {
+		memory = p.Resources.withDefaults().FFmpegMemory
+	}
+	limits := clampLimits(p.Resources.rlimits(ctx, memory))
+	name, args := launcher(bin, c.args, limits)
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = c.dir
 	cmd.Stderr = res.stderr
 	cmd.WaitDelay = waitDelay
 	killProcessGroup(cmd)
-	p.logger().DebugContext(ctx, "transcode: run", "op", c.op, "cmd", c.bin+" "+strings.Join(c.args, " "))
+	p.logger().DebugContext(ctx, "transcode: run", "op", c.op, "cmd", name+" "+strings.Join(args, " "))
 
 	var stdout io.ReadCloser
 	if c.stdout != nil {
-		var err error
 		if stdout, err = cmd.StdoutPipe(); err != nil {
 			return res, fmt.Errorf("%s: %w", c.op, err)
 		}
 	}
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return res, setupIfMissing(&RunError{Op: c.op, Err: err})
+	}
+	if name == bin && rlimitsSupported {
+		if err := setLimits(cmd.Process.Pid, limits); err != nil {
+			p.logger().WarnContext(ctx, "transcode: set resource limits", "op", c.op, "error", err)
+		}
 	}
 	var readErr error
 	if stdout != nil {
@@ -60,7 +80,9 @@ func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
 		// Drain whatever is left so ffmpeg never blocks on a full pipe.
 		_, _ = io.Copy(io.Discard, stdout)
 	}
-	err := cmd.Wait()
+	err = cmd.Wait()
+	p.logger().DebugContext(ctx, "transcode: ran", "op", c.op, "took", time.Since(start),
+		"max_rss_bytes", maxRSS(cmd.ProcessState), "exit", cmd.ProcessState.String())
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("%s: %w", c.op, context.Cause(ctx))
 	}
@@ -75,4 +97,20 @@ func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
 		return res, fmt.Errorf("%s: read output: %w", c.op, readErr)
 	}
 	return res, nil
+}
+
+// launcher returns the program to start for bin with args under limits:
+// util-linux's prlimit in front of bin where it is installed, so that the
+// limits hold from bin's first instruction; else bin itself, whose limits
+// run sets just after it starts.
+func launcher(bin string, args []string, limits []rlimit) (string, []string) {
+	if !rlimitsSupported {
+		return bin, args
+	}
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		return bin, args
+	}
+	full := append(prlimitArgs(limits), bin)
+	return prlimit, append(full, args...)
 }

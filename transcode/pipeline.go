@@ -23,21 +23,30 @@ type Limits struct {
 	// MaxWidth and MaxHeight bound the displayed picture, in either
 	// orientation (a portrait 4320×7680 video passes a 7680×4320 limit).
 	MaxWidth, MaxHeight int
-	// MaxFPS is the highest average frame rate accepted.
+	// MaxFPS is the highest frame rate accepted.
 	MaxFPS float64
+	// MaxFrames is the most frames a recording may have: it bounds the
+	// decoding a recording costs, whatever its length and rate.
+	MaxFrames int64
+	// MaxStreams is the most tracks (video, audio, subtitles, data) a
+	// file may have.
+	MaxStreams int
 	// ProbeSize is how many bytes ffprobe and ffmpeg may read to identify the
 	// format and streams.
 	ProbeSize int64
 }
 
 // DefaultLimits returns the limits used for zero fields of Limits: 6 h,
-// 7680×4320 (8K), 120 fps, 64 MiB of probing.
+// 7680×4320 (8K), 120 fps, 1,296,000 frames (6 h at 60 fps), 64 tracks,
+// 64 MiB of probing.
 func DefaultLimits() Limits {
 	return Limits{
 		MaxDuration: 6 * time.Hour,
 		MaxWidth:    7680,
 		MaxHeight:   4320,
 		MaxFPS:      120,
+		MaxFrames:   6 * 3600 * 60,
+		MaxStreams:  64,
 		ProbeSize:   64 << 20,
 	}
 }
@@ -56,6 +65,12 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxFPS <= 0 {
 		l.MaxFPS = d.MaxFPS
 	}
+	if l.MaxFrames <= 0 {
+		l.MaxFrames = d.MaxFrames
+	}
+	if l.MaxStreams <= 0 {
+		l.MaxStreams = d.MaxStreams
+	}
 	if l.ProbeSize <= 0 {
 		l.ProbeSize = d.ProbeSize
 	}
@@ -71,7 +86,10 @@ type Pipeline struct {
 	FFmpeg, FFprobe string
 	// Limits bounds what Probe accepts.
 	Limits Limits
-	// Logger receives one debug line per command run; nil discards.
+	// Resources bounds each ffmpeg and ffprobe process.
+	Resources Resources
+	// Logger receives debug lines for each command run (its arguments,
+	// then its time and peak memory); nil discards.
 	Logger *slog.Logger
 }
 

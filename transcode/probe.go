@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lectern/lectern"
@@ -40,6 +43,13 @@ type VideoStream struct {
 	Width, Height int
 	// FPS is the average frame rate; 0 when the file does not say.
 	FPS float64
+	// RateFPS is the frame rate the limits apply to: FPS, or where the
+	// file does not say or understates it, the rate its first seconds'
+	// frames arrive at.
+	RateFPS float64
+	// Frames is the number of frames: as the file states it, or the
+	// duration at RateFPS.
+	Frames int64
 	// Rotation is the clockwise rotation, in degrees (0, 90, 180 or 270),
 	// that ffmpeg applies when decoding.
 	Rotation int
@@ -62,6 +72,10 @@ const probeTimeout = 2 * time.Minute
 // maxProbeJSON bounds ffprobe's output, so that a file with thousands of
 // streams cannot exhaust memory.
 const maxProbeJSON = 4 << 20
+
+// rateWindow is the stretch at the start of a recording whose packets
+// ffprobe counts, to learn the rate frames really arrive at.
+const rateWindow = 10 * time.Second
 
 // analyzeDurationUS is how much of the media ffprobe and ffmpeg look at
 // to find every stream (30 s, in microseconds): screen recorders may start
@@ -160,19 +174,30 @@ func (p *Pipeline) probeJSON(ctx context.Context, abs string, head []byte) (*pro
 	defer cancel()
 	var stdout bytes.Buffer
 	res, err := p.run(ctx, command{
-		op:   "probe",
-		bin:  p.ffprobe(),
-		args: p.probeArgs(abs),
+		op:     "probe",
+		bin:    p.ffprobe(),
+		args:   p.probeArgs(abs),
+		memory: p.Resources.withDefaults().ProbeMemory,
 		stdout: func(r io.Reader) error {
 			_, err := io.Copy(&stdout, io.LimitReader(r, maxProbeJSON))
 			return err
 		},
 	})
+	l := p.Limits.withDefaults()
 	if err != nil {
-		if bad := classifyInputFailure(res.stderr.String(), head); bad != nil && ctx.Err() == nil {
+		if bad := classifyInputFailure(res.stderr.String(), head, l); bad != nil && ctx.Err() == nil {
 			return nil, bad
 		}
+		var re *RunError
+		if errors.As(err, &re) && strings.Contains(res.stderr.String(), "Cannot allocate memory") {
+			// Under its memory limit (Resources.ProbeMemory), which no
+			// retry changes.
+			return nil, damaged("reading it takes more memory than Lectern allows")
+		}
 		return nil, err
+	}
+	if bad := invalidPictureSize(res.stderr.String(), l); bad != nil {
+		return nil, bad
 	}
 	var out probeOutput
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
@@ -196,6 +221,12 @@ func (p *Pipeline) probeArgs(abs string) []string {
 		// Bounded identification: a crafted file cannot make ffprobe read on.
 		"-probesize", strconv.FormatInt(l.ProbeSize, 10),
 		"-analyzeduration", analyzeDurationUS,
+		// A file of hundreds of tracks is refused before each one's
+		// decoder is opened (500 took 800 MB and 5 s to identify).
+		"-max_streams", strconv.Itoa(l.MaxStreams),
+		// Count the packets of the first seconds (no decoding): the rate
+		// frames arrive at, where the header does not say or lies.
+		"-count_packets", "-read_intervals", "%+" + strconv.Itoa(int(rateWindow/time.Second)),
 		"-show_format", "-show_streams", "-of", "json",
 		"file:" + abs,
 	}
@@ -222,15 +253,35 @@ func checkLimits(src *Source, l Limits) error {
 	if v.Width < minSide || v.Height < minSide {
 		return badInput("The video is %d×%d, smaller than the %d×%d we accept", v.Width, v.Height, minSide, minSide)
 	}
-	maxLong, maxShort := max(l.MaxWidth, l.MaxHeight), min(l.MaxWidth, l.MaxHeight)
-	if max(v.Width, v.Height) > maxLong || min(v.Width, v.Height) > maxShort {
-		return badInput("The video is %d×%d, larger than the %d×%d we accept", v.Width, v.Height, l.MaxWidth, l.MaxHeight)
+	if err := checkSize(v.Width, v.Height, l); err != nil {
+		return err
 	}
-	if v.FPS > l.MaxFPS {
-		return badInput("The video runs at %s frames per second; the limit is %s",
-			strconv.FormatFloat(v.FPS, 'f', -1, 64), strconv.FormatFloat(l.MaxFPS, 'f', -1, 64))
+	rate := max(v.FPS, v.RateFPS)
+	if rate > l.MaxFPS {
+		return badInput("The video runs at %s frames per second; the limit is %s", formatRate(rate), formatRate(l.MaxFPS))
+	}
+	frames := v.Frames
+	if frames == 0 {
+		frames = int64(math.Round(rate * float64(src.DurationMS) / 1000))
+	}
+	if frames > l.MaxFrames {
+		return badInput("The recording has %d frames; the limit is %d", frames, l.MaxFrames)
 	}
 	return nil
+}
+
+// checkSize refuses a picture of w×h larger than l, in either orientation.
+func checkSize(w, h int, l Limits) error {
+	maxLong, maxShort := max(l.MaxWidth, l.MaxHeight), min(l.MaxWidth, l.MaxHeight)
+	if max(w, h) > maxLong || min(w, h) > maxShort {
+		return badInput("The video is %d×%d, larger than the %d×%d we accept", w, h, l.MaxWidth, l.MaxHeight)
+	}
+	return nil
+}
+
+// formatRate writes a frame rate with at most two decimals: "30", "29.97".
+func formatRate(fps float64) string {
+	return strconv.FormatFloat(math.Round(fps*100)/100, 'f', -1, 64)
 }
 
 // minSide is the smallest picture side accepted: below it there is

@@ -23,6 +23,9 @@ type probeStream struct {
 	Height            int    `json:"height"`
 	SampleAspectRatio string `json:"sample_aspect_ratio"`
 	AvgFrameRate      string `json:"avg_frame_rate"`
+	RFrameRate        string `json:"r_frame_rate"`
+	NbFrames          string `json:"nb_frames"`
+	NbReadPackets     string `json:"nb_read_packets"`
 	Duration          string `json:"duration"`
 	Channels          int    `json:"channels"`
 	SampleRate        string `json:"sample_rate"`
@@ -80,7 +83,41 @@ func sourceFromProbe(out *probeOutput) (*Source, error) {
 		durationMS = streamMS
 	}
 	src.DurationMS = durationMS
+	if video >= 0 {
+		src.Video.RateFPS, src.Video.Frames = frameFigures(out.Streams[video], src.Video.FPS, durationMS)
+	}
 	return src, nil
+}
+
+// frameFigures returns the frame rate the limits apply to, and the number
+// of frames, of the video stream s of a recording durationMS long whose
+// stated average rate is avg (0 when unknown). The rate is the stated one
+// unless the packets of the first rateWindow arrive clearly faster (a
+// Matroska DefaultDuration can lie); where there is no stated rate, as in
+// Matroska and WebM from 1000 fps on, it is the rate the packets arrive
+// at, and only where none were counted ffprobe's r_frame_rate, its guess
+// from the first timestamps (1000/1, the time base, for a sparse
+// variable-rate WebM, so never preferred to a count). The frames are
+// those the container states, or the duration at that rate.
+func frameFigures(s probeStream, avg float64, durationMS int64) (rate float64, frames int64) {
+	var counted float64
+	window := min(rateWindow.Milliseconds(), durationMS)
+	if n, err := strconv.ParseInt(s.NbReadPackets, 10, 64); err == nil && n > 0 && window > 0 {
+		counted = float64(n) * 1000 / float64(window)
+	}
+	switch {
+	case avg > 0 && counted <= avg*1.25:
+		rate = avg
+	case counted > 0:
+		rate = counted
+	default:
+		rate = ratio(s.RFrameRate, "/")
+	}
+	frames = int64(math.Round(rate * float64(durationMS) / 1000))
+	if n, err := strconv.ParseInt(s.NbFrames, 10, 64); err == nil && n > frames {
+		frames = n
+	}
+	return rate, frames
 }
 
 // preferDefault picks between the chosen stream (or -1) and candidate i:

@@ -27,7 +27,7 @@ func TestProbe(t *testing.T) {
 		if src.Format != "mov" || src.DurationMS < 1900 || src.DurationMS > 2100 {
 			t.Errorf("source = %+v, want mov of ≈2 s", src)
 		}
-		want := &VideoStream{Index: 0, Codec: "h264", Width: 320, Height: 240, FPS: 30}
+		want := &VideoStream{Index: 0, Codec: "h264", Width: 320, Height: 240, FPS: 30, RateFPS: 30, Frames: 60}
 		if diff := cmp.Diff(want, src.Video); diff != "" {
 			t.Errorf("video (-want +got):\n%s", diff)
 		}
@@ -184,6 +184,10 @@ func TestCheckLimits(t *testing.T) {
 		{"Tiny", Source{DurationMS: 1000, Video: video(8, 8, 30)}, "The video is 8×8, smaller than the 16×16 we accept"},
 		{"NoSize", Source{DurationMS: 1000, Video: video(0, 0, 30)}, "The file is damaged or incomplete: the picture size cannot be read"},
 		{"AbsurdRate", Source{DurationMS: 1000, Video: video(640, 480, 1000)}, "The video runs at 1000 frames per second; the limit is 120"},
+		{"CountedRate", Source{DurationMS: 1000, Video: &VideoStream{Width: 640, Height: 480, RateFPS: 9999.5}}, "The video runs at 9999.5 frames per second; the limit is 120"},
+		{"SixHoursAt60", Source{DurationMS: 6 * 3600000, Video: video(640, 480, 60)}, ""},
+		{"SixHoursAt120", Source{DurationMS: 6 * 3600000, Video: video(640, 480, 120)}, "The recording has 2592000 frames; the limit is 1296000"},
+		{"StatedFrames", Source{DurationMS: 1000, Video: &VideoStream{Width: 640, Height: 480, FPS: 30, Frames: 2000000}}, "The recording has 2000000 frames; the limit is 1296000"},
 		{"NineHours", Source{DurationMS: 9 * 3600000, Audio: &AudioStream{}}, "The recording is 9 h long; the limit is 6 h"},
 		{"JustOver", Source{DurationMS: 6*3600000 + 30000, Audio: &AudioStream{}}, "The recording is 6 h 1 min long; the limit is 6 h"},
 		{"NoDuration", Source{Audio: &AudioStream{}}, "The file is damaged or incomplete: its length cannot be read"},
@@ -222,10 +226,11 @@ func TestSourceFromProbe(t *testing.T) {
 		want       *Source
 	}{
 		{"RotatedPhone", phone, &Source{Format: "mov", DurationMS: 12345,
-			Video: &VideoStream{Index: 0, Codec: "hevc", Width: 1080, Height: 1920, FPS: 30000.0 / 1001, Rotation: 90},
+			Video: &VideoStream{Index: 0, Codec: "hevc", Width: 1080, Height: 1920, FPS: 30000.0 / 1001,
+				RateFPS: 30000.0 / 1001, Frames: 370, Rotation: 90},
 			Audio: &AudioStream{Index: 2, Codec: "aac", Channels: 1, SampleRate: 44100}}},
 		{"NonSquarePixels", dv, &Source{Format: "avi", DurationMS: 4000,
-			Video: &VideoStream{Index: 0, Codec: "dvvideo", Width: 1024, Height: 576, FPS: 25}}},
+			Video: &VideoStream{Index: 0, Codec: "dvvideo", Width: 1024, Height: 576, FPS: 25, RateFPS: 25, Frames: 100}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,6 +244,40 @@ func TestSourceFromProbe(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("source (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The rate the limits apply to, and the frame count, from what ffprobe
+// reports of a stream (values as ffprobe printed them for real files).
+func TestFrameFigures(t *testing.T) {
+	tests := []struct {
+		name                string
+		avg, r, frames, pkt string
+		durationMS          int64
+		rate                float64
+		count               int64
+	}{
+		{"MP4States30", "30/1", "30/1", "300", "300", 10000, 30, 300},
+		{"MP4At10000FPS", "10000/1", "10000/1", "10000", "10000", 1000, 10000, 10000},
+		// Matroska at 1000 fps and more: no average rate, r_frame_rate
+		// stuck at the millisecond time base; the count tells.
+		{"MatroskaAt1000FPS", "0/0", "1000/1", "", "1000", 1000, 1000, 1000},
+		{"MatroskaAt10000FPS", "0/0", "1000/1", "", "10000", 1000, 10000, 10000},
+		// One frame a minute: r_frame_rate is the time base again.
+		{"SparseWebM", "0/0", "1000/1", "", "1", 86400000, 0.1, 8640},
+		{"LyingDefaultDuration", "25/1", "25/1", "", "10000", 60000, 1000, 60000},
+		{"CountWithinAFrameOrTwo", "30/1", "30/1", "", "302", 60000, 30, 1800},
+		{"NothingCounted", "0/0", "50/1", "", "", 2000, 50, 100},
+		{"StatedFramesBeyondRate", "30/1", "30/1", "5000000", "300", 10000, 30, 5000000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := probeStream{AvgFrameRate: tt.avg, RFrameRate: tt.r, NbFrames: tt.frames, NbReadPackets: tt.pkt}
+			rate, frames := frameFigures(s, ratio(tt.avg, "/"), tt.durationMS)
+			if rate != tt.rate || frames != tt.count {
+				t.Errorf("frameFigures = %v fps, %d frames; want %v, %d", rate, frames, tt.rate, tt.count)
 			}
 		})
 	}
