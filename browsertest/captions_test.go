@@ -115,7 +115,7 @@ func TestCaptionsStory(t *testing.T) {
 			tb.waitFor("the captions menu", `!document.getElementById("captions-menu").hidden`, stepTimeout)
 			tb.do(chromedp.Click(chromedp.CSS(`#captions-menu button[data-lang="en"]`)))
 			tb.waitFor("the choice announced", `document.getElementById("captions-status").textContent === "Captions on: English"`, stepTimeout)
-			if label := eval[string](tb, `document.getElementById("captions-btn").getAttribute("aria-label")`); label != "Captions: English (c)" {
+			if label := eval[string](tb, `document.getElementById("captions-btn").getAttribute("aria-label")`); label != "CC captions: English (c)" {
 				t.Errorf("CC button is named %q after choosing English", label)
 			}
 			tb.do(chromedp.Click(chromedp.CSS("#big-play")))
@@ -150,7 +150,7 @@ func TestCaptionsStory(t *testing.T) {
 			}
 			tb.do(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`), chromedp.KeyEvent("c"))
 			tb.waitFor("captions off by the c key", `document.getElementById("captions-overlay").hidden &&
-				document.getElementById("captions-btn").getAttribute("aria-label") === "Captions: off (c)" &&
+				document.getElementById("captions-btn").getAttribute("aria-label") === "CC captions: off (c)" &&
 				document.getElementById("captions-status").textContent === "Captions off"`, stepTimeout)
 			tb.do(chromedp.KeyEvent("c"))
 			tb.waitFor("captions on again by the c key", `!document.getElementById("captions-overlay").hidden &&

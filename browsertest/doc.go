@@ -6,4 +6,10 @@
 // Screenshots of the pages land in the directory named by
 // LECTERN_TEST_ARTIFACTS (a new temporary directory when unset, whose path
 // the test logs), so that CI can keep them with its logs.
+//
+// The accessibility tests (a11y_test.go) run axe-core, vendored in
+// testdata/axe at the version pinned in testdata/axe/refresh.sh; the line
+// below copies that version from npm again.
 package browsertest
+
+//go:generate sh testdata/axe/refresh.sh

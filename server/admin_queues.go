@@ -101,12 +101,16 @@ func (s *Server) queueUIPages(ui http.Handler) http.Handler {
 }
 
 // rewriteQueueUIPage drops the page's off-site stylesheets and its
-// manifest, adds Lectern's stylesheet and puts a link back to the admin
-// pages first in the body.
+// manifest, adds Lectern's stylesheet and accessibility repairs, and puts
+// a link back to the admin pages first in the body.
 func (s *Server) rewriteQueueUIPage(page []byte) []byte {
 	page = offSiteLink.ReplaceAll(page, nil)
 	page = manifestLink.ReplaceAll(page, nil)
-	css := `<link rel="stylesheet" href="/static/css/queue-ui.css?v=` + s.web.pages.Version() + `">`
+	v := s.web.pages.Version()
+	// queue-ui.js repairs what the UI leaves out for screen readers and
+	// low vision (names, list structure, contrast).
+	css := `<link rel="stylesheet" href="/static/css/queue-ui.css?v=` + v + `">` +
+		`<script src="/static/js/queue-ui.js?v=` + v + `" defer></script>`
 	page = bytes.Replace(page, []byte("</head>"), []byte(css+"</head>"), 1)
 	back := `<nav class="lectern-back" aria-label="Lectern"><a href="/admin">← Lectern admin</a></nav>`
 	if i := bytes.Index(page, []byte("<body>")); i >= 0 {

@@ -71,7 +71,7 @@ func TestQueueUI(t *testing.T) {
 					t.Errorf("%s still has %s", path, bad)
 				}
 			}
-			for _, want := range []string{"/static/css/queue-ui.css?v=", `<a href="/admin">`, `id="root"`} {
+			for _, want := range []string{"/static/css/queue-ui.css?v=", "/static/js/queue-ui.js?v=", `<a href="/admin">`, `id="root"`} {
 				if !strings.Contains(page, want) {
 					t.Errorf("%s lacks %s", path, want)
 				}

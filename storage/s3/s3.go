@@ -125,6 +125,12 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (lectern.Objec
 	switch {
 	case err == io.EOF: // all of it is in head
 		up, err = s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(head.Bytes()), n, opts)
+		if serverCutBody(err) {
+			// Every byte was sent, so the server failed to keep them: a
+			// drive that filled during the write reports so. Sent again,
+			// the body meets the server's own check of free space first.
+			up, err = s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(head.Bytes()), n, opts)
+		}
 	case err == nil: // more to come: stream it
 		up, err = s.client.PutObject(ctx, s.bucket, key, io.MultiReader(&head, cr), -1, opts)
 	}
@@ -292,6 +298,12 @@ func isStorageFull(err error) bool {
 		// MinIO sometimes reports a drive that filled up during the
 		// request as an InternalError whose cause is the OS's.
 		strings.Contains(resp.Message, "no space left on device")
+}
+
+// serverCutBody reports MinIO's IncompleteBody: the server stopped taking
+// the body before its announced length.
+func serverCutBody(err error) bool {
+	return minio.ToErrorResponse(err).Code == "IncompleteBody"
 }
 
 // objectError maps S3's "no such key" to ENOTFOUND and wraps anything else.

@@ -256,7 +256,7 @@ export class CueEditor {
     },
     el('button', {
       type: 'button', class: 'cue-play', tabindex: tab, dataset: { key: k, field: 'play' },
-      'aria-label': `Play from ${formatTime(c.start_ms)}`, title: `Play from ${formatTime(c.start_ms)}`,
+      'aria-label': `Play cue ${n} from ${formatTime(c.start_ms)}`, title: `Play from ${formatTime(c.start_ms)}`,
     }, el('span', { class: 'cue-num' }, String(n)), el('span', { class: 'cue-play-icon', 'aria-hidden': 'true' }, '▶')),
     el('div', { class: 'cue-times' }, time('start'), time('end')),
     el('div', { class: 'cue-text-wrap' }, el('label', { for: text.id, class: 'visually-hidden' }, `Text of cue ${n}`), text),
@@ -297,7 +297,7 @@ export class CueEditor {
     if (!row) return;
     row.setAttribute('aria-label', this.rowLabel(c, i + 1));
     const play = row.querySelector('.cue-play');
-    play.setAttribute('aria-label', `Play from ${formatTime(c.start_ms)}`);
+    play.setAttribute('aria-label', `Play cue ${i + 1} from ${formatTime(c.start_ms)}`);
     play.title = `Play from ${formatTime(c.start_ms)}`;
     if (times) {
       for (const f of ['start', 'end']) {

@@ -108,9 +108,10 @@ export class Captions {
     this.bindTextTrack();
     const btn = $('captions-btn');
     btn.classList.toggle('is-on', !!this.lang);
-    const name = track ? `Captions: ${track.label}` : 'Captions: off';
-    btn.setAttribute('aria-label', `${name} (c)`);
-    btn.title = `${name} (c)`;
+    // The name holds the button's visible "CC", for voice control.
+    const state = track ? track.label : 'off';
+    btn.setAttribute('aria-label', `CC captions: ${state} (c)`);
+    btn.title = `Captions: ${state} (c)`;
     this.markMenu();
     if (announce) this.announce(track ? `Captions on: ${track.label}` : 'Captions off');
     if (remember) this.save({ caption_lang: this.lang });

@@ -365,7 +365,6 @@ export class Player {
     const tl = $('timeline');
     let dragging = false;
     tl.addEventListener('pointerdown', (e) => {
-      if (e.target.closest('.marker')) return;
       dragging = true;
       tl.setPointerCapture(e.pointerId);
       this.seek(this.timeAt(e.clientX) * 1000);
