@@ -14,11 +14,13 @@ ENV CGO_ENABLED=0
 RUN go build -trimpath -o /out/lectern ./cmd/lectern
 
 FROM debian:bookworm-slim
-# ffmpeg/ffprobe transcode lessons; ca-certificates for TLS to S3 or PostgreSQL;
-# curl for container health checks (curl -f http://localhost:8080/readyz).
+# ffmpeg/ffprobe transcode lessons; bubblewrap runs them without network where
+# the container may make namespaces (else the worker logs why not and runs them
+# without); ca-certificates for TLS to S3 or PostgreSQL; curl for container
+# health checks (curl -f http://localhost:8080/readyz).
 RUN apt-get update \
 	&& DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-		ffmpeg ca-certificates curl \
+		ffmpeg bubblewrap ca-certificates curl \
 	&& rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 lectern \
 	&& useradd --system --uid 10001 --gid lectern --home-dir /data --shell /usr/sbin/nologin lectern \

@@ -158,8 +158,12 @@ func (p *Pipeline) input(src *Source, abs string, extra ...ffmpeg.KwArgs) *ffmpe
 		"f": src.Format,
 		// Local files only: nothing inside the file can reach the network.
 		"protocol_whitelist": "file",
-		"probesize":          strconv.FormatInt(lim.ProbeSize, 10),
-		"analyzeduration":    analyzeDurationUS,
+		// The same demuxers as the probe: should -f ever name a playlist
+		// format, it is refused rather than followed.
+		"format_whitelist": formatWhitelist,
+		"max_streams":      strconv.Itoa(lim.MaxStreams),
+		"probesize":        strconv.FormatInt(lim.ProbeSize, 10),
+		"analyzeduration":  analyzeDurationUS,
 	}}, extra...)...)
 }
 

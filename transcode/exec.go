@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -18,7 +20,9 @@ type command struct {
 	op   string   // the step, for errors: "probe", "encode", "poster", …
 	bin  string   // executable
 	args []string // arguments, never through a shell
-	dir  string   // working directory; "" inherits
+	// dir is the directory the command writes into, writable in the
+	// sandbox; "" for one that only reads (the probe).
+	dir string
 	// memory is the address space the process may use; 0 is
 	// Resources.FFmpegMemory.
 	memory int64
@@ -46,14 +50,33 @@ func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
 	if err != nil {
 		return res, setupIfMissing(&RunError{Op: c.op, Err: err})
 	}
+	inputs, err := checkedInputs(c.args)
+	if err != nil {
+		return res, setupErrorf("%s: %v", c.op, err)
+	}
+	// The job's directory: the output directory, else the input's.
+	dir := c.dir
+	if dir == "" && len(inputs) > 0 {
+		dir = filepath.Dir(inputs[0])
+	}
+	if dir == "" {
+		dir = os.TempDir()
+	}
 	memory := c.memory
 	if memory <= 0 {
 		memory = p.Resources.withDefaults().FFmpegMemory
 	}
 	limits := clampLimits(p.Resources.rlimits(ctx, memory))
-	name, args := launcher(bin, c.args, limits)
+	args := c.args
+	name := bin
+	if p.Sandbox != nil {
+		args = append(append(p.Sandbox.args(bin, inputs, c.dir, dir), bin), args...)
+		name = p.Sandbox.Bwrap
+	}
+	name, args, limited := withLimits(name, args, limits)
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = c.dir
+	cmd.Dir = dir
+	cmd.Env = childEnv(dir)
 	cmd.Stderr = res.stderr
 	cmd.WaitDelay = waitDelay
 	killProcessGroup(cmd)
@@ -69,7 +92,7 @@ func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
 	if err := cmd.Start(); err != nil {
 		return res, setupIfMissing(&RunError{Op: c.op, Err: err})
 	}
-	if name == bin && rlimitsSupported {
+	if !limited && rlimitsSupported {
 		if err := setLimits(cmd.Process.Pid, limits); err != nil {
 			p.logger().WarnContext(ctx, "transcode: set resource limits", "op", c.op, "error", err)
 		}
@@ -99,18 +122,18 @@ func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
 	return res, nil
 }
 
-// launcher returns the program to start for bin with args under limits:
-// util-linux's prlimit in front of bin where it is installed, so that the
-// limits hold from bin's first instruction; else bin itself, whose limits
-// run sets just after it starts.
-func launcher(bin string, args []string, limits []rlimit) (string, []string) {
+// withLimits returns the program to start to run name with args under
+// limits, and whether that sets them: util-linux's prlimit in front where
+// it is installed, so that the limits hold from the first instruction
+// (and pass to what bwrap starts); else name itself, whose limits run
+// sets just after it starts.
+func withLimits(name string, args []string, limits []rlimit) (string, []string, bool) {
 	if !rlimitsSupported {
-		return bin, args
+		return name, args, false
 	}
 	prlimit, err := exec.LookPath("prlimit")
 	if err != nil {
-		return bin, args
+		return name, args, false
 	}
-	full := append(prlimitArgs(limits), bin)
-	return prlimit, append(full, args...)
+	return prlimit, append(append(prlimitArgs(limits), name), args...), true
 }

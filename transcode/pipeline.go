@@ -88,6 +88,9 @@ type Pipeline struct {
 	Limits Limits
 	// Resources bounds each ffmpeg and ffprobe process.
 	Resources Resources
+	// Sandbox, when set, runs every ffmpeg and ffprobe without network
+	// and with a reduced view of the file system (see DetectSandbox).
+	Sandbox *Sandbox
 	// Logger receives debug lines for each command run (its arguments,
 	// then its time and peak memory); nil discards.
 	Logger *slog.Logger

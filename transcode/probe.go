@@ -228,7 +228,7 @@ func (p *Pipeline) probeArgs(abs string) []string {
 		// frames arrive at, where the header does not say or lies.
 		"-count_packets", "-read_intervals", "%+" + strconv.Itoa(int(rateWindow/time.Second)),
 		"-show_format", "-show_streams", "-of", "json",
-		"file:" + abs,
+		"-i", "file:" + abs,
 	}
 }
 

@@ -66,6 +66,14 @@ type Config struct {
 	StorageQuota int64
 	// StorageTimeout bounds each call a media request makes to storage.
 	StorageTimeout time.Duration
+
+	// How ffmpeg is confined (config_limits.go): FFmpegSandbox is
+	// transcode.SandboxAuto (also ""), SandboxRequired or SandboxOff;
+	// FFmpegMemory and FFprobeMemory are address-space limits, zero for
+	// transcode's defaults.
+	FFmpegSandbox string
+	FFmpegMemory  int64
+	FFprobeMemory int64
 	// sweepEvery is how often abandoned uploads are looked for; zero
 	// derives it from UploadExpiry. Not a setting: tests shorten it.
 	sweepEvery time.Duration
@@ -167,6 +175,9 @@ func configVars() []configVar {
 		{"LECTERN_UPLOAD_EXPIRY", "upload-expiry", "abandoned partial uploads untouched for this long are removed (default 24h)", setDuration(func(c *Config) *time.Duration { return &c.UploadExpiry })},
 		{"LECTERN_MIN_FREE_DISK", "min-free-disk", "free space the data dir's disk must keep: below it /readyz fails and uploads are refused; 0 turns the check off (default 512MiB)", setMinFreeDisk},
 		{"LECTERN_STORAGE_QUOTA", "storage-quota", "storage each teacher's lessons may take, like 10GB; 0 means no limit (default 0)", setStorageQuota},
+		{"LECTERN_FFMPEG_SANDBOX", "ffmpeg-sandbox", "auto: run ffmpeg without network under bubblewrap when it is installed and works, else without (a warning says why); bwrap: refuse to start without it; off (default auto)", setFFmpegSandbox},
+		{"LECTERN_FFMPEG_MEMORY", "ffmpeg-memory", "address space each ffmpeg may use, like 6GiB (default 3GiB plus 256MiB per CPU)", setMemory(func(c *Config) *int64 { return &c.FFmpegMemory })},
+		{"LECTERN_FFPROBE_MEMORY", "ffprobe-memory", "address space each ffprobe may use, at least 384MiB (default 512MiB)", setMemory(func(c *Config) *int64 { return &c.FFprobeMemory })},
 		{"LECTERN_STORAGE_TIMEOUT", "storage-timeout", "a playlist or segment request whose storage does not answer within this gets 503, at most 10s (default 8s)", setStorageTimeout},
 	}
 }

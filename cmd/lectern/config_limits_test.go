@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/lectern/lectern/server"
+	"github.com/lectern/lectern/transcode"
 )
 
 func TestConfigLimits(t *testing.T) {
@@ -83,5 +84,41 @@ func TestServeCapsEventStreams(t *testing.T) {
 	}
 	if resp := stream(); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("third stream: %s, Retry-After %q; want 429 with Retry-After", resp.Status, resp.Header.Get("Retry-After"))
+	}
+}
+
+func TestConfigFFmpegConfinement(t *testing.T) {
+	cfg, err := loadTestConfig(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.ffmpegSandbox(); got != transcode.SandboxAuto {
+		t.Errorf("default sandbox %q, want auto", got)
+	}
+	if diff := cmp.Diff(transcode.Resources{}, cfg.transcodeResources()); diff != "" {
+		t.Errorf("default resources: zero for transcode's defaults (-want +got):\n%s", diff)
+	}
+	cfg, err = loadTestConfig(t, map[string]string{
+		"LECTERN_FFMPEG_SANDBOX": "bwrap",
+		"LECTERN_FFMPEG_MEMORY":  "6GiB",
+		"LECTERN_FFPROBE_MEMORY": "1GiB",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.ffmpegSandbox(); got != transcode.SandboxRequired {
+		t.Errorf("sandbox %q, want bwrap", got)
+	}
+	if diff := cmp.Diff(transcode.Resources{FFmpegMemory: 6 << 30, ProbeMemory: 1 << 30}, cfg.transcodeResources()); diff != "" {
+		t.Errorf("resources (-want +got):\n%s", diff)
+	}
+	for env, want := range map[string]string{
+		"LECTERN_FFMPEG_SANDBOX": `LECTERN_FFMPEG_SANDBOX: must be auto, bwrap or off, got "docker"`,
+		"LECTERN_FFPROBE_MEMORY": `LECTERN_FFPROBE_MEMORY: must be at least 384MiB, got "100MB"`,
+	} {
+		value := map[string]string{"LECTERN_FFMPEG_SANDBOX": "docker", "LECTERN_FFPROBE_MEMORY": "100MB"}[env]
+		if _, err := loadTestConfig(t, map[string]string{env: value}); err == nil || err.Error() != want {
+			t.Errorf("%s=%s: error %v, want %q", env, value, err, want)
+		}
 	}
 }

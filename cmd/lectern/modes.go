@@ -240,11 +240,15 @@ func (p *process) startWorker() error {
 	if err != nil {
 		return err
 	}
+	pipeline, err := p.pipeline()
+	if err != nil {
+		return err
+	}
 	mux := asynq.NewServeMux()
 	mux.Handle(transcode.TypeTranscode, &transcode.Handler{
 		DB:           p.backends.DB,
 		Storage:      p.backends.Storage,
-		Pipeline:     &transcode.Pipeline{FFmpeg: p.Config.FFmpeg, FFprobe: p.Config.FFprobe, Logger: p.Logger},
+		Pipeline:     pipeline,
 		Logger:       p.Logger.With("component", "transcode"),
 		TempDir:      workDir,
 		StallTimeout: p.Config.StallTimeout,
@@ -269,6 +273,20 @@ func (p *process) startWorker() error {
 		Interval: p.Config.ReconcileInterval, Deadline: p.Config.JobDeadline}
 	p.reconciler.start()
 	return nil
+}
+
+// pipeline is the worker's ffmpeg pipeline, confined as configured
+// (docs/operations.md, "How ffmpeg is confined"): whether ffmpeg can run
+// under bubblewrap here is tried once, now.
+func (p *process) pipeline() (*transcode.Pipeline, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sb, err := transcode.DetectSandbox(ctx, p.Config.ffmpegSandbox(), p.Config.FFmpeg, p.Logger)
+	if err != nil {
+		return nil, p.Config.errorf("LECTERN_FFMPEG_SANDBOX", "%v", err)
+	}
+	return &transcode.Pipeline{FFmpeg: p.Config.FFmpeg, FFprobe: p.Config.FFprobe, Logger: p.Logger,
+		Resources: p.Config.transcodeResources(), Sandbox: sb}, nil
 }
 
 // ServeMain is "lectern serve": API and worker in one process, on the

@@ -19,6 +19,7 @@ const (
 	needRedis    = "LECTERN_TEST_REDIS_URL"
 	needS3       = "LECTERN_TEST_S3_ENDPOINT"
 	needChromium = "chromium"
+	needBwrap    = "bwrap (Debian package bubblewrap)"
 )
 
 // skipLog counts the tests of this test binary skipped for a missing

@@ -227,6 +227,16 @@ func FFmpeg(tb testing.TB) (ffmpeg, ffprobe string) {
 	return find("LECTERN_FFMPEG", "ffmpeg"), find("LECTERN_FFPROBE", "ffprobe")
 }
 
+// Bwrap returns the path of bubblewrap, which runs ffmpeg without network.
+func Bwrap(tb testing.TB) string {
+	tb.Helper()
+	p, err := exec.LookPath("bwrap")
+	if err != nil {
+		unavailable(tb, needBwrap, "bwrap not found on PATH (apt-get install bubblewrap); skipping sandbox test")
+	}
+	return p
+}
+
 // Chromium returns the path of a Chromium browser for browser tests.
 func Chromium(tb testing.TB) string {
 	tb.Helper()
