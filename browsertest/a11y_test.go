@@ -1,9 +1,11 @@
 package browsertest
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -12,11 +14,10 @@ import (
 // a ready lesson that has captions, chapters, a question answered and one
 // open, a student's watching, and an API token.
 type a11yWorld struct {
-	l                *lectern
-	courseID, lesson string
-	admin, teacher   *tab
-	student, visitor *tab
-	searchPhrase     string
+	l                      *lectern
+	courseID, lesson       string
+	teacherAPI, studentAPI *http.Client
+	shots                  string
 }
 
 const (
@@ -25,8 +26,9 @@ const (
 	a11yStudent, a11yStudentPassword = "sam@example.org", "student password 1"
 )
 
-// newA11yWorld starts lectern and fills it through the API.
-func newA11yWorld(t *testing.T) *a11yWorld {
+// newA11yWorld starts lectern and fills it through the API. With
+// captionsOn the student has chosen English captions.
+func newA11yWorld(t *testing.T, captionsOn bool) *a11yWorld {
 	t.Helper()
 	shots := artifactsDir(t)
 	clip := makeLongClip(t, 20)
@@ -58,19 +60,30 @@ func newA11yWorld(t *testing.T) *a11yWorld {
 	apiCall(t, studentAPI, "POST", base, map[string]any{"at_ms": 10000, "body": "Is a glide a consonant?", "kind": "question", "visibility": "class"}, &q2, http.StatusCreated)
 	apiCall(t, studentAPI, "POST", base, map[string]any{"at_ms": 12000, "body": "Revise this part.", "kind": "note", "visibility": "private"}, nil, http.StatusCreated)
 	apiCall(t, teacherAPI, "POST", base, map[string]any{"parent_id": q1.ID, "body": "They carry the syllable."}, nil, http.StatusCreated)
+	// Paused at 12 s: the watch page offers to resume.
 	l.beat(t, studentAPI, lesson.ID, "a11y-session", 1, 0, 12)
 	apiCall(t, studentAPI, "POST", l.URL+"/api/v1/tokens", map[string]string{"name": "laptop"}, nil, http.StatusCreated)
-	// Captions on, for the watch page.
-	apiCall(t, studentAPI, "PUT", l.URL+"/api/v1/me/preferences", map[string]string{"caption_lang": "en"}, nil, http.StatusOK)
+	if captionsOn {
+		apiCall(t, studentAPI, "PUT", l.URL+"/api/v1/me/preferences", map[string]string{"caption_lang": "en"}, nil, http.StatusOK)
+	}
+	return &a11yWorld{l: l, courseID: course.ID, lesson: lesson.ID, teacherAPI: teacherAPI, studentAPI: studentAPI, shots: shots}
+}
 
-	w := &a11yWorld{l: l, courseID: course.ID, lesson: lesson.ID, searchPhrase: "consonants",
-		admin: newTab(t, l.URL, "admin", shots), teacher: newTab(t, l.URL, "teacher", shots),
-		student: newTab(t, l.URL, "student", shots), visitor: newTab(t, l.URL, "visitor", shots)}
-	w.admin.open("/login")
-	w.admin.loginTo(a11yAdmin, a11yAdminPassword, "/admin")
-	w.teacher.login(a11yTeacher, a11yTeacherPassword)
-	w.student.login(a11yStudent, a11yStudentPassword)
-	return w
+// tab opens a browser for who ("admin", "teacher", "student" or
+// "visitor"), logged in unless a visitor.
+func (w *a11yWorld) tab(t *testing.T, who string) *tab {
+	t.Helper()
+	tb := newTab(t, w.l.URL, who, w.shots)
+	switch who {
+	case "admin":
+		tb.open("/login")
+		tb.loginTo(a11yAdmin, a11yAdminPassword, "/admin")
+	case "teacher":
+		tb.login(a11yTeacher, a11yTeacherPassword)
+	case "student":
+		tb.login(a11yStudent, a11yStudentPassword)
+	}
+	return tb
 }
 
 // watchReady is true once the player has loaded the lesson with English
@@ -85,16 +98,18 @@ const watchReady = `(() => {
 // TestAccessibilityAxe runs axe-core (vendored, testdata/axe) on every
 // page of Lectern in the light and the dark colour scheme: login, my
 // courses and a course (as a teacher and as a student), the watch page
-// with captions on (and its CC menu open, and its transcript tab), upload,
+// with captions on (and its CC and chapter menus open, the question form
+// and a thread open, the transcript tab, the resume prompt), upload,
 // the inbox (a teacher's and a student's), analytics, the caption editor,
 // search results, API tokens, and the admin's users, jobs and queue
 // dashboard. Any serious or critical finding fails the page's subtest with
 // its rule, impact, element, advice and help URL, and a screenshot
 // (axe-<page>-<scheme>.png).
 func TestAccessibilityAxe(t *testing.T) {
-	w := newA11yWorld(t)
+	w := newA11yWorld(t, true)
+	admin, teacher, student, visitor := w.tab(t, "admin"), w.tab(t, "teacher"), w.tab(t, "student"), w.tab(t, "visitor")
 	t.Run("TheVendoredAxeIsThePinnedOne", func(t *testing.T) {
-		tb := w.visitor.use(t)
+		tb := visitor.use(t)
 		tb.open("/login")
 		want := strings.Fields(axeVersionLine)[1]
 		if got := axeVersion(tb); got != want {
@@ -103,7 +118,7 @@ func TestAccessibilityAxe(t *testing.T) {
 	})
 	t.Run("TheCheckCatchesANamelessButton", func(t *testing.T) {
 		// The check itself can fail: a button with nothing to say is found.
-		tb := w.visitor.use(t)
+		tb := visitor.use(t)
 		tb.open("/login")
 		tb.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("main").append(Object.assign(document.createElement("button"), { id: "nameless" }))`))
 		found := axeCheck(tb)
@@ -113,35 +128,52 @@ func TestAccessibilityAxe(t *testing.T) {
 	})
 	lesson, course := w.lesson, w.courseID
 	watch := "/watch/" + lesson + "?t=1"
+	resumes := 0
 	pages := []axePage{
-		{name: "login", tab: w.visitor, path: "/login", ready: `!!document.getElementById("login-form")`},
-		{name: "courses (student)", tab: w.student, path: "/courses", ready: `!!document.getElementById("answers")`},
-		{name: "courses (teacher)", tab: w.teacher, path: "/courses", ready: `!!document.getElementById("course-form")`},
-		{name: "course (teacher)", tab: w.teacher, path: "/courses/" + course,
+		{name: "login", tab: visitor, path: "/login", ready: `!!document.getElementById("login-form")`},
+		{name: "courses (student)", tab: student, path: "/courses", ready: `!!document.getElementById("answers")`},
+		{name: "courses (teacher)", tab: teacher, path: "/courses", ready: `!!document.getElementById("course-form")`},
+		{name: "course (teacher)", tab: teacher, path: "/courses/" + course,
 			ready: `document.querySelectorAll("#member-rows tr[data-member-id]").length > 0 && document.querySelector("#student-progress td[data-cell]").textContent !== "–"`},
-		{name: "course (student)", tab: w.student, path: "/courses/" + course, ready: `!!document.querySelector(".lesson-row")`},
-		{name: "watch with captions on", tab: w.student, path: watch, ready: watchReady},
-		{name: "watch, captions menu open", tab: w.student, path: watch, ready: watchReady, setup: func(tb *tab) {
+		{name: "course (student)", tab: student, path: "/courses/" + course, ready: `!!document.querySelector(".lesson-row")`},
+		{name: "watch with captions on", tab: student, path: watch, ready: watchReady},
+		{name: "watch, captions menu open", tab: student, path: watch, ready: watchReady, setup: func(tb *tab) {
 			tb.do(chromedp.Click(chromedp.CSS("#captions-btn")))
 			tb.waitFor("the captions menu", `!document.getElementById("captions-menu").hidden`, stepTimeout)
 		}},
-		{name: "watch, transcript", tab: w.student, path: watch, ready: watchReady, setup: func(tb *tab) {
+		{name: "watch, chapter menu open", tab: student, path: watch, ready: watchReady, setup: func(tb *tab) {
+			tb.do(chromedp.Click(chromedp.CSS("#chapters-btn")))
+			tb.waitFor("the chapter menu", `!document.getElementById("chapters-menu").hidden`, stepTimeout)
+		}},
+		{name: "watch, question form and thread open", tab: student, path: watch, ready: watchReady, setup: func(tb *tab) {
+			tb.do(chromedp.Click(chromedp.CSS("#ask-btn")),
+				chromedp.Click(chromedp.CSS("#conv-list .entry.status-answered .entry-tools button")))
+			tb.waitFor("the form and the answer", `!document.getElementById("conv-form").hidden && document.querySelector("#conv-list .reply .entry-body")`, stepTimeout)
+		}},
+		{name: "watch, transcript", tab: student, path: watch, ready: watchReady, setup: func(tb *tab) {
 			tb.do(chromedp.Click(chromedp.CSS("#tab-transcript")))
 			tb.waitFor("the transcript", `document.querySelectorAll("#transcript-list .transcript-line").length === 4`, stepTimeout)
 		}},
-		{name: "watch (teacher)", tab: w.teacher, path: "/watch/" + lesson, ready: `!document.getElementById("big-play").hidden && document.querySelector("#conv-list .entry")`},
-		{name: "upload", tab: w.teacher, path: "/lessons/" + lesson + "/upload", ready: `!document.getElementById("transcode-done").hidden`},
-		{name: "inbox (teacher)", tab: w.teacher, path: "/inbox", ready: `!!document.querySelector(".question-card")`},
-		{name: "inbox, answered (teacher)", tab: w.teacher, path: "/inbox?status=answered", ready: `!!document.querySelector(".question-card")`},
-		{name: "inbox (student)", tab: w.student, path: "/inbox", ready: `!!document.getElementById("answers-heading")`},
-		{name: "analytics", tab: w.teacher, path: "/lessons/" + lesson + "/analytics", ready: `!!document.querySelector(".chart svg path.line")`},
-		{name: "caption editor", tab: w.teacher, path: "/lessons/" + lesson + "/captions",
+		{name: "watch, resume prompt", tab: student, before: func(tb *tab) {
+			// Leave the lesson first: its last heartbeat would move the position.
+			tb.open("/courses")
+			time.Sleep(time.Second)
+			resumes++
+			w.l.beat(tb.t, w.studentAPI, lesson, fmt.Sprintf("a11y-resume-%d", resumes), 1, 0, 12)
+		}, path: "/watch/" + lesson, ready: `!document.getElementById("resume-prompt").hidden`},
+		{name: "watch (teacher)", tab: teacher, path: "/watch/" + lesson, ready: `!document.getElementById("big-play").hidden && document.querySelector("#conv-list .entry")`},
+		{name: "upload", tab: teacher, path: "/lessons/" + lesson + "/upload", ready: `!document.getElementById("transcode-done").hidden`},
+		{name: "inbox (teacher)", tab: teacher, path: "/inbox", ready: `!!document.querySelector(".question-card")`},
+		{name: "inbox, answered (teacher)", tab: teacher, path: "/inbox?status=answered", ready: `!!document.querySelector(".question-card")`},
+		{name: "inbox (student)", tab: student, path: "/inbox", ready: `!!document.getElementById("answers-heading")`},
+		{name: "analytics", tab: teacher, path: "/lessons/" + lesson + "/analytics", ready: `!!document.querySelector(".chart svg path.line")`},
+		{name: "caption editor", tab: teacher, path: "/lessons/" + lesson + "/captions",
 			ready: `document.querySelectorAll("#cue-list .cue").length === 4 && document.getElementById("video").readyState >= 1`},
-		{name: "search", tab: w.student, path: "/search?q=" + w.searchPhrase, ready: `!!document.querySelector(".search-hit mark")`},
-		{name: "tokens", tab: w.student, path: "/account/tokens", ready: `document.querySelectorAll("#token-rows tr").length === 1`},
-		{name: "admin users", tab: w.admin, path: "/admin", ready: `!!document.getElementById("user-form")`},
-		{name: "admin jobs", tab: w.admin, path: "/admin/jobs", ready: `document.querySelectorAll("#jobs-body tr").length > 0`},
-		{name: "admin queues", tab: w.admin, path: "/admin/queues",
+		{name: "search", tab: student, path: "/search?q=consonants", ready: `!!document.querySelector(".search-hit mark")`},
+		{name: "tokens", tab: student, path: "/account/tokens", ready: `document.querySelectorAll("#token-rows tr").length === 1`},
+		{name: "admin users", tab: admin, path: "/admin", ready: `!!document.getElementById("user-form")`},
+		{name: "admin jobs", tab: admin, path: "/admin/jobs", ready: `document.querySelectorAll("#jobs-body tr").length > 0`},
+		{name: "admin queues", tab: admin, path: "/admin/queues",
 			ready: `document.body.innerText.includes("Queue Size") && document.body.innerText.includes("Latency")`},
 	}
 	checkPages(t, pages)

@@ -78,11 +78,12 @@ func (b *tab) colorScheme(scheme string) {
 
 // axePage is one state of a page that axe checks.
 type axePage struct {
-	name  string
-	tab   *tab
-	path  string // opened first; "" stays on the page as it is
-	ready string // a script that is true once the page has drawn what it shows
-	setup func(tb *tab)
+	name   string
+	tab    *tab
+	before func(tb *tab) // runs before the page opens
+	path   string        // opened first; "" stays on the page as it is
+	ready  string        // a script that is true once the page has drawn what it shows
+	setup  func(tb *tab) // runs once it has, before axe
 }
 
 // checkPages runs axe on every page in the light and the dark scheme and
@@ -93,6 +94,9 @@ func checkPages(t *testing.T, pages []axePage) {
 			t.Run(p.name+"/"+scheme, func(t *testing.T) {
 				tb := p.tab.use(t)
 				tb.colorScheme(scheme)
+				if p.before != nil {
+					p.before(tb)
+				}
 				if p.path != "" {
 					tb.open(p.path)
 				}

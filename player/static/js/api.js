@@ -61,6 +61,17 @@ export function toast(message, isError = false) {
   el._timer = setTimeout(() => { el.hidden = true; }, 4000);
 }
 
+/**
+ * announce says text in the live region node. The region is emptied first
+ * and filled a moment later, so that the same words twice are read twice.
+ */
+export function announce(node, text) {
+  if (!node) return;
+  node.textContent = '';
+  clearTimeout(node._announce);
+  node._announce = setTimeout(() => { node.textContent = text; }, 50);
+}
+
 /** clock formats milliseconds as m:ss or h:mm:ss. */
 export function clock(ms) {
   const s = Math.max(0, Math.floor((ms || 0) / 1000));

@@ -8,7 +8,7 @@
 // styled the same everywhere and never sit under the controls. Cue text is
 // inserted as text; only <i>, <b> and <u> become elements, built with the
 // DOM API.
-import { api, el, toast } from './api.js';
+import { announce, api, el, toast } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const SIZES = [['small', 'Small'], ['medium', 'Medium'], ['large', 'Large']];
@@ -140,12 +140,7 @@ export class Captions {
     o.className = `captions-overlay cap-size-${this.size} cap-bg-${this.background}`;
   }
 
-  announce(text) {
-    // Cleared first so that the same words twice are still read out.
-    const live = $('captions-status');
-    live.textContent = '';
-    setTimeout(() => { live.textContent = text; }, 50);
-  }
+  announce(text) { announce($('captions-status'), text); }
 
   async save(change) {
     try {

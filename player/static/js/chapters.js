@@ -3,7 +3,7 @@
 // a chapter menu in the control bar with the current chapter checked, the
 // current chapter's title beside the time, and a list under the lesson
 // whose links are deep links (/watch/{id}?t=<seconds>#chapter-<n>).
-import { clock, el } from './api.js';
+import { announce, clock, el } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -81,11 +81,16 @@ export class Chapters {
     $('chapter-list').hidden = false;
   }
 
-  /** update marks the chapter playing in the menu, the list and the control bar. */
+  /**
+   * update marks the chapter playing in the menu, the list and the control
+   * bar, and says it when it changes (not when the page opens).
+   */
   update() {
     const i = this.index(this.player.currentMS);
     if (i === this.current) return;
+    const first = this.current === -2;
     this.current = i;
+    if (!first && i >= 0) announce($('chapter-status'), `Chapter ${i + 1} of ${this.list.length}: ${this.list[i].title}`);
     for (const b of $('chapters-menu').querySelectorAll('button')) {
       b.setAttribute('aria-checked', String(Number(b.dataset.index) === i));
     }

@@ -4,7 +4,7 @@
 // current time (editable) and a visibility, threads with replies, resolve
 // and accept for teachers, and live updates from the lesson's event
 // stream. Every text from users is set as text, never as HTML.
-import { api, clock, el, parseClock, relTime, toast } from './api.js';
+import { announce, api, clock, el, parseClock, relTime, toast } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const NEAR_MS = 15000;
@@ -27,7 +27,11 @@ export class Conversation {
   start() {
     $('ask-btn').addEventListener('click', () => this.compose('question'));
     $('note-btn').addEventListener('click', () => this.compose('note'));
-    $('conv-cancel').addEventListener('click', () => this.closeComposer());
+    $('conv-cancel').addEventListener('click', () => this.closeComposer(true));
+    // Escape leaves the form (what was typed is dropped, as with Cancel).
+    $('conv-form').addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') { e.preventDefault(); this.closeComposer(true); }
+    });
     $('conv-form').addEventListener('submit', (e) => { e.preventDefault(); this.post(); });
     this.load();
     this.listen();
@@ -197,6 +201,7 @@ export class Conversation {
   /** compose opens the form with the current position, pausing the video. */
   compose(kind) {
     this.kind = kind;
+    this.opener = $(kind === 'note' ? 'note-btn' : 'ask-btn');
     const form = $('conv-form');
     form.hidden = false;
     this.player.video.pause();
@@ -209,9 +214,11 @@ export class Conversation {
     $('conv-body').focus();
   }
 
-  closeComposer() {
+  /** closeComposer hides the form; refocus gives the focus back to the button that opened it. */
+  closeComposer(refocus = false) {
     $('conv-form').hidden = true;
     $('conv-body').value = '';
+    if (refocus) this.opener?.focus();
   }
 
   async post() {
@@ -227,7 +234,7 @@ export class Conversation {
     try {
       const c = await api('POST', `${this.base}/comments`, { at_ms: at, body, kind: this.kind, visibility });
       this.entries.set(c.id, c);
-      this.closeComposer();
+      this.closeComposer(true);
       this.render();
       this.flash(c.id);
       this.loadMarkers();
@@ -295,6 +302,20 @@ export class Conversation {
     }));
   }
 
+  /**
+   * announceNew says, politely, what someone else just wrote: a question, a
+   * comment, a reply, or a teacher's answer to a question.
+   */
+  announceNew(c) {
+    if (c.deleted) return;
+    const parent = c.parent_id ? this.entries.get(c.parent_id) : null;
+    let what = KIND_LABEL[c.kind] || 'Comment';
+    if (parent) what = parent.kind === 'question' && c.author_role === 'teacher' ? 'Answer' : 'Reply';
+    const at = parent ? parent.at_ms : c.at_ms;
+    const to = parent ? ` to ${parent.author_id === this.userID ? 'your' : 'the'} ${(KIND_LABEL[parent.kind] || 'comment').toLowerCase()}` : '';
+    announce($('conv-announce'), `New ${what.toLowerCase()} from ${c.author_name || 'someone'}${to} at ${clock(at)}: ${c.body}`);
+  }
+
   /** listen applies changes from the lesson's event stream as they happen. */
   listen() {
     if (!window.EventSource) return;
@@ -311,11 +332,17 @@ export class Conversation {
         this.threads.set(c.parent_id, known);
         this.open.add(c.parent_id);
         this.rerender(c.parent_id);
-        if (c.author_id !== this.userID) this.flash(c.parent_id);
+        if (c.author_id !== this.userID) {
+          this.flash(c.parent_id);
+          if (i < 0) this.announceNew(c);
+        }
       } else {
         const isNew = !this.entries.has(c.id);
         this.entries.set(c.id, c);
-        if (isNew) { this.render(); if (c.author_id !== this.userID) this.flash(c.id); } else this.rerender(c.id);
+        if (isNew) {
+          this.render();
+          if (c.author_id !== this.userID) { this.flash(c.id); this.announceNew(c); }
+        } else this.rerender(c.id);
       }
       clearTimeout(this.markerTimer);
       this.markerTimer = setTimeout(() => this.loadMarkers(), 300);

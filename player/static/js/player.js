@@ -158,6 +158,7 @@ export class Player {
     this.video.playbackRate = rate;
     this.video.defaultPlaybackRate = rate;
     $('speed-btn').textContent = `${rate}×`;
+    $('speed-btn').setAttribute('aria-label', `Playback speed: ${rate}×`);
     if (remember) localStorage.setItem(this.speedKey, String(rate));
     for (const b of $('speed-menu').querySelectorAll('button')) {
       b.setAttribute('aria-checked', String(Number(b.dataset.rate) === rate));
@@ -193,6 +194,7 @@ export class Player {
     const h = cur && cur.height ? `${cur.height}p` : '';
     // In auto mode the level playing is a detail that phones leave out.
     $('quality-btn').replaceChildren(...(auto ? ['Auto', h && el('span', { class: 'ctl-detail' }, ` (${h})`)] : [h || 'Auto']));
+    $('quality-btn').setAttribute('aria-label', `Quality: ${auto ? `Auto${h ? ` (${h})` : ''}` : h || 'Auto'}`);
     for (const b of $('quality-menu').querySelectorAll('button')) {
       const lv = Number(b.dataset.level);
       b.setAttribute('aria-checked', String(auto ? lv === -1 : lv === hls.currentLevel));
@@ -225,13 +227,29 @@ export class Player {
     this.video.muted = !this.video.muted;
   }
 
-  openMenu(btn, menu) {
+  /** updateVolume shows the volume and whether sound is off, to the eye and in words. */
+  updateVolume() {
+    const v = this.video;
+    const off = v.muted || v.volume === 0;
+    this.root.classList.toggle('is-muted', off);
+    $('mute').setAttribute('aria-pressed', String(v.muted));
+    $('volume').value = v.muted ? 0 : v.volume;
+    $('volume').setAttribute('aria-valuetext', v.muted ? 'muted' : `${Math.round(v.volume * 100)}%`);
+  }
+
+  /**
+   * openMenu opens menu (or closes it when open) and puts the focus on its
+   * checked item, or on its first or last item for 'first' and 'last'.
+   */
+  openMenu(btn, menu, at = 'checked') {
     const open = menu.hidden;
     this.closeMenus();
     if (!open) return;
     menu.hidden = false;
     btn.setAttribute('aria-expanded', 'true');
-    (menu.querySelector('[aria-checked="true"]') || menu.querySelector('button'))?.focus();
+    const items = [...menu.querySelectorAll('button')];
+    const checked = menu.querySelector('[aria-checked="true"]');
+    ({ first: items[0], last: items[items.length - 1] }[at] || checked || items[0])?.focus();
   }
 
   /** closeMenus closes every menu; focusButton returns focus to the open one's button. */
@@ -243,7 +261,11 @@ export class Player {
     }
   }
 
-  /** menuKeys moves between a menu's items with the arrow keys, Home and End; Escape closes it. */
+  /**
+   * menuKeys moves between a menu's items with the arrow keys, Home and
+   * End; Escape closes it and gives the focus back to its button, Tab
+   * closes it and moves on.
+   */
   menuKeys(e) {
     const menu = e.target.closest('.menu');
     if (!menu) return;
@@ -256,7 +278,19 @@ export class Player {
     } else if (e.key === 'Escape') {
       this.closeMenus(true);
       e.preventDefault();
+    } else if (e.key === 'Tab') {
+      // Tab leaves from the menu's button, so the next stop is the one after it.
+      this.closeMenus(true);
     }
+  }
+
+  /** menuButtonKeys opens a menu from its button with ↓ (first item) or ↑ (last item). */
+  menuButtonKeys(e, btn, menu) {
+    const at = { ArrowDown: 'first', ArrowUp: 'last' }[e.key];
+    if (!at) return;
+    e.preventDefault();
+    if (!menu.hidden) this.closeMenus();
+    this.openMenu(btn, menu, at);
   }
 
   updateTime() {
@@ -312,7 +346,13 @@ export class Player {
     const v = this.video;
     const root = this.root;
     this.buildSpeedMenu();
-    v.addEventListener('play', () => { root.classList.add('is-playing'); $('play').setAttribute('aria-label', 'Pause (k)'); $('big-play').hidden = true; });
+    v.addEventListener('play', () => {
+      root.classList.add('is-playing');
+      $('play').setAttribute('aria-label', 'Pause (k)');
+      // The big button goes away: its focus moves to the control bar's.
+      if (document.activeElement === $('big-play')) $('play').focus();
+      $('big-play').hidden = true;
+    });
     v.addEventListener('pause', () => { root.classList.remove('is-playing'); $('play').setAttribute('aria-label', 'Play (k)'); });
     v.addEventListener('timeupdate', () => this.updateTime());
     v.addEventListener('progress', () => this.updateTime());
@@ -324,11 +364,8 @@ export class Player {
       this.hideMessage();
       this.onReady.forEach((f) => f());
     });
-    v.addEventListener('volumechange', () => {
-      root.classList.toggle('is-muted', v.muted || v.volume === 0);
-      $('mute').setAttribute('aria-label', v.muted ? 'Unmute (m)' : 'Mute (m)');
-      $('volume').value = v.muted ? 0 : v.volume;
-    });
+    v.addEventListener('volumechange', () => this.updateVolume());
+    this.updateVolume();
     v.addEventListener('click', () => this.toggle());
     $('big-play').addEventListener('click', () => this.toggle());
     $('play').addEventListener('click', () => this.toggle());
@@ -337,9 +374,15 @@ export class Player {
     $('mute').addEventListener('click', () => this.toggleMute());
     $('volume').addEventListener('input', (e) => { v.volume = Number(e.target.value); v.muted = v.volume === 0; });
     $('fullscreen').addEventListener('click', () => this.toggleFullscreen());
+    document.addEventListener('fullscreenchange', () => {
+      $('fullscreen').setAttribute('aria-pressed', String(document.fullscreenElement === root));
+    });
     $('captions-btn').addEventListener('click', () => this.openMenu($('captions-btn'), $('captions-menu')));
     $('chapters-btn').addEventListener('click', () => this.openMenu($('chapters-btn'), $('chapters-menu')));
-    for (const [, m] of MENUS) $(m).addEventListener('keydown', (e) => this.menuKeys(e));
+    for (const [b, m] of MENUS) {
+      $(m).addEventListener('keydown', (e) => this.menuKeys(e));
+      $(b).addEventListener('keydown', (e) => this.menuButtonKeys(e, $(b), $(m)));
+    }
     $('help-btn').addEventListener('click', () => $('help-dialog').showModal());
     $('speed-btn').addEventListener('click', () => this.openMenu($('speed-btn'), $('speed-menu')));
     $('quality-btn').addEventListener('click', () => this.openMenu($('quality-btn'), $('quality-menu')));
@@ -396,7 +439,13 @@ export class Player {
 
   bindKeys() {
     document.addEventListener('keydown', (e) => {
-      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      // Keys a control used already (a tab list's arrows, a menu's) are not shortcuts too.
+      if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === 'Escape' && MENUS.some(([, m]) => !$(m).hidden)) {
+        this.closeMenus(true);
+        e.preventDefault();
+        return;
+      }
       const t = e.target;
       if (t.closest && t.closest('input, textarea, select, [contenteditable], dialog[open], .menu')) return;
       const onButton = t.tagName === 'BUTTON' || t.tagName === 'A';
@@ -435,7 +484,10 @@ export class Player {
     root.classList.remove('is-idle');
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
-      if (!this.video.paused && !root.contains(document.activeElement?.closest?.('.menu') || null)) root.classList.add('is-idle');
+      // Never while a menu is open or the keyboard's focus is on a
+      // control: what has the focus stays in sight.
+      if (!this.video.paused && !root.contains(document.activeElement?.closest?.('.menu') || null)
+        && !$('controls').querySelector(':focus-visible')) root.classList.add('is-idle');
     }, 2500);
   }
 }

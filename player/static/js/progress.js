@@ -99,7 +99,13 @@ export class Progress {
     const bigPlay = document.getElementById('big-play');
     bigPlay.hidden = true;
     document.getElementById('resume-yes').focus({ preventScroll: true });
-    const close = () => { box.hidden = true; };
+    // Closing gives the focus it held to the play button, never to the page.
+    const close = () => {
+      const had = box.contains(document.activeElement);
+      box.hidden = true;
+      if (had) document.getElementById('play').focus({ preventScroll: true });
+    };
+    box.onkeydown = (e) => { if (e.key === 'Escape') { e.preventDefault(); close(); bigPlay.hidden = false; } };
     document.getElementById('resume-yes').onclick = () => { close(); this.player.seek(at); this.video.play().catch(() => {}); };
     document.getElementById('resume-no').onclick = () => { close(); this.player.seek(0); this.video.play().catch(() => {}); };
     this.video.addEventListener('play', close, { once: true });
