@@ -3,6 +3,7 @@ package transcode
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -99,6 +100,11 @@ func TestAcceptance30_FFmpegConfined(t *testing.T) {
 			}
 			if reached := err == nil; reached != tt.reached {
 				t.Errorf("%s: the canary on %s was reached: %v, want %v (run: %v)", tt.name, ln.Addr(), reached, tt.reached, runErr)
+			}
+			// The program did run and try: its connection failed.
+			var re *RunError
+			if !tt.reached && (!errors.As(runErr, &re) || !strings.Contains(re.Stderr, "connect:")) {
+				t.Errorf("%s: run = %v; want bash's own failure to connect", tt.name, runErr)
 			}
 		}
 	})
