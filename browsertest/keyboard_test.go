@@ -71,7 +71,8 @@ func (b *tab) wantAX(what, js, role, name string, states ...string) {
 // question is asked and Escape leaves the form; a teacher's answer and
 // comment arriving live are announced in a polite live region; arrows on
 // the side tabs do not seek; the resume prompt takes the focus and Escape
-// hands it to the play button.
+// hands it to the play button. Screenshots: keyboard-play-focused,
+// keyboard-captions-menu.
 func TestPlayerByKeyboard(t *testing.T) {
 	w := newA11yWorld(t, false)
 	// Back near the start, so that the page opens without a resume prompt.
@@ -102,6 +103,7 @@ func TestPlayerByKeyboard(t *testing.T) {
 			if p := eval[string](tb, focusProblem); p != "" {
 				t.Errorf("3.5 s into playback with the focus on play: %s", p)
 			}
+			tb.shot("keyboard-play-focused")
 			tb.key(" ")
 			tb.waitFor("the video to pause", video(`v.paused`), stepTimeout)
 			tb.wantAX("the play button once paused", "document.activeElement", "button", "Play (k)")
@@ -173,6 +175,7 @@ func TestPlayerByKeyboard(t *testing.T) {
 			tb.waitFor("the captions menu", `!document.getElementById("captions-menu").hidden`, stepTimeout)
 			tb.wantAX("the CC button, menu open", `document.getElementById("captions-btn")`, "button", "", "expanded=true")
 			tb.wantAX("the menu's first focus", "document.activeElement", "menuitemradio", "English", "checked=true", "focused=true")
+			tb.shot("keyboard-captions-menu")
 			tb.wantAX("the menu", `document.getElementById("captions-menu")`, "menu", "Captions")
 			tb.key(kb.ArrowDown)
 			tb.wantAX("↓ in the menu", "document.activeElement", "menuitemradio", "Français", "checked=false")

@@ -3,6 +3,7 @@ package transcode
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -11,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -101,6 +101,11 @@ func TestAcceptance30_FFmpegConfined(t *testing.T) {
 			if reached := err == nil; reached != tt.reached {
 				t.Errorf("%s: the canary on %s was reached: %v, want %v (run: %v)", tt.name, ln.Addr(), reached, tt.reached, runErr)
 			}
+			// The program did run and try: its connection failed.
+			var re *RunError
+			if !tt.reached && (!errors.As(runErr, &re) || !strings.Contains(re.Stderr, "connect:")) {
+				t.Errorf("%s: run = %v; want bash's own failure to connect", tt.name, runErr)
+			}
 		}
 	})
 }
@@ -149,44 +154,21 @@ func transcodeWatched(t *testing.T, p *Pipeline, clip, job string) []proc {
 	return procs
 }
 
-// watchProcs reads /proc every millisecond or so for ffmpeg and ffprobe
-// processes whose command line names job, until the returned function is
-// called; it returns one reading per process.
+// watchProcs reads every ffmpeg and ffprobe process whose command line
+// names job from /proc, until the returned function is called; it
+// returns one reading per process.
 func watchProcs(job string) func() []proc {
-	var (
-		mu    sync.Mutex
-		found = map[int]proc{}
-		done  = make(chan struct{})
-		wg    sync.WaitGroup
-	)
-	wg.Go(func() {
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			entries, _ := os.ReadDir("/proc")
-			for _, e := range entries {
-				pid, err := strconv.Atoi(e.Name())
-				mu.Lock()
-				_, known := found[pid]
-				mu.Unlock()
-				if err != nil || known {
-					continue
-				}
-				if pr, ok := readProc(pid, job); ok {
-					mu.Lock()
-					found[pid] = pr
-					mu.Unlock()
-				}
-			}
-			time.Sleep(time.Millisecond)
+	found := map[int]proc{}
+	stop := testenv.WatchProcesses(time.Millisecond, func(pid int, cmdline []byte) {
+		if _, known := found[pid]; known || !bytes.Contains(cmdline, []byte(job)) {
+			return
+		}
+		if pr, ok := readProc(pid, job, cmdline); ok {
+			found[pid] = pr
 		}
 	})
 	return func() []proc {
-		close(done)
-		wg.Wait()
+		stop()
 		var out []proc
 		for _, pr := range found {
 			out = append(out, pr)
@@ -195,15 +177,12 @@ func watchProcs(job string) func() []proc {
 	}
 }
 
-// readProc reads process pid when it is an ffmpeg or ffprobe working on job.
-func readProc(pid int, job string) (proc, bool) {
+// readProc reads process pid, whose command line is cmdline, when it is
+// an ffmpeg or ffprobe.
+func readProc(pid int, job string, cmdline []byte) (proc, bool) {
 	dir := "/proc/" + strconv.Itoa(pid)
 	exe, err := os.Readlink(dir + "/exe")
 	if err != nil || (filepath.Base(exe) != "ffmpeg" && filepath.Base(exe) != "ffprobe") {
-		return proc{}, false
-	}
-	cmdline, err := os.ReadFile(dir + "/cmdline")
-	if err != nil || !bytes.Contains(cmdline, []byte(job)) {
 		return proc{}, false
 	}
 	environ, err1 := os.ReadFile(dir + "/environ")

@@ -3,6 +3,7 @@ package transcode
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os/exec"
 	"strconv"
@@ -90,6 +91,45 @@ type TimeoutError struct {
 // Error implements the error interface.
 func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("transcoding took longer than the %s allowed for this recording", e.Limit)
+}
+
+// StorageError is a failure of the media store (MinIO, S3, or the disk
+// store) while a transcode read its source or wrote its output. It
+// usually passes, so the job is retried. Its text carries the store's own
+// error, with addresses and keys, for the log; the reason people read is
+// plain words (see summary).
+type StorageError struct {
+	// Op is what the transcode was doing: "open source", "upload output", …
+	Op string
+	// Err is the store's error.
+	Err error
+}
+
+// Error implements the error interface.
+func (e *StorageError) Error() string { return e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the store's error.
+func (e *StorageError) Unwrap() error { return e.Err }
+
+// reason says what went wrong in words a teacher can read, without the
+// store's address or error text.
+func (e *StorageError) reason() string {
+	if lectern.ErrorCode(e.Err) == lectern.ENOSPACE {
+		return "the media store is full"
+	}
+	return "the media store could not be reached"
+}
+
+// storeReader marks the read errors of a stored object as StorageErrors,
+// so that a download cut short is told from a full local disk.
+type storeReader struct{ r io.Reader }
+
+func (s storeReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &StorageError{Op: "read source", Err: err}
+	}
+	return n, err
 }
 
 // RunError is an ffmpeg or ffprobe run that failed for a reason other than

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -44,43 +42,17 @@ type result struct {
 // executable) or ffmpeg lacks an encoder it was asked for.
 func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
 	res := result{stderr: newTailBuffer(64 << 10)}
-	// Resolved here, so that a missing program is reported as missing
-	// whatever runs in front of it.
-	bin, err := exec.LookPath(c.bin)
+	l, err := p.confine(ctx, c)
 	if err != nil {
-		return res, setupIfMissing(&RunError{Op: c.op, Err: err})
+		return res, err
 	}
-	inputs, err := checkedInputs(c.args)
-	if err != nil {
-		return res, setupErrorf("%s: %v", c.op, err)
-	}
-	// The job's directory: the output directory, else the input's.
-	dir := c.dir
-	if dir == "" && len(inputs) > 0 {
-		dir = filepath.Dir(inputs[0])
-	}
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	memory := c.memory
-	if memory <= 0 {
-		memory = p.Resources.withDefaults().FFmpegMemory
-	}
-	limits := clampLimits(p.Resources.rlimits(ctx, memory))
-	args := c.args
-	name := bin
-	if p.Sandbox != nil {
-		args = append(append(p.Sandbox.args(bin, inputs, c.dir, dir), bin), args...)
-		name = p.Sandbox.Bwrap
-	}
-	name, args, limited := withLimits(name, args, limits)
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = childEnv(dir)
+	cmd := exec.CommandContext(ctx, l.name, l.args...)
+	cmd.Dir = l.dir
+	cmd.Env = childEnv(l.dir)
 	cmd.Stderr = res.stderr
 	cmd.WaitDelay = waitDelay
 	killProcessGroup(cmd)
-	p.logger().DebugContext(ctx, "transcode: run", "op", c.op, "cmd", name+" "+strings.Join(args, " "))
+	p.logger().DebugContext(ctx, "transcode: run", "op", c.op, "cmd", l.name+" "+strings.Join(l.args, " "))
 
 	var stdout io.ReadCloser
 	if c.stdout != nil {
@@ -92,8 +64,8 @@ func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
 	if err := cmd.Start(); err != nil {
 		return res, setupIfMissing(&RunError{Op: c.op, Err: err})
 	}
-	if !limited && rlimitsSupported {
-		if err := setLimits(cmd.Process.Pid, limits); err != nil {
+	if l.limitAfterStart {
+		if err := setLimits(cmd.Process.Pid, l.limits); err != nil {
 			p.logger().WarnContext(ctx, "transcode: set resource limits", "op", c.op, "error", err)
 		}
 	}
@@ -120,20 +92,4 @@ func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
 		return res, fmt.Errorf("%s: read output: %w", c.op, readErr)
 	}
 	return res, nil
-}
-
-// withLimits returns the program to start to run name with args under
-// limits, and whether that sets them: util-linux's prlimit in front where
-// it is installed, so that the limits hold from the first instruction
-// (and pass to what bwrap starts); else name itself, whose limits run
-// sets just after it starts.
-func withLimits(name string, args []string, limits []rlimit) (string, []string, bool) {
-	if !rlimitsSupported {
-		return name, args, false
-	}
-	prlimit, err := exec.LookPath("prlimit")
-	if err != nil {
-		return name, args, false
-	}
-	return prlimit, append(append(prlimitArgs(limits), name), args...), true
 }

@@ -188,14 +188,14 @@ func (h *Handler) download(ctx context.Context, key, path string) error {
 		return lectern.Errorf(lectern.EINVALID, "The uploaded recording is missing; please upload it again")
 	}
 	if err != nil {
-		return fmt.Errorf("open source: %w", err)
+		return &StorageError{Op: "open source", Err: err}
 	}
 	defer r.Close()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("download source: %w", err)
 	}
-	if _, err := io.Copy(f, r); err != nil {
+	if _, err := io.Copy(f, storeReader{r}); err != nil {
 		f.Close()
 		return fmt.Errorf("download source: %w", err)
 	}
@@ -258,7 +258,7 @@ func renditionsOf(out *Output) lectern.Renditions {
 func (h *Handler) publish(ctx context.Context, p TranscodePayload, out string, pub db.Publication, log *slog.Logger) error {
 	// Files a previous try of this attempt left are replaced, not mixed in.
 	if err := h.Storage.DeletePrefix(ctx, pub.OutputPrefix); err != nil {
-		return fmt.Errorf("clear output prefix: %w", err)
+		return &StorageError{Op: "clear output prefix", Err: err}
 	}
 	if err := h.upload(ctx, out, pub.OutputPrefix); err != nil {
 		return err
@@ -344,8 +344,10 @@ func (h *Handler) uploadFile(ctx context.Context, dir, path, prefix string) erro
 		return err
 	}
 	defer f.Close()
-	_, err = h.Storage.Put(ctx, prefix+filepath.ToSlash(rel), f)
-	return err
+	if _, err = h.Storage.Put(ctx, prefix+filepath.ToSlash(rel), f); err != nil {
+		return &StorageError{Op: "upload output", Err: err}
+	}
+	return nil
 }
 
 // failed records err on the job and returns what the queue should see,
@@ -418,7 +420,7 @@ func (h *Handler) failed(ctx context.Context, t *asynq.Task, p TranscodePayload,
 		log.Warn("transcode failed: no tries left", "tries", f.tries, "error", err)
 		return h.failFor(bctx, p, f, lectern.FailureExhausted, reason, OutcomeFailed, log)
 	}
-	return h.retry(bctx, t, p, f, retried, summary(err), log)
+	return h.retry(bctx, t, p, f, retried, retryReason(err), log)
 }
 
 // tryFailure is one failed try of a job.
@@ -514,8 +516,23 @@ func logTail(err error) string {
 	return ""
 }
 
-// summary is err's first line, shortened, for a reason shown to people.
+// retryReason is the reason a job retrying after err shows.
+func retryReason(err error) string {
+	var se *StorageError
+	if errors.As(err, &se) {
+		r := se.reason()
+		return strings.ToUpper(r[:1]) + r[1:] + "; Lectern will try again."
+	}
+	return summary(err)
+}
+
+// summary is err's first line, shortened, for a reason shown to people; a
+// storage failure is said in plain words, its detail left to the log.
 func summary(err error) string {
+	var se *StorageError
+	if errors.As(err, &se) {
+		return se.reason()
+	}
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	if r := []rune(s); len(r) > maxReasonLen {
 		s = string(r[:maxReasonLen]) + "…"

@@ -64,6 +64,73 @@ func checkedInputs(args []string) ([]string, error) {
 	return files, nil
 }
 
+// launch is how one command starts: the program and its arguments
+// (prlimit and bwrap in front of ffmpeg, where they are used), the job's
+// directory it runs in, and its limits, which run sets just after the
+// start when nothing in front of ffmpeg does.
+type launch struct {
+	name            string
+	args            []string
+	dir             string
+	limits          []rlimit
+	limitAfterStart bool
+}
+
+// confine works out how c is started: its program resolved (so that a
+// missing one is reported as missing, whatever runs in front of it), its
+// inputs checked, its limits, its sandbox.
+func (p *Pipeline) confine(ctx context.Context, c command) (launch, error) {
+	bin, err := exec.LookPath(c.bin)
+	if err != nil {
+		return launch{}, setupIfMissing(&RunError{Op: c.op, Err: err})
+	}
+	inputs, err := checkedInputs(c.args)
+	if err != nil {
+		return launch{}, setupErrorf("%s: %v", c.op, err)
+	}
+	// The job's directory: the output directory, else the input's.
+	l := launch{name: bin, args: c.args, dir: c.dir}
+	if l.dir == "" && len(inputs) > 0 {
+		l.dir = filepath.Dir(inputs[0])
+	}
+	if l.dir == "" {
+		l.dir = os.TempDir()
+	}
+	memory := c.memory
+	if memory <= 0 {
+		memory = p.Resources.withDefaults().FFmpegMemory
+	}
+	l.limits = clampLimits(p.Resources.rlimits(ctx, memory))
+	if p.Sandbox != nil {
+		// Its real place is what the sandbox must show.
+		if real, err := filepath.EvalSymlinks(bin); err == nil {
+			bin = real
+		}
+		l.args = append(append(p.Sandbox.args(bin, inputs, c.dir, l.dir), bin), l.args...)
+		l.name = p.Sandbox.Bwrap
+	}
+	var limited bool
+	l.name, l.args, limited = withLimits(l.name, l.args, l.limits)
+	l.limitAfterStart = !limited && rlimitsSupported
+	return l, nil
+}
+
+// withLimits returns the program to start to run name with args under
+// limits, and whether that sets them: util-linux's prlimit in front where
+// it is installed, so that the limits hold from the first instruction
+// (and pass to what bwrap starts); else name itself, whose limits run
+// sets just after it starts.
+func withLimits(name string, args []string, limits []rlimit) (string, []string, bool) {
+	if !rlimitsSupported {
+		return name, args, false
+	}
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		return name, args, false
+	}
+	return prlimit, append(append(prlimitArgs(limits), name), args...), true
+}
+
 // Sandbox runs ffmpeg and ffprobe under bubblewrap (bwrap): in a network
 // namespace of their own, where there is no network at all, and with a
 // file system of the system's programs and libraries (read-only), the

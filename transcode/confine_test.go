@@ -2,9 +2,13 @@ package transcode
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lectern/lectern/internal/testenv"
 )
@@ -35,4 +39,38 @@ func TestDetectSandbox(t *testing.T) {
 			t.Errorf("DetectSandbox(off) = %v, %v; want none", sb, err)
 		}
 	})
+}
+
+// Where util-linux's prlimit is missing, the limits are set on the
+// process just after it starts.
+func TestResourceLimitsWithoutPrlimit(t *testing.T) {
+	if !rlimitsSupported {
+		t.Skip("resource limits are set on Linux only")
+	}
+	t.Setenv("PATH", t.TempDir())
+	p := &Pipeline{}
+	var pid atomic.Int64
+	stop := testenv.WatchProcesses(time.Millisecond, func(p int, cmdline []byte) {
+		if string(cmdline) == "/bin/sleep\x001.5\x00" {
+			pid.Store(int64(p))
+		}
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.run(context.Background(), command{op: "sleep", bin: "/bin/sleep", args: []string{"1.5"}})
+		done <- err
+	}()
+	time.Sleep(time.Second)
+	stop()
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid.Load()))
+	if err != nil {
+		t.Fatalf("the process was not seen running: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("Max address space         %-20d %-20d bytes", DefaultResources().FFmpegMemory, DefaultResources().FFmpegMemory)
+	if !strings.Contains(string(limits), want) || !strings.Contains(string(limits), "Max open files            256") {
+		t.Errorf("limits of the running process:\n%s\nwant the address space and open files set", limits)
+	}
 }
