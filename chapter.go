@@ -74,3 +74,56 @@ func clockText(ms int64) string {
 	}
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
+
+// ImportedChapters turns the chapters found in an uploaded file into a
+// list NormalizeChapters accepts for a recording of durationMS: titles
+// made one clean line (control and bidirectional-override characters
+// dropped, runs of spaces collapsed, cut to MaxChapterTitleLen characters,
+// "Chapter N" when nothing is left), starts before 0 moved to 0, chapters
+// starting at or after the end dropped, of two at one moment the first
+// kept, and at most MaxChapters. The file is not trusted: whatever it
+// holds, the result is valid (and empty when nothing usable is left).
+func ImportedChapters(chs []Chapter, durationMS int64) []Chapter {
+	in := slices.Clone(chs)
+	for i := range in {
+		in[i].StartMS = max(in[i].StartMS, 0)
+	}
+	slices.SortStableFunc(in, func(a, b Chapter) int { return cmp.Compare(a.StartMS, b.StartMS) })
+	out := make([]Chapter, 0, min(len(in), MaxChapters))
+	for _, c := range in {
+		if c.StartMS >= durationMS || len(out) == MaxChapters {
+			break
+		}
+		if len(out) > 0 && out[len(out)-1].StartMS == c.StartMS {
+			continue
+		}
+		c.Title = cleanChapterTitle(c.Title)
+		if c.Title == "" {
+			c.Title = fmt.Sprintf("Chapter %d", len(out)+1)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// cleanChapterTitle makes a title from a file one line a reader can trust:
+// valid UTF-8, no control or bidirectional-override characters, single
+// spaces, at most MaxChapterTitleLen characters.
+func cleanChapterTitle(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsControl(r), unicode.IsSpace(r):
+			return ' '
+		case unicode.Is(unicode.Bidi_Control, r):
+			// Overrides and isolates can make a title read backwards.
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) > MaxChapterTitleLen {
+		s = strings.TrimSpace(string([]rune(s)[:MaxChapterTitleLen-1])) + "…"
+	}
+	return s
+}

@@ -44,6 +44,10 @@ type Publication struct {
 	Poster     string
 	Thumbnails string
 	DurationMS int64
+	// Chapters are the chapters the recording's file states, as written:
+	// the lesson takes them, cleaned, unless its teacher has set chapters
+	// (see importChapters).
+	Chapters []lectern.Chapter
 }
 
 // unfinishedJobStates is the SQL list of job states a worker may still act
@@ -169,7 +173,8 @@ func (db *DB) MarkTranscoding(ctx context.Context, lessonID string, attempt int,
 // PublishLesson makes attempt's output the lesson's, in one conditional
 // update fenced on the attempt: output prefix, renditions, poster,
 // thumbnails and duration are set, the status becomes ready and the error
-// is cleared; the job is marked succeeded at 100 %. It returns the output
+// is cleared; the job is marked succeeded at 100 %; the recording's own
+// chapters become the lesson's when its teacher has set none. It returns the output
 // prefix the lesson had before ("" when none), which the caller deletes
 // once nothing points at it. A stale attempt gets ECONFLICT and changes
 // nothing; a deleted lesson ENOTFOUND.
@@ -211,7 +216,9 @@ func (db *DB) PublishLesson(ctx context.Context, lessonID string, attempt int, p
 		if n == 0 {
 			return lectern.Errorf(lectern.ENOTFOUND, "transcode job %s of attempt %d not found", p.JobID, attempt)
 		}
-		return nil
+		// With the publication, fenced on the same attempt: a stale
+		// attempt never changes the chapters.
+		return importChapters(ctx, t, lessonID, p.DurationMS, p.Chapters)
 	})
 	if err != nil {
 		return "", fmt.Errorf("publish lesson: %w", err)

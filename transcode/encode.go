@@ -219,7 +219,9 @@ func audioOptions(a *AudioRendition, dir string) ffmpeg.KwArgs {
 func hlsOptions(dir string) ffmpeg.KwArgs {
 	return ffmpeg.KwArgs{
 		// Drop the source's metadata and chapters: phone recordings carry
-		// GPS locations and device names students need not see.
+		// GPS locations and device names students need not see. The
+		// chapters reach the lesson through the probe instead (cleaned,
+		// see lectern.ImportedChapters), and the player reads them there.
 		"map_metadata": "-1",
 		"map_chapters": "-1",
 		"format":       "hls",

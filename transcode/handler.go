@@ -234,6 +234,7 @@ func (h *Handler) produce(ctx context.Context, p TranscodePayload, src *Source, 
 		Poster:       im.Poster,
 		Thumbnails:   im.Thumbnails,
 		DurationMS:   output.DurationMS,
+		Chapters:     src.Chapters,
 	}, nil
 }
 

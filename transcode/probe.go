@@ -29,6 +29,9 @@ type Source struct {
 	Video *VideoStream
 	// Audio is the sound track; nil for silent videos.
 	Audio *AudioStream
+	// Chapters are the chapters the file states, by their start, with
+	// their titles as written (untrusted: see lectern.ImportedChapters).
+	Chapters []lectern.Chapter
 }
 
 // VideoStream describes the video track Lectern will encode.
@@ -227,7 +230,8 @@ func (p *Pipeline) probeArgs(abs string) []string {
 		// Count the packets of the first seconds (no decoding): the rate
 		// frames arrive at, where the header does not say or lies.
 		"-count_packets", "-read_intervals", "%+" + strconv.Itoa(int(rateWindow/time.Second)),
-		"-show_format", "-show_streams", "-of", "json",
+		// Chapters too, which the lesson takes when its teacher set none.
+		"-show_format", "-show_streams", "-show_chapters", "-of", "json",
 		"-i", "file:" + abs,
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/lectern/lectern"
 )
 
 // probeOutput is the part of ffprobe's JSON report that Probe reads.
@@ -12,7 +14,14 @@ type probeOutput struct {
 		FormatName string `json:"format_name"`
 		Duration   string `json:"duration"`
 	} `json:"format"`
-	Streams []probeStream `json:"streams"`
+	Streams  []probeStream  `json:"streams"`
+	Chapters []probeChapter `json:"chapters"`
+}
+
+// probeChapter is a chapter of the file as ffprobe -show_chapters reports it.
+type probeChapter struct {
+	StartTime string            `json:"start_time"`
+	Tags      map[string]string `json:"tags"`
 }
 
 type probeStream struct {
@@ -83,10 +92,25 @@ func sourceFromProbe(out *probeOutput) (*Source, error) {
 		durationMS = streamMS
 	}
 	src.DurationMS = durationMS
+	src.Chapters = chaptersOf(out.Chapters)
 	if video >= 0 {
 		src.Video.RateFPS, src.Video.Frames = frameFigures(out.Streams[video], src.Video.FPS, durationMS)
 	}
 	return src, nil
+}
+
+// chaptersOf returns the file's chapters as it states them; the handler
+// cleans them (lectern.ImportedChapters) against the encoded duration.
+func chaptersOf(chs []probeChapter) []lectern.Chapter {
+	var out []lectern.Chapter
+	for _, c := range chs {
+		f, err := strconv.ParseFloat(c.StartTime, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e9 {
+			continue
+		}
+		out = append(out, lectern.Chapter{StartMS: int64(math.Round(f * 1000)), Title: c.Tags["title"]})
+	}
+	return out
 }
 
 // frameFigures returns the frame rate the limits apply to, and the number
