@@ -117,6 +117,21 @@ var routeCases = map[string]routeCase{
 	"DELETE /api/v1/admin/lti/platforms/:id": {access: admin, probes: one("DELETE", "/api/v1/admin/lti/platforms/none", nil)},
 	"POST /api/v1/admin/lti/keys/rotate":     {access: admin, probes: one("POST", "/api/v1/admin/lti/keys/rotate", nil)},
 	"GET /lti/jwks":                          {access: public, exempt: "Lectern's public keys", probes: one("GET", "/lti/jwks", nil)},
+	// LTI launches: the platform's signed id_token, bound to the browser
+	// that started the login, is the credential (lti_launch.go); a
+	// request without one is refused with a page that says why.
+	"GET /lti/login": {access: public, exempt: "an LMS's login initiation",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "GET", path: "/lti/login?iss=https%3A%2F%2Fnobody.example&login_hint=x&target_link_uri=x", want: http.StatusForbidden}}
+		}},
+	"POST /lti/login": {access: public, exempt: "an LMS's login initiation",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "POST", path: "/lti/login", body: "iss=https%3A%2F%2Fnobody.example", headers: []string{"Content-Type", "application/x-www-form-urlencoded"}, want: http.StatusForbidden}}
+		}},
+	"POST /lti/launch": {access: public, exempt: "an LMS's launch: the id_token is the credential",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "POST", path: "/lti/launch", body: "id_token=x&state=y", headers: []string{"Content-Type", "application/x-www-form-urlencoded"}, want: http.StatusForbidden}}
+		}},
 
 	"POST /api/v1/users": {access: admin, probes: one("POST", "/api/v1/users",
 		map[string]string{"email": "intruder@example.org", "name": "Intruder", "password": "intruder password", "role": "admin"})},

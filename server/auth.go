@@ -22,6 +22,11 @@ const (
 	// userKey is where requireUser stores the authenticated user in the
 	// Echo context.
 	userKey = "lectern.user"
+	// launchTokenHeader carries the session token of an LTI launch from
+	// pages inside an LMS's iframe, where the browser may block the
+	// session cookie (lti_launch.go). Only a script of the page can set
+	// it, so it is no more open to cross-site requests than a bearer token.
+	launchTokenHeader = "X-Lectern-Launch"
 )
 
 // randomToken returns 32 random bytes, base64url without padding.
@@ -74,11 +79,15 @@ func (s *Server) authenticate(c echo.Context) (*lectern.User, error) {
 		s.tokenUses.Note(hash)
 		return u, nil
 	}
-	cookie, err := c.Cookie(sessionCookie)
-	if err != nil || cookie.Value == "" {
-		return nil, lectern.Errorf(lectern.EUNAUTHORIZED, "authentication required")
+	secret := c.Request().Header.Get(launchTokenHeader)
+	if secret == "" {
+		cookie, err := c.Cookie(sessionCookie)
+		if err != nil || cookie.Value == "" {
+			return nil, lectern.Errorf(lectern.EUNAUTHORIZED, "authentication required")
+		}
+		secret = cookie.Value
 	}
-	u, err := s.db.FindUserBySession(ctx, hashToken(cookie.Value))
+	u, err := s.db.FindUserBySession(ctx, hashToken(secret))
 	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
 		return nil, lectern.Errorf(lectern.EUNAUTHORIZED, "session expired or invalid; log in again")
 	}

@@ -43,6 +43,7 @@ func newLTIState(clock func() time.Time) *ltiState {
 
 func (s *Server) registerLTIRoutes(e *echo.Echo, api *echo.Group) {
 	e.GET("/lti/jwks", s.handleLTIJWKS)
+	s.registerLTILaunchRoutes(e)
 	s.registerLTIAdminRoutes(e, api)
 }
 
@@ -123,8 +124,13 @@ func (s *Server) addLTIKey(ctx context.Context, rotate bool) error {
 
 // handleLTIJWKS publishes Lectern's public keys: the current one and
 // those retired less than lti.KeyGrace ago.
+//
+// It reads the keys from the database on every request (platforms cache
+// the set): a key another process made just now must be in it. It makes
+// none: a GET changes nothing; the first key is made when Lectern first
+// signs something, or by a rotation.
 func (s *Server) handleLTIJWKS(c echo.Context) error {
-	ring, err := s.ltiKeyRing(c.Request().Context())
+	ring, err := s.loadLTIKeys(c.Request().Context())
 	if err != nil {
 		return err
 	}

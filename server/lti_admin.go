@@ -230,9 +230,6 @@ type ltiKeysResponse struct {
 // stays in the JWKS until what it signed has expired.
 func (s *Server) handleLTIKeyRotate(c echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := s.ltiKeyRing(ctx); err != nil {
-		return err
-	}
 	if err := s.addLTIKey(ctx, true); err != nil {
 		return err
 	}

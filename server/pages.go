@@ -64,6 +64,10 @@ type pageView struct {
 	// Data is handed to the page's script as JSON in a non-executed
 	// <script type="application/json"> block.
 	Data any
+	// LaunchToken is the session token of an LTI launch, for pages shown
+	// inside an LMS's iframe where the session cookie may be blocked
+	// (lti_launch.go); render fills it in.
+	LaunchToken string
 }
 
 // crumb is one step of a page's breadcrumbs; the last has no URL.
@@ -189,6 +193,9 @@ func (s *Server) render(c echo.Context, status int, v pageView) error {
 			s.logger.WarnContext(c.Request().Context(), "navigation counts", slog.Any("error", err))
 		}
 		v.Counts = counts
+	}
+	if tok, ok := c.Get(launchTokenKey).(string); ok {
+		v.LaunchToken = tok
 	}
 	hdr := c.Response().Header()
 	hdr.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)

@@ -360,6 +360,9 @@ func (s *Server) crossOriginProtection(origin string, h http.Handler) (http.Hand
 			return nil, fmt.Errorf("server: trust public origin: %w", err)
 		}
 	}
+	for _, pattern := range ltiBypass {
+		p.AddInsecureBypassPattern(pattern)
+	}
 	p.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeErrorJSON(w, http.StatusForbidden, lectern.EFORBIDDEN, "cross-origin request refused")
 	}))

@@ -12,11 +12,23 @@ export class ApiError extends Error {
 }
 
 /**
+ * launchToken is the session token of a page opened by an LTI launch
+ * inside an LMS, where the browser may block Lectern's cookie; api sends
+ * it in a header instead (never in a URL).
+ */
+export function launchToken() {
+  return document.querySelector('meta[name="lectern-launch"]')?.content || '';
+}
+
+/**
  * api sends a request and returns the decoded JSON body (null for 204).
- * A 401 on a page sends the user to the login page.
+ * A 401 on a page sends the user to the login page (not inside an LMS,
+ * where the LMS is the way back in).
  */
 export async function api(method, path, body, opts = {}) {
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (launchToken()) init.headers['X-Lectern-Launch'] = launchToken();
+  if (opts.keepalive) init.keepalive = true;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -35,7 +47,7 @@ export async function api(method, path, body, opts = {}) {
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!resp.ok) {
     const e = (data && data.error) || {};
-    if (resp.status === 401 && !opts.noRedirect) {
+    if (resp.status === 401 && !opts.noRedirect && !launchToken()) {
       location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
     }
     throw new ApiError(resp.status, e.code || 'internal', e.message || `Request failed (${resp.status})`);

@@ -4,7 +4,7 @@
 // current time (editable) and a visibility, threads with replies, resolve
 // and accept for teachers, and live updates from the lesson's event
 // stream. Every text from users is set as text, never as HTML.
-import { announce, api, clock, el, parseClock, relTime, toast } from './api.js';
+import { announce, api, clock, el, launchToken, parseClock, relTime, toast } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const NEAR_MS = 15000;
@@ -318,7 +318,9 @@ export class Conversation {
 
   /** listen applies changes from the lesson's event stream as they happen. */
   listen() {
-    if (!window.EventSource) return;
+    // An event stream cannot carry the launch token of a page inside an
+    // LMS whose cookie is blocked; such a page sees changes on reload.
+    if (!window.EventSource || launchToken()) return;
     const es = new EventSource(`${this.base}/events`);
     this.events = es;
     const parse = (e) => { try { return JSON.parse(e.data); } catch { return null; } };

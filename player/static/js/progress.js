@@ -3,7 +3,7 @@
 // (session, sequence number, position, ranges), on pause, and once more
 // with sendBeacon when the page is hidden. It also offers to resume where
 // the viewer left off.
-import { api, clock } from './api.js';
+import { api, clock, launchToken } from './api.js';
 
 const BEAT_EVERY_MS = 10000;
 // A jump in currentTime larger than this between two samples is a seek,
@@ -72,11 +72,13 @@ export class Progress {
     this.ranges = [];
     if (this.open) this.open = [this.open[1], this.open[1]];
     this.dirty = false;
-    if (final && navigator.sendBeacon) {
+    // A beacon cannot carry the launch token of a page inside an LMS: a
+    // keepalive fetch, which outlives the page too, can.
+    if (final && navigator.sendBeacon && !launchToken()) {
       navigator.sendBeacon(this.url, new Blob([JSON.stringify(body)], { type: 'text/plain' }));
       return;
     }
-    api('PUT', this.url, body).then((p) => this.onSaved?.(p)).catch(() => {
+    api('PUT', this.url, body, { keepalive: final }).then((p) => this.onSaved?.(p)).catch(() => {
       // Put the ranges back for the next beat; the server merges overlaps.
       this.ranges.unshift(...ranges);
     });
