@@ -21,10 +21,10 @@ func TestAcceptance28_LoginNextStaysOnSite(t *testing.T) {
 	l.createUser(t, l.apiLogin(t, adminEmail, adminPassword), email, "Sam Student", password, "student")
 	b := newTab(t, l.URL, "student", artifactsDir(t))
 
+	// RELIABILITY 28's five, and two that decode once more on the way.
 	hostile := []string{
-		"//evil.example", "/\\evil.example", "/%09/evil.example", "/%0A/evil.example", "https:evil.example",
-		"https://evil.example/", "javascript:alert(1)", "/\\/evil.example", "%2F%2Fevil.example",
-		"/%5Cevil.example", "http:%2F%2Fevil.example", "////evil.example", "\\\\evil.example",
+		"//evil.example", "/\\evil.example", "/%09/evil.example", "https:evil.example", "javascript:alert(1)",
+		"%2F%2Fevil.example", "/%5Cevil.example",
 	}
 	landOnSite := func(next, how string) {
 		t.Helper()

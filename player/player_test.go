@@ -15,7 +15,7 @@ func TestNewPagesParsesEveryPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"admin_jobs", "admin_users", "analytics", "captions", "course", "courses", "error", "inbox", "join", "login", "search", "tokens", "upload", "watch"}
+	want := []string{"admin_jobs", "admin_lti", "admin_users", "analytics", "captions", "course", "courses", "error", "inbox", "join", "login", "search", "tokens", "upload", "watch"}
 	if diff := cmp.Diff(want, p.Names()); diff != "" {
 		t.Errorf("pages (-want +got):\n%s", diff)
 	}

@@ -107,6 +107,17 @@ var routeCases = map[string]routeCase{
 	"POST /api/v1/admin/jobs/:id/retry":  {access: admin, ids: true, probes: one("POST", "/api/v1/admin/jobs/:job/retry", nil)},
 	"POST /api/v1/admin/jobs/:id/cancel": {access: admin, ids: true, probes: one("POST", "/api/v1/admin/jobs/:job/cancel", nil)},
 	"GET /api/v1/users":                  {access: admin, probes: one("GET", "/api/v1/users", nil)},
+	"GET /admin/lti":                     {access: admin, probes: one("GET", "/admin/lti", nil)},
+	"GET /api/v1/admin/lti/platforms":    {access: admin, probes: one("GET", "/api/v1/admin/lti/platforms", nil)},
+	"POST /api/v1/admin/lti/platforms": {access: admin, probes: one("POST", "/api/v1/admin/lti/platforms",
+		map[string]any{"issuer": "https://evil.example", "client_id": "x", "deployment_ids": []string{"1"},
+			"auth_login_url": "https://evil.example/a", "token_url": "https://evil.example/t", "jwks_url": "https://evil.example/j"})},
+	"GET /api/v1/admin/lti/platforms/:id":    {access: admin, probes: one("GET", "/api/v1/admin/lti/platforms/none", nil)},
+	"PUT /api/v1/admin/lti/platforms/:id":    {access: admin, probes: one("PUT", "/api/v1/admin/lti/platforms/none", map[string]any{})},
+	"DELETE /api/v1/admin/lti/platforms/:id": {access: admin, probes: one("DELETE", "/api/v1/admin/lti/platforms/none", nil)},
+	"POST /api/v1/admin/lti/keys/rotate":     {access: admin, probes: one("POST", "/api/v1/admin/lti/keys/rotate", nil)},
+	"GET /lti/jwks":                          {access: public, exempt: "Lectern's public keys", probes: one("GET", "/lti/jwks", nil)},
+
 	"POST /api/v1/users": {access: admin, probes: one("POST", "/api/v1/users",
 		map[string]string{"email": "intruder@example.org", "name": "Intruder", "password": "intruder password", "role": "admin"})},
 

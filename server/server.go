@@ -130,6 +130,11 @@ type Server struct {
 	// the comment routes (comments.go, sse.go).
 	comments *commentState
 
+	// lti holds the LTI 1.3 routes' caches (lti.go); publicOrigin is
+	// Options.PublicURL's origin, "" when not configured.
+	lti          *ltiState
+	publicOrigin string
+
 	// beats group-commits progress heartbeats (heartbeat.go).
 	beats *beatBatcher
 	// tokenUses records API token uses off the request path (auth.go).
@@ -191,6 +196,7 @@ func New(opts Options) (*Server, error) {
 	if s.clock == nil {
 		s.clock = lectern.SystemClock{}
 	}
+	s.lti, s.publicOrigin = newLTIState(s.clock.Now), origin
 	if s.storageTimeout <= 0 {
 		s.storageTimeout = DefaultStorageTimeout
 	}
@@ -313,6 +319,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerProgressRoutes(api)
 	s.registerAnalyticsRoutes(api)
 	s.registerSearchRoutes(api)
+	s.registerLTIRoutes(e, api)
 	s.registerPageRoutes(e)
 	s.registerTokenPage(e)
 	s.registerUploadRoutes(e)
