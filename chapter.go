@@ -44,13 +44,11 @@ func NormalizeChapters(chs []Chapter, durationMS int64) ([]Chapter, error) {
 			return nil, Errorf(EINVALID, "chapter %d starts before the beginning of the lesson", n)
 		case c.StartMS >= durationMS:
 			return nil, Errorf(EINVALID, "chapter %d starts at %s, after the end of the lesson (%s)",
-				n, clockText(c.StartMS), clockText(durationMS))
+				n, ClockText(c.StartMS), ClockText(durationMS))
 		case c.Title == "":
 			return nil, Errorf(EINVALID, "chapter %d needs a title", n)
-		case utf8.RuneCountInString(c.Title) > MaxChapterTitleLen:
-			return nil, Errorf(EINVALID, "the title of chapter %d is longer than %d characters", n, MaxChapterTitleLen)
-		case strings.ContainsFunc(c.Title, unicode.IsControl) || !utf8.ValidString(c.Title):
-			return nil, Errorf(EINVALID, "the title of chapter %d must be one line of text", n)
+		case titleFault(c.Title) != "":
+			return nil, Errorf(EINVALID, "the title of chapter %d %s", n, titleFault(c.Title))
 		}
 		out[i] = c
 	}
@@ -60,14 +58,40 @@ func NormalizeChapters(chs []Chapter, durationMS int64) ([]Chapter, error) {
 	for i := 1; i < len(out); i++ {
 		if out[i].StartMS == out[i-1].StartMS {
 			return nil, Errorf(EINVALID, "two chapters start at %s (%q and %q): give each its own moment",
-				clockText(out[i].StartMS), out[i-1].Title, out[i].Title)
+				ClockText(out[i].StartMS), out[i-1].Title, out[i].Title)
 		}
 	}
 	return out, nil
 }
 
-// clockText writes ms as people read a moment of a video: "4:05", "1:02:03".
-func clockText(ms int64) string {
+// titleFault says what is wrong with a trimmed, non-empty chapter title,
+// as the end of a sentence about it; "" when nothing is.
+func titleFault(title string) string {
+	switch {
+	case utf8.RuneCountInString(title) > MaxChapterTitleLen:
+		return fmt.Sprintf("is longer than %d characters", MaxChapterTitleLen)
+	case strings.ContainsFunc(title, unicode.IsControl) || !utf8.ValidString(title):
+		return "must be one line of text"
+	}
+	return ""
+}
+
+// CheckChapterTitle trims a chapter title and checks it as
+// NormalizeChapters does, for one chapter: the error (EINVALID) says what
+// is wrong with it.
+func CheckChapterTitle(title string) (string, error) {
+	title = strings.TrimSpace(title)
+	if title == "" {
+		return "", Errorf(EINVALID, "the chapter needs a title")
+	}
+	if f := titleFault(title); f != "" {
+		return "", Errorf(EINVALID, "the title %s", f)
+	}
+	return title, nil
+}
+
+// ClockText writes ms as people read a moment of a video: "4:05", "1:02:03".
+func ClockText(ms int64) string {
 	s := max(ms, 0) / 1000
 	if s >= 3600 {
 		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
@@ -127,3 +151,19 @@ func cleanChapterTitle(s string) string {
 	}
 	return s
 }
+
+// ChapterSuggestion is a moment where a chapter might start, found by the
+// transcoder where the picture changed as a slide does. Only the course's
+// teachers see suggestions; accepting one makes it a chapter, and either
+// way it is gone from the list.
+type ChapterSuggestion struct {
+	ID       string `json:"id" db:"id"`
+	LessonID string `json:"-" db:"lesson_id"`
+	StartMS  int64  `json:"start_ms" db:"start_ms"`
+	// Title is the chapter's title should the teacher accept it as it is.
+	Title string `json:"title" db:"-"`
+}
+
+// SuggestedChapterTitle is the title a suggested chapter starting at
+// startMS takes when its teacher gives none: "Slide at 4:05".
+func SuggestedChapterTitle(startMS int64) string { return "Slide at " + ClockText(startMS) }

@@ -26,11 +26,7 @@ const (
 func (db *DB) SetChapters(ctx context.Context, lessonID string, chs []lectern.Chapter) ([]lectern.Chapter, error) {
 	var out []lectern.Chapter
 	err := db.write(ctx, func(t tx) error {
-		var duration int64
-		err := t.get(ctx, &duration, `SELECT duration_ms FROM lessons WHERE id = ?`+db.forUpdate(), lessonID)
-		if notFound(err) {
-			return lectern.Errorf(lectern.ENOTFOUND, "lesson not found")
-		}
+		duration, err := db.lockedDuration(ctx, t, lessonID)
 		if err != nil {
 			return err
 		}
@@ -47,6 +43,18 @@ func (db *DB) SetChapters(ctx context.Context, lessonID string, chs []lectern.Ch
 		return nil, fmt.Errorf("set chapters: %w", err)
 	}
 	return out, nil
+}
+
+// lockedDuration reads the lesson's duration, holding its row until t
+// ends (on PostgreSQL; SQLite's writes are one at a time anyway), so that
+// chapter writes of one lesson happen one after the other.
+func (db *DB) lockedDuration(ctx context.Context, t tx, lessonID string) (int64, error) {
+	var duration int64
+	err := t.get(ctx, &duration, `SELECT duration_ms FROM lessons WHERE id = ?`+db.forUpdate(), lessonID)
+	if notFound(err) {
+		return 0, lectern.Errorf(lectern.ENOTFOUND, "lesson not found")
+	}
+	return duration, err
 }
 
 // replaceChapters makes chs, already normalised, the lesson's chapters

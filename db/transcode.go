@@ -48,6 +48,9 @@ type Publication struct {
 	// the lesson takes them, cleaned, unless its teacher has set chapters
 	// (see importChapters).
 	Chapters []lectern.Chapter
+	// SuggestedChapters are the moments (ms) where the picture changed as
+	// a slide does: they replace the lesson's chapter suggestions.
+	SuggestedChapters []int64
 }
 
 // unfinishedJobStates is the SQL list of job states a worker may still act
@@ -174,7 +177,8 @@ func (db *DB) MarkTranscoding(ctx context.Context, lessonID string, attempt int,
 // update fenced on the attempt: output prefix, renditions, poster,
 // thumbnails and duration are set, the status becomes ready and the error
 // is cleared; the job is marked succeeded at 100 %; the recording's own
-// chapters become the lesson's when its teacher has set none. It returns the output
+// chapters become the lesson's when its teacher has set none, and its
+// slide changes the lesson's chapter suggestions. It returns the output
 // prefix the lesson had before ("" when none), which the caller deletes
 // once nothing points at it. A stale attempt gets ECONFLICT and changes
 // nothing; a deleted lesson ENOTFOUND.
@@ -218,6 +222,9 @@ func (db *DB) PublishLesson(ctx context.Context, lessonID string, attempt int, p
 		}
 		// With the publication, fenced on the same attempt: a stale
 		// attempt never changes the chapters.
+		if err := db.replaceChapterSuggestions(ctx, t, lessonID, p.SuggestedChapters); err != nil {
+			return err
+		}
 		return importChapters(ctx, t, lessonID, p.DurationMS, p.Chapters)
 	})
 	if err != nil {

@@ -236,6 +236,12 @@ var routeCases = map[string]routeCase{
 	"GET /api/v1/lessons/:id/chapters": {access: member, ids: true, probes: one("GET", "/api/v1/lessons/:lesson/chapters", nil)},
 	"PUT /api/v1/lessons/:id/chapters": {access: teacher, ids: true,
 		probes: one("PUT", "/api/v1/lessons/:lesson/chapters", []map[string]any{{"start_ms": 0, "title": "Hijacked"}})},
+	"GET /api/v1/lessons/:id/chapter-suggestions": {access: teacher, ids: true,
+		probes: one("GET", "/api/v1/lessons/:lesson/chapter-suggestions", nil)},
+	"POST /api/v1/lessons/:id/chapter-suggestions/:sid/accept": {access: teacher, ids: true,
+		probes: one("POST", "/api/v1/lessons/:lesson/chapter-suggestions/:suggestion/accept", map[string]string{"title": "Hijacked"})},
+	"DELETE /api/v1/lessons/:id/chapter-suggestions/:sid": {access: teacher, ids: true,
+		probes: one("DELETE", "/api/v1/lessons/:lesson/chapter-suggestions/:suggestion", nil)},
 
 	"GET /api/v1/lessons/:id/events": {access: member, ids: true,
 		probes: func(_ *world, k *kit) []probe {

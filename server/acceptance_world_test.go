@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -38,6 +39,7 @@ type kit struct {
 	notificationID            string // the student's unread answer
 	tokenID                   string // the student's API token
 	jobID                     string // the lesson's queued transcode
+	suggestionID              string // a chapter suggestion on the lesson
 	uploadURL                 string // the teacher's tus upload in progress
 	mediaBase                 string // the student's media link: /media/<token>/
 	files                     mediaOutput
@@ -128,6 +130,16 @@ func (w *world) newKit(t *testing.T, name string) *kit {
 	}
 	k.teacher.do(t, "PUT", "/api/v1/lessons/"+k.lessonID+"/chapters",
 		[]map[string]any{{"start_ms": 0, "title": "secret-chapter-" + name}}).want(http.StatusOK)
+	// A slide change the transcoder would suggest as a chapter.
+	if err := w.ts.fixture.DB.SetChapterSuggestions(context.Background(), k.lessonID, []int64{3000}); err != nil {
+		t.Fatal(err)
+	}
+	var sugs struct{ Suggestions []struct{ ID string } }
+	k.teacher.do(t, "GET", "/api/v1/lessons/"+k.lessonID+"/chapter-suggestions", nil).want(http.StatusOK).decode(&sugs)
+	if len(sugs.Suggestions) != 1 {
+		t.Fatalf("course %s: %d chapter suggestions, want 1", name, len(sugs.Suggestions))
+	}
+	k.suggestionID = sugs.Suggestions[0].ID
 	var tok struct{ ID string }
 	k.student.do(t, "POST", "/api/v1/tokens", map[string]string{"name": "secret-token-" + name}).
 		want(http.StatusCreated).decode(&tok)
@@ -166,7 +178,8 @@ func (w *world) newKit(t *testing.T, name string) *kit {
 // path puts the kit's IDs into a route pattern.
 func (k *kit) path(pattern string) string {
 	r := strings.NewReplacer(":course", k.course.ID, ":lesson", k.lessonID, ":comment", k.commentID,
-		":answer", k.answerID, ":job", k.jobID, ":mate", k.mateU.ID, ":token", k.tokenID)
+		":answer", k.answerID, ":job", k.jobID, ":mate", k.mateU.ID, ":token", k.tokenID,
+		":suggestion", k.suggestionID)
 	return r.Replace(pattern)
 }
 
@@ -207,6 +220,7 @@ func (w *world) snapshot(t *testing.T, k *kit) map[string]string {
 	get("caption file", k.student, k.path("/api/v1/lessons/:lesson/captions/en"))
 	get("caption versions", k.teacher, k.path("/api/v1/lessons/:lesson/captions/en/versions"))
 	get("chapters", k.student, k.path("/api/v1/lessons/:lesson/chapters"))
+	get("chapter suggestions", k.teacher, k.path("/api/v1/lessons/:lesson/chapter-suggestions"))
 	get("tokens", k.student, "/api/v1/tokens")
 	get("preferences", k.student, "/api/v1/me/preferences")
 	var jobs struct{ Jobs []json.RawMessage }

@@ -13,6 +13,7 @@ import (
 func (s *Server) registerChapterRoutes(g *echo.Group) {
 	g.GET("/lessons/:id/chapters", s.handleChapterList, s.requireUser)
 	g.PUT("/lessons/:id/chapters", s.handleChaptersPut, s.requireUser)
+	s.registerChapterSuggestionRoutes(g)
 }
 
 // chapterRequest is one chapter as a teacher sends it; both fields are

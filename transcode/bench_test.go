@@ -16,14 +16,7 @@ import (
 // LECTERN_BENCH_SOURCE; without it a 10 s 1080p clip is generated here.
 func BenchmarkLadder(b *testing.B) {
 	p := newPipeline(b)
-	input := os.Getenv("LECTERN_BENCH_SOURCE")
-	if input == "" {
-		input = makeClip(b, p, "bench.mp4",
-			"-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration=10",
-			"-f", "lavfi", "-i", "sine=frequency=440:duration=10",
-			"-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a", "aac", "-shortest")
-	}
-	src := mustProbe(b, p, input)
+	input, src := benchSource(b, p)
 	l := PlanLadder(src)
 	b.Logf("source %dx%d, %d ms; %d rungs", src.Video.Width, src.Video.Height, src.DurationMS, len(l.Video))
 
@@ -38,6 +31,20 @@ func BenchmarkLadder(b *testing.B) {
 			return encodePerRung(p, src, input, outDir, l)
 		})
 	})
+}
+
+// benchSource is the benchmarks' source: LECTERN_BENCH_SOURCE, else a
+// 10 s 1080p testsrc2 clip with a tone.
+func benchSource(b *testing.B, p *Pipeline) (string, *Source) {
+	b.Helper()
+	input := os.Getenv("LECTERN_BENCH_SOURCE")
+	if input == "" {
+		input = makeClip(b, p, "bench.mp4",
+			"-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration=10",
+			"-f", "lavfi", "-i", "sine=frequency=440:duration=10",
+			"-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a", "aac", "-shortest")
+	}
+	return input, mustProbe(b, p, input)
 }
 
 // benchEncode times encode into a fresh directory per iteration.

@@ -188,3 +188,41 @@ func TestFileChaptersImported(t *testing.T) {
 		})
 	})
 }
+
+// A slide lecture's publication leaves chapter suggestions where its
+// slides change (within a look at the picture, 1/5 s); the next upload's
+// replace them.
+func TestSlideLectureSuggestsChapters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	slides := testenv.SlideLecture(t, 5, 6)
+	plain := makeClips(t).good
+	forEachDB(t, func(t *testing.T, e *handlerEnv) {
+		l := e.newLesson(t)
+		if err := e.run(t, e.upload(t, l, slides)); err != nil {
+			t.Fatal(err)
+		}
+		sugs, err := e.DB.FindChapterSuggestions(ctx, l.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var at []int64
+		for _, s := range sugs {
+			at = append(at, s.StartMS)
+		}
+		if len(at) != 4 {
+			t.Fatalf("suggestions at %v ms, want 4, one at each slide change (every 6 s)", at)
+		}
+		for i, ms := range at {
+			if want := int64(i+1) * 6000; ms < want-200 || ms > want+200 {
+				t.Errorf("suggestion %d at %d ms, want %d ± 200", i+1, ms, want)
+			}
+		}
+		if err := e.run(t, e.upload(t, l, plain)); err != nil {
+			t.Fatal(err)
+		}
+		if sugs, _ := e.DB.FindChapterSuggestions(ctx, l.ID); len(sugs) != 0 {
+			t.Errorf("a new recording kept the old one's suggestions: %v", sugs)
+		}
+	})
+}

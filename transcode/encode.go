@@ -27,7 +27,8 @@ func videoDir(i int) string { return "v" + strconv.Itoa(i) }
 // Encode writes the HLS renditions of l and the master playlist into outDir
 // with one ffmpeg process: the source is decoded once, resampled to the
 // ladder's frame rate, split and scaled per rung; audio is encoded once into
-// its own rendition. progress, if not nil, is called with the percent done
+// its own rendition. The same decode is watched for slide changes
+// (Output.Scenes; see scenes.go) unless p.SkipScenes. progress, if not nil, is called with the percent done
 // (0–100) about once a second, from the calling goroutine; it should return
 // quickly.
 //
@@ -74,6 +75,9 @@ func (p *Pipeline) Encode(ctx context.Context, src *Source, input, outDir string
 	}
 	if err := checkComplete(src, out); err != nil {
 		return nil, err
+	}
+	if out.Scenes, err = readScenes(outDir, out.DurationMS); err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
 	}
 	master := filepath.Join(outDir, MasterPlaylist)
 	if err := os.WriteFile(master, []byte(masterPlaylist(out)), 0o644); err != nil {
@@ -122,12 +126,19 @@ func (p *Pipeline) encodeArgs(src *Source, input, outDir string, l Ladder) (args
 		// the same frames in every rung, then split per rung.
 		v := in.Get(strconv.Itoa(src.Video.Index)).Filter("fps", ffmpeg.Args{l.FrameRate})
 		branches := []*ffmpeg.Stream{v}
-		if len(l.Video) > 1 {
+		n := len(l.Video)
+		if !p.SkipScenes {
+			n++ // the last branch looks for slide changes (scenes.go)
+		}
+		if n > 1 {
 			split := v.Split()
 			branches = branches[:0]
-			for i := range l.Video {
+			for i := range n {
 				branches = append(branches, split.Get(strconv.Itoa(i)))
 			}
+		}
+		if !p.SkipScenes {
+			outs = append(outs, sceneOutput(sceneBranch(branches[n-1], filepath.Join(outDir, scenesFile)), outDir))
 		}
 		for i, r := range l.Video {
 			scaled := branches[i].

@@ -235,6 +235,8 @@ func (h *Handler) produce(ctx context.Context, p TranscodePayload, src *Source, 
 		Thumbnails:   im.Thumbnails,
 		DurationMS:   output.DurationMS,
 		Chapters:     src.Chapters,
+		// The slide changes a teacher may take as chapters.
+		SuggestedChapters: sceneStarts(output.Scenes),
 	}, nil
 }
 

@@ -26,6 +26,9 @@ type Output struct {
 	AudioOnly bool
 	// DurationMS is the length of the longest rendition.
 	DurationMS int64
+	// Scenes are the moments the picture changed as a slide does, by
+	// time: suggested chapter starts. None for audio.
+	Scenes []SceneChange
 }
 
 // Rendition kinds.

@@ -91,6 +91,9 @@ type Pipeline struct {
 	// Sandbox, when set, runs every ffmpeg and ffprobe without network
 	// and with a reduced view of the file system (see DetectSandbox).
 	Sandbox *Sandbox
+	// SkipScenes turns off the search for slide changes in Encode (to
+	// measure what it costs).
+	SkipScenes bool
 	// Logger receives debug lines for each command run (its arguments,
 	// then its time and peak memory); nil discards.
 	Logger *slog.Logger

@@ -11,9 +11,11 @@
 import './common.js';
 import { api, clock, pageData, toast } from './api.js';
 import { describeJob } from './jobstate.js';
+import { ChapterEditor } from './chapter_editor.js';
 
 const data = pageData();
 const lessonID = data.lesson_id;
+const chapters = new ChapterEditor(lessonID);
 const $ = (id) => document.getElementById(id);
 let upload = null;
 let paused = false;
@@ -209,6 +211,7 @@ function render(l, first = false) {
   if (d.percent !== null) setBar('transcode-bar', d.percent, d.state === 'succeeded' ? 'Done' : `${d.percent}% converted`);
   else $('transcode-bar').hidden = true;
   $('transcode-done').hidden = !(l.playable && (!t || d.state === 'succeeded'));
+  chapters.show(l);
   announce(d, first);
   return d;
 }
