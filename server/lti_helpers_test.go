@@ -8,9 +8,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/internal/ltiplatform"
+	"github.com/lectern/lectern/server"
 )
 
 // ltiWorld is a Lectern server with a test platform registered in it:
@@ -25,7 +27,8 @@ type ltiWorld struct {
 
 func newLTIWorld(t *testing.T, fx *fixture) *ltiWorld {
 	t.Helper()
-	ts := newServer(t, fx)
+	// Scores are sent as soon as they are due: tests wait for them.
+	ts := newServer(t, fx, func(o *server.Options) { o.LTIScoreInterval = 20 * time.Millisecond })
 	_, admin := ts.loginNew(t, lectern.RoleAdmin)
 	p := ltiplatform.New(t, ltiplatform.Options{Now: fx.Clock.Now})
 	p.SetTool(ltiplatform.Tool{LoginURL: ts.URL + "/lti/login", RedirectURL: ts.URL + "/lti/launch", JWKSURL: ts.URL + "/lti/jwks"})
@@ -142,4 +145,42 @@ func tamperSub(t *testing.T, tok, sub string) string {
 	claims["sub"] = sub
 	raw, _ = json.Marshal(claims)
 	return parts[0] + "." + base64.RawURLEncoding.EncodeToString(raw) + "." + parts[2]
+}
+
+// eventually waits (up to 20 s) for cond, failing with what.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// taughtCourse returns the one course the user teaches.
+func (w *ltiWorld) taughtCourse(t *testing.T, u *lectern.User) *lectern.Course {
+	t.Helper()
+	courses, err := w.ts.DB.FindCourses(context.Background(), u)
+	if err != nil || len(courses) != 1 {
+		t.Fatalf("courses of %s: %v, %v", u.Email, courses, err)
+	}
+	return courses[0]
+}
+
+// readyLesson adds a lesson of durationMS, ready to watch, to a course.
+func (w *ltiWorld) readyLesson(t *testing.T, courseID, title string, durationMS int64) *lectern.Lesson {
+	t.Helper()
+	ctx := context.Background()
+	l := &lectern.Lesson{CourseID: courseID, Title: title}
+	if err := w.ts.DB.CreateLesson(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	ready := lectern.LessonReady
+	l, err := w.ts.DB.UpdateLesson(ctx, l.ID, lectern.LessonUpdate{Status: &ready, DurationMS: &durationMS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

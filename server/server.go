@@ -95,6 +95,10 @@ type Options struct {
 	// Limits protect the server from one user, one address or one slow
 	// client; the zero value takes the defaults.
 	Limits Limits
+	// LTIScoreInterval is how often scores queued for LMS gradebooks are
+	// sent (lti_grades.go); zero means DefaultLTIScoreInterval, negative
+	// turns the sender off (another process sends them).
+	LTIScoreInterval time.Duration
 }
 
 // Server serves Lectern's HTTP API. It is safe for concurrent use.
@@ -134,6 +138,9 @@ type Server struct {
 	// Options.PublicURL's origin, "" when not configured.
 	lti          *ltiState
 	publicOrigin string
+	// stopScores ends the LTI score sender; scoresDone closes when it has.
+	stopScores context.CancelFunc
+	scoresDone chan struct{}
 
 	// beats group-commits progress heartbeats (heartbeat.go).
 	beats *beatBatcher
@@ -238,6 +245,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.handler = s.withBodyDeadlines(s.instrument(s.handler))
+	s.startLTIScores(opts.LTIScoreInterval)
 	return s, nil
 }
 
@@ -252,6 +260,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() error {
 	// Live event streams end first (see EndStreams).
 	s.comments.close()
+	s.stopLTIScores()
 	s.beats.close()
 	ctx, cancel := context.WithTimeout(context.Background(), tokenUsesCloseTimeout)
 	defer cancel()

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/lti"
+)
+
+// Assignment and Grade Services: watching counts. When a student's
+// coverage of a lesson crosses the course's completion threshold, and
+// whenever it grows after that, a trigger queues a score for every graded
+// LMS link of the lesson (migration 00012), in the heartbeat's own
+// transaction. This sender posts them: coverage as a fraction of the line
+// item (scoreGiven of 100), Completed and FullyGraded, stamped with the
+// time of the change, so that a post repeated after a crash is the same
+// score. A failed post backs off (ltiScoreBackoff) and shows on the admin
+// page; each change is sent once.
+
+const (
+	// DefaultLTIScoreInterval is how often the sender looks for scores.
+	DefaultLTIScoreInterval = 5 * time.Second
+	// ltiScoreLease is how long a sender holds the scores it claimed.
+	ltiScoreLease = 2 * time.Minute
+	// ltiScoreBatch bounds the scores one pass claims.
+	ltiScoreBatch = 50
+	// ltiScoreMaxBackoff caps the wait between attempts.
+	ltiScoreMaxBackoff = 6 * time.Hour
+	// ltiScoreMaximum is the score of a lesson watched whole.
+	ltiScoreMaximum = 100
+)
+
+// ltiScoreBackoff is the wait after the n-th failed attempt: 30 s,
+// doubling, at most ltiScoreMaxBackoff.
+func ltiScoreBackoff(n int) time.Duration {
+	d := 30 * time.Second
+	for i := 1; i < n && d < ltiScoreMaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, ltiScoreMaxBackoff)
+}
+
+// startLTIScores starts the sender, unless interval is negative.
+func (s *Server) startLTIScores(interval time.Duration) {
+	if interval < 0 {
+		return
+	}
+	if interval == 0 {
+		interval = DefaultLTIScoreInterval
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopScores, s.scoresDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.scoresDone)
+		s.runLTIScores(ctx, interval)
+	}()
+}
+
+// stopLTIScores stops the sender and waits for a pass under way.
+func (s *Server) stopLTIScores() {
+	if s.stopScores != nil {
+		s.stopScores()
+		<-s.scoresDone
+	}
+}
+
+// runLTIScores posts due scores every interval until ctx ends.
+func (s *Server) runLTIScores(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.sendLTIScores(ctx); err != nil && ctx.Err() == nil {
+				s.logger.WarnContext(ctx, "lti scores", slog.Any("error", err))
+			}
+		}
+	}
+}
+
+// sendLTIScores posts the scores due now and returns how many were sent.
+func (s *Server) sendLTIScores(ctx context.Context) (int, error) {
+	now := s.clock.Now()
+	due, err := s.db.ClaimDueLTIScores(ctx, now, ltiScoreLease, ltiScoreBatch)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	platforms := map[string]*lectern.LTIPlatform{}
+	for _, sc := range due {
+		err := s.postLTIScore(ctx, platforms, sc)
+		if err == nil {
+			if err := s.db.MarkLTIScoreSent(ctx, sc); err != nil {
+				return sent, err
+			}
+			sent++
+			continue
+		}
+		s.logger.WarnContext(ctx, "lti score not delivered", slog.String("link", sc.LinkID),
+			slog.String("user", sc.UserID), slog.Int("attempt", sc.Attempts+1), slog.Any("error", err))
+		if err := s.db.MarkLTIScoreFailed(ctx, sc, err.Error(), now.Add(ltiScoreBackoff(sc.Attempts+1))); err != nil {
+			return sent, err
+		}
+	}
+	return sent, nil
+}
+
+func (s *Server) postLTIScore(ctx context.Context, platforms map[string]*lectern.LTIPlatform, sc *lectern.LTIScore) error {
+	p := platforms[sc.PlatformID]
+	if p == nil {
+		var err error
+		if p, err = s.db.FindLTIPlatform(ctx, sc.PlatformID); err != nil {
+			return fmt.Errorf("find platform: %w", err)
+		}
+		platforms[p.ID] = p
+	}
+	slots := lectern.CoverageSlots(sc.DurationMS)
+	if slots == 0 {
+		return errors.New("the lesson has no duration yet")
+	}
+	pct := lectern.CoveragePercent(min(int(sc.CoveredSecs), slots), slots)
+	score := lti.Score{
+		UserID: sc.Sub, ScoreGiven: math.Round(pct*10) / 10, ScoreMaximum: ltiScoreMaximum,
+		Comment:          fmt.Sprintf("Watched %.1f%% of the lesson in Lectern.", pct),
+		Timestamp:        sc.ChangedAt,
+		ActivityProgress: lti.ActivityCompleted, GradingProgress: lti.GradingFullyGraded,
+	}
+	return s.ltiServices(p.ID, p.TokenURL, p.ClientID).PostScore(ctx, sc.LineItemURL, score)
+}
