@@ -19,12 +19,22 @@ import (
 // skipped; a sender that dies leaves its lease to expire.
 func (db *DB) ClaimDueLTIScores(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*lectern.LTIScore, error) {
 	now = normTime(now)
-	var due, claimed []*lectern.LTIScore
-	err := db.write(ctx, func(t tx) error {
-		if err := t.sel(ctx, &due, `SELECT `+ltiScoreColumns+` `+ltiScoreJoins+`
+	const dueQuery = `SELECT ` + ltiScoreColumns + ` ` + ltiScoreJoins + `
 			WHERE s.covered_secs <> s.sent_secs AND s.next_attempt_at <= ?
 				AND (s.lease_until IS NULL OR s.lease_until < ?)
-			ORDER BY s.next_attempt_at LIMIT ?`, now, now, limit); err != nil {
+			ORDER BY s.next_attempt_at LIMIT ?`
+	var due, claimed []*lectern.LTIScore
+	// Look first under a read transaction: the sender runs every few
+	// seconds, and an idle pass must not take SQLite's write lock.
+	if err := db.read(ctx, func(t tx) error { return t.sel(ctx, &due, dueQuery, now, now, limit) }); err != nil {
+		return nil, fmt.Errorf("claim due lti scores: %w", err)
+	}
+	if len(due) == 0 {
+		return nil, nil
+	}
+	err := db.write(ctx, func(t tx) error {
+		due = due[:0]
+		if err := t.sel(ctx, &due, dueQuery, now, now, limit); err != nil {
 			return err
 		}
 		claimed = claimed[:0]
