@@ -332,7 +332,6 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerPageRoutes(e)
 	s.registerTokenPage(e)
 	s.registerUploadRoutes(e)
-	s.registerPageRoutes(e)
 	s.registerMediaRoutes(e)
 	return e
 }
