@@ -83,6 +83,14 @@ func (s *Server) handleMedia(c echo.Context) error {
 	if handled, err := s.serveCaptionMedia(c, tok.LessonID, key, rel); handled {
 		return err
 	}
+	return s.serveObject(c, key, mediaCacheControl(key))
+}
+
+// serveObject answers with the stored object key (Range, conditional
+// requests and HEAD included), with the given Cache-Control.
+func (s *Server) serveObject(c echo.Context, key, cacheControl string) error {
+	req := c.Request()
+	ctx := req.Context()
 	// Storage gets StorageTimeout to answer each call (see objectReader):
 	// a slow or unreachable store is a quick 503 the player retries, not
 	// a request hanging as long as the store does.
@@ -100,7 +108,7 @@ func (s *Server) handleMedia(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, lectern.ContentTypeFor(key))
 	h.Set("ETag", mediaETag(info))
-	h.Set(echo.HeaderCacheControl, mediaCacheControl(key))
+	h.Set(echo.HeaderCacheControl, cacheControl)
 	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
 	body := &objectReader{ctx: ctx, cancel: cancel, timeout: s.storageTimeout, store: s.storage, key: key, size: info.Size}
 	defer body.Close()
