@@ -99,6 +99,15 @@ type Options struct {
 	// sent (lti_grades.go); zero means DefaultLTIScoreInterval, negative
 	// turns the sender off (another process sends them).
 	LTIScoreInterval time.Duration
+	// Mailer sends mail (password resets, address confirmations); nil
+	// means no mail is configured, and features that need it say so.
+	// MailFrom is the sender's address, as "Name <addr>" or a bare
+	// address; PublicURL is then required, for the links in mail.
+	Mailer   lectern.Mailer
+	MailFrom string
+	// MailInterval is how often the outbox is looked at (mail.go); zero
+	// means DefaultMailInterval, negative turns the sender off.
+	MailInterval time.Duration
 }
 
 // Server serves Lectern's HTTP API. It is safe for concurrent use.
@@ -141,6 +150,11 @@ type Server struct {
 	// stopScores ends the LTI score sender; scoresDone closes when it has.
 	stopScores context.CancelFunc
 	scoresDone chan struct{}
+
+	// mail is the outbox's sender (mail.go); resets throttle password
+	// reset requests (password_reset.go).
+	mail   *mailState
+	resets *resetLimits
 
 	// beats group-commits progress heartbeats (heartbeat.go).
 	beats *beatBatcher
@@ -198,6 +212,10 @@ func New(opts Options) (*Server, error) {
 		storageTimeout: opts.StorageTimeout,
 		dummyHash:      dummy,
 		logins:         newLoginThrottle(),
+		resets:         newResetLimits(),
+	}
+	if s.mail, err = newMailState(opts); err != nil {
+		return nil, err
 	}
 	s.hashes = newHashSlots(s.limits.PasswordHashes, s.limits.PasswordHashWait)
 	if s.clock == nil {
@@ -246,6 +264,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.handler = s.withBodyDeadlines(s.instrument(s.handler))
 	s.startLTIScores(opts.LTIScoreInterval)
+	s.startMailSender(opts.MailInterval)
 	return s, nil
 }
 
@@ -261,6 +280,7 @@ func (s *Server) Close() error {
 	// Live event streams end first (see EndStreams).
 	s.comments.close()
 	s.stopLTIScores()
+	s.stopMailSender()
 	s.beats.close()
 	ctx, cancel := context.WithTimeout(context.Background(), tokenUsesCloseTimeout)
 	defer cancel()
@@ -314,6 +334,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	api := e.Group("/api/v1")
 	s.registerAdminJobRoutes(api)
 	s.registerSessionRoutes(api)
+	s.registerPasswordResetRoutes(e, api)
 	s.registerTokenRoutes(api)
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)

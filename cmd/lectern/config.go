@@ -66,6 +66,8 @@ type Config struct {
 	StorageQuota int64
 	// StorageTimeout bounds each call a media request makes to storage.
 	StorageTimeout time.Duration
+	// Mail is how mail is sent (config_mail.go).
+	Mail MailConfig
 
 	// How ffmpeg is confined (config_limits.go): FFmpegSandbox is
 	// transcode.SandboxAuto (also ""), SandboxRequired or SandboxOff;
@@ -142,7 +144,7 @@ func setString(dst func(*Config) *string) func(*Config, string) error {
 
 // configVars is the fixed configuration list, in documentation order.
 func configVars() []configVar {
-	return []configVar{
+	return append([]configVar{
 		{"LECTERN_ADDR", "addr", "HTTP listen address (default :8080)", setString(func(c *Config) *string { return &c.Addr })},
 		{"LECTERN_DATA_DIR", "data-dir", "directory for the SQLite file, disk objects and generated secret (default ./lectern-data)", setString(func(c *Config) *string { return &c.DataDir })},
 		{"LECTERN_DATABASE_URL", "database-url", "postgres://… or sqlite:PATH (default sqlite:<data dir>/lectern.db)", setString(func(c *Config) *string { return &c.DatabaseURL })},
@@ -179,7 +181,7 @@ func configVars() []configVar {
 		{"LECTERN_FFMPEG_MEMORY", "ffmpeg-memory", "address space each ffmpeg may use, like 6GiB (default 3GiB plus 256MiB per CPU)", setMemory(func(c *Config) *int64 { return &c.FFmpegMemory })},
 		{"LECTERN_FFPROBE_MEMORY", "ffprobe-memory", "address space each ffprobe may use, at least 384MiB (default 512MiB)", setMemory(func(c *Config) *int64 { return &c.FFprobeMemory })},
 		{"LECTERN_STORAGE_TIMEOUT", "storage-timeout", "a playlist or segment request whose storage does not answer within this gets 503, at most 10s (default 8s)", setStorageTimeout},
-	}
+	}, mailConfigVars()...)
 }
 
 // RegisterConfigFlags defines the configuration flags on fs. Every flag is
