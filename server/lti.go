@@ -44,6 +44,7 @@ func newLTIState(clock func() time.Time) *ltiState {
 func (s *Server) registerLTIRoutes(e *echo.Echo, api *echo.Group) {
 	e.GET("/lti/jwks", s.handleLTIJWKS)
 	s.registerLTILaunchRoutes(e)
+	s.registerLTIDeepLinkRoutes(e)
 	s.registerLTIAdminRoutes(e, api)
 }
 

@@ -140,6 +140,11 @@ func (s *Server) ltiLaunch(c echo.Context, p *lectern.LTIPlatform, l *lti.Launch
 	if l.MessageType == lti.MessageDeepLinkingRequest && member != lectern.MemberTeacher {
 		return s.ltiRefuse(c, p, l, lti.Refuse(lti.ReasonRole, "Only the course's teachers may add Lectern lessons to it."))
 	}
+	if l.MessageType == lti.MessageDeepLinkingRequest {
+		if err := checkDeepLinkingSettings(l); err != nil {
+			return s.ltiRefuse(c, p, l, err)
+		}
+	}
 	if l.Context == nil {
 		return s.ltiRefuse(c, p, l, lti.Refuse(lti.ReasonContext,
 			"The launch does not come from a course (no context claim); Lectern opens lessons of a course."))

@@ -84,9 +84,17 @@ func (s *Server) handleMedia(c echo.Context) error {
 	if handled, err := s.serveCaptionMedia(c, tok.LessonID, key, rel); handled {
 		return err
 	}
+	return s.serveObject(c, key, mediaCacheControl(key))
+}
+
+// serveObject answers with the stored object key (Range, conditional
+// requests and HEAD included), with the given Cache-Control.
+func (s *Server) serveObject(c echo.Context, key, cacheControl string) error {
 	if fs, ok := s.storage.(fileStore); ok {
-		return s.serveMediaFile(c, fs, key)
+		return s.serveMediaFile(c, fs, key, cacheControl)
 	}
+	req := c.Request()
+	ctx := req.Context()
 	// Storage gets StorageTimeout to answer each call (see objectReader):
 	// a slow or unreachable store is a quick 503 the player retries, not
 	// a request hanging as long as the store does.
@@ -101,7 +109,7 @@ func (s *Server) handleMedia(c echo.Context) error {
 	if err != nil {
 		return storageUnavailable(c, fmt.Errorf("stat media file: %w", err))
 	}
-	setMediaHeaders(c, key, info)
+	setMediaHeaders(c, key, info, cacheControl)
 	body := &objectReader{ctx: ctx, cancel: cancel, timeout: s.storageTimeout, store: s.storage, key: key, size: info.Size}
 	defer body.Close()
 	// ServeContent answers Range, If-Range, If-None-Match, If-Modified-Since
@@ -114,11 +122,11 @@ func (s *Server) handleMedia(c echo.Context) error {
 }
 
 // setMediaHeaders sets the headers of a media file's answer.
-func setMediaHeaders(c echo.Context, key string, info lectern.ObjectInfo) {
+func setMediaHeaders(c echo.Context, key string, info lectern.ObjectInfo, cacheControl string) {
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, lectern.ContentTypeFor(key))
 	h.Set("ETag", mediaETag(info))
-	h.Set(echo.HeaderCacheControl, mediaCacheControl(key))
+	h.Set(echo.HeaderCacheControl, cacheControl)
 	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
 }
 
@@ -132,7 +140,7 @@ type fileStore interface {
 // *os.File, hands it on to net/http's ReadFrom on the connection, which
 // sends the bytes with sendfile: they never pass through user space.
 // Range and conditional requests are answered as for any store.
-func (s *Server) serveMediaFile(c echo.Context, fs fileStore, key string) error {
+func (s *Server) serveMediaFile(c echo.Context, fs fileStore, key, cacheControl string) error {
 	req := c.Request()
 	f, info, err := fs.OpenFile(req.Context(), key)
 	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
@@ -142,7 +150,7 @@ func (s *Server) serveMediaFile(c echo.Context, fs fileStore, key string) error 
 		return storageUnavailable(c, fmt.Errorf("open media file: %w", err))
 	}
 	defer f.Close()
-	setMediaHeaders(c, key, info)
+	setMediaHeaders(c, key, info, cacheControl)
 	http.ServeContent(readFromResponse{c.Response()}, req, "", info.ModTime, f)
 	return nil
 }

@@ -318,14 +318,16 @@ func (p *Platform) handleDeepLinkReturn(w http.ResponseWriter, r *http.Request) 
 		if it.Thumbnail != nil {
 			ri.Thumbnail = it.Thumbnail.URL
 		}
-		if it.Type == lti.TypeResourceLink {
-			max := 0.0
-			if it.LineItem != nil {
-				max = it.LineItem.ScoreMaximum
-			}
-			ri.LinkID = "link-" + randomString(6)
-			p.AddLink(Link{ID: ri.LinkID, ContextID: m.ContextID, Title: it.Title, Custom: it.Custom}, max)
+		if it.Type != lti.TypeResourceLink {
+			http.Error(w, "content item of type "+it.Type+" was not asked for (accept_types is ltiResourceLink)", http.StatusBadRequest)
+			return
 		}
+		max := 0.0
+		if it.LineItem != nil {
+			max = it.LineItem.ScoreMaximum
+		}
+		ri.LinkID = "link-" + randomString(6)
+		p.AddLink(Link{ID: ri.LinkID, ContextID: m.ContextID, Title: it.Title, Custom: it.Custom}, max)
 		got = append(got, ri)
 	}
 	p.mu.Lock()
