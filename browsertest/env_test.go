@@ -29,24 +29,12 @@ type lectern struct {
 	log bytes.Buffer
 }
 
-// buildLectern compiles the lectern binary into a temporary directory.
-func buildLectern(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "lectern")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/lectern/lectern/cmd/lectern")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/lectern: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // startLectern runs "lectern serve" on a fresh data dir with the given
 // admin, and returns once it listens. It is stopped when the test ends.
 func startLectern(t *testing.T, adminEmail, adminPassword string) *lectern {
 	t.Helper()
 	ffmpeg, ffprobe := testenv.FFmpeg(t)
-	bin := buildLectern(t)
-	cmd := exec.Command(bin, "serve")
+	cmd := exec.Command(testenv.LecternBinary(t), "serve")
 	cmd.Env = append(os.Environ(),
 		"LECTERN_DATA_DIR="+t.TempDir(),
 		"LECTERN_ADDR=127.0.0.1:0",

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,45 +20,7 @@ import (
 // into a failure; nothing asserts on how fast anything is.
 const hangGuard = 60 * time.Second
 
-// binDir holds the lectern binary the end-to-end tests build once.
-type binDir struct {
-	dir   string
-	build func() (string, error)
-}
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lectern-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testBinary.dir = dir
-	testBinary.build = sync.OnceValues(func() (string, error) {
-		bin := filepath.Join(dir, "lectern")
-		out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("go build: %v\n%s", err, out)
-		}
-		return bin, nil
-	})
-	code := testenv.Run(m)
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// testBinary is set once by TestMain, before any test runs, and read only
-// afterwards.
-var testBinary binDir
-
-// lecternBinary builds the binary on first use and returns its path.
-func lecternBinary(t *testing.T) string {
-	t.Helper()
-	bin, err := testBinary.build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
 // lines is a goroutine-safe, waitable record of a stream's lines.
 type lines struct {
@@ -155,7 +115,7 @@ func startLectern(t *testing.T, env map[string]string, args ...string) *proc {
 func startLecternIn(t *testing.T, dir string, env map[string]string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, stdout: newLines(), stderr: newLines(), exited: make(chan struct{})}
-	p.cmd = exec.Command(lecternBinary(t), args...)
+	p.cmd = exec.Command(testenv.LecternBinary(t), args...)
 	p.cmd.Dir = dir
 	p.cmd.Env = lecternEnv(env)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
@@ -279,7 +239,7 @@ func (p *proc) stop() {
 // runLectern runs a command that exits by itself, with stdin as input.
 func runLectern(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(lecternBinary(t), args...)
+	cmd := exec.Command(testenv.LecternBinary(t), args...)
 	cmd.Env = lecternEnv(env)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer

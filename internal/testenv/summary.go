@@ -75,6 +75,7 @@ func (l *skipLog) record(dir string) record {
 // note of the run that produced that result.
 func Run(m *testing.M) int {
 	code := m.Run()
+	removeLecternBinary()
 	dir, err := os.Getwd()
 	if err != nil {
 		return code
