@@ -35,8 +35,10 @@ import (
 const recoveryGuard = 3 * time.Minute
 
 // TestOperations runs the operations journeys on real processes: a worker
-// killed mid-transcode, an admin's cancel of a running transcode, the
-// metrics after a transcode, and a task lost from Redis.
+// killed mid-transcode (RELIABILITY 8), an admin's cancel of a running
+// transcode, the metrics after a transcode, a task lost from Redis, a
+// paused worker resumed after another took its job over (RELIABILITY 9)
+// and a worker stopped by SIGTERM mid-encode (RELIABILITY 10).
 //
 // Like TestLessonEndToEnd it is not parallel with the package's other
 // tests, whose timing-sensitive process checks its transcodes would
@@ -46,30 +48,24 @@ func TestOperations(t *testing.T) {
 	long := makeClip(t, "1280x720", 20)
 	short := makeClip(t, "640x360", 4)
 
-	t.Run("WorkerKilledMidTranscode", func(t *testing.T) {
-		t.Parallel()
-		testWorkerKilled(t, long)
-	})
-	t.Run("CancelRunningTranscode", func(t *testing.T) {
-		t.Parallel()
-		testCancelRunning(t, long)
-	})
-	t.Run("MetricsAfterTranscode", func(t *testing.T) {
-		t.Parallel()
-		testMetricsAfterTranscode(t, short)
-	})
-	t.Run("TaskDeletedFromRedis", func(t *testing.T) {
-		t.Parallel()
-		testTaskDeletedFromRedis(t, short)
-	})
-	t.Run("Acceptance09_PausedWorkerDoesNotPublish", func(t *testing.T) {
-		t.Parallel()
-		testPausedWorker(t, long)
-	})
-	t.Run("Acceptance10_WorkerSIGTERMHandsBack", func(t *testing.T) {
-		t.Parallel()
-		testWorkerSIGTERM(t, long)
-	})
+	journeys := []struct {
+		name string
+		run  func(t *testing.T, clip string)
+		clip string
+	}{
+		{"WorkerKilledMidTranscode", testWorkerKilled, long},
+		{"CancelRunningTranscode", testCancelRunning, long},
+		{"MetricsAfterTranscode", testMetricsAfterTranscode, short},
+		{"TaskDeletedFromRedis", testTaskDeletedFromRedis, short},
+		{"Acceptance09_PausedWorkerDoesNotPublish", testPausedWorker, long},
+		{"Acceptance10_WorkerSIGTERMHandsBack", testWorkerSIGTERM, long},
+	}
+	for _, j := range journeys {
+		t.Run(j.name, func(t *testing.T) {
+			t.Parallel()
+			j.run(t, j.clip)
+		})
+	}
 }
 
 // testWorkerKilled (RELIABILITY 8): of two workers, the one running the
