@@ -56,8 +56,8 @@ type mailState struct {
 	// publicURL is where links in mail point, without a trailing slash.
 	publicURL string
 	wake      chan struct{}
-	stop      context.CancelFunc
-	done      chan struct{}
+	// sender is the loop that sends; nil when off.
+	sender *loop
 }
 
 func newMailState(opts Options) (*mailState, error) {
@@ -104,32 +104,11 @@ func (s *Server) startMailSender(interval time.Duration) {
 	if interval == 0 {
 		interval = DefaultMailInterval
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.mail.stop, s.mail.done = cancel, make(chan struct{})
-	go func() {
-		defer close(s.mail.done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			case <-s.mail.wake:
-			}
-			if _, err := s.sendMail(ctx); err != nil && ctx.Err() == nil {
-				s.logger.WarnContext(ctx, "mail sender", slog.Any("error", err))
-			}
+	s.mail.sender = startWokenLoop(interval, s.mail.wake, func(ctx context.Context) {
+		if _, err := s.sendMail(ctx); err != nil && ctx.Err() == nil {
+			s.logger.WarnContext(ctx, "mail sender", slog.Any("error", err))
 		}
-	}()
-}
-
-// stopMailSender stops the sender and waits for a pass under way.
-func (s *Server) stopMailSender() {
-	if s.mail.stop != nil {
-		s.mail.stop()
-		<-s.mail.done
-	}
+	})
 }
 
 // sendMail sends the mail due now and returns how many were sent.

@@ -108,6 +108,11 @@ type Options struct {
 	// MailInterval is how often the outbox is looked at (mail.go); zero
 	// means DefaultMailInterval, negative turns the sender off.
 	MailInterval time.Duration
+	// LTIRosterInterval is how often each linked LMS course's roster is
+	// read again (lti_roster.go); zero means DefaultLTIRosterInterval,
+	// negative turns the periodic sync off (teachers and admins still
+	// sync on demand).
+	LTIRosterInterval time.Duration
 }
 
 // Server serves Lectern's HTTP API. It is safe for concurrent use.
@@ -147,9 +152,9 @@ type Server struct {
 	// Options.PublicURL's origin, "" when not configured.
 	lti          *ltiState
 	publicOrigin string
-	// stopScores ends the LTI score sender; scoresDone closes when it has.
-	stopScores context.CancelFunc
-	scoresDone chan struct{}
+	// scores is the LTI score sender, rosters the LTI roster sync (nil
+	// when off).
+	scores, rosters *loop
 
 	// mail is the outbox's sender (mail.go); resets throttle password
 	// reset requests (password_reset.go).
@@ -265,6 +270,7 @@ func New(opts Options) (*Server, error) {
 	s.handler = s.withBodyDeadlines(s.instrument(s.handler))
 	s.startLTIScores(opts.LTIScoreInterval)
 	s.startMailSender(opts.MailInterval)
+	s.startLTIRosters(opts.LTIRosterInterval)
 	return s, nil
 }
 
@@ -279,8 +285,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() error {
 	// Live event streams end first (see EndStreams).
 	s.comments.close()
-	s.stopLTIScores()
-	s.stopMailSender()
+	s.scores.stop()
+	s.mail.sender.stop()
+	s.rosters.stop()
 	s.beats.close()
 	ctx, cancel := context.WithTimeout(context.Background(), tokenUsesCloseTimeout)
 	defer cancel()
