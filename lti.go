@@ -68,3 +68,18 @@ type LTIScore struct {
 	NextAttemptAt time.Time  `json:"next_attempt_at" db:"next_attempt_at"`
 	LastError     string     `json:"last_error,omitempty" db:"last_error"`
 }
+
+// LTIDeepLink is a deep linking request a teacher is answering: the
+// platform asked for content, Lectern showed its picker. It is stored
+// under the hash of a secret the picker page carries, used once.
+type LTIDeepLink struct {
+	IDHash     string `db:"id"`
+	PlatformID string `db:"platform_id"`
+	UserID     string `db:"user_id"`
+	CourseID   string `db:"course_id"`
+	// Request is what answering needs of the request (JSON; see
+	// server/lti_deeplink.go).
+	Request   string    `db:"request"`
+	CreatedAt time.Time `db:"created_at"`
+	ExpiresAt time.Time `db:"expires_at"`
+}

@@ -24,6 +24,7 @@ const (
 	ReasonTarget        = "bad_target_link"
 	ReasonRole          = "role"
 	ReasonContext       = "context"
+	ReasonDeepLinking   = "deep_linking_settings"
 )
 
 // Refusal is why Lectern will not believe or act on an LTI message.

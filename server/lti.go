@@ -44,6 +44,8 @@ func newLTIState(clock func() time.Time) *ltiState {
 func (s *Server) registerLTIRoutes(e *echo.Echo, api *echo.Group) {
 	e.GET("/lti/jwks", s.handleLTIJWKS)
 	s.registerLTILaunchRoutes(e)
+	s.registerLTIDeepLinkRoutes(e)
+	s.registerLTIRosterRoutes(api)
 	s.registerLTIAdminRoutes(e, api)
 }
 

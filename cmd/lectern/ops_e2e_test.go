@@ -260,8 +260,18 @@ func newCluster(t *testing.T, extra map[string]string) *cluster {
 // was killed first.
 func (c *cluster) startWorker(t *testing.T, dataDir string) *proc {
 	t.Helper()
+	return c.startWorkerWith(t, dataDir, 1, nil)
+}
+
+// startWorkerWith is startWorker running concurrency transcodes at once,
+// with extra added to the cluster's environment.
+func (c *cluster) startWorkerWith(t *testing.T, dataDir string, concurrency int, extra map[string]string) *proc {
+	t.Helper()
 	env := maps(c.env, "LECTERN_DATA_DIR", dataDir)
-	env["LECTERN_WORKER_CONCURRENCY"] = "1"
+	for k, v := range extra {
+		env[k] = v
+	}
+	env["LECTERN_WORKER_CONCURRENCY"] = strconv.Itoa(concurrency)
 	p := startLectern(t, env, "worker")
 	t.Cleanup(func() {
 		for _, pid := range ffmpegIn(t, dataDir) {

@@ -54,6 +54,9 @@ func (p *Platform) DeepLinkingMessage(sub, contextID string) *Message {
 	return m
 }
 
+// DeepLinkReturnURL is where the tool posts its answer to m.
+func (p *Platform) DeepLinkReturnURL(m *Message) string { return p.URL + "/deeplink/return/" + m.Hint }
+
 // LoginParams are the parameters of the third-party-initiated login the
 // platform starts for m. storageTarget, when not empty, offers LTI
 // client-side postMessage storage in that frame ("_parent").
@@ -207,7 +210,7 @@ func (p *Platform) claimsLocked(m *Message, nonce string) (map[string]any, error
 		}
 		claims[lti.ClaimTargetLinkURI] = target
 		claims[lti.ClaimDeepLinkingSettings] = map[string]any{
-			"deep_link_return_url":                 p.URL + "/deeplink/return/" + m.Hint,
+			"deep_link_return_url":                 p.DeepLinkReturnURL(m),
 			"accept_types":                         []string{"ltiResourceLink"},
 			"accept_presentation_document_targets": []string{"iframe", "window"},
 			"accept_multiple":                      true, "accept_lineitem": true, "data": m.DeepLinkData,

@@ -59,3 +59,7 @@ const loginBox = document.getElementById('lti-login');
 const verifyBox = document.getElementById('lti-verify');
 if (loginBox) login(loginBox);
 if (verifyBox) verify(verifyBox);
+
+// The deep linking answer goes back to the LMS at once.
+const returnForm = document.getElementById('lti-deep-link-return');
+if (returnForm) returnForm.submit();

@@ -12,6 +12,7 @@ import './common.js';
 import { api, clock, pageData, toast } from './api.js';
 import { describeJob } from './jobstate.js';
 import { ChapterEditor } from './chapter_editor.js';
+import { fingerprintOf as fingerprintFor, isRefusal, recordingUpload, uploadErrorMessage } from './recording_upload.js';
 
 const data = pageData();
 const lessonID = data.lesson_id;
@@ -21,7 +22,7 @@ let upload = null;
 let paused = false;
 
 function fingerprintOf(file) {
-  return ['lectern', lessonID, file.name, file.type, file.size, file.lastModified].join('|');
+  return fingerprintFor(lessonID, file);
 }
 
 function fmtBytes(n) {
@@ -123,29 +124,12 @@ function start(file) {
   $('upload-eta').textContent = '';
   $('cancel').hidden = false;
   Object.assign(speed, { last: 0, bytes: 0, rate: 0 });
-  // A 4xx refuses the file, except a conflict or lock (another tab) and a
-  // 408 (the network went silent; what arrived is kept): those resume.
-  const refusal = (status) => status >= 400 && status < 500 && ![408, 409, 423].includes(status);
-  upload = new window.tus.Upload(file, {
-    endpoint: '/api/v1/uploads',
-    chunkSize: 16 * 1024 * 1024,
-    retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000],
-    metadata: { lesson_id: lessonID, filename: file.name, filetype: file.type || 'application/octet-stream' },
-    fingerprint: async (f) => fingerprintOf(f),
-    storeFingerprintForResuming: true,
-    removeFingerprintOnSuccess: true,
+  upload = recordingUpload(file, lessonID, {
     onProgress,
-    onShouldRetry: (err) => {
-      const status = err.originalResponse ? err.originalResponse.getStatus() : 0;
-      return !refusal(status);
-    },
     onError: (err) => {
       const status = err.originalResponse?.getStatus?.() || 0;
-      const body = err.originalResponse?.getBody?.();
-      let msg = 'The upload stopped. Check your connection and press Resume.';
-      try { msg = JSON.parse(body).error.message || msg; } catch { /* not JSON */ }
-      showError(msg);
-      if (refusal(status)) {
+      showError(uploadErrorMessage(err));
+      if (isRefusal(status)) {
         // The server refused this file: resuming cannot help, another file can.
         refused(file);
         return;
