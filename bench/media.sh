@@ -100,7 +100,12 @@ fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$tmp/nginx/logs"
+# As root, nginx's workers would run as an unprivileged user that cannot
+# read the temporary directory: they stay root (loopback only).
+user=""
+[ "$(id -u)" = 0 ] && user="user root;"
 cat >"$tmp/nginx/nginx.conf" <<CONF
+$user
 worker_processes auto;
 pid $tmp/nginx/nginx.pid;
 error_log $tmp/nginx/logs/error.log;
@@ -125,7 +130,7 @@ CONF
 pids="$pids $!"
 sleep 0.5
 nginx_url="http://127.0.0.1:$port/seg.m4s"
-curl -sf -o "$tmp/a" "$nginx_url"
+curl -sf -o "$tmp/a" "$nginx_url" || { echo "nginx did not serve the file:" >&2; cat "$tmp/nginx/logs/error.log" >&2; exit 1; }
 curl -sf -o "$tmp/b" "$after_url"
 cmp -s "$tmp/a" "$tmp/b" || { echo "nginx and Lectern answer different bytes" >&2; exit 1; }
 
