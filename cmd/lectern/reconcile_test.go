@@ -83,14 +83,18 @@ func TestReconciler(t *testing.T) {
 			r.start()
 			t.Cleanup(r.Close)
 			newTask := db.TranscodeTaskID(dead.LessonID, dead.Attempt) + ":1"
-			// live's task is missing from the queue too (it was never enqueued).
-			want := []string{lost.TaskID, newTask, live.TaskID}
+			// live's task is missing from the queue too, but its delivery
+			// renews its lease: it is left alone.
+			want := []string{lost.TaskID, newTask}
 			slices.Sort(want)
 			deadline := time.Now().Add(30 * time.Second)
 			for {
 				j, err := d.FindJobByID(ctx, dead.ID)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if _, err := d.RenewLease(ctx, liveLease, nil); err != nil {
+					t.Fatalf("renew the live delivery's lease: %v", err)
 				}
 				pending := pendingTranscodes(t, q)
 				if j.State == lectern.JobRetrying && slices.Equal(pending, want) && !stored(t, st, deadLease.Prefix) {
@@ -112,7 +116,13 @@ func TestReconciler(t *testing.T) {
 				t.Errorf("its lesson: %q %q, want failed with the reason", l.Status, l.Error)
 			}
 			for time.Now().Before(deadline) && stored(t, st, spentLease.Prefix) {
+				if _, err := d.RenewLease(ctx, liveLease, nil); err != nil {
+					t.Fatalf("renew the live delivery's lease: %v", err)
+				}
 				time.Sleep(50 * time.Millisecond)
+			}
+			if slices.Contains(pendingTranscodes(t, q), live.TaskID) {
+				t.Error("a job whose delivery renews its lease was enqueued again")
 			}
 			if stored(t, st, spentLease.Prefix) {
 				t.Error("the failed job's partial output was not swept")
