@@ -175,6 +175,8 @@ func (s *Server) handlePasswordResetConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Sessions kept in memory here and in other API processes end too.
+	s.invalidateAuth(ctx, "u:"+u.ID)
 	for _, h := range ended {
 		s.endSessionStreams(ctx, h)
 	}

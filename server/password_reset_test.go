@@ -68,6 +68,7 @@ func TestPasswordResetByMail(t *testing.T) {
 		ts, mta := newMailServer(t, fx)
 		u, oldPassword := fx.createUser(t, lectern.RoleStudent)
 		elsewhere := ts.login(t, u, oldPassword)
+		elsewhere.do(t, "GET", "/api/v1/me", nil).want(http.StatusOK) // and is known to the server's memory
 		anon := ts.client(t)
 
 		var known, unknown struct{ Message string }
