@@ -183,13 +183,14 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		Uploads:        uploadOptions(cfg),
 		Queue:          p.enqueue,
 		// The limits an operator may tune (LECTERN_EVENT_STREAMS_PER_USER…).
-		Limits:      cfg.serverLimits(),
-		Events:      p.events,
-		ReadyChecks: ready,
-		Tasks:       transcode.Tasks{Inspector: p.backends.Queue.Inspector},
-		QueueUI:     p.queueUI,
-		Metrics:     p.metrics,
-		AccessLog:   p.Logger.With("component", "http"),
+		Limits:         cfg.serverLimits(),
+		Events:         p.events,
+		ReadyChecks:    ready,
+		DegradedChecks: p.backends.degradedChecks(),
+		Tasks:          transcode.Tasks{Inspector: p.backends.Queue.Inspector},
+		QueueUI:        p.queueUI,
+		Metrics:        p.metrics,
+		AccessLog:      p.Logger.With("component", "http"),
 	})
 	if err != nil {
 		return fmt.Errorf("build api server: %w", err)

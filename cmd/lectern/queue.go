@@ -63,6 +63,11 @@ func OpenQueue(ctx context.Context, redisURL string) (*Queue, error) {
 		q.Close()
 		return nil, fmt.Errorf("parse redis url: %w", err)
 	}
+	// A caller's deadline (an upload's enqueue timeout, /readyz) bounds
+	// the round trip itself, not only the wait between retries, so a
+	// Redis that accepts connections but does not answer holds no request
+	// past it.
+	opt.ContextTimeoutEnabled = true
 	q.Redis = redis.NewClient(opt)
 	if err := q.Ping(ctx); err != nil {
 		q.Close()
