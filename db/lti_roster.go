@@ -75,6 +75,22 @@ func (db *DB) FindLTIContexts(ctx context.Context, courseID string) ([]*LTIConte
 	return fillRoster(rows), nil
 }
 
+// FindLTIPlatformContexts returns the LMS courses of a platform linked
+// to Lectern courses, those whose roster failed last first, then by
+// title.
+func (db *DB) FindLTIPlatformContexts(ctx context.Context, platformID string, limit int) ([]*LTIContextRow, error) {
+	rows := []*LTIContextRow{}
+	err := db.read(ctx, func(t tx) error {
+		return t.sel(ctx, &rows, `SELECT `+ltiContextColumns+` FROM lti_contexts x
+			JOIN lti_platforms p ON p.id = x.platform_id WHERE x.platform_id = ?
+			ORDER BY x.sync_error = '', x.title, x.context_id LIMIT ?`, platformID, limit)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find lti platform contexts: %w", err)
+	}
+	return fillRoster(rows), nil
+}
+
 // FindLTIRostersDue returns linked LMS courses with a roster service
 // whose last sync was tried before `before` (or never), oldest first;
 // platformID, when not empty, keeps one platform's.

@@ -161,6 +161,15 @@ func TestLTIRoster(t *testing.T) {
 			if len(shown.Contexts) != 1 || !strings.Contains(shown.Contexts[0].SyncError, "invalid_scope") || shown.Contexts[0].SyncedMembers != 1 {
 				t.Errorf("the course's LMS link shows %+v, want the failure and the last good count", shown.Contexts)
 			}
+			var detail rosterSync
+			w.admin.do(t, "GET", "/api/v1/admin/lti/platforms/"+w.platform.ID, nil).want(http.StatusOK).decode(&detail)
+			if len(detail.Contexts) != 1 || !strings.Contains(detail.Contexts[0].SyncError, "invalid_scope") {
+				t.Errorf("the admin's view of the platform shows linked courses %+v, want the failed sync", detail.Contexts)
+			}
+			page := w.admin.do(t, "GET", "/admin/lti", nil).want(http.StatusOK).Body
+			if !strings.Contains(string(page), `data-action="sync-platform"`) || !strings.Contains(string(page), "invalid_scope") {
+				t.Errorf("the admin page must list the linked course with its failed sync: %.2000s", page)
+			}
 		})
 		t.Run("StudentsMayNotSync", func(t *testing.T) {
 			adaPage := w.launch(t, w.p.ResourceLinkMessage("s2", "l1"))

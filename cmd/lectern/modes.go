@@ -134,7 +134,8 @@ func (p *process) open(ctx context.Context, migrate bool, attrs ...any) error {
 	}
 	p.backends = b
 	p.metrics = newRegistry(b.Queue, p.Logger)
-	p.enqueue = &transcodeQueue{Queue: b.Queue, DB: b.DB, Storage: b.Storage, Logger: p.Logger}
+	p.enqueue = &transcodeQueue{Queue: b.Queue, DB: b.DB, Storage: b.Storage, Logger: p.Logger,
+		HeartbeatEvery: p.Config.HeartbeatInterval}
 	if err := p.startMetricsHTTP(); err != nil {
 		return err
 	}
@@ -247,13 +248,14 @@ func (p *process) startWorker() error {
 	}
 	mux := asynq.NewServeMux()
 	mux.Handle(transcode.TypeTranscode, &transcode.Handler{
-		DB:           p.backends.DB,
-		Storage:      p.backends.Storage,
-		Pipeline:     pipeline,
-		Logger:       p.Logger.With("component", "transcode"),
-		TempDir:      workDir,
-		StallTimeout: p.Config.StallTimeout,
-		Metrics:      tm,
+		DB:             p.backends.DB,
+		Storage:        p.backends.Storage,
+		Pipeline:       pipeline,
+		Logger:         p.Logger.With("component", "transcode"),
+		TempDir:        workDir,
+		StallTimeout:   p.Config.StallTimeout,
+		HeartbeatEvery: p.Config.HeartbeatInterval,
+		Metrics:        tm,
 		// The worker's own, so that a job says truly when its next try is.
 		RetryDelay: transcode.RetryDelay,
 	})
