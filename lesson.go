@@ -138,4 +138,8 @@ type Job struct {
 	// first, and one queue first in, first out.
 	Queue         string `json:"queue,omitempty" db:"queue"`
 	QueuePriority int    `json:"-" db:"queue_priority"`
+	// LeaseToken is the token of the delivery (a worker's run of the
+	// job's task) holding the job while it runs, "" when none does; every
+	// write of a delivery is fenced on it (db.TakeLease).
+	LeaseToken string `json:"-" db:"lease_token"`
 }

@@ -149,9 +149,9 @@ func (l *lectern) apiLogin(t *testing.T, email, password string) *http.Client {
 	return c
 }
 
-// newBrowser starts Debian's chromium, headless, with a fresh profile, and
-// returns a context for its first tab.
-func newBrowser(t *testing.T) context.Context {
+// newBrowser starts Debian's chromium, headless, with a fresh profile (and
+// the extra options), and returns a context for its first tab.
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(testenv.Chromium(t)),
@@ -172,6 +172,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 		chromedp.Flag("mute-audio", true),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
@@ -204,11 +205,17 @@ func artifactsDir(t *testing.T) string {
 // makeClip generates a small test clip: 6 s of 640×360 video with a tone.
 func makeClip(t *testing.T) string {
 	t.Helper()
+	return makeClipOf(t, 6)
+}
+
+// makeClipOf generates a test clip of secs seconds.
+func makeClipOf(t *testing.T, secs int) string {
+	t.Helper()
 	ffmpeg, _ := testenv.FFmpeg(t)
 	out := filepath.Join(t.TempDir(), "lesson.mp4")
 	cmd := exec.Command(ffmpeg, "-v", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=6",
-		"-f", "lavfi", "-i", "sine=frequency=440:duration=6",
+		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=640x360:rate=25:duration=%d", secs),
+		"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:duration=%d", secs),
 		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
 		"-c:a", "aac", "-shortest", out)
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -158,6 +159,55 @@ func (b *tab) topShot(name string) {
 	b.shot(name)
 }
 
+// openEventStreams opens n live event streams at url with c and checks
+// that each was accepted; the function it returns closes them.
+func openEventStreams(t *testing.T, c *http.Client, url string, n int) (closeAll func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	// The client's timeout would end a stream mid-test.
+	sc := *c
+	sc.Timeout = 0
+	for range n {
+		req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := sc.Do(req)
+		if err != nil {
+			cancel()
+			t.Fatalf("open event stream: %v", err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			cancel()
+			t.Fatalf("open event stream: %s", resp.Status)
+		}
+		go func() { io.Copy(io.Discard, resp.Body); resp.Body.Close() }()
+	}
+	t.Cleanup(cancel)
+	return cancel
+}
+
+// waitMetric waits until the server's /metrics has series with a value
+// of at least 1.
+func waitMetric(t *testing.T, base, series string) {
+	t.Helper()
+	for deadline := time.Now().Add(stepTimeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, series+" "); ok && v != "0" {
+				return
+			}
+		}
+	}
+	t.Fatalf("no %s in /metrics within %s", series, stepTimeout)
+}
+
 // navBadge is the navigation badge key's number, or "" when it is hidden.
 func navBadge(b *tab, key string) string {
 	b.t.Helper()
@@ -171,7 +221,8 @@ func navBadge(b *tab, key string) string {
 // open questions and update in place as they are answered, while the
 // student's navigation counts the new answer live; the analytics name
 // the re-watched part and read well on a phone; the player's ±10 s
-// buttons are there on a phone.
+// buttons are there on a phone. A watch page whose live update stream was
+// refused (the account had its most open) connects again by itself.
 func TestRoughEdgesClass(t *testing.T) {
 	const (
 		adminEmail, adminPassword     = "admin@example.org", "admin password 1"
@@ -261,9 +312,16 @@ func TestRoughEdgesClass(t *testing.T) {
 				map[string]any{"kind": "question", "visibility": "teachers", "at_ms": 5000, "body": "Is this on the exam?"}, nil, http.StatusCreated)
 		}},
 		{"StudentWatches", func(t *testing.T) {
+			// Ann has every live update stream her account may open
+			// (other tabs, say), so the watch page's stream is refused;
+			// once they close, the page connects again by itself and the
+			// answer below still arrives live.
+			closeStreams := openEventStreams(t, annAPI, l.URL+"/api/v1/lessons/"+lesson.ID+"/events", 5)
 			tb := ann.use(t)
 			tb.open("/watch/" + lesson.ID)
 			tb.waitFor("the player", `!document.getElementById("big-play").hidden || !document.getElementById("resume-prompt").hidden`, stepTimeout)
+			waitMetric(t, l.URL, `lectern_http_requests_total{method="GET",route="/api/v1/lessons/:id/events",status="429"}`)
+			closeStreams()
 			if got := navBadge(tb, "unread_answers"); got != "" {
 				t.Errorf("unread answers before any answer: %q", got)
 			}

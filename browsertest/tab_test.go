@@ -26,9 +26,9 @@ type tab struct {
 	shots string
 }
 
-func newTab(t *testing.T, base, who, shots string) *tab {
+func newTab(t *testing.T, base, who, shots string, extra ...chromedp.ExecAllocatorOption) *tab {
 	t.Helper()
-	ctx := newBrowser(t)
+	ctx := newBrowser(t, extra...)
 	tb := &tab{t: t, ctx: ctx, base: base, who: who, shots: shots}
 	// Report what the page logs, to explain a failure.
 	go func() {

@@ -31,13 +31,13 @@ type JobUpdate struct {
 
 const jobColumns = `id, lesson_id, attempt, task_id, state, percent, error, log_tail,
 	worker_host, retries, created_at, started_at, finished_at, heartbeat_at,
-	failure, retry_at, max_tries, queue, queue_priority`
+	failure, retry_at, max_tries, queue, queue_priority, lease_token`
 
 // insertJob stores a job from its named fields.
 const insertJob = `INSERT INTO jobs (` + jobColumns + `)
 	VALUES (:id, :lesson_id, :attempt, :task_id, :state, :percent, :error, :log_tail,
 		:worker_host, :retries, :created_at, :started_at, :finished_at, :heartbeat_at,
-		:failure, :retry_at, :max_tries, :queue, :queue_priority)`
+		:failure, :retry_at, :max_tries, :queue, :queue_priority, :lease_token)`
 
 func validJobState(s lectern.JobState) bool {
 	switch s {

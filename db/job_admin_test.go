@@ -24,7 +24,7 @@ func TestJobAdmin(t *testing.T) {
 			if err := d.MarkTranscoding(ctx, l.ID, 1, job.ID, "w"); err != nil {
 				t.Fatal(err)
 			}
-			if err := d.FailTranscode(ctx, l.ID, 1, job.ID, lectern.FailureRefused, "broken file", "ffmpeg said no"); err != nil {
+			if err := d.FailTranscode(ctx, l.ID, 1, job.ID, "", lectern.FailureRefused, "broken file", "ffmpeg said no"); err != nil {
 				t.Fatal(err)
 			}
 			got, err := d.FindJobDetails(ctx, db.JobFilter{State: &failed, LessonID: &l.ID})

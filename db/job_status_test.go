@@ -29,7 +29,7 @@ func TestJobRetrying(t *testing.T) {
 				t.Fatal(err)
 			}
 			retryAt := clock.Peek().Add(30 * time.Second)
-			if err := d.RetryTranscode(ctx, l.ID, 1, job.ID, "storage is down", "log", retryAt); err != nil {
+			if err := d.RetryTranscode(ctx, l.ID, 1, job.ID, "", "storage is down", "log", retryAt); err != nil {
 				t.Fatalf("RetryTranscode: %v", err)
 			}
 			j := mustJob(t, d, job.ID)
@@ -49,7 +49,7 @@ func TestJobRetrying(t *testing.T) {
 				t.Error("FindUnfinishedJobs leaves out a retrying job")
 			}
 			// Retrying only follows a running try.
-			wantCode(t, d.RetryTranscode(ctx, l.ID, 1, job.ID, "again", "", retryAt), lectern.ECONFLICT)
+			wantCode(t, d.RetryTranscode(ctx, l.ID, 1, job.ID, "", "again", "", retryAt), lectern.ECONFLICT)
 
 			if err := d.MarkTranscoding(ctx, l.ID, 1, job.ID, "worker-b"); err != nil {
 				t.Fatalf("MarkTranscoding of a retrying job: %v", err)
@@ -66,7 +66,7 @@ func TestJobRetrying(t *testing.T) {
 			if err := d.MarkTranscoding(ctx, l.ID, 1, job.ID, "w"); err != nil {
 				t.Fatal(err)
 			}
-			if err := d.RetryTranscode(ctx, l.ID, 1, job.ID, "ffmpeg crashed", "", clock.Peek().Add(time.Minute)); err != nil {
+			if err := d.RetryTranscode(ctx, l.ID, 1, job.ID, "", "ffmpeg crashed", "", clock.Peek().Add(time.Minute)); err != nil {
 				t.Fatal(err)
 			}
 			got, err := d.CancelJob(ctx, job.ID, "Processing was canceled by an admin")
@@ -85,12 +85,12 @@ func TestJobRetrying(t *testing.T) {
 				t.Fatal(err)
 			}
 			mustStart(t, d, l, "up2")
-			wantCode(t, d.RetryTranscode(ctx, l.ID, 1, job1.ID, "x", "", clock.Peek()), lectern.ECONFLICT)
+			wantCode(t, d.RetryTranscode(ctx, l.ID, 1, job1.ID, "", "x", "", clock.Peek()), lectern.ECONFLICT)
 			j := mustJob(t, d, job1.ID)
 			if j.State != lectern.JobCanceled || j.Failure != lectern.FailureCanceled || j.Error == "" {
 				t.Errorf("replaced job: state %q, failure %q, error %q; want canceled, canceled, a reason", j.State, j.Failure, j.Error)
 			}
-			wantCode(t, d.RetryTranscode(ctx, "nosuchlesson", 1, job1.ID, "x", "", clock.Peek()), lectern.ENOTFOUND)
+			wantCode(t, d.RetryTranscode(ctx, "nosuchlesson", 1, job1.ID, "", "x", "", clock.Peek()), lectern.ENOTFOUND)
 		})
 		t.Run("FailureKinds", func(t *testing.T) {
 			for _, kind := range []lectern.JobFailure{lectern.FailureRefused, lectern.FailureSetup, lectern.FailureExhausted, lectern.FailureTimeout} {
@@ -99,7 +99,7 @@ func TestJobRetrying(t *testing.T) {
 				if err := d.MarkTranscoding(ctx, l.ID, 1, job.ID, "w"); err != nil {
 					t.Fatal(err)
 				}
-				if err := d.FailTranscode(ctx, l.ID, 1, job.ID, kind, "reason", ""); err != nil {
+				if err := d.FailTranscode(ctx, l.ID, 1, job.ID, "", kind, "reason", ""); err != nil {
 					t.Fatalf("FailTranscode(%s): %v", kind, err)
 				}
 				if j := mustJob(t, d, job.ID); j.State != lectern.JobFailed || j.Failure != kind {
@@ -108,8 +108,8 @@ func TestJobRetrying(t *testing.T) {
 			}
 			l := newLesson(t, d, course)
 			_, job, _ := mustStart(t, d, l, "up")
-			wantCode(t, d.FailTranscode(ctx, l.ID, 1, job.ID, "bored", "reason", ""), lectern.EINVALID)
-			wantCode(t, d.FailTranscode(ctx, l.ID, 1, job.ID, "", "reason", ""), lectern.EINVALID)
+			wantCode(t, d.FailTranscode(ctx, l.ID, 1, job.ID, "", "bored", "reason", ""), lectern.EINVALID)
+			wantCode(t, d.FailTranscode(ctx, l.ID, 1, job.ID, "", "", "reason", ""), lectern.EINVALID)
 		})
 	})
 }

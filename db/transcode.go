@@ -37,6 +37,9 @@ func TranscodeTaskID(lessonID string, attempt int) string {
 type Publication struct {
 	// JobID is the attempt's job, marked succeeded with the publication.
 	JobID string
+	// LeaseToken is the publishing delivery's lease (Lease.Token): the
+	// publication happens only while the job runs under it.
+	LeaseToken string
 	// OutputPrefix is the storage prefix the attempt uploaded its output to.
 	OutputPrefix string
 	Renditions   lectern.Renditions
@@ -136,41 +139,31 @@ func staleAttempt(ctx context.Context, t tx, lessonID string, attempt int) error
 	return lectern.Errorf(lectern.ECONFLICT, "transcode attempt %d of this lesson was replaced by attempt %d", attempt, current)
 }
 
-// MarkTranscoding records that a worker on workerHost started a try of
-// attempt's job (the first, or the next after it was retrying or its
-// worker died): the job becomes running at 0 %, with no retry time and
-// with its started_at set on the first start, and the lesson processing.
-// It returns
-// ECONFLICT, changing nothing, when the attempt is no longer the lesson's
-// current one or the job has already finished, and ENOTFOUND when the
-// lesson is gone.
-func (db *DB) MarkTranscoding(ctx context.Context, lessonID string, attempt int, jobID, workerHost string) error {
-	err := db.write(ctx, func(t tx) error {
-		now := db.now()
-		n, err := t.exec(ctx, `UPDATE lessons SET status = ?, updated_at = ? WHERE id = ? AND attempt = ?`,
-			lectern.LessonProcessing, now, lessonID, attempt)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return staleAttempt(ctx, t, lessonID, attempt)
-		}
-		n, err = t.exec(ctx, `UPDATE jobs SET state = ?, percent = 0, retry_at = NULL,
-				started_at = COALESCE(started_at, ?), heartbeat_at = ?, worker_host = ?
-			WHERE id = ? AND lesson_id = ? AND attempt = ? AND state IN `+unfinishedJobStates,
-			lectern.JobRunning, now, now, workerHost, jobID, lessonID, attempt)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return lectern.Errorf(lectern.ECONFLICT, "transcode job %s is finished or not this attempt's", jobID)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("mark transcoding: %w", err)
+// leaseLost explains why an update fenced on the attempt and a job's
+// lease matched no row: the lesson is gone (ENOTFOUND), a newer upload
+// started another attempt, or the delivery lost the job's lease (or the
+// job is not running) (ECONFLICT).
+func leaseLost(ctx context.Context, t tx, lessonID string, attempt int, jobID string) error {
+	var current int
+	err := t.get(ctx, &current, `SELECT attempt FROM lessons WHERE id = ?`, lessonID)
+	if notFound(err) {
+		return lectern.Errorf(lectern.ENOTFOUND, "lesson not found")
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	if current != attempt {
+		return staleAttempt(ctx, t, lessonID, attempt)
+	}
+	return lectern.Errorf(lectern.ECONFLICT, "transcode job %s is not running under this delivery's lease", jobID)
+}
+
+// MarkTranscoding is TakeLease without a lease (the empty token) and
+// without a task check, for tools and tests that drive the life cycle by
+// hand: the writes that follow pass the empty token.
+func (db *DB) MarkTranscoding(ctx context.Context, lessonID string, attempt int, jobID, workerHost string) error {
+	_, err := db.takeLease(ctx, lessonID, attempt, jobID, "", workerHost, "")
+	return err
 }
 
 // PublishLesson makes attempt's output the lesson's, in one conditional
@@ -180,7 +173,9 @@ func (db *DB) MarkTranscoding(ctx context.Context, lessonID string, attempt int,
 // chapters become the lesson's when its teacher has set none, and its
 // slide changes the lesson's chapter suggestions. It returns the output
 // prefix the lesson had before ("" when none), which the caller deletes
-// once nothing points at it. A stale attempt gets ECONFLICT and changes
+// once nothing points at it. It is fenced on the delivery's lease too
+// (p.LeaseToken, in the same statement): a delivery that lost the lease
+// gets ECONFLICT and changes nothing. A stale attempt gets ECONFLICT and changes
 // nothing; a deleted lesson ENOTFOUND.
 func (db *DB) PublishLesson(ctx context.Context, lessonID string, attempt int, p Publication) (string, error) {
 	if err := lectern.ValidatePrefix(p.OutputPrefix); err != nil || !strings.HasSuffix(p.OutputPrefix, "/") {
@@ -202,23 +197,33 @@ func (db *DB) PublishLesson(ctx context.Context, lessonID string, attempt int, p
 			return err
 		}
 		now := db.now()
+		// One statement checks the attempt and the lease: a delivery
+		// that lost its lease publishes nothing (a delivery's token is
+		// never empty, so a job no delivery holds matches none), in SQLite as in
+		// PostgreSQL (where the row lock above orders it against a
+		// concurrent TakeLease).
 		n, err := t.exec(ctx, `UPDATE lessons SET output_prefix = ?, renditions = ?, poster = ?, thumbnails = ?,
 				duration_ms = ?, status = ?, error = '', updated_at = ?
-			WHERE id = ? AND attempt = ?`,
-			p.OutputPrefix, p.Renditions, p.Poster, p.Thumbnails, p.DurationMS, lectern.LessonReady, now, lessonID, attempt)
+			WHERE id = ? AND attempt = ? AND EXISTS (SELECT 1 FROM jobs
+				WHERE jobs.id = ? AND jobs.lesson_id = ? AND jobs.attempt = ? AND jobs.state IN `+unfinishedJobStates+`
+					AND jobs.lease_token = ?)`,
+			p.OutputPrefix, p.Renditions, p.Poster, p.Thumbnails, p.DurationMS, lectern.LessonReady, now, lessonID, attempt,
+			p.JobID, lessonID, attempt, p.LeaseToken)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return staleAttempt(ctx, t, lessonID, attempt)
+			return leaseLost(ctx, t, lessonID, attempt, p.JobID)
 		}
-		n, err = t.exec(ctx, `UPDATE jobs SET state = ?, percent = 100, error = '', finished_at = ?, heartbeat_at = ?
-			WHERE id = ? AND lesson_id = ? AND attempt = ?`, lectern.JobSucceeded, now, now, p.JobID, lessonID, attempt)
+		n, err = t.exec(ctx, `UPDATE jobs SET state = ?, percent = 100, error = '', finished_at = ?, heartbeat_at = ?,
+				lease_token = ''
+			WHERE id = ? AND lesson_id = ? AND attempt = ? AND state IN `+unfinishedJobStates+` AND lease_token = ?`,
+			lectern.JobSucceeded, now, now, p.JobID, lessonID, attempt, p.LeaseToken)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return lectern.Errorf(lectern.ENOTFOUND, "transcode job %s of attempt %d not found", p.JobID, attempt)
+			return lectern.Errorf(lectern.ECONFLICT, "transcode job %s lost its lease", p.JobID)
 		}
 		// With the publication, fenced on the same attempt: a stale
 		// attempt never changes the chapters.
@@ -237,10 +242,11 @@ func (db *DB) PublishLesson(ctx context.Context, lessonID string, attempt int, p
 // reason, a message the teacher can read, that may pass: the job becomes
 // retrying, with one more retry counted, the reason and ffmpeg's log tail,
 // its percent back at 0 and its next try due at retryAt. The lesson stays
-// processing. A stale attempt, or a job that is not running (finished,
+// processing, and the lease leaseToken is released. A stale attempt, a
+// delivery that lost the lease, or a job that is not running (finished,
 // canceled by an admin meanwhile), gets ECONFLICT and changes nothing; a
 // deleted lesson ENOTFOUND.
-func (db *DB) RetryTranscode(ctx context.Context, lessonID string, attempt int, jobID, reason, logTail string, retryAt time.Time) error {
+func (db *DB) RetryTranscode(ctx context.Context, lessonID string, attempt int, jobID, leaseToken, reason, logTail string, retryAt time.Time) error {
 	err := db.write(ctx, func(t tx) error {
 		var current int
 		err := t.get(ctx, &current, `SELECT attempt FROM lessons WHERE id = ?`, lessonID)
@@ -254,14 +260,14 @@ func (db *DB) RetryTranscode(ctx context.Context, lessonID string, attempt int, 
 			return staleAttempt(ctx, t, lessonID, attempt)
 		}
 		n, err := t.exec(ctx, `UPDATE jobs SET state = ?, retries = retries + 1, percent = 0, error = ?,
-				log_tail = ?, retry_at = ?
-			WHERE id = ? AND lesson_id = ? AND attempt = ? AND state = ?`,
-			lectern.JobRetrying, reason, logTail, normTime(retryAt), jobID, lessonID, attempt, lectern.JobRunning)
+				log_tail = ?, retry_at = ?, lease_token = ''
+			WHERE id = ? AND lesson_id = ? AND attempt = ? AND state = ? AND lease_token = ?`,
+			lectern.JobRetrying, reason, logTail, normTime(retryAt), jobID, lessonID, attempt, lectern.JobRunning, leaseToken)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return lectern.Errorf(lectern.ECONFLICT, "transcode job %s is not running or not this attempt's", jobID)
+			return lectern.Errorf(lectern.ECONFLICT, "transcode job %s is not running under this lease or not this attempt's", jobID)
 		}
 		return nil
 	})
@@ -276,9 +282,10 @@ func (db *DB) RetryTranscode(ctx context.Context, lessonID string, attempt int, 
 // ffmpeg's log for admins: the job becomes failed and finished, and the
 // lesson takes the reason as its error. A lesson with nothing published becomes failed; one that still
 // has an earlier output keeps it and goes back to ready, so its previous
-// rendition stays watchable. A stale attempt, or a job already finished,
-// gets ECONFLICT and changes nothing; a deleted lesson ENOTFOUND.
-func (db *DB) FailTranscode(ctx context.Context, lessonID string, attempt int, jobID string,
+// rendition stays watchable. The write is fenced on the lease leaseToken
+// ("" for a job no delivery holds). A stale attempt, a delivery that lost
+// the lease, or a job already finished, gets ECONFLICT and changes nothing; a deleted lesson ENOTFOUND.
+func (db *DB) FailTranscode(ctx context.Context, lessonID string, attempt int, jobID, leaseToken string,
 	kind lectern.JobFailure, reason, logTail string) error {
 	if kind == "" || !validJobFailure(kind) {
 		return lectern.Errorf(lectern.EINVALID, "unknown job failure %q", kind)
@@ -287,23 +294,25 @@ func (db *DB) FailTranscode(ctx context.Context, lessonID string, attempt int, j
 		now := db.now()
 		n, err := t.exec(ctx, `UPDATE lessons
 			SET status = CASE WHEN output_prefix = '' THEN ? ELSE ? END, error = ?, updated_at = ?
-			WHERE id = ? AND attempt = ?`,
-			lectern.LessonFailed, lectern.LessonReady, reason, now, lessonID, attempt)
+			WHERE id = ? AND attempt = ? AND EXISTS (SELECT 1 FROM jobs
+				WHERE jobs.id = ? AND jobs.lesson_id = ? AND jobs.attempt = ?
+					AND jobs.state IN `+unfinishedJobStates+` AND jobs.lease_token = ?)`,
+			lectern.LessonFailed, lectern.LessonReady, reason, now, lessonID, attempt, jobID, lessonID, attempt, leaseToken)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return staleAttempt(ctx, t, lessonID, attempt)
+			return leaseLost(ctx, t, lessonID, attempt, jobID)
 		}
 		n, err = t.exec(ctx, `UPDATE jobs SET state = ?, failure = ?, error = ?, log_tail = ?, retry_at = NULL,
-				finished_at = ?
-			WHERE id = ? AND lesson_id = ? AND attempt = ? AND state IN `+unfinishedJobStates,
-			lectern.JobFailed, kind, reason, logTail, now, jobID, lessonID, attempt)
+				finished_at = ?, lease_token = ''
+			WHERE id = ? AND lesson_id = ? AND attempt = ? AND state IN `+unfinishedJobStates+` AND lease_token = ?`,
+			lectern.JobFailed, kind, reason, logTail, now, jobID, lessonID, attempt, leaseToken)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return lectern.Errorf(lectern.ECONFLICT, "transcode job %s is finished or not this attempt's", jobID)
+			return lectern.Errorf(lectern.ECONFLICT, "transcode job %s is finished, not this attempt's or not under this lease", jobID)
 		}
 		return nil
 	})

@@ -167,7 +167,7 @@ func TestTranscodeLifeCycle(t *testing.T) {
 			wantCode(t, d.MarkTranscoding(ctx, l.ID, 1, job1.ID, "worker-a"), lectern.ECONFLICT)
 			_, err := d.PublishLesson(ctx, l.ID, 1, publication(l, job1))
 			wantCode(t, err, lectern.ECONFLICT)
-			wantCode(t, d.FailTranscode(ctx, l.ID, 1, job1.ID, lectern.FailureRefused, "too slow", "log"), lectern.ECONFLICT)
+			wantCode(t, d.FailTranscode(ctx, l.ID, 1, job1.ID, "", lectern.FailureRefused, "too slow", "log"), lectern.ECONFLICT)
 			// The stale attempt naming the current job changes it no more.
 			wantCode(t, d.MarkTranscoding(ctx, l.ID, 1, job2.ID, "worker-a"), lectern.ECONFLICT)
 
@@ -199,7 +199,7 @@ func TestTranscodeLifeCycle(t *testing.T) {
 		t.Run("FailWithoutOutput", func(t *testing.T) {
 			l := newLesson(t, d, course)
 			_, job, _ := mustStart(t, d, l, "up1")
-			if err := d.FailTranscode(ctx, l.ID, 1, job.ID, lectern.FailureRefused, "This looks like a playlist, not a video file", "ffprobe said no"); err != nil {
+			if err := d.FailTranscode(ctx, l.ID, 1, job.ID, "", lectern.FailureRefused, "This looks like a playlist, not a video file", "ffprobe said no"); err != nil {
 				t.Fatalf("FailTranscode: %v", err)
 			}
 			got := mustLesson(t, d, l.ID)
@@ -210,7 +210,7 @@ func TestTranscodeLifeCycle(t *testing.T) {
 			if j.State != lectern.JobFailed || j.Error != got.Error || j.LogTail != "ffprobe said no" || j.FinishedAt == nil {
 				t.Errorf("job: %+v; want failed, finished, with the reason and log", j)
 			}
-			wantCode(t, d.FailTranscode(ctx, l.ID, 1, job.ID, lectern.FailureRefused, "again", ""), lectern.ECONFLICT)
+			wantCode(t, d.FailTranscode(ctx, l.ID, 1, job.ID, "", lectern.FailureRefused, "again", ""), lectern.ECONFLICT)
 			wantCode(t, d.MarkTranscoding(ctx, l.ID, 1, job.ID, "worker-a"), lectern.ECONFLICT)
 			if got := mustLesson(t, d, l.ID); got.Error != "This looks like a playlist, not a video file" {
 				t.Errorf("error after a second failure of the same job = %q, want the first reason", got.Error)
@@ -224,7 +224,7 @@ func TestTranscodeLifeCycle(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, job2, _ := mustStart(t, d, l, "up2")
-			if err := d.FailTranscode(ctx, l.ID, 2, job2.ID, lectern.FailureRefused, "The file is empty", ""); err != nil {
+			if err := d.FailTranscode(ctx, l.ID, 2, job2.ID, "", lectern.FailureRefused, "The file is empty", ""); err != nil {
 				t.Fatal(err)
 			}
 			got := mustLesson(t, d, l.ID)
@@ -243,7 +243,7 @@ func TestTranscodeLifeCycle(t *testing.T) {
 			wantCode(t, d.MarkTranscoding(ctx, l.ID, 1, job.ID, "w"), lectern.ENOTFOUND)
 			_, err := d.PublishLesson(ctx, l.ID, 1, publication(l, job))
 			wantCode(t, err, lectern.ENOTFOUND)
-			wantCode(t, d.FailTranscode(ctx, l.ID, 1, job.ID, lectern.FailureRefused, "x", ""), lectern.ENOTFOUND)
+			wantCode(t, d.FailTranscode(ctx, l.ID, 1, job.ID, "", lectern.FailureRefused, "x", ""), lectern.ENOTFOUND)
 			_, _, _, err = d.StartTranscode(ctx, l.ID, lectern.SourceKey(l.ID, "up2"))
 			wantCode(t, err, lectern.ENOTFOUND)
 		})
@@ -288,7 +288,7 @@ func TestFindUnfinishedJobs(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, jf, _ := mustStart(t, d, failed, "u")
-		if err := d.FailTranscode(ctx, failed.ID, 1, jf.ID, lectern.FailureRefused, "bad", ""); err != nil {
+		if err := d.FailTranscode(ctx, failed.ID, 1, jf.ID, "", lectern.FailureRefused, "bad", ""); err != nil {
 			t.Fatal(err)
 		}
 

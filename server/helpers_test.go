@@ -52,6 +52,9 @@ type fixture struct {
 	DB    *db.DB
 	Clock *testClock
 	Store lectern.Storage
+	// Wrap, when set, wraps the server's handler in newServer: a test's
+	// seam between the connection and the server.
+	Wrap func(http.Handler) http.Handler
 }
 
 // forEachDB runs fn once against a fresh SQLite database and once against
@@ -114,7 +117,11 @@ func newServer(t *testing.T, fx *fixture, edit ...func(*server.Options)) *testSe
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
-	hs := httptest.NewServer(s.Handler())
+	h := s.Handler()
+	if fx.Wrap != nil {
+		h = fx.Wrap(h)
+	}
+	hs := httptest.NewServer(h)
 	t.Cleanup(func() {
 		hs.Close()
 		if err := s.Close(); err != nil {

@@ -45,6 +45,7 @@ func (s *Server) registerLTIRoutes(e *echo.Echo, api *echo.Group) {
 	e.GET("/lti/jwks", s.handleLTIJWKS)
 	s.registerLTILaunchRoutes(e)
 	s.registerLTIDeepLinkRoutes(e)
+	s.registerLTIRosterRoutes(api)
 	s.registerLTIAdminRoutes(e, api)
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
 )
 
 // Registration of LMS platforms by admins: the API, and the page that
@@ -162,6 +163,7 @@ type ltiPlatformDetail struct {
 	Tool     ltiToolJSON                `json:"tool"`
 	Launches []*lectern.LTILaunchRecord `json:"launches"`
 	Failed   []*lectern.LTIScore        `json:"failed_scores"`
+	Contexts []*db.LTIContextRow        `json:"contexts"`
 }
 
 func (s *Server) handleLTIPlatformGet(c echo.Context) error {
@@ -186,7 +188,11 @@ func (s *Server) ltiPlatformDetail(c echo.Context, id string) (*ltiPlatformDetai
 	if err != nil {
 		return nil, err
 	}
-	return &ltiPlatformDetail{LTIPlatform: p, Tool: s.ltiTool(c), Launches: launches, Failed: failed}, nil
+	contexts, err := s.db.FindLTIPlatformContexts(ctx, p.ID, ltiLaunchesShown)
+	if err != nil {
+		return nil, err
+	}
+	return &ltiPlatformDetail{LTIPlatform: p, Tool: s.ltiTool(c), Launches: launches, Failed: failed, Contexts: contexts}, nil
 }
 
 // ltiLaunchesShown is how many launches and failed scores the admin sees.

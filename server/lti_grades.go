@@ -53,35 +53,44 @@ func (s *Server) startLTIScores(interval time.Duration) {
 	if interval == 0 {
 		interval = DefaultLTIScoreInterval
 	}
+	s.scores = startLoop(interval, func(ctx context.Context) {
+		if _, err := s.sendLTIScores(ctx); err != nil && ctx.Err() == nil {
+			s.logger.WarnContext(ctx, "lti scores", slog.Any("error", err))
+		}
+	})
+}
+
+// loop runs a pass every interval until stopped.
+type loop struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startLoop(interval time.Duration, pass func(context.Context)) *loop {
 	ctx, cancel := context.WithCancel(context.Background())
-	s.stopScores, s.scoresDone = cancel, make(chan struct{})
+	l := &loop{cancel: cancel, done: make(chan struct{})}
 	go func() {
-		defer close(s.scoresDone)
-		s.runLTIScores(ctx, interval)
-	}()
-}
-
-// stopLTIScores stops the sender and waits for a pass under way.
-func (s *Server) stopLTIScores() {
-	if s.stopScores != nil {
-		s.stopScores()
-		<-s.scoresDone
-	}
-}
-
-// runLTIScores posts due scores every interval until ctx ends.
-func (s *Server) runLTIScores(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.sendLTIScores(ctx); err != nil && ctx.Err() == nil {
-				s.logger.WarnContext(ctx, "lti scores", slog.Any("error", err))
+		defer close(l.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				pass(ctx)
 			}
 		}
+	}()
+	return l
+}
+
+// stop ends the loop and waits for a pass under way; a nil loop (never
+// started) is stopped already.
+func (l *loop) stop() {
+	if l != nil {
+		l.cancel()
+		<-l.done
 	}
 }
 

@@ -25,10 +25,13 @@ type ltiWorld struct {
 	platform lectern.LTIPlatform
 }
 
-func newLTIWorld(t *testing.T, fx *fixture) *ltiWorld {
+func newLTIWorld(t *testing.T, fx *fixture, edit ...func(*server.Options)) *ltiWorld {
 	t.Helper()
 	// Scores are sent as soon as they are due: tests wait for them.
-	ts := newServer(t, fx, func(o *server.Options) { o.LTIScoreInterval = 20 * time.Millisecond })
+	// Rosters are synced only when a test asks, unless edit says otherwise.
+	ts := newServer(t, fx, append([]func(*server.Options){func(o *server.Options) {
+		o.LTIScoreInterval, o.LTIRosterInterval = 20*time.Millisecond, -1
+	}}, edit...)...)
 	_, admin := ts.loginNew(t, lectern.RoleAdmin)
 	p := ltiplatform.New(t, ltiplatform.Options{Now: fx.Clock.Now})
 	p.SetTool(ltiplatform.Tool{LoginURL: ts.URL + "/lti/login", RedirectURL: ts.URL + "/lti/launch", JWKSURL: ts.URL + "/lti/jwks"})

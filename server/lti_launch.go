@@ -112,22 +112,33 @@ func (s *Server) ltiBound(c echo.Context, state string, login *lectern.LTILogin)
 // ltiRoles maps the launch's LTI roles to an account role and a course
 // role, or refuses.
 func ltiRoles(p *lectern.LTIPlatform, l *lti.Launch) (lectern.Role, lectern.MemberRole, error) {
-	switch l.Role() {
+	account, member, ok := ltiRoleFor(p, l.Role())
+	if !ok {
+		return "", "", lti.Refuse(lti.ReasonRole,
+			"Your role in this LMS course does not give access to Lectern: only instructors, learners and administrators may open it.")
+	}
+	return account, member, nil
+}
+
+// ltiRoleFor maps an LTI role to an account role and a course role, as
+// launches and roster syncs do; ok is false for a role Lectern lets in
+// nowhere.
+func ltiRoleFor(p *lectern.LTIPlatform, r lti.Role) (lectern.Role, lectern.MemberRole, bool) {
+	switch r {
 	case lti.RoleAdministrator:
 		switch p.AdminRole {
 		case lectern.RoleAdmin:
-			return lectern.RoleAdmin, lectern.MemberTeacher, nil
+			return lectern.RoleAdmin, lectern.MemberTeacher, true
 		case lectern.RoleStudent:
-			return lectern.RoleStudent, lectern.MemberStudent, nil
+			return lectern.RoleStudent, lectern.MemberStudent, true
 		}
-		return lectern.RoleTeacher, lectern.MemberTeacher, nil
+		return lectern.RoleTeacher, lectern.MemberTeacher, true
 	case lti.RoleInstructor:
-		return lectern.RoleTeacher, lectern.MemberTeacher, nil
+		return lectern.RoleTeacher, lectern.MemberTeacher, true
 	case lti.RoleLearner:
-		return lectern.RoleStudent, lectern.MemberStudent, nil
+		return lectern.RoleStudent, lectern.MemberStudent, true
 	}
-	return "", "", lti.Refuse(lti.ReasonRole,
-		"Your role in this LMS course does not give access to Lectern: only instructors, learners and administrators may open it.")
+	return "", "", false
 }
 
 // ltiLaunch acts on a validated launch.

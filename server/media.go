@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -89,6 +90,9 @@ func (s *Server) handleMedia(c echo.Context) error {
 // serveObject answers with the stored object key (Range, conditional
 // requests and HEAD included), with the given Cache-Control.
 func (s *Server) serveObject(c echo.Context, key, cacheControl string) error {
+	if fs, ok := s.storage.(fileStore); ok {
+		return s.serveMediaFile(c, fs, key, cacheControl)
+	}
 	req := c.Request()
 	ctx := req.Context()
 	// Storage gets StorageTimeout to answer each call (see objectReader):
@@ -105,11 +109,7 @@ func (s *Server) serveObject(c echo.Context, key, cacheControl string) error {
 	if err != nil {
 		return storageUnavailable(c, fmt.Errorf("stat media file: %w", err))
 	}
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, lectern.ContentTypeFor(key))
-	h.Set("ETag", mediaETag(info))
-	h.Set(echo.HeaderCacheControl, cacheControl)
-	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
+	setMediaHeaders(c, key, info, cacheControl)
 	body := &objectReader{ctx: ctx, cancel: cancel, timeout: s.storageTimeout, store: s.storage, key: key, size: info.Size}
 	defer body.Close()
 	// ServeContent answers Range, If-Range, If-None-Match, If-Modified-Since
@@ -120,6 +120,63 @@ func (s *Server) serveObject(c echo.Context, key, cacheControl string) error {
 	}
 	return nil
 }
+
+// setMediaHeaders sets the headers of a media file's answer.
+func setMediaHeaders(c echo.Context, key string, info lectern.ObjectInfo, cacheControl string) {
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, lectern.ContentTypeFor(key))
+	h.Set("ETag", mediaETag(info))
+	h.Set(echo.HeaderCacheControl, cacheControl)
+	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
+}
+
+// fileStore is a Storage whose objects are local files (storage/disk).
+type fileStore interface {
+	OpenFile(ctx context.Context, key string) (*os.File, lectern.ObjectInfo, error)
+}
+
+// serveMediaFile answers a media request from a local file. One open and
+// one fstat replace Stat and Open, and http.ServeContent, handed the
+// *os.File, hands it on to net/http's ReadFrom on the connection, which
+// sends the bytes with sendfile: they never pass through user space.
+// Range and conditional requests are answered as for any store.
+func (s *Server) serveMediaFile(c echo.Context, fs fileStore, key, cacheControl string) error {
+	req := c.Request()
+	f, info, err := fs.OpenFile(req.Context(), key)
+	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
+		return lectern.Errorf(lectern.ENOTFOUND, "media file not found")
+	}
+	if err != nil {
+		return storageUnavailable(c, fmt.Errorf("open media file: %w", err))
+	}
+	defer f.Close()
+	setMediaHeaders(c, key, info, cacheControl)
+	http.ServeContent(readFromResponse{c.Response()}, req, "", info.ModTime, f)
+	return nil
+}
+
+// readFromResponse is Echo's response with the io.ReaderFrom of the
+// writer below it, which echo.Response lacks: without it io.Copy would
+// copy a file through a buffer instead of letting the connection send it.
+type readFromResponse struct{ *echo.Response }
+
+// ReadFrom implements io.ReaderFrom.
+func (w readFromResponse) ReadFrom(src io.Reader) (int64, error) {
+	if !w.Committed {
+		w.WriteHeader(http.StatusOK)
+	}
+	rf, ok := w.Writer.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(writerOnly{w.Response}, src)
+	}
+	n, err := rf.ReadFrom(src)
+	w.Size += n
+	return n, err
+}
+
+// writerOnly hides every method of a writer but Write, so that io.Copy
+// does not come back to a ReadFrom.
+type writerOnly struct{ io.Writer }
 
 // refuseBorrowedToken refuses a token used by a logged-in user other than
 // the one it was issued to: a classmate's link does not work for a user

@@ -210,6 +210,22 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom passes an io.Copy to the writer below, so that a file handed
+// to the response (media from disk) still reaches the connection's
+// sendfile.
+func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	w.wroteHeader = true
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(writerOnly{w.ResponseWriter}, src)
+	}
+	w.written += n
+	return n, err
+}
+
 // Flush implements http.Flusher for code that type-asserts it.
 func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
 )
 
 // handleCoursesPage lists my courses, with the forms to create one
@@ -83,6 +84,9 @@ type coursePageView struct {
 	OutlineVersion int64
 	ReadyLessons   []lessonRef
 	Students       []*lectern.CourseMember
+	// LMS are the LMS courses the course is linked to, with their
+	// rosters' sync state (teachers only; lti_roster.go).
+	LMS []*db.LTIContextRow
 }
 
 // coursePageLesson is a lesson row of the course page: students get a
@@ -175,6 +179,9 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 			if m.Role == lectern.MemberStudent {
 				v.Students = append(v.Students, m)
 			}
+		}
+		if v.LMS, err = s.db.FindLTIContexts(ctx, course.ID); err != nil {
+			return err
 		}
 	}
 	return s.render(c, http.StatusOK, pageView{

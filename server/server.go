@@ -99,6 +99,11 @@ type Options struct {
 	// sent (lti_grades.go); zero means DefaultLTIScoreInterval, negative
 	// turns the sender off (another process sends them).
 	LTIScoreInterval time.Duration
+	// LTIRosterInterval is how often each linked LMS course's roster is
+	// read again (lti_roster.go); zero means DefaultLTIRosterInterval,
+	// negative turns the periodic sync off (teachers and admins still
+	// sync on demand).
+	LTIRosterInterval time.Duration
 }
 
 // Server serves Lectern's HTTP API. It is safe for concurrent use.
@@ -138,9 +143,9 @@ type Server struct {
 	// Options.PublicURL's origin, "" when not configured.
 	lti          *ltiState
 	publicOrigin string
-	// stopScores ends the LTI score sender; scoresDone closes when it has.
-	stopScores context.CancelFunc
-	scoresDone chan struct{}
+	// scores is the LTI score sender, rosters the LTI roster sync (nil
+	// when off).
+	scores, rosters *loop
 
 	// beats group-commits progress heartbeats (heartbeat.go).
 	beats *beatBatcher
@@ -246,6 +251,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.handler = s.withBodyDeadlines(s.instrument(s.handler))
 	s.startLTIScores(opts.LTIScoreInterval)
+	s.startLTIRosters(opts.LTIRosterInterval)
 	return s, nil
 }
 
@@ -260,7 +266,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() error {
 	// Live event streams end first (see EndStreams).
 	s.comments.close()
-	s.stopLTIScores()
+	s.scores.stop()
+	s.rosters.stop()
 	s.beats.close()
 	ctx, cancel := context.WithTimeout(context.Background(), tokenUsesCloseTimeout)
 	defer cancel()

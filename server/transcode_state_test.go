@@ -107,7 +107,7 @@ func TestTranscodeStateContract(t *testing.T) {
 				t.Fatal(err)
 			}
 			retryAt := time.Now().UTC().Add(90 * time.Second).Truncate(time.Second)
-			if err := fx.DB.RetryTranscode(ctx, first, j.Attempt, j.ID, "storage is down", "", retryAt); err != nil {
+			if err := fx.DB.RetryTranscode(ctx, first, j.Attempt, j.ID, "", "storage is down", "", retryAt); err != nil {
 				t.Fatal(err)
 			}
 			want := map[string]any{
@@ -141,7 +141,7 @@ func TestTranscodeStateContract(t *testing.T) {
 		})
 		t.Run("RefusedCannotBeRetried", func(t *testing.T) {
 			j := jobOf(t, second)
-			if err := fx.DB.FailTranscode(ctx, second, j.Attempt, j.ID, lectern.FailureRefused,
+			if err := fx.DB.FailTranscode(ctx, second, j.Attempt, j.ID, "", lectern.FailureRefused,
 				"The file is damaged or incomplete: it ends too early", ""); err != nil {
 				t.Fatal(err)
 			}
@@ -165,7 +165,7 @@ func TestTranscodeStateContract(t *testing.T) {
 			if err := fx.DB.MarkTranscoding(ctx, id, j.Attempt, j.ID, "w"); err != nil {
 				t.Fatal(err)
 			}
-			if err := fx.DB.FailTranscode(ctx, id, j.Attempt, j.ID, lectern.FailureSetup, "A problem on the server stopped processing", ""); err != nil {
+			if err := fx.DB.FailTranscode(ctx, id, j.Attempt, j.ID, "", lectern.FailureSetup, "A problem on the server stopped processing", ""); err != nil {
 				t.Fatal(err)
 			}
 			tr := transcodeOf(t, teacher, id)

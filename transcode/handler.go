@@ -42,6 +42,11 @@ const (
 // deleted) while it ran: there is nothing left for it to do.
 var errStale = errors.New("transcode attempt is stale")
 
+// errLeaseLost means another delivery of the same job took its lease (this
+// worker was paused or cut off past the lease, and the job was given to
+// another): this delivery stops and writes nothing more.
+var errLeaseLost = errors.New("transcode lease taken over by another delivery")
+
 // Handler processes TypeTranscode tasks: it fetches a lesson's source from
 // storage into a temporary directory, probes, encodes and makes images
 // with Pipeline, uploads the output under the attempt's own prefix and
@@ -104,32 +109,44 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 	}
 	log := h.logger().With("lesson", p.LessonID, "attempt", p.Attempt, "job", p.JobID)
-	err = h.DB.MarkTranscoding(ctx, p.LessonID, p.Attempt, p.JobID, h.host())
+	// A task ID the reconciler replaced (its lease expired) is refused;
+	// outside a queue (tests, tools) there is none to check.
+	taskID, _ := asynq.GetTaskID(ctx)
+	lease, err := h.DB.TakeLease(ctx, p.LessonID, p.Attempt, p.JobID, taskID, h.host())
 	switch lectern.ErrorCode(err) {
 	case "":
 	case lectern.ECONFLICT, lectern.ENOTFOUND:
-		log.Info("transcode skipped: attempt replaced, finished or lesson deleted", "reason", err)
+		log.Info("transcode skipped: attempt replaced, finished, lesson deleted or task replaced", "reason", err)
 		return nil
 	default:
 		return fmt.Errorf("mark transcoding: %w", err)
 	}
+	log = log.With("output", lease.Prefix)
 	log.Info("transcode started")
 	start := time.Now()
 	work, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stopBeats := h.heartbeat(work, p.JobID, cancel, log)
-	err = h.transcode(work, p, log)
+	stopBeats := h.heartbeat(work, lease, cancel, log)
+	err = h.transcode(work, p, lease, log)
 	stopBeats()
+	if cause := context.Cause(work); err != nil && (errors.Is(cause, errLeaseLost) || errors.Is(cause, errCanceled)) && !errors.Is(err, cause) {
+		// The step cut short may report only a canceled context.
+		err = fmt.Errorf("%w: %w", cause, err)
+	}
 	outcome := OutcomeSucceeded
 	if err != nil {
-		err, outcome = h.failed(ctx, t, p, err, log)
+		err, outcome = h.failed(ctx, t, p, lease, err, log)
+		// Whatever this delivery uploaded is no one's now (unless its
+		// lease is still held: then the reconciler's sweep removes it once
+		// the lease is taken back).
+		h.discardOutput(ctx, lease.Prefix, log)
 	}
 	h.Metrics.observe(outcome, time.Since(start))
 	return err
 }
 
 // transcode runs one attempt from source to publication.
-func (h *Handler) transcode(ctx context.Context, p TranscodePayload, log *slog.Logger) error {
+func (h *Handler) transcode(ctx context.Context, p TranscodePayload, lease *db.Lease, log *slog.Logger) error {
 	lesson, err := h.DB.FindLessonByID(ctx, p.LessonID)
 	if lectern.ErrorCode(err) == lectern.ENOTFOUND || (err == nil && lesson.Attempt != p.Attempt) {
 		return errStale
@@ -165,9 +182,9 @@ func (h *Handler) transcode(ctx context.Context, p TranscodePayload, log *slog.L
 	if err := os.Mkdir(out, 0o755); err != nil {
 		return setupIfMissing(fmt.Errorf("make output directory: %w", err))
 	}
-	pub, err := h.produce(ctx, p, src, input, out, stop, log)
+	pub, err := h.produce(ctx, p, lease, src, input, out, stop, log)
 	if err == nil {
-		err = h.publish(ctx, p, out, pub, log)
+		err = h.publish(ctx, p, lease, out, pub, log)
 	}
 	// Whatever step the deadline cut short (ffmpeg, or an upload that
 	// reports only a canceled context), the try ran out of time.
@@ -208,9 +225,9 @@ func (h *Handler) download(ctx context.Context, key, path string) error {
 // produce encodes the ladder and makes the images into out, reporting
 // progress on the job; stop ends the work early when a newer upload has
 // canceled the job.
-func (h *Handler) produce(ctx context.Context, p TranscodePayload, src *Source, input, out string,
+func (h *Handler) produce(ctx context.Context, p TranscodePayload, lease *db.Lease, src *Source, input, out string,
 	stop context.CancelCauseFunc, log *slog.Logger) (db.Publication, error) {
-	prog := &progressReporter{db: h.DB, jobID: p.JobID, stop: stop, log: log}
+	prog := &progressReporter{db: h.DB, lease: lease, stop: stop, log: log}
 	// A hung ffmpeg (no progress for StallTimeout) is killed; the stall
 	// error is transient, so the queue tries the attempt again.
 	wctx, kick, stopWatch := h.watchdog(ctx)
@@ -229,7 +246,8 @@ func (h *Handler) produce(ctx context.Context, p TranscodePayload, src *Source, 
 	prog.report(ctx, imagesDone, true)
 	return db.Publication{
 		JobID:        p.JobID,
-		OutputPrefix: lectern.OutputPrefix(p.LessonID, p.Attempt),
+		LeaseToken:   lease.Token,
+		OutputPrefix: lease.Prefix,
 		Renditions:   renditionsOf(output),
 		Poster:       im.Poster,
 		Thumbnails:   im.Thumbnails,
@@ -254,32 +272,59 @@ func renditionsOf(out *Output) lectern.Renditions {
 	return rs
 }
 
-// publish uploads out under the attempt's prefix, flips the lesson to it,
-// and deletes the output it replaced. A stale attempt removes what it
-// uploaded.
-func (h *Handler) publish(ctx context.Context, p TranscodePayload, out string, pub db.Publication, log *slog.Logger) error {
-	// Files a previous try of this attempt left are replaced, not mixed in.
-	if err := h.Storage.DeletePrefix(ctx, pub.OutputPrefix); err != nil {
-		return &StorageError{Op: "clear output prefix", Err: err}
-	}
+// publish uploads out under the delivery's own prefix and flips the
+// lesson to it, fenced on the delivery's lease, then deletes the output it
+// replaced. Nothing is deleted before: the prefix is this delivery's
+// alone, so no other delivery's output, published or not, is touched. A
+// delivery that lost its lease or whose attempt went stale leaves its
+// upload to ProcessTask to discard.
+func (h *Handler) publish(ctx context.Context, p TranscodePayload, lease *db.Lease, out string, pub db.Publication, log *slog.Logger) error {
 	if err := h.upload(ctx, out, pub.OutputPrefix); err != nil {
 		return err
 	}
-	_, _ = h.DB.UpdateJob(ctx, p.JobID, db.JobUpdate{Percent: ptr(float64(uploadedShare))})
+	if _, err := h.DB.RenewLease(ctx, lease, ptr(float64(uploadedShare))); lectern.ErrorCode(err) == lectern.ECONFLICT {
+		return errLeaseLost
+	}
 	prev, err := h.DB.PublishLesson(ctx, p.LessonID, p.Attempt, pub)
 	switch lectern.ErrorCode(err) {
 	case "":
 	case lectern.ECONFLICT, lectern.ENOTFOUND:
-		h.deletePrefix(ctx, pub.OutputPrefix, log)
 		return errStale
 	default:
 		return fmt.Errorf("publish: %w", err)
 	}
 	if prev != "" && prev != pub.OutputPrefix {
+		// The lesson no longer points at it, and its delivery finished
+		// long ago: nothing can publish it again.
 		h.deletePrefix(ctx, prev, log)
+		if err := h.DB.ForgetOutput(context.WithoutCancel(ctx), prev); err != nil {
+			log.Warn("forget replaced output", "prefix", prev, "error", err)
+		}
 	}
 	log.Info("transcode published", "prefix", pub.OutputPrefix, "renditions", len(pub.Renditions), "duration_ms", pub.DurationMS)
 	return nil
+}
+
+// discardOutput deletes this delivery's output prefix when the database
+// says it is dead (its lease gone, no lesson publishing it), even when
+// ctx has ended; the reconciler's sweep deletes what is left.
+func (h *Handler) discardOutput(ctx context.Context, prefix string, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	defer cancel()
+	dead, err := h.DB.OutputDead(ctx, prefix)
+	if err != nil || !dead {
+		if err != nil {
+			log.Warn("check unpublished output", "prefix", prefix, "error", err)
+		}
+		return
+	}
+	if err := h.Storage.DeletePrefix(ctx, prefix); err != nil {
+		log.Warn("delete unpublished output", "prefix", prefix, "error", err)
+		return
+	}
+	if err := h.DB.ForgetOutput(ctx, prefix); err != nil {
+		log.Warn("forget unpublished output", "prefix", prefix, "error", err)
+	}
 }
 
 // deletePrefix removes an output nothing points at, even when ctx has
@@ -366,7 +411,11 @@ func (h *Handler) uploadFile(ctx context.Context, dir, path, prefix string) erro
 // The job's own count of tries decides which try is the last, together
 // with the queue's, since the queue also spends a retry on a task whose
 // worker died.
-func (h *Handler) failed(ctx context.Context, t *asynq.Task, p TranscodePayload, err error, log *slog.Logger) (error, string) {
+func (h *Handler) failed(ctx context.Context, t *asynq.Task, p TranscodePayload, lease *db.Lease, err error, log *slog.Logger) (error, string) {
+	if errors.Is(err, errLeaseLost) {
+		log.Warn("transcode stopped: another delivery took over its lease; this one wrote nothing more")
+		return nil, OutcomeSuperseded
+	}
 	if errors.Is(err, errStale) {
 		log.Info("transcode abandoned: a newer upload replaced it or the lesson was deleted")
 		return nil, OutcomeStale
@@ -384,6 +433,11 @@ func (h *Handler) failed(ctx context.Context, t *asynq.Task, p TranscodePayload,
 		if h.canceledMeanwhile(bctx, p.JobID) {
 			log.Info("transcode stopped: canceled by an admin")
 			return nil, OutcomeCanceled
+		}
+		// Released, the job is taken at once by the next delivery, and
+		// the reconciler does not wait for a dead lease.
+		if _, rerr := h.DB.ReleaseLease(bctx, lease); rerr != nil {
+			log.Warn("release transcode lease", "error", rerr)
 		}
 		log.Info("transcode interrupted: handed back to the queue", "error", err)
 		return err, OutcomeInterrupted
@@ -405,24 +459,24 @@ func (h *Handler) failed(ctx context.Context, t *asynq.Task, p TranscodePayload,
 	case IsBadInput(err):
 		reason := lectern.ErrorMessage(err)
 		log.Info("transcode refused the input", "reason", reason)
-		return h.failFor(bctx, p, f, lectern.FailureRefused, reason, OutcomeRejected, log)
+		return h.failFor(bctx, p, lease, f, lectern.FailureRefused, reason, OutcomeRejected, log)
 	case IsSetup(err):
 		reason := fmt.Sprintf("A problem on the server stopped processing (%s). An admin must fix the server, then retry.", summary(err))
 		log.Error("transcode failed: the server needs fixing, not retried", "error", err)
-		return h.failFor(bctx, p, f, lectern.FailureSetup, reason, OutcomeSetup, log)
+		return h.failFor(bctx, p, lease, f, lectern.FailureSetup, reason, OutcomeSetup, log)
 	case isTimeout(ctx, err):
 		reason := "Processing took too long: " + timeoutSummary(err) + "."
 		if job.Retries > 0 || f.tries >= f.maxTries {
 			log.Warn("transcode failed: it took too long, and may not be retried again", "tries", f.tries, "error", err)
-			return h.failFor(bctx, p, f, lectern.FailureTimeout, reason, OutcomeTimeout, log)
+			return h.failFor(bctx, p, lease, f, lectern.FailureTimeout, reason, OutcomeTimeout, log)
 		}
-		return h.retry(bctx, t, p, f, retried, reason+" It is tried once more.", log)
+		return h.retry(bctx, t, p, lease, f, retried, reason+" It is tried once more.", log)
 	case f.tries >= f.maxTries:
 		reason := fmt.Sprintf("Processing failed after %d tries: %s", f.tries, summary(err))
 		log.Warn("transcode failed: no tries left", "tries", f.tries, "error", err)
-		return h.failFor(bctx, p, f, lectern.FailureExhausted, reason, OutcomeFailed, log)
+		return h.failFor(bctx, p, lease, f, lectern.FailureExhausted, reason, OutcomeFailed, log)
 	}
-	return h.retry(bctx, t, p, f, retried, retryReason(err), log)
+	return h.retry(bctx, t, p, lease, f, retried, retryReason(err), log)
 }
 
 // tryFailure is one failed try of a job.
@@ -437,9 +491,9 @@ type tryFailure struct {
 // failFor fails the job for good with a failure of kind and returns what
 // the queue should see: SkipRetry, so that the queue does not run the
 // task again whatever its own count says.
-func (h *Handler) failFor(ctx context.Context, p TranscodePayload, f tryFailure, kind lectern.JobFailure,
+func (h *Handler) failFor(ctx context.Context, p TranscodePayload, lease *db.Lease, f tryFailure, kind lectern.JobFailure,
 	reason, outcome string, log *slog.Logger) (error, string) {
-	if stale := h.fail(ctx, p, kind, reason, f.tail, log); stale {
+	if stale := h.fail(ctx, p, lease, kind, reason, f.tail, log); stale {
 		return nil, OutcomeStale
 	}
 	return fmt.Errorf("%w: %s: %w", asynq.SkipRetry, kind, f.err), outcome
@@ -448,16 +502,17 @@ func (h *Handler) failFor(ctx context.Context, p TranscodePayload, f tryFailure,
 // retry records that the job waits for its next try, due when the worker
 // will start it: RetryDelay with the arguments the queue passes it (the
 // retries the queue counted, the error, the task).
-func (h *Handler) retry(ctx context.Context, t *asynq.Task, p TranscodePayload, f tryFailure, retried int,
+func (h *Handler) retry(ctx context.Context, t *asynq.Task, p TranscodePayload, lease *db.Lease, f tryFailure, retried int,
 	reason string, log *slog.Logger) (error, string) {
 	retryAt := time.Now().Add(h.retryDelay()(retried, f.err, t))
 	log.Warn("transcode failed; retrying", "try", f.tries, "max_tries", f.maxTries, "retry_at", retryAt, "error", f.err)
-	err := h.DB.RetryTranscode(ctx, p.LessonID, p.Attempt, p.JobID, reason, f.tail, retryAt)
+	err := h.DB.RetryTranscode(ctx, p.LessonID, p.Attempt, p.JobID, lease.Token, reason, f.tail, retryAt)
 	switch lectern.ErrorCode(err) {
 	case "":
 	case lectern.ECONFLICT, lectern.ENOTFOUND:
-		// Canceled by an admin or replaced meanwhile: nothing to retry.
-		log.Info("transcode not retried: canceled or replaced meanwhile", "reason", err)
+		// Canceled by an admin, replaced, or taken over meanwhile:
+		// nothing to retry.
+		log.Info("transcode not retried: canceled, replaced or taken over meanwhile", "reason", err)
 		return nil, OutcomeStale
 	default:
 		log.Warn("record transcode retry", "error", err)
@@ -497,8 +552,8 @@ func timeoutSummary(err error) string {
 
 // fail fails the attempt for good; it reports whether the attempt turned
 // out to be stale.
-func (h *Handler) fail(ctx context.Context, p TranscodePayload, kind lectern.JobFailure, reason, tail string, log *slog.Logger) (stale bool) {
-	err := h.DB.FailTranscode(ctx, p.LessonID, p.Attempt, p.JobID, kind, reason, tail)
+func (h *Handler) fail(ctx context.Context, p TranscodePayload, lease *db.Lease, kind lectern.JobFailure, reason, tail string, log *slog.Logger) (stale bool) {
+	err := h.DB.FailTranscode(ctx, p.LessonID, p.Attempt, p.JobID, lease.Token, kind, reason, tail)
 	switch lectern.ErrorCode(err) {
 	case "":
 		return false
@@ -544,11 +599,12 @@ func summary(err error) string {
 
 func ptr[T any](v T) *T { return &v }
 
-// progressReporter writes a job's percent at most every progressEvery, and
-// stops the work when it finds the job canceled by a newer upload.
+// progressReporter writes a job's percent at most every progressEvery,
+// fenced on the delivery's lease, and stops the work when it finds the job
+// canceled (by a newer upload or an admin) or its lease taken over.
 type progressReporter struct {
 	db    *db.DB
-	jobID string
+	lease *db.Lease
 	stop  context.CancelCauseFunc
 	log   *slog.Logger
 
@@ -562,12 +618,13 @@ func (r *progressReporter) report(ctx context.Context, pct float64, force bool) 
 		return
 	}
 	r.last = now
-	j, err := r.db.UpdateJob(ctx, r.jobID, db.JobUpdate{Percent: &pct, HeartbeatAt: &now})
-	if err != nil {
-		r.log.Debug("record transcode progress", "error", err)
-		return
-	}
-	if j.State == lectern.JobCanceled {
+	state, err := r.db.RenewLease(ctx, r.lease, &pct)
+	switch {
+	case state == lectern.JobCanceled:
 		r.stop(errStale)
+	case lectern.ErrorCode(err) == lectern.ECONFLICT:
+		r.stop(errLeaseLost)
+	case err != nil:
+		r.log.Debug("record transcode progress", "error", err)
 	}
 }

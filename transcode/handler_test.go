@@ -232,10 +232,11 @@ func (e *handlerEnv) checkWorkDirEmpty(t *testing.T) {
 }
 
 // checkPublished checks that l's output is what a 320×240 clip with
-// audio gives, with every file the master playlist needs in storage.
-func (e *handlerEnv) checkPublished(t *testing.T, l *lectern.Lesson, attempt int) {
+// audio gives, with every file the master playlist needs in storage,
+// under the output prefix of the lesson's n-th delivery.
+func (e *handlerEnv) checkPublished(t *testing.T, l *lectern.Lesson, n int) {
 	t.Helper()
-	if want := lectern.OutputPrefix(l.ID, attempt); l.Status != lectern.LessonReady || l.OutputPrefix != want || l.Error != "" {
+	if want := lectern.OutputPrefix(l.ID, n); l.Status != lectern.LessonReady || l.OutputPrefix != want || l.Error != "" {
 		t.Fatalf("lesson: status %q, output %q, error %q; want ready on %q", l.Status, l.OutputPrefix, l.Error, want)
 	}
 	var got []string
@@ -406,5 +407,47 @@ func TestHandlerReuploadKeepsOldRenditionUntilPublished(t *testing.T) {
 		if keys := e.keys(t, old); len(keys) > 0 {
 			t.Errorf("the replaced output is still stored: %v", keys)
 		}
+	})
+}
+
+// Two deliveries of one attempt (a worker paused past its lease, the task
+// given to another): while the first uploads its output, the second takes
+// the lease and publishes. The first then publishes nothing, changes
+// nothing on the job or lesson, deletes only its own unpublished upload,
+// and the published output stays whole.
+func TestHandlerStaleDeliveryChangesNothing(t *testing.T) {
+	t.Parallel()
+	c := makeClips(t)
+	forEachDB(t, func(t *testing.T, e *handlerEnv) {
+		l := e.newLesson(t)
+		job := e.upload(t, l, c.good)
+		var errB error
+		var published []string
+		e.Store.when(lectern.OutputPrefix(l.ID, 1), func() {
+			h := *e.Handler
+			h.Storage = e.Store.Store
+			h.Host = "worker-b"
+			task, _ := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: l.ID, JobID: job.ID, Attempt: 1})
+			errB = h.ProcessTask(context.Background(), task)
+			published = e.keys(t, lectern.OutputPrefix(l.ID, 2))
+		})
+		if err := e.run(t, job); err != nil {
+			t.Errorf("ProcessTask of the stale delivery = %v, want nil (it stops)", err)
+		}
+		if errB != nil || len(published) == 0 {
+			t.Fatalf("the second delivery did not publish during the first's upload (err %v)", errB)
+		}
+		got := e.lesson(t, l.ID)
+		e.checkPublished(t, got, 2)
+		if diff := cmp.Diff(published, e.keys(t, got.OutputPrefix)); diff != "" {
+			t.Errorf("the published output changed after the stale delivery went on (-before +after):\n%s", diff)
+		}
+		if keys := e.keys(t, lectern.OutputPrefix(l.ID, 1)); len(keys) > 0 {
+			t.Errorf("the stale delivery's upload was left behind: %v", keys)
+		}
+		if j := e.job(t, job.ID); j.State != lectern.JobSucceeded || j.WorkerHost != "worker-b" || j.Percent != 100 || j.Error != "" {
+			t.Errorf("job: state %q, host %q, percent %v, error %q; want succeeded on worker-b at 100 %%", j.State, j.WorkerHost, j.Percent, j.Error)
+		}
+		e.checkWorkDirEmpty(t)
 	})
 }

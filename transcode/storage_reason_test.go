@@ -81,7 +81,7 @@ func TestHandlerStorageFailureInPlainWords(t *testing.T) {
 		if err := e.DB.MarkTranscoding(ctx, l.ID, job.Attempt, job.ID, "test-worker"); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.DB.RetryTranscode(ctx, l.ID, job.Attempt, job.ID, j.Error, "", time.Now()); err != nil {
+		if err := e.DB.RetryTranscode(ctx, l.ID, job.Attempt, job.ID, "", j.Error, "", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		j = e.job(t, job.ID)

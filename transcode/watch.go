@@ -46,6 +46,7 @@ const (
 	OutcomeCanceled    = "canceled"    // canceled by an admin
 	OutcomeStale       = "stale"       // replaced by a newer upload or lesson deleted
 	OutcomeInterrupted = "interrupted" // worker shut down; handed back to the queue
+	OutcomeSuperseded  = "superseded"  // another delivery took over the lease; this one stopped
 )
 
 // Metrics are the transcode series: tasks by outcome and how long they ran.
@@ -59,7 +60,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		tasks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lectern_transcodes_total",
-			Help: "Transcode task runs by outcome (succeeded, rejected, setup, timeout, failed, retried, canceled, stale, interrupted).",
+			Help: "Transcode task runs by outcome (succeeded, rejected, setup, timeout, failed, retried, canceled, stale, interrupted, superseded).",
 		}, []string{"outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "lectern_transcode_duration_seconds",
@@ -97,11 +98,13 @@ func (h *Handler) stallTimeout() time.Duration {
 	return DefaultStallTimeout
 }
 
-// heartbeat stamps the job's heartbeat_at every HeartbeatEvery until the
-// returned function is called, and calls cancel(errCanceled) when it finds
-// the job canceled by an admin: the stop then reaches ffmpeg within one
-// beat even if the queue's own cancel signal was lost.
-func (h *Handler) heartbeat(ctx context.Context, jobID string, cancel context.CancelCauseFunc, log *slog.Logger) (stop func()) {
+// heartbeat renews the delivery's lease (the job's heartbeat_at) every
+// HeartbeatEvery until the returned function is called. It calls
+// cancel(errCanceled) when it finds the job canceled by an admin, and
+// cancel(errLeaseLost) when another delivery took the lease over: either
+// way ffmpeg is killed within one beat, even if the queue's own signal was
+// lost.
+func (h *Handler) heartbeat(ctx context.Context, lease *db.Lease, cancel context.CancelCauseFunc, log *slog.Logger) (stop func()) {
 	ctx, done := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -113,15 +116,17 @@ func (h *Handler) heartbeat(ctx context.Context, jobID string, cancel context.Ca
 				return
 			case <-t.C:
 			}
-			now := time.Now()
-			j, err := h.DB.UpdateJob(ctx, jobID, db.JobUpdate{HeartbeatAt: &now})
-			if err != nil {
-				log.Debug("transcode heartbeat", "error", err)
-				continue
-			}
-			if j.State == lectern.JobCanceled {
+			state, err := h.DB.RenewLease(ctx, lease, nil)
+			switch {
+			case state == lectern.JobCanceled:
 				cancel(errCanceled)
 				return
+			case lectern.ErrorCode(err) == lectern.ECONFLICT:
+				log.Warn("transcode lease taken over by another delivery; stopping", "output", lease.Prefix)
+				cancel(errLeaseLost)
+				return
+			case err != nil:
+				log.Debug("transcode heartbeat", "error", err)
 			}
 		}
 	})

@@ -102,7 +102,8 @@ func TestHandlerWatchdogKillsStalledFFmpegAndRetries(t *testing.T) {
 	if j := e.job(t, job.ID); j.Retries != 1 {
 		t.Errorf("job retries = %d, want 1 (the stalled try)", j.Retries)
 	}
-	e.checkPublished(t, e.lesson(t, l.ID), 1)
+	// The retry is the attempt's second delivery: its own output, hls/2/.
+	e.checkPublished(t, e.lesson(t, l.ID), 2)
 }
 
 func TestHandlerStopsWhenCanceled(t *testing.T) {

@@ -37,10 +37,13 @@ type Config struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 	// ReconcileInterval is how often the reconciler compares the jobs
-	// table with the queue; JobDeadline is how long a running job may go
-	// without a heartbeat before it is failed; StallTimeout is how long
-	// ffmpeg may report no progress before it is killed and retried.
+	// table with the queue; HeartbeatInterval is how often a running
+	// transcode renews its lease; JobDeadline is how long a lease may go
+	// unrenewed before the reconciler takes it back and another worker
+	// runs the job; StallTimeout is how long ffmpeg may report no
+	// progress before it is killed and retried.
 	ReconcileInterval time.Duration
+	HeartbeatInterval time.Duration
 	JobDeadline       time.Duration
 	StallTimeout      time.Duration
 	// MetricsAddr is where a separate listener serves /metrics and
@@ -118,10 +121,11 @@ func DefaultConfig() Config {
 		LogFormat:         "text",
 		ShutdownTimeout:   30 * time.Second,
 		ReconcileInterval: 30 * time.Second,
-		// Longer than asynq takes to hand a dead worker's task to another
-		// worker (its 30 s lease plus the recoverer's minute), so that a
-		// killed worker's job is resumed rather than failed.
-		JobDeadline:    10 * time.Minute,
+		HeartbeatInterval: 5 * time.Second,
+		// Twelve missed beats: a killed worker's job is running again
+		// elsewhere within about a minute and a half (deadline plus one
+		// reconcile interval).
+		JobDeadline:    time.Minute,
 		StallTimeout:   5 * time.Minute,
 		UploadExpiry:   24 * time.Hour,
 		MinFreeDisk:    512 << 20,
@@ -164,8 +168,9 @@ func configVars() []configVar {
 		{"LECTERN_TRUSTED_PROXIES", "trusted-proxies", "comma-separated CIDRs whose X-Forwarded-For is believed (default none)", setTrustedProxies},
 		{"LECTERN_LOG_FORMAT", "log-format", "text or json (default text)", setString(func(c *Config) *string { return &c.LogFormat })},
 		{"LECTERN_SHUTDOWN_TIMEOUT", "shutdown-timeout", "grace period for requests and running tasks on SIGTERM (default 30s)", setShutdownTimeout},
-		{"LECTERN_RECONCILE_INTERVAL", "reconcile-interval", "how often jobs missing from the queue are re-enqueued and dead ones failed (default 30s)", setDuration(func(c *Config) *time.Duration { return &c.ReconcileInterval })},
-		{"LECTERN_JOB_DEADLINE", "job-deadline", "a running transcode without a heartbeat for this long is failed (default 10m)", setDuration(func(c *Config) *time.Duration { return &c.JobDeadline })},
+		{"LECTERN_RECONCILE_INTERVAL", "reconcile-interval", "how often expired transcode leases are taken back, jobs missing from the queue re-enqueued and dead outputs deleted (default 30s)", setDuration(func(c *Config) *time.Duration { return &c.ReconcileInterval })},
+		{"LECTERN_HEARTBEAT_INTERVAL", "heartbeat-interval", "how often a running transcode renews its lease (default 5s)", setDuration(func(c *Config) *time.Duration { return &c.HeartbeatInterval })},
+		{"LECTERN_JOB_DEADLINE", "job-deadline", "a transcode lease not renewed for this long is taken back and the job run on another worker (default 1m; at least 3 heartbeat intervals)", setDuration(func(c *Config) *time.Duration { return &c.JobDeadline })},
 		{"LECTERN_STALL_TIMEOUT", "stall-timeout", "ffmpeg without progress for this long is killed and the transcode retried (default 5m)", setDuration(func(c *Config) *time.Duration { return &c.StallTimeout })},
 		{"LECTERN_METRICS_ADDR", "metrics-addr", "host:port of a separate listener for /metrics and /healthz, the way to scrape a worker (default none; serve and api also answer /metrics on LECTERN_ADDR)", setString(func(c *Config) *string { return &c.MetricsAddr })},
 		{"LECTERN_EVENT_STREAMS_PER_USER", "event-streams-per-user", "live update streams one user may have open at once (default 5)", setPositiveInt(func(c *Config) *int { return &c.EventStreamsPerUser })},

@@ -53,7 +53,8 @@ func TestConfigDefaults(t *testing.T) {
 		LogFormat:         "text",
 		ShutdownTimeout:   30 * time.Second,
 		ReconcileInterval: 30 * time.Second,
-		JobDeadline:       10 * time.Minute,
+		HeartbeatInterval: 5 * time.Second,
+		JobDeadline:       time.Minute,
 		StallTimeout:      5 * time.Minute,
 		// Storage limits.
 		UploadExpiry:   24 * time.Hour,
@@ -92,6 +93,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"LECTERN_SHUTDOWN_TIMEOUT":   "2m",
 		"LECTERN_RECONCILE_INTERVAL": "10s",
 		"LECTERN_JOB_DEADLINE":       "15m",
+		"LECTERN_HEARTBEAT_INTERVAL": "2s",
 		"LECTERN_STALL_TIMEOUT":      "90s",
 		"LECTERN_METRICS_ADDR":       "0.0.0.0:9100",
 		// Storage limits.
@@ -122,6 +124,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		LogFormat:         "json",
 		ShutdownTimeout:   2 * time.Minute,
 		ReconcileInterval: 10 * time.Second,
+		HeartbeatInterval: 2 * time.Second,
 		JobDeadline:       15 * time.Minute,
 		StallTimeout:      90 * time.Second,
 		MetricsAddr:       "0.0.0.0:9100",
@@ -257,6 +260,7 @@ func TestConfigErrors(t *testing.T) {
 		{"AdminEmail", map[string]string{"LECTERN_ADMIN_EMAIL": "Admin <a@example.org>", "LECTERN_ADMIN_PASSWORD": "long enough"}, nil, "LECTERN_ADMIN_EMAIL: "},
 		{"PublicURLRelative", map[string]string{"LECTERN_PUBLIC_URL": "lectern.example.org"}, nil, "LECTERN_PUBLIC_URL: "},
 		{"PublicURLScheme", map[string]string{"LECTERN_PUBLIC_URL": "ftp://lectern.example.org"}, nil, "LECTERN_PUBLIC_URL: "},
+		{"DeadlineUnderThreeBeats", map[string]string{"LECTERN_HEARTBEAT_INTERVAL": "30s", "LECTERN_JOB_DEADLINE": "1m"}, nil, "LECTERN_JOB_DEADLINE: must be at least 3 × LECTERN_HEARTBEAT_INTERVAL"},
 		{"PublicURLQuery", map[string]string{"LECTERN_PUBLIC_URL": "https://lectern.example.org/?x=1"}, nil, "LECTERN_PUBLIC_URL: "},
 		{"TrustedProxiesCIDR", map[string]string{"LECTERN_TRUSTED_PROXIES": "10.0.0.0/8,10.0.0.0/33"}, nil, `LECTERN_TRUSTED_PROXIES: "10.0.0.0/33" is not a CIDR`},
 		{"TrustedProxiesHost", map[string]string{"LECTERN_TRUSTED_PROXIES": "proxy.internal"}, nil, "LECTERN_TRUSTED_PROXIES: "},

@@ -16,7 +16,7 @@ func (c *Config) Validate() error {
 		c.validateAddr, c.validateDataDir, c.validateDatabaseURL,
 		c.validateRedisURL, c.validateS3, c.validateSecret, c.validateTools,
 		c.validateAdmin, c.validatePublicURL, c.validateLogFormat,
-		c.validateMetricsAddr,
+		c.validateMetricsAddr, c.validateLeases,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -43,6 +43,17 @@ func (c *Config) validateListenAddr(env, addr string) error {
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
 		return c.errorf(env, "port must be a number from 0 to 65535, got %q", addr)
+	}
+	return nil
+}
+
+// validateLeases checks that a running transcode renews its lease several
+// times within the deadline, so that one slow beat does not hand a live
+// transcode to another worker.
+func (c *Config) validateLeases() error {
+	if c.JobDeadline < 3*c.HeartbeatInterval {
+		return c.errorf("LECTERN_JOB_DEADLINE", "must be at least 3 × LECTERN_HEARTBEAT_INTERVAL (%s), got %s",
+			c.HeartbeatInterval, c.JobDeadline)
 	}
 	return nil
 }

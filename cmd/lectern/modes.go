@@ -246,13 +246,14 @@ func (p *process) startWorker() error {
 	}
 	mux := asynq.NewServeMux()
 	mux.Handle(transcode.TypeTranscode, &transcode.Handler{
-		DB:           p.backends.DB,
-		Storage:      p.backends.Storage,
-		Pipeline:     pipeline,
-		Logger:       p.Logger.With("component", "transcode"),
-		TempDir:      workDir,
-		StallTimeout: p.Config.StallTimeout,
-		Metrics:      tm,
+		DB:             p.backends.DB,
+		Storage:        p.backends.Storage,
+		Pipeline:       pipeline,
+		Logger:         p.Logger.With("component", "transcode"),
+		TempDir:        workDir,
+		StallTimeout:   p.Config.StallTimeout,
+		HeartbeatEvery: p.Config.HeartbeatInterval,
+		Metrics:        tm,
 		// The worker's own, so that a job says truly when its next try is.
 		RetryDelay: transcode.RetryDelay,
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -120,7 +121,17 @@ type WorkerOptions struct {
 type Worker struct {
 	srv     *asynq.Server
 	handler asynq.Handler
+	// running counts the handlers running: asynq's Shutdown returns as
+	// soon as it has handed the tasks still running back to the queue,
+	// before their handlers have stopped their ffmpeg and released their
+	// lease.
+	running sync.WaitGroup
 }
+
+// handlerStopWait bounds how long Shutdown waits for the handlers of
+// handed-back tasks to stop (kill ffmpeg, release the lease, delete their
+// partial output).
+const handlerStopWait = 15 * time.Second
 
 // NewWorker returns a worker on q's Redis; Start starts it.
 func (q *Queue) NewWorker(opts WorkerOptions) *Worker {
@@ -145,20 +156,38 @@ func (q *Queue) NewWorker(opts WorkerOptions) *Worker {
 	return &Worker{srv: srv, handler: opts.Handler}
 }
 
+// ProcessTask runs the worker's handler, counted in running.
+func (w *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	w.running.Add(1)
+	defer w.running.Done()
+	return w.handler.ProcessTask(ctx, t)
+}
+
 // Start starts processing tasks in the background.
 func (w *Worker) Start() error {
 	if w.handler == nil {
 		return errors.New("start worker: no handler")
 	}
-	if err := w.srv.Start(w.handler); err != nil {
+	if err := w.srv.Start(w); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	return nil
 }
 
 // Shutdown stops taking tasks, waits up to the shutdown timeout for the
-// running ones, and hands those still running back to the queue.
-func (w *Worker) Shutdown() { w.srv.Shutdown() }
+// running ones, and hands those still running back to the queue, where
+// another worker takes them at once; it then waits (at most
+// handlerStopWait) for their handlers to stop, so that each releases its
+// job's lease before the process exits.
+func (w *Worker) Shutdown() {
+	w.srv.Shutdown()
+	done := make(chan struct{})
+	go func() { w.running.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(handlerStopWait):
+	}
+}
 
 // transcodeQueue is how the API and the reconciler enqueue transcodes: it
 // puts each transcode task on the queue its recording calls for

@@ -52,17 +52,6 @@ func findService(t *testing.T, candidates ...string) string {
 	return ""
 }
 
-// freeAddr returns a loopback address with a port nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // start starts the service and waits until it answers.
 func (s *privateService) start() {
 	s.t.Helper()
@@ -100,7 +89,7 @@ func (s *privateService) stop() {
 func startPrivateRedis(t *testing.T) *privateService {
 	t.Helper()
 	bin := findService(t, "redis-server")
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	s := &privateService{t: t, name: "redis-server", addr: addr,
 		argv: []string{bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()},
@@ -127,15 +116,11 @@ func startPrivateRedis(t *testing.T) *privateService {
 // over a temporary directory, with access key lectern.
 func startPrivateMinIO(t *testing.T) *privateService {
 	t.Helper()
-	gobin := filepath.Join(os.Getenv("HOME"), "go", "bin", "minio")
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		gobin = filepath.Join(strings.TrimSpace(string(out)), "bin", "minio")
-	}
-	bin := findService(t, gobin, "minio")
-	addr, console := freeAddr(t), freeAddr(t)
+	bin := testenv.MinIOBinary(t)
+	addr, console := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	s := &privateService{t: t, name: "minio", addr: addr,
 		argv: []string{bin, "server", "--quiet", "--address", addr, "--console-address", console, t.TempDir()},
-		env:  []string{"MINIO_ROOT_USER=lectern", "MINIO_ROOT_PASSWORD=lectern-secret", "MINIO_BROWSER=off"},
+		env:  []string{"MINIO_ROOT_USER=" + testenv.MinIOAccessKey, "MINIO_ROOT_PASSWORD=" + testenv.MinIOSecretKey, "MINIO_BROWSER=off"},
 		// Ready when it answers S3 calls: its health endpoint says yes
 		// a little before it stops answering "not initialized yet".
 		ready: func() bool {

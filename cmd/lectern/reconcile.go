@@ -5,25 +5,34 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/transcode"
 )
 
-// deadWorkerReason is what a lesson and its job show when the worker
-// running the transcode stopped heartbeating.
-const deadWorkerReason = "Processing stopped: the worker running it stopped responding. Retry it from the admin jobs page or upload again."
+// deadWorkerReason is what a lesson and its job show when the workers
+// running the transcode kept dying (or hanging) until it had no tries left.
+const deadWorkerReason = "Processing stopped: the workers running it stopped responding on every try. Retry it from the admin jobs page or upload again."
+
+// sweepBatch is how many dead output prefixes one pass deletes at most.
+const sweepBatch = 100
 
 // reconciler keeps the queue in line with the jobs table, the source of
-// truth: every Interval it re-enqueues the unfinished jobs whose task is
-// missing from Redis (flushed, restarted without persistence, an enqueue
-// that failed) and fails, with a reason, the running jobs whose worker has
-// not heartbeat for Deadline. Attempt fencing keeps a job that runs twice
-// from publishing twice.
+// truth. Every Interval it takes back the lease of each running job whose
+// delivery has not renewed it for Deadline (its worker killed, hung or
+// cut off) and enqueues the job again under a new task ID, so that
+// another worker finishes it (a job out of tries fails instead); it
+// re-enqueues the unfinished jobs whose task is missing from Redis
+// (flushed, restarted without persistence, an enqueue that failed); and
+// it deletes the output prefixes of dead deliveries that no lesson
+// publishes. Lease fencing keeps a job that runs twice from publishing
+// twice, or from publishing at all from a delivery that lost its lease.
 type reconciler struct {
 	Transcodes *transcodeQueue
 	Logger     *slog.Logger
@@ -62,33 +71,88 @@ func (r *reconciler) Close() {
 	}
 }
 
-// once makes one pass: dead jobs are failed first, so that they are not
-// enqueued again.
+// once makes one pass: expired leases are taken back first, so that their
+// jobs are enqueued again in the same pass.
 func (r *reconciler) once(ctx context.Context) error {
+	if err := r.reclaimExpired(ctx); err != nil {
+		return err
+	}
+	if err := requeueUnfinishedLessons(ctx, r.Transcodes, r.Logger); err != nil {
+		return err
+	}
+	return r.sweepOutputs(ctx)
+}
+
+// reclaimExpired takes back the leases not renewed within Deadline: the
+// job gets a new task ID (a late delivery of the old task is refused) and
+// is enqueued under it by requeueUnfinishedLessons; a job whose tries are
+// spent fails.
+func (r *reconciler) reclaimExpired(ctx context.Context) error {
 	d := r.Transcodes.DB
-	stalled, err := d.FindStalledJobs(ctx, time.Now().Add(-r.Deadline))
+	before := time.Now().Add(-r.Deadline)
+	stalled, err := d.FindStalledJobs(ctx, before)
 	if err != nil {
 		return err
 	}
 	for _, j := range stalled {
-		err := d.FailTranscode(ctx, j.LessonID, j.Attempt, j.ID, lectern.FailureExhausted, deadWorkerReason, "")
-		switch lectern.ErrorCode(err) {
-		case "":
-			r.Logger.Warn("transcode failed: its worker stopped heartbeating", "lesson", j.LessonID,
-				"job", j.ID, "worker", j.WorkerHost, "heartbeat_at", j.HeartbeatAt)
-		case lectern.ECONFLICT, lectern.ENOTFOUND:
-			// Finished or replaced meanwhile.
-		default:
-			return fmt.Errorf("fail stalled job %s: %w", j.ID, err)
+		log := r.Logger.With("lesson", j.LessonID, "job", j.ID, "worker", j.WorkerHost, "heartbeat_at", j.HeartbeatAt)
+		if j.Retries+1 >= j.MaxTries {
+			err := d.FailTranscode(ctx, j.LessonID, j.Attempt, j.ID, j.LeaseToken, lectern.FailureExhausted, deadWorkerReason, "")
+			switch lectern.ErrorCode(err) {
+			case "":
+				log.Warn("transcode failed: its worker stopped renewing the lease, and no tries are left")
+			case lectern.ECONFLICT, lectern.ENOTFOUND:
+				// Renewed, finished or replaced meanwhile.
+			default:
+				return fmt.Errorf("fail stalled job %s: %w", j.ID, err)
+			}
+			continue
+		}
+		taskID := db.TranscodeTaskID(j.LessonID, j.Attempt) + ":" + strconv.Itoa(j.Retries+1)
+		ok, err := d.ReclaimLease(ctx, j, before, taskID)
+		if err != nil {
+			return fmt.Errorf("reclaim lease of job %s: %w", j.ID, err)
+		}
+		if ok {
+			log.Warn("transcode lease expired: its worker stopped renewing it; enqueued again for another worker", "task_id", taskID)
 		}
 	}
-	return requeueUnfinishedLessons(ctx, r.Transcodes, r.Logger)
+	return nil
 }
+
+// sweepOutputs deletes the output prefixes of dead deliveries (their lease
+// gone) that no lesson publishes: a killed worker's partial upload, the
+// output a newer publication replaced when its delete failed.
+func (r *reconciler) sweepOutputs(ctx context.Context) error {
+	tq := r.Transcodes
+	if tq.Storage == nil {
+		return nil
+	}
+	dead, err := tq.DB.DeadOutputs(ctx, sweepBatch)
+	if err != nil {
+		return err
+	}
+	for _, prefix := range dead {
+		if err := tq.Storage.DeletePrefix(ctx, prefix); err != nil {
+			return fmt.Errorf("delete dead output %s: %w", prefix, err)
+		}
+		if err := tq.DB.ForgetOutput(ctx, prefix); err != nil {
+			return err
+		}
+		r.Logger.Info("deleted the unpublished output of a dead transcode delivery", "prefix", prefix)
+	}
+	return nil
+}
+
+// liveHeartbeat is how recently a running job must have heartbeat for its
+// delivery to count as alive: three beats.
+const liveHeartbeat = 3 * transcode.DefaultHeartbeatEvery
 
 // requeueUnfinishedLessons makes the database the source of truth for
 // jobs, at start-up and on every reconciler pass: it enqueues the
 // transcode of every lesson whose current attempt's job is queued,
-// running or retrying, so that a restart (which empties the in-process
+// running or retrying (a running one only once its heartbeat is older
+// than liveHeartbeat: the delivery that beats finishes it), so that a restart (which empties the in-process
 // queue), a lost Redis or an upload whose enqueue failed loses nothing. A
 // task still on any transcode queue (pending, scheduled, waiting in the
 // retry set, or running on another worker) is left alone; a retrying job
@@ -102,6 +166,12 @@ func requeueUnfinishedLessons(ctx context.Context, tq *transcodeQueue, logger *s
 		return fmt.Errorf("requeue unfinished transcodes: %w", err)
 	}
 	for _, j := range jobs {
+		if j.State == lectern.JobRunning && j.HeartbeatAt != nil && time.Since(*j.HeartbeatAt) < liveHeartbeat {
+			// Its delivery is alive: it finishes the job whether or not
+			// its task is still in Redis (a flush loses a running task
+			// too). A second delivery would only run it twice.
+			continue
+		}
 		p := transcode.TranscodePayload{LessonID: j.LessonID, JobID: j.ID, Attempt: j.Attempt}
 		var opts []asynq.Option
 		if j.State == lectern.JobRetrying && j.RetryAt != nil && j.RetryAt.After(time.Now()) {
@@ -144,7 +214,8 @@ func (tq *transcodeQueue) requeue(ctx context.Context, p transcode.TranscodePayl
 	if err != nil {
 		return nil, err
 	}
-	info, err := tq.EnqueueContext(ctx, task, opts...)
+	// The job's own task ID: a reclaimed job's differs from the attempt's.
+	info, err := tq.EnqueueContext(ctx, task, append(opts, asynq.TaskID(taskID))...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil, nil // enqueued meanwhile by the API or another worker
 	}

@@ -130,7 +130,7 @@ func retryingLesson(t *testing.T, d *db.DB, course *lectern.Course, retryAt time
 	if err := d.MarkTranscoding(ctx, job.LessonID, job.Attempt, job.ID, "w"); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RetryTranscode(ctx, job.LessonID, job.Attempt, job.ID, "storage is down", "", retryAt); err != nil {
+	if err := d.RetryTranscode(ctx, job.LessonID, job.Attempt, job.ID, "", "storage is down", "", retryAt); err != nil {
 		t.Fatal(err)
 	}
 	return job

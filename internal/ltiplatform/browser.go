@@ -162,3 +162,27 @@ func hasAttr(n *html.Node, key string) bool {
 	}
 	return false
 }
+
+// Launch runs the whole launch of m as a browser without JavaScript that
+// keeps cookies would: the tool's login page, the platform's
+// authentication, and the post of the id_token back to the tool. It
+// returns the page the tool answered the launch with.
+func (b *Browser) Launch(p *Platform, m *Message) (*Page, error) {
+	login, err := b.Get(p.LoginURL(m, ""))
+	if err != nil {
+		return nil, err
+	}
+	auth, err := login.Form("lti-auth")
+	if err != nil {
+		return nil, err
+	}
+	post, err := b.Submit(auth, login.Origin())
+	if err != nil {
+		return nil, err
+	}
+	f, err := post.Form("f")
+	if err != nil {
+		return nil, fmt.Errorf("the platform's answer: %w", err)
+	}
+	return b.Submit(f, p.URL)
+}

@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ type User struct {
 type Member struct {
 	Sub    string
 	Roles  []string
-	Status string // "Active" (empty) or "Inactive"
+	Status string // "Active" (empty), "Inactive" or "Deleted"
 }
 
 // Context is a course of the platform.
@@ -132,8 +133,12 @@ type Platform struct {
 	returned   [][]ReturnedItem
 	pageSize   int
 	failScores int
-	toolKeys   jose.JSONWebKeySet
-	seq        int
+	// rosterPages counts the NRPS pages served; denied are scopes the
+	// token endpoint refuses to grant.
+	rosterPages int
+	denied      map[string]bool
+	toolKeys    jose.JSONWebKeySet
+	seq         int
 }
 
 type grant struct {
@@ -159,7 +164,7 @@ func New(t testing.TB, opts Options) *Platform {
 		t: t, now: opts.Now, ClientID: "lectern-" + randomString(6), DeploymentID: "dep-" + randomString(4),
 		users: map[string]User{}, contexts: map[string]*Context{}, links: map[string]*Link{},
 		lineItems: map[string]*LineItem{}, messages: map[string]*Message{}, tokens: map[string]grant{},
-		jtis: map[string]bool{}, pageSize: 50,
+		jtis: map[string]bool{}, pageSize: 50, denied: map[string]bool{},
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -287,6 +292,29 @@ func (p *Platform) FailScores(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.failScores = n
+}
+
+// RosterPages is how many NRPS pages the platform has served.
+func (p *Platform) RosterPages() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rosterPages
+}
+
+// DenyScope makes the token endpoint refuse to grant scope (an LMS whose
+// admin took that service away from the tool) and revokes the tokens
+// that hold it; or grants it again.
+func (p *Platform) DenyScope(scope string, deny bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.denied[scope] = deny
+	if deny {
+		for tok, g := range p.tokens {
+			if slices.Contains(g.scopes, scope) {
+				delete(p.tokens, tok)
+			}
+		}
+	}
 }
 
 // SetPageSize sets how many members one NRPS page holds.

@@ -123,8 +123,11 @@ func (p *Platform) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	scopes := strings.Fields(f.Get("scope"))
 	for _, s := range scopes {
-		if !validScope(s) {
-			oauthError(w, http.StatusBadRequest, "invalid_scope", "unknown scope "+s)
+		p.mu.Lock()
+		denied := p.denied[s]
+		p.mu.Unlock()
+		if !validScope(s) || denied {
+			oauthError(w, http.StatusBadRequest, "invalid_scope", "scope not granted to this tool: "+s)
 			return
 		}
 	}
@@ -174,9 +177,15 @@ func (p *Platform) handleRoster(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	size := p.pageSize
+	p.rosterPages++
 	p.mu.Unlock()
 	if c == nil {
 		http.NotFound(w, r)
+		return
+	}
+	if accept := r.Header.Get("Accept"); accept != "" && !strings.Contains(accept, lti.MediaTypeNRPS) &&
+		!strings.Contains(accept, "application/json") && !strings.Contains(accept, "*/*") {
+		http.Error(w, "this service answers "+lti.MediaTypeNRPS, http.StatusNotAcceptable)
 		return
 	}
 	page, _ := strconv.Atoi(r.URL.Query().Get("page"))

@@ -107,6 +107,14 @@ func (p *FaultProxy) RemoveLatency() {
 	}
 }
 
+// LimitRate caps what the service sends back on each connection to
+// kbPerSecond kilobytes a second, open connections and new ones alike,
+// until Heal: a download through the proxy crawls.
+func (p *FaultProxy) LimitRate(kbPerSecond int) {
+	p.tb.Helper()
+	p.addToxic(fmt.Sprintf(`{"name":"bandwidth","type":"bandwidth","stream":"downstream","attributes":{"rate":%d}}`, kbPerSecond))
+}
+
 // ResetPeer resets every connection, new or open, as soon as data flows
 // (TCP RST), until Heal: the service is reachable but drops everything.
 func (p *FaultProxy) ResetPeer() {

@@ -1,5 +1,5 @@
 // admin_lti.js — the LMS (LTI) admin page: register and remove platforms,
-// rotate Lectern's signing key. The page is rendered again after each
+// sync a platform's rosters, rotate Lectern's signing key. The page is rendered again after each
 // change, so that it shows what the server stored.
 import './common.js';
 import { api, bindForm, toast } from './api.js';
@@ -22,6 +22,20 @@ for (const btn of document.querySelectorAll('[data-action="delete-platform"]')) 
       location.reload();
     } catch (err) {
       toast(err.message, true);
+    }
+  });
+}
+
+for (const btn of document.querySelectorAll('[data-action="sync-platform"]')) {
+  btn.addEventListener('click', async () => {
+    btn.disabled = true;
+    try {
+      const r = await api('POST', `/api/v1/admin/lti/platforms/${encodeURIComponent(btn.dataset.id)}/sync`);
+      toast(`Rosters synced: ${r.synced}, failed: ${r.failed}.`, r.failed > 0);
+      setTimeout(() => location.reload(), 1500);
+    } catch (err) {
+      toast(err.message, true);
+      btn.disabled = false;
     }
   });
 }

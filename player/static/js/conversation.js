@@ -8,6 +8,10 @@ import { announce, api, clock, el, launchToken, parseClock, relTime, toast } fro
 
 const $ = (id) => document.getElementById(id);
 const NEAR_MS = 15000;
+// A refused event stream is tried again after about this long, doubling
+// up to the most.
+const STREAM_RETRY_MS = 3000;
+const STREAM_RETRY_MAX_MS = 60000;
 const KIND_LABEL = { question: 'Question', note: 'Note', comment: 'Comment' };
 const VIS_LABEL = { teachers: 'Teachers only', private: 'Only me' };
 
@@ -321,8 +325,6 @@ export class Conversation {
     // An event stream cannot carry the launch token of a page inside an
     // LMS whose cookie is blocked; such a page sees changes on reload.
     if (!window.EventSource || launchToken()) return;
-    const es = new EventSource(`${this.base}/events`);
-    this.events = es;
     const parse = (e) => { try { return JSON.parse(e.data); } catch { return null; } };
     const changed = (c) => {
       if (!c) return;
@@ -351,10 +353,40 @@ export class Conversation {
       // An answer or a new question may change the navigation's counts (nav.js).
       document.dispatchEvent(new CustomEvent('lectern:changed'));
     };
-    es.addEventListener('comment.created', (e) => changed(parse(e)));
-    es.addEventListener('comment.updated', (e) => changed(parse(e)));
-    es.addEventListener('comment.deleted', (e) => changed(parse(e)));
-    es.addEventListener('session_ended', () => es.close());
-    window.addEventListener('pagehide', () => es.close());
+    // The browser reconnects by itself after a network error, but not when
+    // the server refuses the stream (too many open for this account, or
+    // the server is busy): then try again later, backing off, and catch up
+    // on what changed meanwhile once connected.
+    let stopped = false, missed = false, backoff = STREAM_RETRY_MS;
+    const connect = () => {
+      const es = new EventSource(`${this.base}/events`);
+      this.events = es;
+      es.addEventListener('open', () => {
+        backoff = STREAM_RETRY_MS;
+        if (missed) {
+          missed = false;
+          this.load();
+          this.loadMarkers();
+          document.dispatchEvent(new CustomEvent('lectern:changed'));
+        }
+      });
+      es.addEventListener('error', () => {
+        if (stopped || es.readyState !== EventSource.CLOSED) return;
+        missed = true;
+        const wait = backoff * (0.75 + Math.random() / 2);
+        backoff = Math.min(backoff * 2, STREAM_RETRY_MAX_MS);
+        this.retryTimer = setTimeout(connect, wait);
+      });
+      es.addEventListener('comment.created', (e) => changed(parse(e)));
+      es.addEventListener('comment.updated', (e) => changed(parse(e)));
+      es.addEventListener('comment.deleted', (e) => changed(parse(e)));
+      es.addEventListener('session_ended', () => { stopped = true; es.close(); });
+    };
+    window.addEventListener('pagehide', () => {
+      stopped = true;
+      clearTimeout(this.retryTimer);
+      this.events.close();
+    });
+    connect();
   }
 }

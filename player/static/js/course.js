@@ -226,3 +226,23 @@ leaveButton?.addEventListener('click', async () => {
     leaveButton.disabled = false;
   }
 });
+
+// The LMS roster (LTI): a teacher syncs it now.
+const lmsSync = document.getElementById('lms-sync');
+if (lmsSync) {
+  lmsSync.addEventListener('click', async () => {
+    const status = document.getElementById('lms-sync-status');
+    lmsSync.disabled = true;
+    status.textContent = 'Reading the roster from the LMS…';
+    try {
+      const r = await api('POST', `/api/v1/courses/${encodeURIComponent(data.course_id)}/lti/sync`);
+      status.textContent = r.contexts.map((c) => (c.result
+        ? `${c.title || c.context_id}: ${c.result.members} in the LMS course, ${c.result.added} joined, ${c.result.removed} removed.`
+        : `${c.title || c.context_id}: ${c.error}`)).join(' ') + ' Reload the page to see the members.';
+    } catch (err) {
+      status.textContent = err.message;
+    } finally {
+      lmsSync.disabled = false;
+    }
+  });
+}
