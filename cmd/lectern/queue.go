@@ -64,6 +64,11 @@ func OpenQueue(ctx context.Context, redisURL string) (*Queue, error) {
 		q.Close()
 		return nil, fmt.Errorf("parse redis url: %w", err)
 	}
+	// A caller's deadline (an upload's enqueue timeout, /readyz) bounds
+	// the round trip itself, not only the wait between retries, so a
+	// Redis that accepts connections but does not answer holds no request
+	// past it.
+	opt.ContextTimeoutEnabled = true
 	q.Redis = redis.NewClient(opt)
 	if err := q.Ping(ctx); err != nil {
 		q.Close()
@@ -114,10 +119,14 @@ type WorkerOptions struct {
 	RetryDelay asynq.RetryDelayFunc
 	// Handler processes tasks; usually an *asynq.ServeMux.
 	Handler asynq.Handler
+	// Queues are the queues served, with their priorities, in strict
+	// order; nil means the transcode queues (transcode.QueuePriorities).
+	Queues map[string]int
 }
 
-// Worker processes tasks from every transcode queue, in strict priority
-// order: transcode_critical, then transcode, then transcode_long.
+// Worker processes tasks from its queues: by default every transcode
+// queue, in strict priority order (transcode_critical, then transcode,
+// then transcode_long).
 type Worker struct {
 	srv     *asynq.Server
 	handler asynq.Handler
@@ -136,9 +145,13 @@ const handlerStopWait = 15 * time.Second
 // NewWorker returns a worker on q's Redis; Start starts it.
 func (q *Queue) NewWorker(opts WorkerOptions) *Worker {
 	logger := opts.Logger.With("component", "worker")
+	queues := opts.Queues
+	if queues == nil {
+		queues = transcode.QueuePriorities()
+	}
 	srv := asynq.NewServerFromRedisClient(q.Redis, asynq.Config{
 		Concurrency: opts.Concurrency,
-		Queues:      transcode.QueuePriorities(),
+		Queues:      queues,
 		// Strict: a critical task is always taken before a waiting long
 		// one. Weights alone pick queues at random in proportion, so a
 		// short lesson could still wait hours behind a long upload.
@@ -200,6 +213,18 @@ type transcodeQueue struct {
 	// Storage sizes recordings; nil leaves them unsized.
 	Storage lectern.Storage
 	Logger  *slog.Logger
+	// HeartbeatEvery is how often running transcodes renew their lease
+	// (LECTERN_HEARTBEAT_INTERVAL); 0 is transcode.DefaultHeartbeatEvery.
+	HeartbeatEvery time.Duration
+}
+
+// liveFor is how recently a running job must have renewed its lease for
+// its delivery to count as alive: three beats.
+func (tq *transcodeQueue) liveFor() time.Duration {
+	if tq.HeartbeatEvery > 0 {
+		return 3 * tq.HeartbeatEvery
+	}
+	return 3 * transcode.DefaultHeartbeatEvery
 }
 
 // EnqueueContext enqueues task; a transcode task goes to the queue its
