@@ -267,3 +267,13 @@ func noCuesLeft(n notes) error {
 	}
 	return lectern.Errorf(lectern.EINVALID, "the file has no cues: expected a time range like 00:00:01.000 --> 00:00:04.000 followed by the text")
 }
+
+// SearchCues are cues as the search index keeps them (lectern.CaptionCue):
+// plain text, the lines of a cue joined by a space.
+func SearchCues(cues []Cue) []lectern.CaptionCue {
+	out := make([]lectern.CaptionCue, len(cues))
+	for i, q := range cues {
+		out[i] = lectern.CaptionCue{StartMS: q.StartMS, EndMS: q.EndMS, Text: strings.ReplaceAll(q.Plain(), "\n", " ")}
+	}
+	return out
+}

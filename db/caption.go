@@ -57,54 +57,65 @@ func (db *DB) SaveCaptions(ctx context.Context, s CaptionSave) (*lectern.Caption
 	if err := validateCaptionSave(s); err != nil {
 		return nil, false, err
 	}
-	now := db.now()
 	var (
-		track   lectern.CaptionTrack
+		track   *lectern.CaptionTrack
 		created bool
 	)
 	err := db.write(ctx, func(t tx) error {
-		if err := db.lockLesson(ctx, t, s.LessonID); err != nil {
-			return err
-		}
-		cur, err := findCaptionTrack(ctx, t, s.LessonID, s.Lang)
-		switch {
-		case lectern.ErrorCode(err) == lectern.ENOTFOUND:
-			created = true
-			cur = &lectern.CaptionTrack{LessonID: s.LessonID, Lang: s.Lang, Label: s.DefaultLabel,
-				Status: lectern.CaptionPublished, CreatedAt: now}
-		case err != nil:
-			return err
-		}
-		track = *cur
-		if err := applyCaptionUpdate(&track, CaptionTrackUpdate{Label: s.Label, Default: s.Default, Status: s.Status}); err != nil {
-			return err
-		}
-		if err := t.get(ctx, &track.Version, `SELECT COALESCE(MAX(version), 0) + 1 FROM caption_versions
-			WHERE lesson_id = ? AND lang = ?`, s.LessonID, s.Lang); err != nil {
-			return err
-		}
-		track.ObjectKey, track.Cues, track.UpdatedAt = s.ObjectKey, len(s.Cues), now
-		if err := putCaptionTrack(ctx, t, &track, created); err != nil {
-			return err
-		}
-		var restored *int
-		if s.RestoredFrom > 0 {
-			restored = &s.RestoredFrom
-		}
-		var author *string
-		if s.AuthorID != "" {
-			author = &s.AuthorID
-		}
-		if _, err := t.exec(ctx, `INSERT INTO caption_versions (lesson_id, lang, version, object_key, cue_count,
-				source, restored_from, author_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.LessonID, s.Lang, track.Version, s.ObjectKey, len(s.Cues), s.Source, restored, author, now); err != nil {
-			return err
-		}
-		return replaceCaptionCues(ctx, t, s.LessonID, s.Lang, s.Cues)
+		var err error
+		track, created, err = db.saveCaptions(ctx, t, s)
+		return err
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("save captions: %w", err)
+	}
+	return track, created, nil
+}
+
+// saveCaptions is SaveCaptions within t, after s has been validated.
+func (db *DB) saveCaptions(ctx context.Context, t tx, s CaptionSave) (*lectern.CaptionTrack, bool, error) {
+	now := db.now()
+	created := false
+	if err := db.lockLesson(ctx, t, s.LessonID); err != nil {
+		return nil, false, err
+	}
+	cur, err := findCaptionTrack(ctx, t, s.LessonID, s.Lang)
+	switch {
+	case lectern.ErrorCode(err) == lectern.ENOTFOUND:
+		created = true
+		cur = &lectern.CaptionTrack{LessonID: s.LessonID, Lang: s.Lang, Label: s.DefaultLabel,
+			Status: lectern.CaptionPublished, CreatedAt: now}
+	case err != nil:
+		return nil, false, err
+	}
+	track := *cur
+	if err := applyCaptionUpdate(&track, CaptionTrackUpdate{Label: s.Label, Default: s.Default, Status: s.Status}); err != nil {
+		return nil, false, err
+	}
+	if err := t.get(ctx, &track.Version, `SELECT COALESCE(MAX(version), 0) + 1 FROM caption_versions
+		WHERE lesson_id = ? AND lang = ?`, s.LessonID, s.Lang); err != nil {
+		return nil, false, err
+	}
+	track.ObjectKey, track.Cues, track.UpdatedAt = s.ObjectKey, len(s.Cues), now
+	if err := putCaptionTrack(ctx, t, &track, created); err != nil {
+		return nil, false, err
+	}
+	var restored *int
+	if s.RestoredFrom > 0 {
+		restored = &s.RestoredFrom
+	}
+	var author *string
+	if s.AuthorID != "" {
+		author = &s.AuthorID
+	}
+	if _, err := t.exec(ctx, `INSERT INTO caption_versions (lesson_id, lang, version, object_key, cue_count,
+			source, restored_from, author_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.LessonID, s.Lang, track.Version, s.ObjectKey, len(s.Cues), s.Source, restored, author, now); err != nil {
+		return nil, false, err
+	}
+	if err := replaceCaptionCues(ctx, t, s.LessonID, s.Lang, s.Cues); err != nil {
+		return nil, false, err
 	}
 	return &track, created, nil
 }

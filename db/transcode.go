@@ -54,6 +54,10 @@ type Publication struct {
 	// SuggestedChapters are the moments (ms) where the picture changed as
 	// a slide does: they replace the lesson's chapter suggestions.
 	SuggestedChapters []int64
+	// ASRLang, when set, starts the lesson's automatic captions in that
+	// language (a canonical BCP 47 tag), replacing any earlier ones; see
+	// db/asr.go.
+	ASRLang string
 }
 
 // unfinishedJobStates is the SQL list of job states a worker may still act
@@ -229,6 +233,11 @@ func (db *DB) PublishLesson(ctx context.Context, lessonID string, attempt int, p
 		// attempt never changes the chapters.
 		if err := db.replaceChapterSuggestions(ctx, t, lessonID, p.SuggestedChapters); err != nil {
 			return err
+		}
+		if p.ASRLang != "" {
+			if err := db.startASRJob(ctx, t, lessonID, attempt, p.ASRLang); err != nil {
+				return err
+			}
 		}
 		return importChapters(ctx, t, lessonID, p.DurationMS, p.Chapters)
 	})

@@ -14,7 +14,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/text/language"
-	"golang.org/x/text/language/display"
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/captions"
@@ -74,41 +73,17 @@ func toCaptionTrackJSON(t *lectern.CaptionTrack) captionTrackJSON {
 // parseCaptionLang reads a BCP 47 language tag ("en", "pt-br", "pt_BR")
 // and returns its canonical form ("pt-BR") and the tag.
 func parseCaptionLang(raw string) (string, language.Tag, error) {
-	bad := lectern.Errorf(lectern.EINVALID,
-		"%q is not a language tag: use a BCP 47 tag such as en, fr or pt-BR", truncateRunes(raw, 40))
-	if raw == "" || len(raw) > 35 {
-		return "", language.Und, bad
+	lang, tag, ok := captions.ParseLanguage(raw)
+	if !ok {
+		return "", language.Und, lectern.Errorf(lectern.EINVALID,
+			"%q is not a language tag: use a BCP 47 tag such as en, fr or pt-BR", truncateRunes(raw, 40))
 	}
-	tag, err := language.Parse(raw)
-	if err != nil || tag == language.Und {
-		return "", language.Und, bad
-	}
-	if _, conf := tag.Base(); conf == language.No {
-		return "", language.Und, bad
-	}
-	return tag.String(), tag, nil
+	return lang, tag, nil
 }
 
-// languageLabel is a track's label when the teacher gives none: the
-// language's name in that language ("Deutsch", "Português (Brasil)"),
-// in English when that is not known, else the tag itself.
-func languageLabel(tag language.Tag) string {
-	name := ""
-	if n := display.Tags(tag); n != nil {
-		name = n.Name(tag)
-	}
-	if name == "" {
-		name = display.Self.Name(tag)
-	}
-	if name == "" {
-		name = display.English.Tags().Name(tag)
-	}
-	if name == "" {
-		return tag.String()
-	}
-	r, size := utf8.DecodeRuneInString(name)
-	return string(unicode.ToUpper(r)) + name[size:]
-}
+// languageLabel is a track's label when the teacher gives none (see
+// captions.LanguageLabel).
+func languageLabel(tag language.Tag) string { return captions.LanguageLabel(tag) }
 
 // validateCaptionLabel trims a label and checks it: 1 to 80 characters,
 // no control characters, no double quote (labels are written into HLS
@@ -188,6 +163,13 @@ type captionListResponse struct {
 	Captions []captionTrackJSON `json:"captions"`
 }
 
+// teacherCaptionListResponse is the list as the course's teachers get it:
+// with the lesson's automatic captions (null when it has none).
+type teacherCaptionListResponse struct {
+	captionListResponse
+	ASR *asrJSON `json:"asr"`
+}
+
 // handleCaptionList lists a lesson's caption tracks to the members of its
 // course; drafts only to its teachers and admins.
 func (s *Server) handleCaptionList(c echo.Context) error {
@@ -197,7 +179,8 @@ func (s *Server) handleCaptionList(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("find lesson: %w", err)
 	}
-	tracks, err := s.db.FindCaptionTracks(ctx, l.ID, mayTeach(u, role))
+	teaches := mayTeach(u, role)
+	tracks, err := s.db.FindCaptionTracks(ctx, l.ID, teaches)
 	if err != nil {
 		return err
 	}
@@ -205,7 +188,14 @@ func (s *Server) handleCaptionList(c echo.Context) error {
 	for _, t := range tracks {
 		resp.Captions = append(resp.Captions, toCaptionTrackJSON(t))
 	}
-	return c.JSON(http.StatusOK, resp)
+	if !teaches {
+		return c.JSON(http.StatusOK, resp)
+	}
+	asr, err := s.findASR(ctx, l.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, teacherCaptionListResponse{captionListResponse: resp, ASR: asr})
 }
 
 // captionCueJSON is one cue for the caption editor and the transcript:

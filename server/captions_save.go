@@ -186,15 +186,8 @@ func (s *Server) handleCaptionPut(c echo.Context) error {
 	return c.JSON(status, resp)
 }
 
-// searchCues are cues as the search index keeps them: plain text, the
-// lines of a cue joined by a space.
-func searchCues(cues []captions.Cue) []lectern.CaptionCue {
-	out := make([]lectern.CaptionCue, len(cues))
-	for i, q := range cues {
-		out[i] = lectern.CaptionCue{StartMS: q.StartMS, EndMS: q.EndMS, Text: strings.ReplaceAll(q.Plain(), "\n", " ")}
-	}
-	return out
-}
+// searchCues are cues as the search index keeps them (captions.SearchCues).
+func searchCues(cues []captions.Cue) []lectern.CaptionCue { return captions.SearchCues(cues) }
 
 // newCaptionObjectID tells one saved version's object from another.
 func newCaptionObjectID() string {

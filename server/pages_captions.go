@@ -24,6 +24,8 @@ type captionsPageData struct {
 	// default track, else the first; "" when the lesson has none.
 	Lang string           `json:"lang"`
 	Cues []captionCueJSON `json:"cues"`
+	// ASR is the lesson's automatic captions; null when it has none.
+	ASR *asrJSON `json:"asr"`
 }
 
 // handleCaptionsPage is the caption editor of a lesson, for its course's
@@ -51,6 +53,9 @@ func (s *Server) handleCaptionsPage(c echo.Context, u *lectern.User) error {
 	for _, t := range tracks {
 		data.Tracks = append(data.Tracks, toCaptionTrackJSON(t))
 	}
+	if data.ASR, err = s.findASR(ctx, l.ID); err != nil {
+		return err
+	}
 	if tr := openingTrack(tracks, c.QueryParam("lang")); tr != nil {
 		cues, err := s.readCaptionObject(ctx, tr.ObjectKey)
 		if err != nil {
@@ -69,9 +74,19 @@ func (s *Server) handleCaptionsPage(c echo.Context, u *lectern.User) error {
 		View: struct {
 			Lesson   *lectern.Lesson
 			Playable bool
-		}{l, lj.Playable},
+			// ASR says where the automatic captions are; "" for none.
+			ASR      string
+			ASRState lectern.ASRState
+		}{l, lj.Playable, asrSummary(data.ASR), asrState(data.ASR)},
 		Data: data,
 	})
+}
+
+func asrState(a *asrJSON) lectern.ASRState {
+	if a == nil {
+		return ""
+	}
+	return a.State
 }
 
 // openingTrack is the track the editor opens on: the one lang names (in

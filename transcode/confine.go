@@ -84,9 +84,11 @@ func (p *Pipeline) confine(ctx context.Context, c command) (launch, error) {
 	if err != nil {
 		return launch{}, setupIfMissing(&RunError{Op: c.op, Err: err})
 	}
-	inputs, err := checkedInputs(c.args)
-	if err != nil {
-		return launch{}, setupErrorf("%s: %v", c.op, err)
+	inputs := c.inputs
+	if inputs == nil {
+		if inputs, err = checkedInputs(c.args); err != nil {
+			return launch{}, setupErrorf("%s: %v", c.op, err)
+		}
 	}
 	// The job's directory: the output directory, else the input's.
 	l := launch{name: bin, args: c.args, dir: c.dir}

@@ -24,6 +24,10 @@ type command struct {
 	// memory is the address space the process may use; 0 is
 	// Resources.FFmpegMemory.
 	memory int64
+	// inputs, when set, are the files and directories a program other
+	// than ffmpeg reads (the speech recognizer); nil means the inputs are
+	// ffmpeg's, found and checked in args (checkedInputs).
+	inputs []string
 	// stdout, when set, reads the process's standard output until EOF in
 	// the calling goroutine.
 	stdout func(io.Reader) error

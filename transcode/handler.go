@@ -81,6 +81,17 @@ type Handler struct {
 	// handler tells people when the next try starts with it. Nil is
 	// RetryDelay.
 	RetryDelay asynq.RetryDelayFunc
+	// ASRLang, when set, gives every published lesson automatic captions
+	// in that language: the publication records the job (so the
+	// reconciler can enqueue it should this worker die now), then the
+	// task goes on QueueCaptions through Captions.
+	ASRLang  string
+	Captions Enqueuer
+}
+
+// Enqueuer puts a task on the queue: an *asynq.Client does.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -197,10 +208,15 @@ func (h *Handler) transcode(ctx context.Context, p TranscodePayload, lease *db.L
 
 // download copies the object under key into the file path.
 func (h *Handler) download(ctx context.Context, key, path string) error {
+	return downloadObject(ctx, h.Storage, key, path)
+}
+
+// downloadObject copies the recording under key in st into the file path.
+func downloadObject(ctx context.Context, st lectern.Storage, key, path string) error {
 	if key == "" {
 		return lectern.Errorf(lectern.EINVALID, "No recording has been uploaded for this lesson")
 	}
-	r, err := h.Storage.Open(ctx, key, 0, -1)
+	r, err := st.Open(ctx, key, 0, -1)
 	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
 		return lectern.Errorf(lectern.EINVALID, "The uploaded recording is missing; please upload it again")
 	}
@@ -255,6 +271,7 @@ func (h *Handler) produce(ctx context.Context, p TranscodePayload, lease *db.Lea
 		Chapters:     src.Chapters,
 		// The slide changes a teacher may take as chapters.
 		SuggestedChapters: sceneStarts(output.Scenes),
+		ASRLang:           h.ASRLang,
 	}, nil
 }
 
@@ -302,7 +319,26 @@ func (h *Handler) publish(ctx context.Context, p TranscodePayload, lease *db.Lea
 		}
 	}
 	log.Info("transcode published", "prefix", pub.OutputPrefix, "renditions", len(pub.Renditions), "duration_ms", pub.DurationMS)
+	if pub.ASRLang != "" {
+		h.enqueueCaptions(ctx, p, log)
+	}
 	return nil
+}
+
+// enqueueCaptions enqueues the automatic captions of a published attempt.
+// A failure is only logged: the job is in the database, and the
+// reconciler enqueues it on its next pass.
+func (h *Handler) enqueueCaptions(ctx context.Context, p TranscodePayload, log *slog.Logger) {
+	if h.Captions == nil {
+		return
+	}
+	task, err := NewRecognizeTask(RecognizePayload{LessonID: p.LessonID, Attempt: p.Attempt})
+	if err == nil {
+		_, err = h.Captions.EnqueueContext(context.WithoutCancel(ctx), task)
+	}
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		log.Warn("enqueue automatic captions; the reconciler will", "error", err)
+	}
 }
 
 // discardOutput deletes this delivery's output prefix when the database

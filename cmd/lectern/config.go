@@ -77,6 +77,14 @@ type Config struct {
 	FFmpegSandbox string
 	FFmpegMemory  int64
 	FFprobeMemory int64
+
+	// Automatic captions (config_asr.go): ASRCommand is the speech
+	// recognizer's command line template, empty for none; ASRLang the
+	// language it recognises (canonical BCP 47); ASRConcurrency how many
+	// recognitions a worker runs at once, beside its transcodes.
+	ASRCommand     string
+	ASRLang        string
+	ASRConcurrency int
 	// sweepEvery is how often abandoned uploads are looked for; zero
 	// derives it from UploadExpiry. Not a setting: tests shorten it.
 	sweepEvery time.Duration
@@ -96,6 +104,10 @@ type S3Config struct {
 	Bucket    string
 	Region    string
 	UseSSL    bool
+	// Media is how segments reach browsers: "stream" (through Lectern,
+	// the default) or "redirect" (to presigned URLs on PublicURL).
+	Media     string
+	PublicURL string
 }
 
 // ConfigError is a configuration problem. Its text is one line that starts
@@ -130,6 +142,8 @@ func DefaultConfig() Config {
 		UploadExpiry:   24 * time.Hour,
 		MinFreeDisk:    512 << 20,
 		StorageTimeout: 8 * time.Second,
+		ASRLang:        "en",
+		ASRConcurrency: 1,
 	}
 }
 
@@ -157,6 +171,8 @@ func configVars() []configVar {
 		{"LECTERN_S3_BUCKET", "s3-bucket", "S3 bucket, created when missing (default lectern)", setString(func(c *Config) *string { return &c.S3.Bucket })},
 		{"LECTERN_S3_REGION", "s3-region", "S3 region", setString(func(c *Config) *string { return &c.S3.Region })},
 		{"LECTERN_S3_USE_SSL", "s3-use-ssl", "true to reach S3 over HTTPS (default false)", setS3UseSSL},
+		{"LECTERN_S3_MEDIA", "s3-media", "how segments reach browsers: stream (through Lectern, default) or redirect (to short-lived presigned URLs on the bucket)", setString(func(c *Config) *string { return &c.S3.Media })},
+		{"LECTERN_S3_PUBLIC_URL", "s3-public-url", "the bucket's endpoint as browsers reach it, for redirect mode (default: LECTERN_S3_ENDPOINT)", setString(func(c *Config) *string { return &c.S3.PublicURL })},
 		{"LECTERN_SECRET", "secret", "signing key of at least 32 characters (default: generated into <data dir>/secret)", func(c *Config, v string) error { c.Secret = v; return nil }},
 		{"LECTERN_FFMPEG", "ffmpeg", "ffmpeg path or name on PATH (default ffmpeg)", setString(func(c *Config) *string { return &c.FFmpeg })},
 		{"LECTERN_FFPROBE", "ffprobe", "ffprobe path or name on PATH (default ffprobe)", setString(func(c *Config) *string { return &c.FFprobe })},
@@ -183,6 +199,10 @@ func configVars() []configVar {
 		{"LECTERN_FFMPEG_SANDBOX", "ffmpeg-sandbox", "auto: run ffmpeg without network under bubblewrap when it is installed and works, else without (a warning says why); bwrap: refuse to start without it; off (default auto)", setFFmpegSandbox},
 		{"LECTERN_FFMPEG_MEMORY", "ffmpeg-memory", "address space each ffmpeg may use, like 6GiB (default 3GiB plus 256MiB per CPU)", setMemory(func(c *Config) *int64 { return &c.FFmpegMemory })},
 		{"LECTERN_FFPROBE_MEMORY", "ffprobe-memory", "address space each ffprobe may use, at least 384MiB (default 512MiB)", setMemory(func(c *Config) *int64 { return &c.FFprobeMemory })},
+		// Automatic captions (config_asr.go).
+		{"LECTERN_ASR_COMMAND", "asr-command", "speech recognizer that makes draft captions of every transcoded lesson: a command line with {audio} (16 kHz mono WAV), {output} (WebVTT or SRT it writes) and {lang}, run without a shell (default none: no automatic captions)", setString(func(c *Config) *string { return &c.ASRCommand })},
+		{"LECTERN_ASR_LANG", "asr-lang", "language of the automatic captions, a BCP 47 tag such as en or de (default en)", setString(func(c *Config) *string { return &c.ASRLang })},
+		{"LECTERN_ASR_CONCURRENCY", "asr-concurrency", "speech recognitions at once per worker, beside its transcodes (default 1)", setPositiveInt(func(c *Config) *int { return &c.ASRConcurrency })},
 		{"LECTERN_STORAGE_TIMEOUT", "storage-timeout", "a playlist or segment request whose storage does not answer within this gets 503, at most 10s (default 8s)", setStorageTimeout},
 	}
 }

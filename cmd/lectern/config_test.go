@@ -60,6 +60,9 @@ func TestConfigDefaults(t *testing.T) {
 		UploadExpiry:   24 * time.Hour,
 		MinFreeDisk:    512 << 20,
 		StorageTimeout: 8 * time.Second,
+		// Automatic captions: off, English when turned on.
+		ASRLang:        "en",
+		ASRConcurrency: 1,
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -101,6 +104,10 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"LECTERN_MIN_FREE_DISK":   "0",
 		"LECTERN_STORAGE_QUOTA":   "10GB",
 		"LECTERN_STORAGE_TIMEOUT": "5s",
+		// Automatic captions.
+		"LECTERN_ASR_COMMAND":     "/opt/asr/run --model '/opt/asr/my model.bin' {audio} {output} {lang}",
+		"LECTERN_ASR_LANG":        "pt-br",
+		"LECTERN_ASR_CONCURRENCY": "2",
 	}
 	cfg, err := loadTestConfig(t, env)
 	if err != nil {
@@ -133,6 +140,9 @@ func TestConfigFromEnvironment(t *testing.T) {
 		MinFreeDisk:    0,
 		StorageQuota:   10_000_000_000,
 		StorageTimeout: 5 * time.Second,
+		ASRCommand:     "/opt/asr/run --model '/opt/asr/my model.bin' {audio} {output} {lang}",
+		ASRLang:        "pt-br",
+		ASRConcurrency: 2,
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(Config{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
@@ -252,6 +262,9 @@ func TestConfigErrors(t *testing.T) {
 		{"S3KeysWithoutEndpoint", map[string]string{"LECTERN_S3_ACCESS_KEY": "ak", "LECTERN_S3_SECRET_KEY": "sk"}, nil, "LECTERN_S3_ENDPOINT: required when LECTERN_S3_ACCESS_KEY is set"},
 		{"S3EndpointWithScheme", map[string]string{"LECTERN_S3_ENDPOINT": "https://s3.example.org", "LECTERN_S3_ACCESS_KEY": "ak", "LECTERN_S3_SECRET_KEY": "sk"}, nil, "LECTERN_S3_ENDPOINT: "},
 		{"S3Bucket", map[string]string{"LECTERN_S3_ENDPOINT": "minio:9000", "LECTERN_S3_ACCESS_KEY": "ak", "LECTERN_S3_SECRET_KEY": "sk", "LECTERN_S3_BUCKET": "My_Bucket"}, nil, "LECTERN_S3_BUCKET: "},
+		{"S3Media", map[string]string{"LECTERN_S3_ENDPOINT": "minio:9000", "LECTERN_S3_ACCESS_KEY": "ak", "LECTERN_S3_SECRET_KEY": "sk", "LECTERN_S3_MEDIA": "teleport"}, nil, "LECTERN_S3_MEDIA: "},
+		{"S3RedirectOnDisk", map[string]string{"LECTERN_S3_MEDIA": "redirect"}, nil, "LECTERN_S3_MEDIA: "},
+		{"S3PublicURL", map[string]string{"LECTERN_S3_ENDPOINT": "minio:9000", "LECTERN_S3_ACCESS_KEY": "ak", "LECTERN_S3_SECRET_KEY": "sk", "LECTERN_S3_PUBLIC_URL": "media.example.org"}, nil, "LECTERN_S3_PUBLIC_URL: "},
 		{"ShortSecret", map[string]string{"LECTERN_SECRET": "hunter2"}, nil, "LECTERN_SECRET: must be at least 32 characters"},
 		{"ShortSecretFlag", nil, []string{"--secret=hunter2"}, "--secret: "},
 		{"AdminWithoutPassword", map[string]string{"LECTERN_ADMIN_EMAIL": "a@example.org"}, nil, "LECTERN_ADMIN_PASSWORD: required when LECTERN_ADMIN_EMAIL is set"},
@@ -269,6 +282,12 @@ func TestConfigErrors(t *testing.T) {
 		{"MetricsAddrPort", nil, []string{"--metrics-addr=:prometheus"}, "--metrics-addr: port must be a number"},
 		{"DataDirFlagEmpty", nil, []string{"--data-dir="}, "--data-dir: "},
 		{"FFmpegEmptyFlag", nil, []string{"--ffmpeg="}, "--ffmpeg: "},
+		// Automatic captions.
+		{"ASRNoOutput", map[string]string{"LECTERN_ASR_COMMAND": "whisper -f {audio}"}, nil, "LECTERN_ASR_COMMAND: the command must contain {output}"},
+		{"ASRPlaceholder", map[string]string{"LECTERN_ASR_COMMAND": "whisper -f {audio} -of {output} -m {model}"}, nil, "LECTERN_ASR_COMMAND: unknown placeholder {model}"},
+		{"ASRQuote", map[string]string{"LECTERN_ASR_COMMAND": `whisper "{audio} {output}`}, nil, "LECTERN_ASR_COMMAND: unclosed \" quote"},
+		{"ASRLang", map[string]string{"LECTERN_ASR_COMMAND": "whisper {audio} {output}", "LECTERN_ASR_LANG": "english"}, nil, "LECTERN_ASR_LANG: must be a BCP 47 language tag"},
+		{"ASRConcurrency", map[string]string{"LECTERN_ASR_CONCURRENCY": "0"}, nil, "LECTERN_ASR_CONCURRENCY: must be a positive integer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

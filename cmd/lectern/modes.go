@@ -38,6 +38,9 @@ type process struct {
 	api      *server.Server
 	events   events.Bus // the API's live update bus, closed after the API
 	worker   *Worker
+	// captions runs automatic captions, on worker slots of its own, when
+	// a speech recognizer is configured.
+	captions *Worker
 	url      string
 
 	// metrics is the process's registry, served at /metrics.
@@ -92,8 +95,11 @@ func (p *process) Close() error {
 	if w := p.worker; w != nil {
 		wg.Go(w.Shutdown)
 	}
+	if w := p.captions; w != nil {
+		wg.Go(w.Shutdown)
+	}
 	wg.Wait()
-	p.http, p.worker = nil, nil
+	p.http, p.worker, p.captions = nil, nil, nil
 	if m := p.metricsHTTP; m != nil {
 		httpErr = errors.Join(httpErr, m.shutdown(p.Config.ShutdownTimeout, p.Logger))
 		p.metricsHTTP = nil
@@ -180,6 +186,7 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		StorageQuota:   cfg.StorageQuota,
 		StorageTimeout: cfg.StorageTimeout,
+		MediaRedirect:  cfg.S3.Media == "redirect",
 		Uploads:        uploadOptions(cfg),
 		Queue:          p.enqueue,
 		// The limits an operator may tune (LECTERN_EVENT_STREAMS_PER_USER…).
@@ -244,8 +251,11 @@ func (p *process) startWorker() error {
 	if err != nil {
 		return err
 	}
-	mux := asynq.NewServeMux()
-	mux.Handle(transcode.TypeTranscode, &transcode.Handler{
+	rec, err := p.Config.recognizer()
+	if err != nil {
+		return err
+	}
+	th := &transcode.Handler{
 		DB:             p.backends.DB,
 		Storage:        p.backends.Storage,
 		Pipeline:       pipeline,
@@ -256,7 +266,15 @@ func (p *process) startWorker() error {
 		Metrics:        tm,
 		// The worker's own, so that a job says truly when its next try is.
 		RetryDelay: transcode.RetryDelay,
-	})
+	}
+	if rec != nil {
+		if err := rec.Check(); err != nil {
+			return p.Config.errorf("LECTERN_ASR_COMMAND", "%v", err)
+		}
+		th.ASRLang, th.Captions = rec.Lang, p.backends.Queue.Client
+	}
+	mux := asynq.NewServeMux()
+	mux.Handle(transcode.TypeTranscode, th)
 	p.worker = p.backends.Queue.NewWorker(WorkerOptions{
 		Concurrency:     p.Config.WorkerConcurrency,
 		ShutdownTimeout: p.Config.ShutdownTimeout,
@@ -270,9 +288,50 @@ func (p *process) startWorker() error {
 	}
 	p.Logger.Info("worker started", "concurrency", p.Config.WorkerConcurrency,
 		"queues", transcode.Queues())
-	p.reconciler = &reconciler{Transcodes: p.enqueue, Logger: p.Logger.With("component", "reconciler"),
+	if rec != nil {
+		if err := p.startCaptions(rec, pipeline, workDir); err != nil {
+			return err
+		}
+	}
+	p.reconciler = &reconciler{Transcodes: p.enqueue, Captions: rec != nil, Logger: p.Logger.With("component", "reconciler"),
 		Interval: p.Config.ReconcileInterval, Deadline: p.Config.JobDeadline}
 	p.reconciler.start()
+	return nil
+}
+
+// startCaptions starts the automatic captions worker: the captions queue,
+// on LECTERN_ASR_CONCURRENCY slots of its own so that speech recognition
+// never holds up a transcode, after putting back on the queue the
+// captions it lost.
+func (p *process) startCaptions(rec *transcode.Recognizer, pipeline *transcode.Pipeline, workDir string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := requeueUnfinishedCaptions(ctx, p.backends.Queue, p.backends.DB, p.Logger); err != nil {
+		return err
+	}
+	mux := asynq.NewServeMux()
+	mux.Handle(transcode.TypeRecognize, &transcode.RecognizeHandler{
+		DB:         p.backends.DB,
+		Storage:    p.backends.Storage,
+		Pipeline:   pipeline,
+		Recognizer: rec,
+		Logger:     p.Logger.With("component", "captions"),
+		TempDir:    workDir,
+	})
+	p.captions = p.backends.Queue.NewWorker(WorkerOptions{
+		Concurrency:     p.Config.ASRConcurrency,
+		ShutdownTimeout: p.Config.ShutdownTimeout,
+		Logger:          p.Logger,
+		RetryDelay:      transcode.RecognizeRetryDelay,
+		Handler:         mux,
+		Queues:          map[string]int{transcode.QueueCaptions: 1},
+	})
+	if err := p.captions.Start(); err != nil {
+		p.captions = nil
+		return err
+	}
+	p.Logger.Info("automatic captions started", "concurrency", p.Config.ASRConcurrency,
+		"queue", transcode.QueueCaptions, "lang", rec.Lang, "recognizer", rec.Args[0])
 	return nil
 }
 

@@ -114,10 +114,14 @@ type WorkerOptions struct {
 	RetryDelay asynq.RetryDelayFunc
 	// Handler processes tasks; usually an *asynq.ServeMux.
 	Handler asynq.Handler
+	// Queues are the queues served, with their priorities, in strict
+	// order; nil means the transcode queues (transcode.QueuePriorities).
+	Queues map[string]int
 }
 
-// Worker processes tasks from every transcode queue, in strict priority
-// order: transcode_critical, then transcode, then transcode_long.
+// Worker processes tasks from its queues: by default every transcode
+// queue, in strict priority order (transcode_critical, then transcode,
+// then transcode_long).
 type Worker struct {
 	srv     *asynq.Server
 	handler asynq.Handler
@@ -136,9 +140,13 @@ const handlerStopWait = 15 * time.Second
 // NewWorker returns a worker on q's Redis; Start starts it.
 func (q *Queue) NewWorker(opts WorkerOptions) *Worker {
 	logger := opts.Logger.With("component", "worker")
+	queues := opts.Queues
+	if queues == nil {
+		queues = transcode.QueuePriorities()
+	}
 	srv := asynq.NewServerFromRedisClient(q.Redis, asynq.Config{
 		Concurrency: opts.Concurrency,
-		Queues:      transcode.QueuePriorities(),
+		Queues:      queues,
 		// Strict: a critical task is always taken before a waiting long
 		// one. Weights alone pick queues at random in proportion, so a
 		// short lesson could still wait hours behind a long upload.

@@ -35,9 +35,12 @@ const sweepBatch = 100
 // twice, or from publishing at all from a delivery that lost its lease.
 type reconciler struct {
 	Transcodes *transcodeQueue
-	Logger     *slog.Logger
-	Interval   time.Duration
-	Deadline   time.Duration
+	// Captions, when set, makes the reconciler also re-enqueue lost
+	// automatic captions tasks (a worker with a speech recognizer).
+	Captions bool
+	Logger   *slog.Logger
+	Interval time.Duration
+	Deadline time.Duration
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -79,6 +82,11 @@ func (r *reconciler) once(ctx context.Context) error {
 	}
 	if err := requeueUnfinishedLessons(ctx, r.Transcodes, r.Logger); err != nil {
 		return err
+	}
+	if r.Captions {
+		if err := requeueUnfinishedCaptions(ctx, r.Transcodes.Queue, r.Transcodes.DB, r.Logger); err != nil {
+			return err
+		}
 	}
 	return r.sweepOutputs(ctx)
 }
@@ -195,8 +203,22 @@ func requeueUnfinishedLessons(ctx context.Context, tq *transcodeQueue, logger *s
 // It returns the new task, or nil when it enqueued nothing. A task on one
 // queue is found even when the recording would now be sized for another.
 func (tq *transcodeQueue) requeue(ctx context.Context, p transcode.TranscodePayload, taskID string, opts ...asynq.Option) (*asynq.TaskInfo, error) {
-	ins := tq.Queue.Inspector
-	for _, name := range transcode.Queues() {
+	task, err := transcode.NewTranscodeTask(p)
+	if err != nil {
+		return nil, err
+	}
+	// The job's own task ID: a reclaimed job's differs from the attempt's.
+	return requeueTask(ctx, tq.Queue.Inspector, tq, transcode.Queues(), taskID, task, append(opts, asynq.TaskID(taskID))...)
+}
+
+// requeueTask enqueues task through enq, with opts, unless one of queues
+// still holds taskID unfinished; a finished task of that ID (archived or
+// completed while the database could not be told) is deleted first, so
+// the work runs again. It returns the new task, or nil when it enqueued
+// nothing.
+func requeueTask(ctx context.Context, ins *asynq.Inspector, enq transcode.Enqueuer, queues []string, taskID string,
+	task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
+	for _, name := range queues {
 		info, err := ins.GetTaskInfo(name, taskID)
 		switch {
 		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
@@ -210,14 +232,36 @@ func (tq *transcodeQueue) requeue(ctx context.Context, p transcode.TranscodePayl
 			return nil, fmt.Errorf("delete finished task %s: %w", taskID, err)
 		}
 	}
-	task, err := transcode.NewTranscodeTask(p)
-	if err != nil {
-		return nil, err
-	}
-	// The job's own task ID: a reclaimed job's differs from the attempt's.
-	info, err := tq.EnqueueContext(ctx, task, append(opts, asynq.TaskID(taskID))...)
+	info, err := enq.EnqueueContext(ctx, task, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil, nil // enqueued meanwhile by the API or another worker
 	}
 	return info, err
+}
+
+// requeueUnfinishedCaptions does for automatic captions what
+// requeueUnfinishedLessons does for transcodes: every lesson whose
+// captions job is queued or running gets its task back on QueueCaptions
+// when the queue lost it (a restart of the embedded queue, a flushed
+// Redis, a worker that died between publishing and enqueuing).
+func requeueUnfinishedCaptions(ctx context.Context, q *Queue, d *db.DB, logger *slog.Logger) error {
+	jobs, err := d.FindUnfinishedASRJobs(ctx)
+	if err != nil {
+		return fmt.Errorf("requeue unfinished automatic captions: %w", err)
+	}
+	for _, j := range jobs {
+		task, err := transcode.NewRecognizeTask(transcode.RecognizePayload{LessonID: j.LessonID, Attempt: j.Attempt})
+		if err != nil {
+			return err
+		}
+		info, err := requeueTask(ctx, q.Inspector, q.Client, []string{transcode.QueueCaptions}, j.TaskID, task)
+		if err != nil {
+			return fmt.Errorf("requeue automatic captions of lesson %s: %w", j.LessonID, err)
+		}
+		if info != nil {
+			logger.Info("re-enqueued automatic captions missing from the queue", "lesson", j.LessonID,
+				"attempt", j.Attempt, "state", j.State)
+		}
+	}
+	return nil
 }
