@@ -67,7 +67,7 @@ func (s *Server) authenticate(c echo.Context) (*lectern.User, error) {
 			return nil, lectern.Errorf(lectern.EUNAUTHORIZED, "authorization header must be \"Bearer <token>\"")
 		}
 		hash := hashToken(token)
-		u, err := s.db.FindUserByAPIToken(ctx, hash)
+		u, err := s.credentialUser(ctx, credToken, hash, s.db.FindAPITokenCredential)
 		if lectern.ErrorCode(err) == lectern.ENOTFOUND {
 			return nil, lectern.Errorf(lectern.EUNAUTHORIZED, "invalid, expired or revoked API token")
 		}
@@ -87,7 +87,7 @@ func (s *Server) authenticate(c echo.Context) (*lectern.User, error) {
 		}
 		secret = cookie.Value
 	}
-	u, err := s.db.FindUserBySession(ctx, hashToken(secret))
+	u, err := s.credentialUser(ctx, credSession, hashToken(secret), s.db.FindSessionCredential)
 	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
 		return nil, lectern.Errorf(lectern.EUNAUTHORIZED, "session expired or invalid; log in again")
 	}

@@ -257,6 +257,8 @@ func (s *Server) handleLessonDelete(c echo.Context) error {
 	if err := s.db.DeleteLesson(ctx, l.ID); err != nil {
 		return fmt.Errorf("delete lesson: %w", err)
 	}
+	// Media links stop working now, in every API process (authcache.go).
+	s.invalidateAuth(ctx, "l:"+l.ID)
 	return c.NoContent(http.StatusNoContent)
 }
 

@@ -184,6 +184,9 @@ func (s *Server) ltiLaunch(c echo.Context, p *lectern.LTIPlatform, l *lti.Launch
 	if err != nil {
 		return err
 	}
+	// A launch may have changed the user's name or role: their other
+	// sessions and tokens are read again (authcache.go).
+	s.invalidateAuth(ctx, "u:"+res.User.ID)
 	if err := s.ltiSession(c, res.User); err != nil {
 		return err
 	}

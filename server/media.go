@@ -84,6 +84,9 @@ func (s *Server) handleMedia(c echo.Context) error {
 	if handled, err := s.serveCaptionMedia(c, tok.LessonID, key, rel); handled {
 		return err
 	}
+	if s.presign != nil && req.Method == http.MethodGet && mediaCacheControl(key) == cacheImmutable {
+		return s.redirectMedia(c, key)
+	}
 	return s.serveObject(c, key, mediaCacheControl(key))
 }
 

@@ -107,7 +107,13 @@ type mediaClass struct {
 
 func newMediaClass(t *testing.T, fx *fixture, edit ...func(*server.Options)) *mediaClass {
 	t.Helper()
-	ts := newServer(t, fx, edit...)
+	return mediaClassOn(t, newServer(t, fx, edit...))
+}
+
+// mediaClassOn is newMediaClass on a running server.
+func mediaClassOn(t *testing.T, ts *testServer) *mediaClass {
+	t.Helper()
+	fx := ts.fixture
 	m := &mediaClass{ts: ts, anonymous: ts.client(t)}
 	_, m.teacher = ts.loginNew(t, lectern.RoleTeacher)
 	_, m.student = ts.loginNew(t, lectern.RoleStudent)

@@ -116,6 +116,8 @@ func (s *Server) removeMember(ctx context.Context, course *lectern.Course, userI
 	err := s.db.RemoveCourseMember(ctx, course.ID, userID)
 	switch {
 	case err == nil:
+		// Their media links stop working now (authcache.go).
+		s.invalidateAuth(ctx, "u:"+userID)
 		return nil
 	case lectern.ErrorCode(err) == lectern.ECONFLICT && userID != course.OwnerID:
 		return lectern.Errorf(lectern.ECONFLICT, "A course needs a teacher: add another teacher before this one leaves.")
@@ -131,9 +133,16 @@ func (s *Server) removeMember(ctx context.Context, course *lectern.Course, userI
 // playlists and segments alike: it is one indexed read, which replaced
 // the lesson lookup media delivery already made per request.
 func (s *Server) checkMediaHolder(ctx context.Context, tok mediaToken) error {
+	if s.auth.allowed(tok.LessonID, tok.UserID) {
+		return nil
+	}
+	gen, _ := s.auth.generation()
 	err := s.db.CheckLessonAccess(ctx, tok.LessonID, tok.UserID)
 	if err != nil && lectern.ErrorCode(err) != lectern.ENOTFOUND {
 		return fmt.Errorf("check media token holder: %w", err)
+	}
+	if err == nil {
+		s.auth.allow(gen, tok.LessonID, tok.UserID)
 	}
 	return err
 }

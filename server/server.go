@@ -66,6 +66,16 @@ type Options struct {
 	// MediaTokenTTL is how long a playback URL works; zero means
 	// DefaultMediaTokenTTL.
 	MediaTokenTTL time.Duration
+	// MediaRedirect answers GET requests for segments, init segments and
+	// images, once the token and its holder are checked, with a redirect
+	// to a presigned URL on the bucket valid for MediaRedirectTTL, so that
+	// the bytes do not pass through the API servers (media_redirect.go).
+	// Storage must be able to presign (storage/s3); playlists and captions
+	// are always served by Lectern.
+	MediaRedirect bool
+	// MediaRedirectTTL is how long a presigned URL works; zero means
+	// DefaultMediaRedirectTTL.
+	MediaRedirectTTL time.Duration
 	// ReadyChecks are run by /readyz, by name (db, redis, storage…). When
 	// empty, /readyz pings the database.
 	ReadyChecks map[string]func(context.Context) error
@@ -122,6 +132,10 @@ type Server struct {
 	mediaTTL       time.Duration
 	limits         Limits
 	storageTimeout time.Duration
+	// presign is the storage's URL signer when media is redirected,
+	// else nil; presignTTL is how long its URLs work.
+	presign    presigner
+	presignTTL time.Duration
 
 	// dummyHash is checked against when a login names an unknown email, so
 	// that such a login costs as much time as a wrong password.
@@ -146,6 +160,13 @@ type Server struct {
 	// scores is the LTI score sender, rosters the LTI roster sync (nil
 	// when off).
 	scores, rosters *loop
+
+	// auth keeps credentials and media access answers in memory
+	// (authcache.go); stopAuth ends its subscription to invalidations,
+	// and authDone closes when it has.
+	auth     *authCache
+	stopAuth context.CancelFunc
+	authDone <-chan struct{}
 
 	// beats group-commits progress heartbeats (heartbeat.go).
 	beats *beatBatcher
@@ -204,6 +225,16 @@ func New(opts Options) (*Server, error) {
 		dummyHash:      dummy,
 		logins:         newLoginThrottle(),
 	}
+	if opts.MediaRedirect {
+		p, ok := opts.Storage.(presigner)
+		if !ok {
+			return nil, errors.New("server: Options.MediaRedirect needs storage that can presign URLs (S3)")
+		}
+		s.presign, s.presignTTL = p, opts.MediaRedirectTTL
+		if s.presignTTL <= 0 {
+			s.presignTTL = DefaultMediaRedirectTTL
+		}
+	}
 	s.hashes = newHashSlots(s.limits.PasswordHashes, s.limits.PasswordHashWait)
 	if s.clock == nil {
 		s.clock = lectern.SystemClock{}
@@ -239,6 +270,9 @@ func New(opts Options) (*Server, error) {
 		s.logger.Warn("record api token use", slog.Any("error", err))
 	})
 	s.comments = newCommentState(opts.Events, s.limits)
+	s.auth = newAuthCache(s.clock.Now)
+	authCtx, stopAuth := context.WithCancel(context.Background())
+	s.stopAuth, s.authDone = stopAuth, s.auth.subscribe(authCtx, s.comments.bus, s.logger)
 	if s.metricsReg != nil {
 		if err := s.registerLimitMetrics(s.metricsReg); err != nil {
 			return nil, fmt.Errorf("server: register metrics: %w", err)
@@ -264,6 +298,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // committed and answered, and API token uses not yet written are written
 // (for at most tokenUsesCloseTimeout). It does not close the database.
 func (s *Server) Close() error {
+	s.stopAuth()
+	<-s.authDone
 	// Live event streams end first (see EndStreams).
 	s.comments.close()
 	s.scores.stop()

@@ -136,6 +136,7 @@ func (s *Server) handleSessionDelete(c echo.Context) error {
 		// Live event streams opened with this session end now, not at
 		// their next periodic session check.
 		s.endSessionStreams(c.Request().Context(), hashToken(cookie.Value))
+		s.invalidateAuth(c.Request().Context(), "c:"+credSession+hashToken(cookie.Value))
 	}
 	expired := s.sessionCookie("", time.Unix(0, 0))
 	expired.MaxAge = -1

@@ -230,11 +230,9 @@ func findCookie(t *testing.T, h http.Header, name string) *http.Cookie {
 
 func sessionCookieValue(t *testing.T, c *client, ts *testServer) string {
 	t.Helper()
-	for _, k := range c.hc.Jar.Cookies(mustURL(t, ts.URL)) {
-		if k.Name == "lectern_session" {
-			return k.Value
-		}
+	v := cookieOf(t, c, ts)
+	if v == "" {
+		t.Fatal("no session cookie in the jar")
 	}
-	t.Fatal("no session cookie in the jar")
-	return ""
+	return v
 }

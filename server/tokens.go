@@ -101,5 +101,8 @@ func (s *Server) handleTokenDelete(c echo.Context) error {
 	if err := s.db.DeleteAPIToken(c.Request().Context(), currentUser(c).ID, c.Param("id")); err != nil {
 		return fmt.Errorf("delete api token: %w", err)
 	}
+	// The handler knows the token's ID, not its hash: the user's cached
+	// credentials all go, and the others are read again.
+	s.invalidateAuth(c.Request().Context(), "u:"+currentUser(c).ID)
 	return c.NoContent(http.StatusNoContent)
 }

@@ -94,6 +94,7 @@ func openStorage(ctx context.Context, cfg *Config) (objectStore, string, error) 
 		Bucket:    cfg.S3.Bucket,
 		Region:    cfg.S3.Region,
 		UseSSL:    cfg.S3.UseSSL,
+		PublicURL: cfg.S3.PublicURL,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("open storage %s: %w", desc, err)

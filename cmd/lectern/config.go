@@ -104,6 +104,10 @@ type S3Config struct {
 	Bucket    string
 	Region    string
 	UseSSL    bool
+	// Media is how segments reach browsers: "stream" (through Lectern,
+	// the default) or "redirect" (to presigned URLs on PublicURL).
+	Media     string
+	PublicURL string
 }
 
 // ConfigError is a configuration problem. Its text is one line that starts
@@ -167,6 +171,8 @@ func configVars() []configVar {
 		{"LECTERN_S3_BUCKET", "s3-bucket", "S3 bucket, created when missing (default lectern)", setString(func(c *Config) *string { return &c.S3.Bucket })},
 		{"LECTERN_S3_REGION", "s3-region", "S3 region", setString(func(c *Config) *string { return &c.S3.Region })},
 		{"LECTERN_S3_USE_SSL", "s3-use-ssl", "true to reach S3 over HTTPS (default false)", setS3UseSSL},
+		{"LECTERN_S3_MEDIA", "s3-media", "how segments reach browsers: stream (through Lectern, default) or redirect (to short-lived presigned URLs on the bucket)", setString(func(c *Config) *string { return &c.S3.Media })},
+		{"LECTERN_S3_PUBLIC_URL", "s3-public-url", "the bucket's endpoint as browsers reach it, for redirect mode (default: LECTERN_S3_ENDPOINT)", setString(func(c *Config) *string { return &c.S3.PublicURL })},
 		{"LECTERN_SECRET", "secret", "signing key of at least 32 characters (default: generated into <data dir>/secret)", func(c *Config, v string) error { c.Secret = v; return nil }},
 		{"LECTERN_FFMPEG", "ffmpeg", "ffmpeg path or name on PATH (default ffmpeg)", setString(func(c *Config) *string { return &c.FFmpeg })},
 		{"LECTERN_FFPROBE", "ffprobe", "ffprobe path or name on PATH (default ffprobe)", setString(func(c *Config) *string { return &c.FFprobe })},

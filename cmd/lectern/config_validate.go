@@ -107,6 +107,21 @@ var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 func (c *Config) validateS3() error {
 	s := c.S3
+	switch s.Media {
+	case "", "stream":
+	case "redirect":
+		if s.Endpoint == "" {
+			return c.errorf("LECTERN_S3_MEDIA", "redirect needs S3 storage (%s); disk storage is always streamed", c.name("LECTERN_S3_ENDPOINT"))
+		}
+	default:
+		return c.errorf("LECTERN_S3_MEDIA", "must be stream or redirect, got %q", s.Media)
+	}
+	if s.PublicURL != "" {
+		u, err := url.Parse(s.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+			return c.errorf("LECTERN_S3_PUBLIC_URL", "must be an http or https URL without a path, got %q", s.PublicURL)
+		}
+	}
 	if s.Endpoint == "" {
 		// Keys without an endpoint mean someone expects S3 and would
 		// silently get disk storage.

@@ -186,6 +186,7 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		StorageQuota:   cfg.StorageQuota,
 		StorageTimeout: cfg.StorageTimeout,
+		MediaRedirect:  cfg.S3.Media == "redirect",
 		Uploads:        uploadOptions(cfg),
 		Queue:          p.enqueue,
 		// The limits an operator may tune (LECTERN_EVENT_STREAMS_PER_USER…).

@@ -27,15 +27,18 @@ import (
 	"github.com/lectern/lectern/transcode"
 )
 
-// recoveryGuard bounds the wait for a transcode whose worker was killed:
-// asynq hands a task back only once its lease has been expired for 30 s,
-// checks for such tasks once a minute, and the retry waits
-// transcode.RetryDelay. It only turns a hang into a failure.
-const recoveryGuard = 4 * time.Minute
+// recoveryGuard is RELIABILITY 8's bound on finishing the job of a killed
+// worker elsewhere, from the kill: with the default settings the
+// reconciler takes the lease back within LECTERN_JOB_DEADLINE (1 m) plus
+// one LECTERN_RECONCILE_INTERVAL (30 s), or asynq hands the task back
+// first, and the transcode runs again.
+const recoveryGuard = 3 * time.Minute
 
 // TestOperations runs the operations journeys on real processes: a worker
-// killed mid-transcode, an admin's cancel of a running transcode, the
-// metrics after a transcode, and a task lost from Redis.
+// killed mid-transcode (RELIABILITY 8), an admin's cancel of a running
+// transcode, the metrics after a transcode, a task lost from Redis, a
+// paused worker resumed after another took its job over (RELIABILITY 9)
+// and a worker stopped by SIGTERM mid-encode (RELIABILITY 10).
 //
 // Like TestLessonEndToEnd it is not parallel with the package's other
 // tests, whose timing-sensitive process checks its transcodes would
@@ -45,66 +48,206 @@ func TestOperations(t *testing.T) {
 	long := makeClip(t, "1280x720", 20)
 	short := makeClip(t, "640x360", 4)
 
-	t.Run("WorkerKilledMidTranscode", func(t *testing.T) {
-		t.Parallel()
-		testWorkerKilled(t, long)
-	})
-	t.Run("CancelRunningTranscode", func(t *testing.T) {
-		t.Parallel()
-		testCancelRunning(t, long)
-	})
-	t.Run("MetricsAfterTranscode", func(t *testing.T) {
-		t.Parallel()
-		testMetricsAfterTranscode(t, short)
-	})
-	t.Run("TaskDeletedFromRedis", func(t *testing.T) {
-		t.Parallel()
-		testTaskDeletedFromRedis(t, short)
-	})
+	journeys := []struct {
+		name string
+		run  func(t *testing.T, clip string)
+		clip string
+	}{
+		{"WorkerKilledMidTranscode", testWorkerKilled, long},
+		{"CancelRunningTranscode", testCancelRunning, long},
+		{"MetricsAfterTranscode", testMetricsAfterTranscode, short},
+		{"TaskDeletedFromRedis", testTaskDeletedFromRedis, short},
+		{"Acceptance09_PausedWorkerDoesNotPublish", testPausedWorker, long},
+		{"Acceptance10_WorkerSIGTERMHandsBack", testWorkerSIGTERM, long},
+	}
+	for _, j := range journeys {
+		t.Run(j.name, func(t *testing.T) {
+			t.Parallel()
+			j.run(t, j.clip)
+		})
+	}
 }
 
-// testWorkerKilled: of two workers, the one running the transcode is
-// killed (SIGKILL) and restarted as a supervisor would; the transcode is
-// recovered from the queue and published exactly once.
+// testWorkerKilled (RELIABILITY 8): of two workers, the one running the
+// transcode is killed (SIGKILL) while it uploads its output (MinIO slowed
+// down through a proxy, so that the upload takes seconds), and restarted
+// as a supervisor would. With the default lease settings the job is
+// finished elsewhere within recoveryGuard, exactly one output prefix is
+// left (the dead delivery's partial objects are swept), and no ffmpeg of
+// the killed worker survives.
 func testWorkerKilled(t *testing.T, clip string) {
 	c := newCluster(t, nil)
+	s3 := testenv.NewFaultProxy(t, c.s3.Endpoint)
+	extra := map[string]string{"LECTERN_S3_ENDPOINT": s3.Addr}
 	workers := map[string]*proc{}
 	for range 2 {
 		dir := t.TempDir()
-		workers[dir] = c.startWorker(t, dir)
+		workers[dir] = c.startWorkerWith(t, dir, 1, extra)
 	}
 	lesson := c.upload(t, clip)
 	job := c.waitJob(t, lesson, "encoding", func(j adminJob) bool { return j.State == lectern.JobRunning && j.Percent > 0 })
-
+	s3.AddLatency(300*time.Millisecond, 0)
+	var partial []string
+	for deadline := time.Now().Add(transcodeGuard); len(partial) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the transcode never started uploading its output")
+		}
+		partial = c.outputPrefixes(t, lesson)
+	}
 	var holder string
 	for dir := range workers {
-		if len(ffmpegIn(t, dir)) > 0 {
-			if holder != "" {
-				t.Fatal("both workers run an ffmpeg for the one lesson")
-			}
+		if entries, _ := os.ReadDir(filepath.Join(dir, workDirName)); len(entries) > 0 {
 			holder = dir
 		}
 	}
 	if holder == "" {
-		t.Fatalf("no worker runs ffmpeg although the job is at %v %%", job.Percent)
+		t.Fatal("no worker has a transcode's work directory although its output is being uploaded")
 	}
 	if err := workers[holder].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	killed := time.Now()
 	<-workers[holder].exited
-	t.Logf("killed the worker running the transcode at %v %%", job.Percent)
+	objects := c.objectKeys(t, partial[0])
+	s3.RemoveLatency()
+	if len(objects) == 0 || len(partial) != 1 {
+		t.Fatalf("at the kill, storage held %v (objects %v); want part of one output", partial, objects)
+	}
+	t.Logf("killed the worker while it uploaded %s (%d objects so far)", partial[0], len(objects))
 	waitUntil(t, "the killed worker's ffmpeg", func() bool { return len(ffmpegIn(t, holder)) == 0 })
-	c.startWorker(t, holder)
+	c.startWorkerWith(t, holder, 1, extra)
 
 	c.waitReadyWithin(t, lesson, recoveryGuard)
+	t.Logf("RELIABILITY 8: the job was finished elsewhere %v after the kill", time.Since(killed).Round(time.Second))
 	done := c.job(t, lesson)
 	if done.State != lectern.JobSucceeded || done.ID != job.ID {
 		t.Errorf("job after recovery: %s in state %s; want %s succeeded", done.ID, done.State, job.ID)
 	}
-	// The killed delivery wrote to hls/1/, the one that took over to a
-	// prefix of its own: only that one is left.
-	if got := c.outputPrefixes(t, lesson); len(got) != 1 || got[0] == lectern.OutputPrefix(lesson, 1) {
-		t.Errorf("output prefixes in storage: %v; want only the recovering delivery's", got)
+	// The dead delivery's partial output goes at the next reconciler
+	// pass after its lease was taken (30 s by default).
+	var got []string
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+		got = c.outputPrefixes(t, lesson)
+		if len(got) == 1 && got[0] != partial[0] || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(got) != 1 || got[0] == partial[0] {
+		t.Errorf("output prefixes in storage: %v; want only the recovering delivery's, not the dead %s", got, partial[0])
+	}
+	t.Logf("RELIABILITY 8: the dead delivery's partial output was swept %v after the kill", time.Since(killed).Round(time.Second))
+	for _, dir := range []string{holder} {
+		if pids := ffmpegIn(t, dir); len(pids) > 0 {
+			t.Errorf("ffmpeg processes left in %s: %v", dir, pids)
+		}
+	}
+}
+
+// testPausedWorker (RELIABILITY 9): a worker is paused (SIGSTOP, with its
+// ffmpeg) mid-encode past its lease; another worker takes the job over and
+// publishes it. Resumed, the first stops (its ffmpeg killed) and
+// publishes nothing, deletes nothing: the published output is unchanged
+// and still plays.
+func testPausedWorker(t *testing.T, clip string) {
+	c := newCluster(t, map[string]string{"LECTERN_HEARTBEAT_INTERVAL": "2s", "LECTERN_JOB_DEADLINE": "10s",
+		"LECTERN_RECONCILE_INTERVAL": "2s"})
+	dirA := t.TempDir()
+	a := c.startWorker(t, dirA)
+	lesson := c.upload(t, clip)
+	job := c.waitJob(t, lesson, "encoding", func(j adminJob) bool { return j.State == lectern.JobRunning && j.Percent > 0 })
+	paused := append([]int{a.cmd.Process.Pid}, ffmpegIn(t, dirA)...)
+	if len(paused) < 2 {
+		t.Fatalf("worker A runs no ffmpeg although the job is at %v %%", job.Percent)
+	}
+	signalAll(t, paused, syscall.SIGSTOP)
+	pausedAt := time.Now()
+	t.Cleanup(func() { signalAll(t, paused, syscall.SIGCONT) })
+	c.startWorker(t, t.TempDir())
+
+	c.waitReadyWithin(t, lesson, transcodeGuard)
+	t.Logf("RELIABILITY 9: another worker took over and published %v after the pause", time.Since(pausedAt).Round(time.Second))
+	published := c.outputPrefixes(t, lesson)
+	if len(published) != 1 {
+		t.Fatalf("output prefixes after the takeover: %v, want one", published)
+	}
+	before := c.objectKeys(t, lectern.LessonPrefix(lesson))
+
+	signalAll(t, paused, syscall.SIGCONT)
+	// Resumed, A finds its lease gone at its next beat or write, kills
+	// its ffmpeg and ends its task (its work directory removed).
+	waitUntil(t, "the stale delivery's ffmpeg to be killed", func() bool { return len(ffmpegIn(t, dirA)) == 0 })
+	waitUntil(t, "the stale delivery to end", func() bool {
+		entries, _ := os.ReadDir(filepath.Join(dirA, workDirName))
+		return len(entries) == 0
+	})
+	select {
+	case <-a.exited:
+		t.Fatalf("worker A exited after the resume: %v", a.err)
+	default:
+	}
+	if diff := cmp.Diff(before, c.objectKeys(t, lectern.LessonPrefix(lesson))); diff != "" {
+		t.Errorf("stored objects changed after the stale delivery resumed (-before +after):\n%s", diff)
+	}
+	if j := c.job(t, lesson); j.State != lectern.JobSucceeded || j.Percent != 100 || j.ID != job.ID {
+		t.Errorf("job after the stale delivery resumed: %+v; want %s succeeded at 100 %%", j, job.ID)
+	}
+	if files, _ := playSome(t, c.teacher, c.base, lesson); files < 3 {
+		t.Errorf("played %d files of the published output, want a master playlist, a media playlist and a file", files)
+	}
+}
+
+// testWorkerSIGTERM (RELIABILITY 10): a worker gets SIGTERM during a
+// deploy mid-encode. Within its shutdown timeout (1 s here) it hands the
+// task back, kills its ffmpeg, releases the job's lease and exits 0;
+// another worker takes the task at once and completes it.
+func testWorkerSIGTERM(t *testing.T, clip string) {
+	c := newCluster(t, map[string]string{"LECTERN_SHUTDOWN_TIMEOUT": "1s"})
+	dirA := t.TempDir()
+	a := c.startWorker(t, dirA)
+	lesson := c.upload(t, clip)
+	job := c.waitJob(t, lesson, "encoding", func(j adminJob) bool { return j.State == lectern.JobRunning && j.Percent > 0 })
+	b := c.startWorker(t, t.TempDir())
+	b.waitLog("worker started")
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	term := time.Now()
+	if code := a.wait(); code != 0 {
+		t.Errorf("worker exited with status %d after SIGTERM, want 0", code)
+	}
+	exited := time.Since(term)
+	if pids := ffmpegIn(t, dirA); len(pids) > 0 {
+		t.Errorf("ffmpeg processes of the stopped worker survive: %v", pids)
+	}
+	if !strings.Contains(a.stderr.String(), "transcode interrupted: handed back to the queue") {
+		t.Error("the worker did not log handing its transcode back")
+	}
+	b.waitLog("transcode started")
+	resumed := time.Since(term)
+	c.waitReadyWithin(t, lesson, transcodeGuard)
+	t.Logf("RELIABILITY 10: the worker exited %v after SIGTERM; the other worker started the task %v after it and finished %v after it",
+		exited.Round(100*time.Millisecond), resumed.Round(100*time.Millisecond), time.Since(term).Round(time.Second))
+	if exited > 10*time.Second {
+		t.Errorf("the worker took %v to exit after SIGTERM with a 1 s shutdown timeout", exited)
+	}
+	if resumed > 15*time.Second {
+		t.Errorf("the other worker started the handed-back task %v after SIGTERM, want at once", resumed)
+	}
+	if j := c.job(t, lesson); j.State != lectern.JobSucceeded || j.ID != job.ID {
+		t.Errorf("job: %s in state %s; want %s succeeded", j.ID, j.State, job.ID)
+	}
+	if got := c.outputPrefixes(t, lesson); len(got) != 1 {
+		t.Errorf("output prefixes in storage: %v; want one", got)
+	}
+}
+
+// signalAll sends sig to every process in pids.
+func signalAll(t *testing.T, pids []int, sig syscall.Signal) {
+	t.Helper()
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("signal %v to %d: %v", sig, pid, err)
+		}
 	}
 }
 
@@ -219,6 +362,7 @@ type adminJob struct {
 // MinIO, with an admin and a teacher's course; workers are started apart.
 type cluster struct {
 	env      map[string]string
+	base     string // the api's URL
 	redisURL string
 	s3       testenv.S3
 	admin    *session
@@ -248,6 +392,7 @@ func newCluster(t *testing.T, extra map[string]string) *cluster {
 		c.env[k] = v
 	}
 	base := startLectern(t, maps(c.env, "LECTERN_DATA_DIR", t.TempDir()), "api").ready()
+	c.base = base
 	c.admin = newSession(t, base, e2eAdminEmail, e2eAdminPassword)
 	c.teacher = c.admin.newUser(t, "teacher")
 	var course struct{ ID string }
@@ -380,6 +525,18 @@ func findTask(t *testing.T, insp *asynq.Inspector, taskID string) *asynq.TaskInf
 // under the lesson's hls/ in the cluster's bucket.
 func (c *cluster) outputPrefixes(t *testing.T, lessonID string) []string {
 	t.Helper()
+	root := lectern.LessonPrefix(lessonID) + "hls/"
+	prefixes := []string{}
+	for _, key := range c.objectKeys(t, root) {
+		n, _, _ := strings.Cut(strings.TrimPrefix(key, root), "/")
+		prefixes = append(prefixes, root+n+"/")
+	}
+	return slices.Compact(prefixes)
+}
+
+// objectKeys lists the keys stored under prefix in the cluster's bucket.
+func (c *cluster) objectKeys(t *testing.T, prefix string) []string {
+	t.Helper()
 	client, err := minio.New(c.s3.Endpoint, &minio.Options{
 		Creds:  credentials.NewStaticV4(c.s3.AccessKey, c.s3.SecretKey, ""),
 		Secure: c.s3.UseSSL,
@@ -387,18 +544,15 @@ func (c *cluster) outputPrefixes(t *testing.T, lessonID string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := lectern.LessonPrefix(lessonID) + "hls/"
-	prefixes := []string{}
-	opts := minio.ListObjectsOptions{Prefix: root, Recursive: true}
-	for obj := range client.ListObjects(context.Background(), c.s3.Bucket, opts) {
+	keys := []string{}
+	for obj := range client.ListObjects(context.Background(), c.s3.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if obj.Err != nil {
-			t.Fatalf("list %s: %v", root, obj.Err)
+			t.Fatalf("list %s: %v", prefix, obj.Err)
 		}
-		attempt, _, _ := strings.Cut(strings.TrimPrefix(obj.Key, root), "/")
-		prefixes = append(prefixes, root+attempt+"/")
+		keys = append(keys, obj.Key)
 	}
-	slices.Sort(prefixes)
-	return slices.Compact(prefixes)
+	slices.Sort(keys)
+	return keys
 }
 
 // ffmpegIn returns the IDs of the ffmpeg processes whose command line

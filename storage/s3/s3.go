@@ -12,6 +12,7 @@ import (
 	"iter"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -46,12 +47,19 @@ type Config struct {
 	Bucket    string
 	Region    string
 	UseSSL    bool
+	// PublicURL is the bucket's endpoint as browsers reach it
+	// ("https://media.example.org"), for PresignGet; empty means
+	// Endpoint (with UseSSL's scheme).
+	PublicURL string
 }
 
 // Store is a lectern.Storage backed by one S3 bucket.
 type Store struct {
 	client *minio.Client
 	bucket string
+	// presigner signs URLs for PublicURL's host; it never sends a
+	// request (its region is set, so it needs no location lookup).
+	presigner *minio.Client
 }
 
 var _ lectern.Storage = (*Store)(nil)
@@ -75,10 +83,56 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("s3: client for %s: %w", cfg.Endpoint, err)
 	}
 	s := &Store{client: client, bucket: cfg.Bucket}
+	if s.presigner, err = newPresigner(cfg); err != nil {
+		return nil, err
+	}
 	if err := s.ensureBucket(ctx, cfg.Region); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// newPresigner returns the client that signs PresignGet's URLs.
+func newPresigner(cfg Config) (*minio.Client, error) {
+	endpoint, secure := cfg.Endpoint, cfg.UseSSL
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+			return nil, fmt.Errorf("s3: public URL %q is not an http or https URL without a path", cfg.PublicURL)
+		}
+		endpoint, secure = u.Host, u.Scheme == "https"
+	}
+	region := cfg.Region
+	if region == "" {
+		region = "us-east-1" // MinIO's and S3's default
+	}
+	c, err := minio.New(endpoint, &minio.Options{
+		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure: secure,
+		Region: region,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3: presigning client for %s: %w", endpoint, err)
+	}
+	return c, nil
+}
+
+// PresignGet returns a URL on which the object under key can be read with
+// GET, without credentials, until ttl has passed. The bucket answers it
+// with Cache-Control cacheControl. Signing sends no request.
+func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration, cacheControl string) (*url.URL, error) {
+	if err := lectern.ValidateKey(key); err != nil {
+		return nil, err
+	}
+	params := url.Values{}
+	if cacheControl != "" {
+		params.Set("response-cache-control", cacheControl)
+	}
+	u, err := s.presigner.PresignedGetObject(ctx, s.bucket, key, ttl, params)
+	if err != nil {
+		return nil, fmt.Errorf("s3: presign %s: %w", key, err)
+	}
+	return u, nil
 }
 
 func (s *Store) ensureBucket(ctx context.Context, region string) error {
