@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -22,12 +23,15 @@ import (
 	"github.com/lectern/lectern/lti"
 )
 
-// TestLTIInAnIframeWithoutThirdPartyCookies is LTI 1.3 as a student meets
-// it: the LMS's course page (another site: 127.0.0.2, while Lectern is
-// localhost) embeds the launch in an iframe, in a Chromium that blocks
-// third-party cookies. The launch gets through (its state comes back
-// through the LMS's postMessage storage, and the session rides on the
-// page's launch token), the lesson plays to the end inside the iframe,
+// TestLTIInAnIframeWithoutThirdPartyCookies is LTI 1.3 as teachers and
+// students meet it: the LMS's pages (another site: 127.0.0.2, while
+// Lectern is localhost) embed Lectern in an iframe, in Chromiums that block
+// third-party cookies. The teacher's "add an activity" opens Lectern's
+// picker, where a recording uploaded on the spot joins the list and goes
+// back to the LMS with a ready lesson (Deep Linking); the student's click
+// on the added activity gets through (its state comes back through the
+// LMS's postMessage storage, and the session rides on the page's launch
+// token, no cookie kept), the lesson plays to its end inside the iframe,
 // and its grade arrives in the LMS's gradebook.
 func TestLTIInAnIframeWithoutThirdPartyCookies(t *testing.T) {
 	const adminEmail, adminPassword = "admin@lti.example", "lti admin password 1"
@@ -52,22 +56,55 @@ func TestLTIInAnIframeWithoutThirdPartyCookies(t *testing.T) {
 	// The teacher's first launch makes the course; the lesson is uploaded
 	// with the launch's token, as the course page inside the LMS does.
 	teacher := newLaunchClient(t, tool, p, p.ResourceLinkMessage("t1", "l1"))
-	lessonID := teacher.readyLesson(t, makeClipOf(t, 3))
-	p.AddLink(ltiplatform.Link{ID: "l2", ContextID: "c1", Title: "Watch: cells", Custom: map[string]string{lti.CustomLesson: lessonID}}, 100)
-
+	clip := makeClipOf(t, 3)
+	lessonID := teacher.readyLesson(t, clip)
 	shots := artifactsDir(t)
-	student := newTab(t, tool, "student", shots,
+	browser := []chromedp.ExecAllocatorOption{
 		chromedp.Flag("test-third-party-cookie-phaseout", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		// The iframe stays in the page's process (see frameTab). Blocking
 		// third-party cookies does not depend on the process model.
 		chromedp.Flag("disable-features", "SitePerProcess,IsolateOrigins"),
-		chromedp.Flag("disable-site-isolation-trials", true))
-	student.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, network.SetCookieControls, network.SetCookieControlsParams{EnableThirdPartyCookieRestriction: true})
-		return err
-	}))
-	student.do(chromedp.Navigate(p.LaunchPageURL("c1", "l2", "s1")))
+		chromedp.Flag("disable-site-isolation-trials", true),
+	}
+
+	// The teacher adds activities from the LMS's "add an activity" page:
+	// in Lectern's picker inside it, a recording uploaded on the spot
+	// joins the list, chosen, beside the ready lesson, and both go back.
+	editor := newTab(t, tool, "teacher", shots, browser...)
+	editor.blockThirdPartyCookies()
+	editor.do(chromedp.Navigate(p.AddPageURL("c1", "t1")))
+	picker := editor.frame(tool + "/")
+	picker.waitFor("the lesson picker inside the LMS", `document.body.classList.contains("page-lti_deeplink") && document.querySelector('#dl-lessons input[value="`+lessonID+`"]')`, time.Minute)
+	picker.eval(`document.getElementById("dl-new-title").value = "Uploaded from the LMS"`)
+	picker.setFile("#dl-new-file", clip)
+	picker.eval(`document.getElementById("dl-new-upload").click()`)
+	picker.waitFor("the uploaded lesson in the list, chosen", `[...document.querySelectorAll("#dl-lessons input:checked")].some(i => i.closest("li").textContent.includes("Uploaded from the LMS"))`, time.Minute)
+	picker.eval(`document.querySelector('#dl-lessons input[value="` + lessonID + `"]').checked = true`)
+	editor.shot("lti-picker")
+	picker.eval(`document.getElementById("dl-add").click()`)
+	var added []ltiplatform.ReturnedItem
+	for deadline := time.Now().Add(time.Minute); len(added) == 0; time.Sleep(100 * time.Millisecond) {
+		if got := p.Returned(); len(got) > 0 {
+			added = got[0]
+		} else if time.Now().After(deadline) {
+			t.Fatal("the picker's answer did not reach the LMS within a minute")
+		}
+	}
+	linkID := ""
+	for _, it := range added {
+		if it.Custom[lti.CustomLesson] == lessonID {
+			linkID = it.LinkID
+		}
+	}
+	if len(added) != 2 || linkID == "" || added[0].Title != "Cells in three seconds" || added[1].Title != "Uploaded from the LMS" {
+		t.Fatalf("the LMS got %+v, want the ready lesson and the one uploaded from the picker", added)
+	}
+
+	// A student opens the added activity from the LMS's course page.
+	student := newTab(t, tool, "student", shots, browser...)
+	student.blockThirdPartyCookies()
+	student.do(chromedp.Navigate(p.LaunchPageURL("c1", linkID, "s1")))
 	frame := student.frame(tool + "/")
 	frame.waitFor("the lesson's page inside the LMS", `document.body.classList.contains("page-watch") && !document.getElementById("big-play").hidden`, time.Minute)
 	frame.eval(`document.getElementById("big-play").click()`)
@@ -190,6 +227,47 @@ func (f *frameTab) waitFor(what, js string, d time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	f.tab.fail("waiting in the iframe for %s: %v", what, last)
+}
+
+// blockThirdPartyCookies turns Chromium's third-party cookie restriction on
+// for the tab's page.
+func (b *tab) blockThirdPartyCookies() {
+	b.t.Helper()
+	b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.SetCookieControls, network.SetCookieControlsParams{EnableThirdPartyCookieRestriction: true})
+		return err
+	}))
+}
+
+// setFile chooses file in the frame's file input sel.
+func (f *frameTab) setFile(sel, file string) {
+	f.tab.t.Helper()
+	ctx, cancel := context.WithTimeout(f.tab.ctx, stepTimeout)
+	defer cancel()
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		id, err := f.context(ctx, tg)
+		if err != nil {
+			return err
+		}
+		res, err := cdp.Call(ctx, tg, runtime.Evaluate, runtime.EvaluateParams{ContextID: id,
+			Expression: fmt.Sprintf(`document.querySelector(%q)`, sel)})
+		if err != nil {
+			return err
+		}
+		if res.Result == nil || res.Result.ObjectID == "" {
+			return fmt.Errorf("no %s in the frame", sel)
+		}
+		_, err = cdp.Call(ctx, tg, dom.SetFileInputFiles, dom.SetFileInputFilesParams{Files: []string{file}, ObjectID: res.Result.ObjectID})
+		if err != nil {
+			return err
+		}
+		_, err = cdp.Call(ctx, tg, runtime.Evaluate, runtime.EvaluateParams{ContextID: id,
+			Expression: fmt.Sprintf(`document.querySelector(%q).dispatchEvent(new Event("change", {bubbles: true}))`, sel)})
+		return err
+	}))
+	if err != nil {
+		f.tab.fail("choose %s in the iframe: %v", file, err)
+	}
 }
 
 // cookies are the browser's cookies for url.

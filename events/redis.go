@@ -14,7 +14,7 @@ import (
 // subscribeTimeout bounds the wait for Redis to confirm the bus's
 // subscription, so that a Redis that accepts connections but does not
 // answer fails a Subscribe rather than hanging it.
-const subscribeTimeout = 10 * time.Second
+const subscribeTimeout = 3 * time.Second
 
 // Redis is a Bus over Redis pub/sub, shared by every process that uses the
 // same Redis server and prefix. Redis channels are server-wide (not per

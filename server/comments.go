@@ -22,7 +22,7 @@ const (
 	postEvery = 6 * time.Second
 	// publishTimeout bounds a publish that happens after the commit, when
 	// the client may already have gone.
-	publishTimeout = 5 * time.Second
+	publishTimeout = 2 * time.Second
 )
 
 // commentState is what the comment, question and event routes share.

@@ -36,7 +36,9 @@ type readyResponse struct {
 }
 
 // handleReady runs every readiness check at once and answers 200 when all
-// pass, else 503 naming the ones that failed. Failure details go to the
+// pass, else 503 naming the ones that failed. A failed degraded check
+// (Options.DegradedChecks) is named too, but the answer stays 200 with
+// status "degraded": the instance still serves. Failure details go to the
 // log, not to the (unauthenticated) client, except the messages of
 // *lectern.Error failures, which are written to be shown and name no path
 // ("low disk space: 120.0 MB free, below the 536.9 MB minimum").
@@ -47,8 +49,9 @@ func (s *Server) handleReady(c echo.Context) error {
 		mu   sync.Mutex
 		wg   sync.WaitGroup
 		resp = readyResponse{Status: "ok", Checks: make(map[string]string, len(s.readyChecks))}
+		soft bool // a degraded check failed
 	)
-	for name, check := range s.readyChecks {
+	run := func(name string, check func(context.Context) error, degraded bool) {
 		wg.Go(func() {
 			err := check(ctx)
 			mu.Lock()
@@ -58,7 +61,11 @@ func (s *Server) handleReady(c echo.Context) error {
 				return
 			}
 			resp.Checks[name] = "failed"
-			resp.Status = "unavailable"
+			if degraded {
+				soft = true
+			} else {
+				resp.Status = "unavailable"
+			}
 			var le *lectern.Error
 			if errors.As(err, &le) {
 				if resp.Reasons == nil {
@@ -66,12 +73,22 @@ func (s *Server) handleReady(c echo.Context) error {
 				}
 				resp.Reasons[name] = le.Message
 			}
-			s.logger.WarnContext(ctx, "readiness check failed", slog.String("check", name), slog.Any("error", err))
+			s.logger.WarnContext(ctx, "readiness check failed", slog.String("check", name),
+				slog.Bool("degraded_only", degraded), slog.Any("error", err))
 		})
 	}
+	for name, check := range s.readyChecks {
+		run(name, check, false)
+	}
+	for name, check := range s.degradedChecks {
+		run(name, check, true)
+	}
 	wg.Wait()
+	if soft && resp.Status == "ok" {
+		resp.Status = "degraded"
+	}
 	status := http.StatusOK
-	if resp.Status != "ok" {
+	if resp.Status == "unavailable" {
 		status = http.StatusServiceUnavailable
 	}
 	return c.JSON(status, resp)

@@ -79,6 +79,11 @@ type Options struct {
 	// ReadyChecks are run by /readyz, by name (db, redis, storage…). When
 	// empty, /readyz pings the database.
 	ReadyChecks map[string]func(context.Context) error
+	// DegradedChecks are run by /readyz too, but a failure leaves the
+	// instance ready, its status "degraded": services the API works
+	// without for a while (the queue's Redis: uploads are recorded and
+	// queued once it is back).
+	DegradedChecks map[string]func(context.Context) error
 	// Events carries live updates (new and changed comments, ended
 	// sessions) to the event streams of every API process: an
 	// events.Redis shared by all replicas in the scaled setup. Nil means
@@ -128,6 +133,7 @@ type Server struct {
 	storageQuota   int64
 	queue          Enqueuer
 	readyChecks    map[string]func(context.Context) error
+	degradedChecks map[string]func(context.Context) error
 	mediaKey       []byte
 	mediaTTL       time.Duration
 	limits         Limits
@@ -218,6 +224,7 @@ func New(opts Options) (*Server, error) {
 		storageQuota:   opts.StorageQuota,
 		queue:          opts.Queue,
 		readyChecks:    opts.ReadyChecks,
+		degradedChecks: opts.DegradedChecks,
 		mediaKey:       deriveMediaKey(opts.Secret),
 		mediaTTL:       mediaTTL,
 		limits:         opts.Limits.withDefaults(),

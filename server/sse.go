@@ -175,7 +175,14 @@ func (s *Server) handleLessonEvents(c echo.Context) error {
 	}
 	sub, err := s.comments.bus.Subscribe(ctx, topics...)
 	if err != nil {
-		return fmt.Errorf("subscribe to lesson events: %w", err)
+		if ctx.Err() != nil {
+			return nil // the client is gone
+		}
+		// The bus (Redis, in the scaled setup) is away: the page works
+		// without live updates, and the browser tries again later.
+		s.logger.WarnContext(ctx, "subscribe to lesson events", slog.Any("error", err))
+		setRetryAfter(c, streamRefusedRetry)
+		return lectern.Errorf(lectern.EUNAVAILABLE, "live updates are unavailable for the moment; the page works without them and tries again shortly")
 	}
 	defer sub.Close()
 	st := newSSEStream(c)

@@ -37,6 +37,12 @@ const sourceRoute = "/api/v1/lessons/:id/source"
 // when the client has gone, so that a stored upload is never orphaned.
 const afterUploadTimeout = 30 * time.Second
 
+// enqueueTimeout bounds putting a transcode on the queue, so that a Redis
+// that is down or does not answer holds an upload's answer no longer: the
+// job is recorded as queued in the database either way, and the
+// reconciler enqueues it once Redis is back.
+const enqueueTimeout = 3 * time.Second
+
 func (s *Server) registerUploadRoutes(e *echo.Echo) {
 	e.PUT(sourceRoute, s.handleLessonSource, s.requireUser)
 }
@@ -74,9 +80,9 @@ type uploadResponse struct {
 // replaces the source (the previous one is deleted) while the previous
 // rendition stays published until the new one replaces it.
 //
-// If the task cannot be enqueued, the answer is still 202: the job row
-// says queued, and the start-up requeue of every lesson's unfinished job
-// (in serve and worker) enqueues it again. The failure is logged.
+// If the task cannot be enqueued (within enqueueTimeout), the answer is
+// still 202: the job row says queued, and the reconciler (in serve and
+// every worker) enqueues it once Redis answers. The failure is logged.
 func (s *Server) handleLessonSource(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := currentUser(c)
@@ -193,10 +199,12 @@ func (s *Server) deleteObject(ctx context.Context, key string) {
 	}
 }
 
-// enqueueTranscode queues job's task. A task already queued for the
-// attempt is fine; any other failure is logged and left to the start-up
-// requeue.
+// enqueueTranscode queues job's task, within enqueueTimeout. A task
+// already queued for the attempt is fine; any other failure is logged and
+// left to the reconciler (and the start-up requeue).
 func (s *Server) enqueueTranscode(ctx context.Context, job *lectern.Job) {
+	ctx, cancel := context.WithTimeout(ctx, enqueueTimeout)
+	defer cancel()
 	if s.queue == nil {
 		s.logger.WarnContext(ctx, "no queue configured: transcode stays queued until a worker starts",
 			slog.String("lesson", job.LessonID), slog.Int("attempt", job.Attempt))
@@ -207,7 +215,7 @@ func (s *Server) enqueueTranscode(ctx context.Context, job *lectern.Job) {
 		_, err = s.queue.EnqueueContext(ctx, task)
 	}
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		s.logger.ErrorContext(ctx, "enqueue transcode; the next start of a worker or server requeues it",
+		s.logger.ErrorContext(ctx, "enqueue transcode; the reconciler enqueues it once the queue answers",
 			slog.String("lesson", job.LessonID), slog.Int("attempt", job.Attempt), slog.Any("error", err))
 	}
 }

@@ -137,13 +137,20 @@ func (b *backends) logAttrs(cfg *Config) []any {
 	}
 }
 
-// readyChecks are what /readyz runs: every service a request may need.
+// readyChecks are what /readyz runs: every service a request needs.
 func (b *backends) readyChecks() map[string]func(context.Context) error {
 	return map[string]func(context.Context) error{
 		"db":      b.DB.Ping,
-		"redis":   b.Queue.Ping,
 		"storage": b.Storage.Ping,
 	}
+}
+
+// degradedChecks are the services /readyz names when they fail but that
+// the API works without for a while: Redis (uploads are recorded as
+// queued and enqueued by the reconciler once it is back; live updates
+// pause). An API replica stays in rotation while Redis is away.
+func (b *backends) degradedChecks() map[string]func(context.Context) error {
+	return map[string]func(context.Context) error{"redis": b.Queue.Ping}
 }
 
 // Close closes the queue and the database.

@@ -140,7 +140,8 @@ func (p *process) open(ctx context.Context, migrate bool, attrs ...any) error {
 	}
 	p.backends = b
 	p.metrics = newRegistry(b.Queue, p.Logger)
-	p.enqueue = &transcodeQueue{Queue: b.Queue, DB: b.DB, Storage: b.Storage, Logger: p.Logger}
+	p.enqueue = &transcodeQueue{Queue: b.Queue, DB: b.DB, Storage: b.Storage, Logger: p.Logger,
+		HeartbeatEvery: p.Config.HeartbeatInterval}
 	if err := p.startMetricsHTTP(); err != nil {
 		return err
 	}
@@ -190,13 +191,14 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		Uploads:        uploadOptions(cfg),
 		Queue:          p.enqueue,
 		// The limits an operator may tune (LECTERN_EVENT_STREAMS_PER_USER…).
-		Limits:      cfg.serverLimits(),
-		Events:      p.events,
-		ReadyChecks: ready,
-		Tasks:       transcode.Tasks{Inspector: p.backends.Queue.Inspector},
-		QueueUI:     p.queueUI,
-		Metrics:     p.metrics,
-		AccessLog:   p.Logger.With("component", "http"),
+		Limits:         cfg.serverLimits(),
+		Events:         p.events,
+		ReadyChecks:    ready,
+		DegradedChecks: p.backends.degradedChecks(),
+		Tasks:          transcode.Tasks{Inspector: p.backends.Queue.Inspector},
+		QueueUI:        p.queueUI,
+		Metrics:        p.metrics,
+		AccessLog:      p.Logger.With("component", "http"),
 	})
 	if err != nil {
 		return fmt.Errorf("build api server: %w", err)

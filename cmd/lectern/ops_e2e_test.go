@@ -365,6 +365,7 @@ type cluster struct {
 	base     string // the api's URL
 	redisURL string
 	s3       testenv.S3
+	api      *proc
 	admin    *session
 	teacher  *session
 	course   string
@@ -373,6 +374,15 @@ type cluster struct {
 // newCluster starts the api; extra is added to the environment of every
 // process.
 func newCluster(t *testing.T, extra map[string]string) *cluster {
+	t.Helper()
+	c := prepareCluster(t, extra)
+	c.startAPI(t)
+	return c
+}
+
+// prepareCluster makes the cluster's services and environment (extra
+// added) without starting anything; startAPI starts the api.
+func prepareCluster(t *testing.T, extra map[string]string) *cluster {
 	t.Helper()
 	c := &cluster{redisURL: testenv.RedisURL(t), s3: testenv.S3Bucket(t)}
 	c.env = map[string]string{
@@ -391,14 +401,21 @@ func newCluster(t *testing.T, extra map[string]string) *cluster {
 	for k, v := range extra {
 		c.env[k] = v
 	}
-	base := startLectern(t, maps(c.env, "LECTERN_DATA_DIR", t.TempDir()), "api").ready()
+	return c
+}
+
+// startAPI starts the api process, its first admin, a teacher and the
+// teacher's course.
+func (c *cluster) startAPI(t *testing.T) {
+	t.Helper()
+	c.api = startLectern(t, maps(c.env, "LECTERN_DATA_DIR", t.TempDir()), "api")
+	base := c.api.ready()
 	c.base = base
 	c.admin = newSession(t, base, e2eAdminEmail, e2eAdminPassword)
 	c.teacher = c.admin.newUser(t, "teacher")
 	var course struct{ ID string }
 	c.teacher.call(t, "POST", "/api/v1/courses", map[string]string{"title": "Operations"}, http.StatusCreated, &course)
 	c.course = course.ID
-	return c
 }
 
 // startWorker starts a worker that transcodes one lesson at a time in

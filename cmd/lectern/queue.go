@@ -64,6 +64,11 @@ func OpenQueue(ctx context.Context, redisURL string) (*Queue, error) {
 		q.Close()
 		return nil, fmt.Errorf("parse redis url: %w", err)
 	}
+	// A caller's deadline (an upload's enqueue timeout, /readyz) bounds
+	// the round trip itself, not only the wait between retries, so a
+	// Redis that accepts connections but does not answer holds no request
+	// past it.
+	opt.ContextTimeoutEnabled = true
 	q.Redis = redis.NewClient(opt)
 	if err := q.Ping(ctx); err != nil {
 		q.Close()
@@ -208,6 +213,18 @@ type transcodeQueue struct {
 	// Storage sizes recordings; nil leaves them unsized.
 	Storage lectern.Storage
 	Logger  *slog.Logger
+	// HeartbeatEvery is how often running transcodes renew their lease
+	// (LECTERN_HEARTBEAT_INTERVAL); 0 is transcode.DefaultHeartbeatEvery.
+	HeartbeatEvery time.Duration
+}
+
+// liveFor is how recently a running job must have renewed its lease for
+// its delivery to count as alive: three beats.
+func (tq *transcodeQueue) liveFor() time.Duration {
+	if tq.HeartbeatEvery > 0 {
+		return 3 * tq.HeartbeatEvery
+	}
+	return 3 * transcode.DefaultHeartbeatEvery
 }
 
 // EnqueueContext enqueues task; a transcode task goes to the queue its

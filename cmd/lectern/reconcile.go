@@ -152,15 +152,11 @@ func (r *reconciler) sweepOutputs(ctx context.Context) error {
 	return nil
 }
 
-// liveHeartbeat is how recently a running job must have heartbeat for its
-// delivery to count as alive: three beats.
-const liveHeartbeat = 3 * transcode.DefaultHeartbeatEvery
-
 // requeueUnfinishedLessons makes the database the source of truth for
 // jobs, at start-up and on every reconciler pass: it enqueues the
 // transcode of every lesson whose current attempt's job is queued,
 // running or retrying (a running one only once its heartbeat is older
-// than liveHeartbeat: the delivery that beats finishes it), so that a restart (which empties the in-process
+// than three heartbeat intervals: the delivery that beats finishes it), so that a restart (which empties the in-process
 // queue), a lost Redis or an upload whose enqueue failed loses nothing. A
 // task still on any transcode queue (pending, scheduled, waiting in the
 // retry set, or running on another worker) is left alone; a retrying job
@@ -174,7 +170,7 @@ func requeueUnfinishedLessons(ctx context.Context, tq *transcodeQueue, logger *s
 		return fmt.Errorf("requeue unfinished transcodes: %w", err)
 	}
 	for _, j := range jobs {
-		if j.State == lectern.JobRunning && j.HeartbeatAt != nil && time.Since(*j.HeartbeatAt) < liveHeartbeat {
+		if j.State == lectern.JobRunning && j.HeartbeatAt != nil && time.Since(*j.HeartbeatAt) < tq.liveFor() {
 			// Its delivery is alive: it finishes the job whether or not
 			// its task is still in Redis (a flush loses a running task
 			// too). A second delivery would only run it twice.

@@ -59,3 +59,21 @@ func (p *Platform) handleCoursePage(w http.ResponseWriter, r *http.Request) {
 		Src   string
 	}{c.Title, p.LoginURL(m, "_parent")})
 }
+
+// handleAddPage is a course's "add an activity" page: a deep linking
+// request by ?user= in an iframe, started afresh on each load.
+func (p *Platform) handleAddPage(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	c := p.contexts[r.PathValue("context")]
+	p.mu.Unlock()
+	if c == nil {
+		http.NotFound(w, r)
+		return
+	}
+	m := p.DeepLinkingMessage(r.URL.Query().Get("user"), c.ID)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = coursePage.Execute(w, struct {
+		Title string
+		Src   string
+	}{c.Title, p.LoginURL(m, "_parent")})
+}

@@ -30,6 +30,7 @@ func (p *Platform) routes() http.Handler {
 	mux.HandleFunc("POST /ags/lineitems/{id}/scores", p.handleScore)
 	mux.HandleFunc("POST /deeplink/return/{hint}", p.handleDeepLinkReturn)
 	mux.HandleFunc("GET /course/{context}/links/{link}", p.handleCoursePage)
+	mux.HandleFunc("GET /course/{context}/add", p.handleAddPage)
 	return mux
 }
 
@@ -344,6 +345,12 @@ func (p *Platform) handleDeepLinkReturn(w http.ResponseWriter, r *http.Request) 
 	p.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, "<!doctype html><title>Added</title><p id=added>Added %d item(s) to the course.</p>", len(got))
+}
+
+// AddPageURL is the platform's "add an activity" page of a course: it
+// shows sub the tool's deep linking picker in an iframe.
+func (p *Platform) AddPageURL(contextID, sub string) string {
+	return p.URL + "/course/" + url.PathEscape(contextID) + "/add?user=" + url.QueryEscape(sub)
 }
 
 // LaunchPageURL is the platform's course page that shows link to sub in

@@ -171,3 +171,12 @@ func (c *chunkCount) Pipe(stub *toxics.ToxicStub) {
 		}
 	}
 }
+
+// Hang makes the service stop answering without closing anything, as a
+// stalled server or a black-holed network does: connections, open and
+// new, are accepted and kept, and what the client sends is dropped, until
+// Heal.
+func (p *FaultProxy) Hang() {
+	p.tb.Helper()
+	p.addToxic(`{"name":"hang","type":"timeout","stream":"upstream","attributes":{"timeout":0}}`)
+}
