@@ -22,6 +22,10 @@ type Lesson struct {
 	Description string       `json:"description" db:"description"`
 	Status      LessonStatus `json:"status" db:"status"`
 	DurationMS  int64        `json:"duration_ms" db:"duration_ms"`
+	// SectionID is the course section the lesson is in, "" for none, and
+	// Position its place there (see Outline).
+	SectionID string `json:"section_id" db:"section_id"`
+	Position  int    `json:"-" db:"position"`
 	// SourceKey is the storage key of the uploaded recording.
 	SourceKey string `json:"-" db:"source_key"`
 	// OutputPrefix is the storage prefix of the published HLS output; empty

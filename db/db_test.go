@@ -379,3 +379,19 @@ func TestConcurrentWrites(t *testing.T) {
 		}
 	})
 }
+
+// oldLesson stores a lesson with the columns of the first schema only,
+// as a release before later migrations did (CreateLesson writes columns
+// those releases lacked).
+func oldLesson(tb testing.TB, d *db.DB, c *lectern.Course, title, description string, durationMS int64) *lectern.Lesson {
+	tb.Helper()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	l := &lectern.Lesson{ID: testenv.Name("old"), CourseID: c.ID, Title: title, Description: description,
+		Status: lectern.LessonAwaitingUpload, DurationMS: durationMS, CreatedAt: now, UpdatedAt: now}
+	if err := d.Exec(context.Background(), `INSERT INTO lessons (id, course_id, title, description, status,
+		duration_ms, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.ID, l.CourseID, l.Title, l.Description, l.Status, l.DurationMS, l.CreatedAt, l.UpdatedAt); err != nil {
+		tb.Fatalf("insert lesson: %v", err)
+	}
+	return l
+}

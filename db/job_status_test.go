@@ -260,7 +260,7 @@ func TestMigrationKeepsJobMeaning(t *testing.T) {
 				t.Fatal(err)
 			}
 			course := newCourse(t, d, newUser(t, d, lectern.RoleTeacher))
-			l := newLesson(t, d, course)
+			l := oldLesson(t, d, course, "Old", "", 0)
 			old := map[string][2]string{ // job id: state, error
 				"ok":       {"succeeded", ""},
 				"refused":  {"failed", "The file is damaged or incomplete: it ends too early"},

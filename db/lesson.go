@@ -10,7 +10,7 @@ import (
 
 const lessonColumns = `l.id, l.course_id, l.title, l.description, l.status, l.duration_ms,
 	l.source_key, l.output_prefix, l.renditions, l.poster, l.thumbnails, l.attempt, l.error,
-	l.created_at, l.updated_at`
+	l.created_at, l.updated_at, COALESCE(l.section_id, '') AS section_id, l.position`
 
 func validLessonStatus(s lectern.LessonStatus) bool {
 	switch s {
@@ -22,9 +22,12 @@ func validLessonStatus(s lectern.LessonStatus) bool {
 }
 
 // CreateLesson stores l in its course, filling l.ID, l.CreatedAt and
-// l.UpdatedAt and setting l.Status to awaiting_upload. It returns
-// ENOTFOUND when the course does not exist; the caller has checked that
-// the user may add lessons to it.
+// l.UpdatedAt and setting l.Status to awaiting_upload. The lesson goes at
+// the end of section l.SectionID, or, when that is "", at the end of the
+// course's last section (of the lessons in no section when the course has
+// no sections); l.SectionID and l.Position say where it went. It returns
+// ENOTFOUND when the course (or the section, in this course) does not
+// exist; the caller has checked that the user may add lessons to it.
 func (db *DB) CreateLesson(ctx context.Context, l *lectern.Lesson) error {
 	if strings.TrimSpace(l.Title) == "" {
 		return lectern.Errorf(lectern.EINVALID, "lesson title is required")
@@ -41,13 +44,19 @@ func (db *DB) CreateLesson(ctx context.Context, l *lectern.Lesson) error {
 		if err := courseExists(ctx, t, nl.CourseID); err != nil {
 			return err
 		}
+		if err := placeNewLesson(ctx, t, &nl); err != nil {
+			return err
+		}
 		_, err := t.named(ctx, `INSERT INTO lessons (id, course_id, title, description, status,
 				duration_ms, source_key, output_prefix, renditions, poster, thumbnails, attempt, error,
-				created_at, updated_at)
+				created_at, updated_at, section_id, position, published_at)
 			VALUES (:id, :course_id, :title, :description, :status,
 				:duration_ms, :source_key, :output_prefix, :renditions, :poster, :thumbnails, :attempt, :error,
-				:created_at, :updated_at)`, &nl)
-		return err
+				:created_at, :updated_at, NULLIF(:section_id, ''), :position, :created_at)`, &nl)
+		if err != nil {
+			return err
+		}
+		return bumpOutline(ctx, t, nl.CourseID)
 	})
 	if err != nil {
 		return fmt.Errorf("create lesson: %w", err)
@@ -103,13 +112,14 @@ func getLesson(ctx context.Context, t tx, l *lectern.Lesson, id string) error {
 	return err
 }
 
-// FindLessons returns the lessons of a course, oldest first. The caller
-// has checked that the viewer is a member of the course.
+// FindLessons returns the lessons of a course in the course's order (see
+// lectern.Outline). The caller has checked that the viewer is a member of
+// the course.
 func (db *DB) FindLessons(ctx context.Context, courseID string) ([]*lectern.Lesson, error) {
 	lessons := []*lectern.Lesson{}
 	err := db.read(ctx, func(t tx) error {
-		return t.sel(ctx, &lessons, `SELECT `+lessonColumns+` FROM lessons l
-			WHERE l.course_id = ? ORDER BY l.created_at, l.id`, courseID)
+		return t.sel(ctx, &lessons, `SELECT `+lessonColumns+` FROM lessons l `+lessonOrderJoin+`
+			WHERE l.course_id = ? ORDER BY `+lessonOrder, courseID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find lessons: %w", err)
@@ -201,11 +211,15 @@ func (db *DB) UpdateLesson(ctx context.Context, id string, upd lectern.LessonUpd
 	return &l, nil
 }
 
-// DeleteLesson removes a lesson and its transcode jobs. It returns
-// ENOTFOUND when there is no such lesson. Stored media is the caller's to
-// remove.
+// DeleteLesson removes a lesson and its transcode jobs, and counts a
+// change to its course's outline. It returns ENOTFOUND when there is no
+// such lesson. Stored media is the caller's to remove.
 func (db *DB) DeleteLesson(ctx context.Context, id string) error {
 	err := db.write(ctx, func(t tx) error {
+		if _, err := t.exec(ctx, `UPDATE courses SET outline_version = outline_version + 1
+			WHERE id = (SELECT course_id FROM lessons WHERE id = ?)`, id); err != nil {
+			return err
+		}
 		n, err := t.exec(ctx, `DELETE FROM lessons WHERE id = ?`, id)
 		if err == nil && n == 0 {
 			return lectern.Errorf(lectern.ENOTFOUND, "lesson not found")

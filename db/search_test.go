@@ -487,7 +487,7 @@ func TestSearchMigrationBackfills(t *testing.T) {
 	forEachDBAt(t, 6, func(t *testing.T, d *db.DB) {
 		teacher := newNamedUser(t, d, lectern.RoleTeacher, "Tess")
 		course := newCourse(t, d, teacher)
-		l := searchLesson(t, d, course, "Old lesson", "Described before search")
+		l := oldLesson(t, d, course, "Old lesson", "Described before search", 3600_000)
 		mustSave(t, d, captionSave(l, "en", "a", teacher, "a cue from before"))
 		c := &lectern.Comment{LessonID: l.ID, Kind: lectern.KindComment, Visibility: lectern.VisibilityClass, AtMS: 3000, Body: "an entry from before"}
 		if err := d.CreateComment(ctx, c, teacher); err != nil {

@@ -29,6 +29,8 @@ type lessonJSON struct {
 	Description string               `json:"description"`
 	Status      lectern.LessonStatus `json:"status"`
 	DurationMS  int64                `json:"duration_ms"`
+	// SectionID is the course section the lesson is in; null for none.
+	SectionID *string `json:"section_id"`
 	// Renditions lists the published HLS variants; empty until the
 	// transcoder publishes.
 	Renditions lectern.Renditions `json:"renditions"`
@@ -61,6 +63,7 @@ func (s *Server) toLessonJSON(l *lectern.Lesson, viewer *lectern.User) (lessonJS
 		Description: l.Description,
 		Status:      l.Status,
 		DurationMS:  l.DurationMS,
+		SectionID:   optString(l.SectionID),
 		Renditions:  l.Renditions,
 		Playable:    l.OutputPrefix != "",
 		Chapters:    []lectern.Chapter{},
@@ -116,7 +119,7 @@ type lessonListResponse struct {
 	Lessons []lessonJSON `json:"lessons"`
 }
 
-// handleLessonList lists a course's lessons, oldest first, to its members;
+// handleLessonList lists a course's lessons in the course's order, to its members;
 // the course's teachers (and admins) also get each lesson's transcode.
 func (s *Server) handleLessonList(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -172,6 +175,13 @@ func (s *Server) courseLessons(ctx context.Context, course *lectern.Course, less
 	return out, nil
 }
 
+// lessonCreateRequest is a new lesson; without section_id it goes at the
+// end of the course's last section (see db.CreateLesson).
+type lessonCreateRequest struct {
+	courseRequest
+	SectionID string `json:"section_id"`
+}
+
 // handleLessonCreate adds a lesson awaiting its upload to a course. Only
 // the course's teachers (and admins) may; other members get 403 and
 // non-members 404.
@@ -182,14 +192,14 @@ func (s *Server) handleLessonCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req courseRequest
+	var req lessonCreateRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
 	if err := req.validate(); err != nil {
 		return err
 	}
-	l := &lectern.Lesson{CourseID: course.ID, Title: req.Title, Description: req.Description}
+	l := &lectern.Lesson{CourseID: course.ID, Title: req.Title, Description: req.Description, SectionID: req.SectionID}
 	if err := s.db.CreateLesson(ctx, l); err != nil {
 		return fmt.Errorf("create lesson: %w", err)
 	}

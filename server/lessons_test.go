@@ -31,7 +31,7 @@ func TestLessons(t *testing.T) {
 		t.Run("TeacherCreates", func(t *testing.T) {
 			want := map[string]any{
 				"id": idA, "course_id": courseA.ID, "title": "Week 1", "description": "Intro",
-				"status": "awaiting_upload", "duration_ms": 0.0, "renditions": []any{}, "playable": false, "transcode": nil, "poster_url": nil, "chapters": []any{},
+				"status": "awaiting_upload", "duration_ms": 0.0, "renditions": []any{}, "playable": false, "transcode": nil, "poster_url": nil, "chapters": []any{}, "section_id": nil,
 			}
 			if diff := cmp.Diff(want, lessonA, ignoreKeys("created_at", "updated_at")); diff != "" {
 				t.Errorf("created lesson (-want +got):\n%s", diff)

@@ -74,21 +74,55 @@ type coursePageView struct {
 	Teaching bool
 	// JoinCode is the course's join code as people read it, and JoinPath
 	// the join link's path (teachers only).
-	JoinCode     string
-	JoinPath     string
-	Lessons      []coursePageLesson
-	ReadyLessons []lessonRef
-	Students     []*lectern.CourseMember
+	JoinCode string
+	JoinPath string
+	Lessons  []coursePageLesson
+	// Groups are the lessons in the course's order: those in no section
+	// (ID ""), then each section, empty ones included.
+	Groups         []coursePageGroup
+	HasSections    bool
+	OutlineVersion int64
+	ReadyLessons   []lessonRef
+	Students       []*lectern.CourseMember
 	// LMS are the LMS courses the course is linked to, with their
 	// rosters' sync state (teachers only; lti_roster.go).
 	LMS []*db.LTIContextRow
 }
 
 // coursePageLesson is a lesson row of the course page: students get a
-// Watch link only when Playable, else "Coming soon".
+// Watch link only when Playable, else "Coming soon". Num is its place in
+// the whole course, from 1.
 type coursePageLesson struct {
 	*lectern.Lesson
 	Playable bool
+	Num      int
+}
+
+// coursePageGroup is a section of the course page, or (ID "") the
+// lessons in no section.
+type coursePageGroup struct {
+	ID      string
+	Title   string
+	Lessons []coursePageLesson
+}
+
+// courseGroups puts a course's lessons (in its order) into the outline's
+// groups.
+func courseGroups(o *lectern.Outline, lessons []coursePageLesson) []coursePageGroup {
+	groups := []coursePageGroup{{}}
+	at := map[string]int{"": 0}
+	for _, sec := range o.Sections {
+		at[sec.ID] = len(groups)
+		groups = append(groups, coursePageGroup{ID: sec.ID, Title: sec.Title})
+	}
+	for _, l := range lessons {
+		i, ok := at[l.SectionID]
+		if !ok {
+			i = 0
+		}
+		groups[i].Lessons = append(groups[i].Lessons, l)
+	}
+	return groups
 }
 
 // handleCoursePage shows a course's lessons with my progress and, to its
@@ -113,15 +147,25 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 		return err
 	}
 	for i, l := range lessons {
-		v.Lessons = append(v.Lessons, coursePageLesson{l, scripted[i].Playable})
+		v.Lessons = append(v.Lessons, coursePageLesson{l, scripted[i].Playable, i + 1})
 		if scripted[i].Playable {
 			v.ReadyLessons = append(v.ReadyLessons, lessonRef{l.ID, l.Title})
 		}
 	}
+	outline, err := s.db.FindOutline(ctx, course.ID)
+	if err != nil {
+		return err
+	}
+	v.Groups = courseGroups(outline, v.Lessons)
+	v.HasSections = len(outline.Sections) > 0
+	v.OutlineVersion = outline.Version
 	data := map[string]any{
 		"course_id":     course.ID,
 		"teaching":      v.Teaching,
 		"ready_lessons": v.ReadyLessons,
+	}
+	if v.Teaching {
+		data["outline_version"] = v.OutlineVersion
 	}
 	if v.Teaching {
 		data["lessons"] = scripted

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -64,6 +65,23 @@ func (s *Server) handleUploadPage(c echo.Context, u *lectern.User) error {
 	})
 }
 
+// nextLesson is the first lesson after l, in its course's order, that can
+// be watched; nil when there is none.
+func (s *Server) nextLesson(ctx context.Context, l *lectern.Lesson) (*lessonRef, error) {
+	lessons, err := s.db.FindLessons(ctx, l.CourseID)
+	if err != nil {
+		return nil, fmt.Errorf("find lessons: %w", err)
+	}
+	after := false
+	for _, o := range lessons {
+		if after && o.OutputPrefix != "" {
+			return &lessonRef{o.ID, o.Title}, nil
+		}
+		after = after || o.ID == l.ID
+	}
+	return nil, nil
+}
+
 // handleWatchPage is the player with the conversation beside it. A lesson
 // with nothing playable yet shows a "coming soon" panel instead of the
 // player's controls (and, to its teachers, the state of its processing);
@@ -82,6 +100,10 @@ func (s *Server) handleWatchPage(c echo.Context, u *lectern.User) error {
 	if err != nil {
 		return err
 	}
+	next, err := s.nextLesson(c.Request().Context(), l)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, pageView{
 		Name: "watch", Title: l.Title, User: u, Nav: "courses", Wide: true,
 		Script: "js/watch.js", Vendor: []string{"vendor/hls.min.js"},
@@ -92,7 +114,8 @@ func (s *Server) handleWatchPage(c echo.Context, u *lectern.User) error {
 			Teaching  bool
 			Playable  bool
 			PosterURL string
-		}{l, course, teaching, lj.Playable, ""},
+			Next      *lessonRef
+		}{l, course, teaching, lj.Playable, "", next},
 		Data: map[string]any{
 			"lesson_id":   l.ID,
 			"course_id":   course.ID,

@@ -368,6 +368,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)
 	s.registerLessonRoutes(api)
+	s.registerOutlineRoutes(api)
 	s.registerCaptionRoutes(api)
 	s.registerChapterRoutes(api)
 	s.registerPreferenceRoutes(api)

@@ -6,12 +6,14 @@ import './common.js';
 import './copy.js';
 import { api, bindForm, clock, el, pageData, toast } from './api.js';
 import { describeJob, isActive } from './jobstate.js';
+import { initOutline } from './outline.js';
 
 const data = pageData();
+initOutline(data);
 
 bindForm(document.getElementById('lesson-form'), async (f) => {
   const l = await api('POST', `/api/v1/courses/${encodeURIComponent(data.course_id)}/lessons`,
-    { title: f.title, description: f.description });
+    { title: f.title, description: f.description, section_id: f.section_id || '' });
   location.assign(`/lessons/${encodeURIComponent(l.id)}/upload`);
 });
 

@@ -129,3 +129,17 @@ async function main() {
 }
 
 main();
+
+// At the end of the video, the course's next lesson is offered over the
+// player (its card is in the page only when there is one); playing again
+// or seeking back puts it away.
+{
+  const video = $('video');
+  const card = $('next-card');
+  if (video && card) {
+    video.addEventListener('ended', () => { card.hidden = false; });
+    const hide = () => { if (!video.ended) card.hidden = true; };
+    video.addEventListener('play', hide);
+    video.addEventListener('seeked', hide);
+  }
+}
