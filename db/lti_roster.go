@@ -110,6 +110,24 @@ func (db *DB) FindLTIRostersDue(ctx context.Context, platformID string, before t
 	return fillRoster(rows), nil
 }
 
+// ClaimLTIRoster marks a context's roster as being read now, when its
+// last read was tried before `before` (or never), and reports whether it
+// did: of several processes looking for rosters due, one reads each.
+func (db *DB) ClaimLTIRoster(ctx context.Context, platformID, contextID string, before time.Time) (bool, error) {
+	claimed := false
+	err := db.write(ctx, func(t tx) error {
+		n, err := t.exec(ctx, `UPDATE lti_contexts SET sync_attempted_at = ?
+			WHERE platform_id = ? AND context_id = ? AND (sync_attempted_at IS NULL OR sync_attempted_at < ?)`,
+			db.now(), platformID, contextID, normTime(before))
+		claimed = n == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("claim lti roster: %w", err)
+	}
+	return claimed, nil
+}
+
 // MarkLTIRosterFailed records that reading a context's roster failed.
 func (db *DB) MarkLTIRosterFailed(ctx context.Context, platformID, contextID, reason string) error {
 	err := db.write(ctx, func(t tx) error {

@@ -57,13 +57,21 @@ func (s *Server) startLTIRosters(interval time.Duration) {
 }
 
 // syncLTIRostersDue syncs the rosters last tried before `before` (of one
-// platform, when platformID is set) and counts those synced and failed.
+// platform, when platformID is set), each claimed first so that two
+// processes do not read the same one, and counts those synced and failed.
 func (s *Server) syncLTIRostersDue(ctx context.Context, platformID string, before time.Time) (synced, failed int, err error) {
 	due, err := s.db.FindLTIRostersDue(ctx, platformID, before, ltiRosterBatch)
 	if err != nil {
 		return 0, 0, err
 	}
 	for _, row := range due {
+		claimed, err := s.db.ClaimLTIRoster(ctx, row.PlatformID, row.ContextID, before)
+		if err != nil {
+			return synced, failed, err
+		}
+		if !claimed {
+			continue // another process is reading it
+		}
 		if _, err := s.syncLTIRoster(ctx, row); err != nil {
 			if ctx.Err() != nil {
 				return synced, failed, ctx.Err()

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -90,6 +91,59 @@ func TestOutlineAPI(t *testing.T) {
 		teacher.do(t, "GET", base+"/outline", nil).want(http.StatusOK).decode(&after)
 		if cmp.Diff([]string{a, b}, after.Unsectioned) != "" || len(after.Sections) != 1 || after.Sections[0].Title != "Week one" {
 			t.Errorf("outline after renaming week 1 and deleting week 2 = %+v, want A, B in no section and Week one", after)
+		}
+	})
+}
+
+// TestNextLessonFollowsOutline: the watch page's "Next lesson" card and
+// the course page follow the course's order, skipping lessons that cannot
+// be watched yet, and the last lesson offers none.
+func TestNextLessonFollowsOutline(t *testing.T) {
+	forEachDB(t, func(t *testing.T, fx *fixture) {
+		ts := newServer(t, fx)
+		_, teacher := ts.loginNew(t, lectern.RoleTeacher)
+		course := createCourse(t, teacher, "Term")
+		base := "/api/v1/courses/" + course.ID
+		ids := map[string]string{}
+		for _, title := range []string{"Alpha", "Beta", "Gamma"} {
+			ids[title] = teacher.do(t, "POST", base+"/lessons", map[string]string{"title": title}).want(http.StatusCreated).fields()["id"].(string)
+		}
+		for _, title := range []string{"Alpha", "Gamma"} { // Beta has nothing to watch yet
+			prefix := "lessons/" + ids[title] + "/out"
+			if _, err := fx.DB.UpdateLesson(t.Context(), ids[title], lectern.LessonUpdate{OutputPrefix: &prefix}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		next := func(title string) string {
+			t.Helper()
+			body := string(teacher.do(t, "GET", "/watch/"+ids[title], nil).want(http.StatusOK).Body)
+			for other, id := range ids {
+				if strings.Contains(body, `id="next-card-link" href="/watch/`+id+`"`) {
+					return other
+				}
+			}
+			return ""
+		}
+		if got := next("Alpha"); got != "Gamma" {
+			t.Errorf("next after Alpha = %q, want Gamma (Beta is not ready)", got)
+		}
+		if got := next("Gamma"); got != "" {
+			t.Errorf("next after the last lesson = %q, want none", got)
+		}
+		var o outlineJSON
+		teacher.do(t, "GET", base+"/outline", nil).want(http.StatusOK).decode(&o)
+		teacher.do(t, "PUT", base+"/outline", map[string]any{"version": o.Version,
+			"unsectioned": []string{ids["Gamma"], ids["Beta"], ids["Alpha"]}, "sections": []any{}}).want(http.StatusOK)
+		if got := next("Gamma"); got != "Alpha" {
+			t.Errorf("next after Gamma once it is first = %q, want Alpha", got)
+		}
+		if got := next("Alpha"); got != "" {
+			t.Errorf("next after Alpha once it is last = %q, want none", got)
+		}
+		page := string(teacher.do(t, "GET", "/courses/"+course.ID, nil).want(http.StatusOK).Body)
+		g, b, a := strings.Index(page, `data-lesson-id="`+ids["Gamma"]), strings.Index(page, `data-lesson-id="`+ids["Beta"]), strings.Index(page, `data-lesson-id="`+ids["Alpha"])
+		if !(g >= 0 && g < b && b < a) {
+			t.Errorf("course page rows at %d, %d, %d: want Gamma, Beta, Alpha in that order", g, b, a)
 		}
 	})
 }

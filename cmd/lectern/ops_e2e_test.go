@@ -53,7 +53,7 @@ func TestOperations(t *testing.T) {
 		run  func(t *testing.T, clip string)
 		clip string
 	}{
-		{"WorkerKilledMidTranscode", testWorkerKilled, long},
+		{"WorkerKilledMidTranscode", testWorkerKilled, short},
 		{"CancelRunningTranscode", testCancelRunning, long},
 		{"MetricsAfterTranscode", testMetricsAfterTranscode, short},
 		{"TaskDeletedFromRedis", testTaskDeletedFromRedis, short},
