@@ -36,10 +36,17 @@ func (u *User) IsAdmin() bool { return u != nil && u.Role == RoleAdmin }
 
 // Session is a browser login. Only a hash of the cookie value is stored.
 type Session struct {
+	// ID names the session to its owner (the token hash stays private).
+	ID        string    `db:"id"`
 	TokenHash string    `db:"token_hash"`
 	UserID    string    `db:"user_id"`
 	CreatedAt time.Time `db:"created_at"`
 	ExpiresAt time.Time `db:"expires_at"`
+	// UserAgent is the browser that logged in.
+	UserAgent string `db:"user_agent"`
+	// LastSeenAt is when the session was last used, recorded at most
+	// every few minutes; nil until then.
+	LastSeenAt *time.Time `db:"last_seen_at"`
 }
 
 // APIToken is a bearer credential for scripts and the CLI. Only a hash of

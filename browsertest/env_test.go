@@ -31,7 +31,8 @@ type lectern struct {
 
 // startLectern runs "lectern serve" on a fresh data dir with the given
 // admin, and returns once it listens. It is stopped when the test ends.
-func startLectern(t *testing.T, adminEmail, adminPassword string) *lectern {
+// env adds NAME=value settings.
+func startLectern(t *testing.T, adminEmail, adminPassword string, env ...string) *lectern {
 	t.Helper()
 	ffmpeg, ffprobe := testenv.FFmpeg(t)
 	cmd := exec.Command(testenv.LecternBinary(t), "serve")
@@ -45,6 +46,7 @@ func startLectern(t *testing.T, adminEmail, adminPassword string) *lectern {
 		"LECTERN_ADMIN_PASSWORD="+adminPassword,
 		"LECTERN_DATABASE_URL=", "LECTERN_REDIS_URL=", "LECTERN_S3_ENDPOINT=", "LECTERN_PUBLIC_URL=",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -3,9 +3,13 @@ package db
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/lectern/lectern"
 )
+
+// maxUserAgentLen bounds the stored User-Agent of a session.
+const maxUserAgentLen = 300
 
 // CreateSession stores a browser login, filling s.CreatedAt. s.ExpiresAt
 // is the caller's choice. It returns ENOTFOUND when the user does not exist.
@@ -14,11 +18,14 @@ func (db *DB) CreateSession(ctx context.Context, s *lectern.Session) error {
 		return lectern.Errorf(lectern.EINVALID, "session token hash is required")
 	}
 	ns := *s
-	ns.CreatedAt = db.now()
+	ns.ID, ns.CreatedAt = newID(), db.now()
+	if len(ns.UserAgent) > maxUserAgentLen {
+		ns.UserAgent = strings.ToValidUTF8(ns.UserAgent[:maxUserAgentLen], "")
+	}
 	ns.ExpiresAt = normTime(s.ExpiresAt)
 	err := db.write(ctx, func(t tx) error {
-		_, err := t.named(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
-			VALUES (:token_hash, :user_id, :created_at, :expires_at)`, &ns)
+		_, err := t.named(ctx, `INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, user_agent)
+			VALUES (:id, :token_hash, :user_id, :created_at, :expires_at, :user_agent)`, &ns)
 		return err
 	})
 	switch {

@@ -38,11 +38,17 @@ const (
 // ltiScoreBackoff is the wait after the n-th failed attempt: 30 s,
 // doubling, at most ltiScoreMaxBackoff.
 func ltiScoreBackoff(n int) time.Duration {
-	d := 30 * time.Second
-	for i := 1; i < n && d < ltiScoreMaxBackoff; i++ {
+	return doublingBackoff(n, 30*time.Second, ltiScoreMaxBackoff)
+}
+
+// doublingBackoff is the wait after the n-th failed attempt (n ≥ 1):
+// first, doubling with each attempt, at most most.
+func doublingBackoff(n int, first, most time.Duration) time.Duration {
+	d := first
+	for i := 1; i < n && d < most; i++ {
 		d *= 2
 	}
-	return min(d, ltiScoreMaxBackoff)
+	return min(d, most)
 }
 
 // startLTIScores starts the sender, unless interval is negative.
@@ -67,6 +73,12 @@ type loop struct {
 }
 
 func startLoop(interval time.Duration, pass func(context.Context)) *loop {
+	return startWokenLoop(interval, nil, pass)
+}
+
+// startWokenLoop is startLoop whose loop also runs a pass whenever wake
+// receives, so that new work need not wait for the next tick.
+func startWokenLoop(interval time.Duration, wake <-chan struct{}, pass func(context.Context)) *loop {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &loop{cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -78,6 +90,8 @@ func startLoop(interval time.Duration, pass func(context.Context)) *loop {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				pass(ctx)
+			case <-wake:
 				pass(ctx)
 			}
 		}

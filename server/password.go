@@ -110,14 +110,23 @@ func NewUser(email, name string, role lectern.Role, password string) (*lectern.U
 	if !role.Valid() {
 		return nil, lectern.Errorf(lectern.EINVALID, "role must be admin, teacher or student")
 	}
-	if n := utf8.RuneCountInString(password); n < minPasswordLen || n > maxPasswordLen {
-		return nil, lectern.Errorf(lectern.EINVALID, "password must be %d to %d characters", minPasswordLen, maxPasswordLen)
+	if err := validatePassword(password); err != nil {
+		return nil, err
 	}
 	hash, err := HashPassword(password)
 	if err != nil {
 		return nil, err
 	}
 	return &lectern.User{Email: email, Name: name, Role: role, PasswordHash: hash}, nil
+}
+
+// validatePassword checks a new password against the rules every
+// password follows.
+func validatePassword(password string) error {
+	if n := utf8.RuneCountInString(password); n < minPasswordLen || n > maxPasswordLen {
+		return lectern.Errorf(lectern.EINVALID, "password must be %d to %d characters", minPasswordLen, maxPasswordLen)
+	}
+	return nil
 }
 
 // normalizeEmail trims and lowercases email and checks that it is a bare

@@ -114,6 +114,15 @@ type Options struct {
 	// sent (lti_grades.go); zero means DefaultLTIScoreInterval, negative
 	// turns the sender off (another process sends them).
 	LTIScoreInterval time.Duration
+	// Mailer sends mail (password resets, address confirmations); nil
+	// means no mail is configured, and features that need it say so.
+	// MailFrom is the sender's address, as "Name <addr>" or a bare
+	// address; PublicURL is then required, for the links in mail.
+	Mailer   lectern.Mailer
+	MailFrom string
+	// MailInterval is how often the outbox is looked at (mail.go); zero
+	// means DefaultMailInterval, negative turns the sender off.
+	MailInterval time.Duration
 	// LTIRosterInterval is how often each linked LMS course's roster is
 	// read again (lti_roster.go); zero means DefaultLTIRosterInterval,
 	// negative turns the periodic sync off (teachers and admins still
@@ -167,6 +176,10 @@ type Server struct {
 	// when off).
 	scores, rosters *loop
 
+	// mail is the outbox's sender (mail.go); resets throttle password
+	// reset requests (password_reset.go).
+	mail   *mailState
+	resets *resetLimits
 	// auth keeps credentials and media access answers in memory
 	// (authcache.go); stopAuth ends its subscription to invalidations,
 	// and authDone closes when it has.
@@ -231,6 +244,10 @@ func New(opts Options) (*Server, error) {
 		storageTimeout: opts.StorageTimeout,
 		dummyHash:      dummy,
 		logins:         newLoginThrottle(),
+		resets:         newResetLimits(),
+	}
+	if s.mail, err = newMailState(opts); err != nil {
+		return nil, err
 	}
 	if opts.MediaRedirect {
 		p, ok := opts.Storage.(presigner)
@@ -292,6 +309,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.handler = s.withBodyDeadlines(s.instrument(s.handler))
 	s.startLTIScores(opts.LTIScoreInterval)
+	s.startMailSender(opts.MailInterval)
 	s.startLTIRosters(opts.LTIRosterInterval)
 	return s, nil
 }
@@ -310,6 +328,7 @@ func (s *Server) Close() error {
 	// Live event streams end first (see EndStreams).
 	s.comments.close()
 	s.scores.stop()
+	s.mail.sender.stop()
 	s.rosters.stop()
 	s.beats.close()
 	ctx, cancel := context.WithTimeout(context.Background(), tokenUsesCloseTimeout)
@@ -364,6 +383,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	api := e.Group("/api/v1")
 	s.registerAdminJobRoutes(api)
 	s.registerSessionRoutes(api)
+	s.registerPasswordResetRoutes(e, api)
 	s.registerTokenRoutes(api)
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)

@@ -57,14 +57,22 @@ func (s *Server) handleSessionCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.startSession(c, u); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, loginResponse{User: toUserJSON(u)})
+}
+
+// startSession logs the browser in as u: a new session, and its cookie.
+func (s *Server) startSession(c echo.Context, u *lectern.User) error {
 	secret := randomToken()
-	now := s.clock.Now()
-	sess := &lectern.Session{TokenHash: hashToken(secret), UserID: u.ID, ExpiresAt: now.Add(sessionLifetime)}
+	sess := &lectern.Session{TokenHash: hashToken(secret), UserID: u.ID,
+		ExpiresAt: s.clock.Now().Add(sessionLifetime), UserAgent: c.Request().UserAgent()}
 	if err := s.db.CreateSession(c.Request().Context(), sess); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
 	c.SetCookie(s.sessionCookie(secret, sess.ExpiresAt))
-	return c.JSON(http.StatusOK, loginResponse{User: toUserJSON(u)})
+	return nil
 }
 
 // accountKey is the login limiter's key for an email: a hash, so that

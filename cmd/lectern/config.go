@@ -69,6 +69,8 @@ type Config struct {
 	StorageQuota int64
 	// StorageTimeout bounds each call a media request makes to storage.
 	StorageTimeout time.Duration
+	// Mail is how mail is sent (config_mail.go).
+	Mail MailConfig
 
 	// How ffmpeg is confined (config_limits.go): FFmpegSandbox is
 	// transcode.SandboxAuto (also ""), SandboxRequired or SandboxOff;
@@ -160,7 +162,7 @@ func setString(dst func(*Config) *string) func(*Config, string) error {
 
 // configVars is the fixed configuration list, in documentation order.
 func configVars() []configVar {
-	return []configVar{
+	return append([]configVar{
 		{"LECTERN_ADDR", "addr", "HTTP listen address (default :8080)", setString(func(c *Config) *string { return &c.Addr })},
 		{"LECTERN_DATA_DIR", "data-dir", "directory for the SQLite file, disk objects and generated secret (default ./lectern-data)", setString(func(c *Config) *string { return &c.DataDir })},
 		{"LECTERN_DATABASE_URL", "database-url", "postgres://… or sqlite:PATH (default sqlite:<data dir>/lectern.db)", setString(func(c *Config) *string { return &c.DatabaseURL })},
@@ -204,7 +206,7 @@ func configVars() []configVar {
 		{"LECTERN_ASR_LANG", "asr-lang", "language of the automatic captions, a BCP 47 tag such as en or de (default en)", setString(func(c *Config) *string { return &c.ASRLang })},
 		{"LECTERN_ASR_CONCURRENCY", "asr-concurrency", "speech recognitions at once per worker, beside its transcodes (default 1)", setPositiveInt(func(c *Config) *int { return &c.ASRConcurrency })},
 		{"LECTERN_STORAGE_TIMEOUT", "storage-timeout", "a playlist or segment request whose storage does not answer within this gets 503, at most 10s (default 8s)", setStorageTimeout},
-	}
+	}, mailConfigVars()...)
 }
 
 // RegisterConfigFlags defines the configuration flags on fs. Every flag is

@@ -177,7 +177,14 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 	// embedded mode), so every API replica sees every change; the bus
 	// holds one Redis subscription for all of this process's streams.
 	p.events = events.NewRedis(p.backends.Queue.Redis, "lectern:events:")
-	srv, err := server.New(server.Options{
+	mailer, err := cfg.mailer()
+	if err != nil {
+		return fmt.Errorf("mail: %w", err)
+	}
+	if mailer == nil {
+		p.Logger.Info("no smtp host set: mail is off, and so is password reset by email")
+	}
+	opts := server.Options{
 		DB:             p.backends.DB,
 		Storage:        p.backends.Storage,
 		Logger:         p.Logger,
@@ -199,7 +206,14 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		QueueUI:        p.queueUI,
 		Metrics:        p.metrics,
 		AccessLog:      p.Logger.With("component", "http"),
-	})
+		MailFrom:       cfg.Mail.From,
+	}
+	if mailer != nil {
+		p.Logger.Info("mail goes through smtp", "addr", mailer.Addr())
+		// A nil *smtp.Client in the interface would not be nil.
+		opts.Mailer = mailer
+	}
+	srv, err := server.New(opts)
 	if err != nil {
 		return fmt.Errorf("build api server: %w", err)
 	}

@@ -1,0 +1,59 @@
+package lectern
+
+import (
+	"context"
+	"time"
+)
+
+// Mailer delivers one finished message (RFC 5322, CRLF line endings) to
+// the given recipients. The smtp package implements it. An error whose
+// Permanent method reports true (a recipient refused for good) is not
+// retried.
+type Mailer interface {
+	Send(ctx context.Context, from string, to []string, msg []byte) error
+}
+
+// Kinds of outgoing mail.
+const (
+	// MailPasswordReset carries a link that sets a new password.
+	MailPasswordReset = "password_reset"
+	// MailEmailChange carries a link that confirms a new email address.
+	MailEmailChange = "email_change"
+)
+
+// OutgoingMail is a mail waiting in the outbox: what to send to whom, not
+// the finished message, which is made when it is sent.
+type OutgoingMail struct {
+	ID     string  `db:"id"`
+	Kind   string  `db:"kind"`
+	UserID *string `db:"user_id"`
+	To     string  `db:"to_addr"`
+	// Payload is the kind's own data (for an email change, the new
+	// address).
+	Payload       string     `db:"payload"`
+	CreatedAt     time.Time  `db:"created_at"`
+	ExpiresAt     time.Time  `db:"expires_at"`
+	NextAttemptAt time.Time  `db:"next_attempt_at"`
+	Attempts      int        `db:"attempts"`
+	LastError     string     `db:"last_error"`
+	LeaseUntil    *time.Time `db:"lease_until"`
+}
+
+// Purposes of one-time links sent by mail (UserToken.Purpose).
+const (
+	TokenPasswordReset = "password_reset"
+	TokenEmailChange   = "email_change"
+)
+
+// UserToken is a one-time link sent by mail. Only a hash of the token is
+// stored.
+type UserToken struct {
+	TokenHash string `db:"token_hash"`
+	UserID    string `db:"user_id"`
+	Purpose   string `db:"purpose"`
+	// Email is the new address of an email change.
+	Email     string     `db:"email"`
+	CreatedAt time.Time  `db:"created_at"`
+	ExpiresAt time.Time  `db:"expires_at"`
+	UsedAt    *time.Time `db:"used_at"`
+}
