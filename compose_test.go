@@ -309,6 +309,9 @@ func TestComposeUsesOnlyKnownVariables(t *testing.T) {
 	}
 }
 
+// readmeTestCommand is the command the README gives for the tests.
+const readmeTestCommand = "go test -timeout 30m ./..."
+
 func TestREADMEDocumentsConfiguration(t *testing.T) {
 	raw, err := os.ReadFile("README.md")
 	if err != nil {
@@ -321,10 +324,18 @@ func TestREADMEDocumentsConfiguration(t *testing.T) {
 		}
 	}
 	lines := strings.Split(readme, "\n")
-	for _, cmd := range []string{"go run ./cmd/lectern serve", "go test ./..."} {
+	for _, cmd := range []string{"go run ./cmd/lectern serve", readmeTestCommand} {
 		if !strings.Contains(readme, "`"+cmd+"`") && !slices.Contains(lines, cmd) {
 			t.Errorf("README.md does not give the command `%s`", cmd)
 		}
+	}
+	// CI runs the README's test command, not one of its own.
+	ci, err := os.ReadFile(".ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(strings.Split(string(ci), "\n"), readmeTestCommand) {
+		t.Errorf(".ci/run does not run the README's test command %q", readmeTestCommand)
 	}
 }
 

@@ -194,11 +194,10 @@ func (a *authCache) setLive(live bool) {
 
 // subscribe keeps the cache subscribed to invalidations on bus until ctx
 // ends or the bus is closed, caching only while the subscription is up.
-// It returns once the first attempt has been made, so that a server whose
-// bus works caches from its first request.
+// The first attempt is made in the background too: a Redis that does not
+// answer must not hold up the server's start (Subscribe waits up to 3 s).
 func (a *authCache) subscribe(ctx context.Context, bus events.Bus, logger *slog.Logger) (done <-chan struct{}) {
 	ch := make(chan struct{})
-	first := make(chan *events.Subscription, 1)
 	try := func() *events.Subscription {
 		sub, err := bus.Subscribe(ctx, authCacheTopic)
 		if err != nil {
@@ -210,10 +209,9 @@ func (a *authCache) subscribe(ctx context.Context, bus events.Bus, logger *slog.
 		a.setLive(true)
 		return sub
 	}
-	first <- try()
 	go func() {
 		defer close(ch)
-		sub := <-first
+		sub := try()
 		for {
 			if sub != nil {
 				for ev := range sub.C() {

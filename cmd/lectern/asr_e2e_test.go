@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -81,7 +82,24 @@ type captionList struct {
 // "English (automatic)" track that students do not see; most distinctive
 // words are in a cue shown while they are spoken; no cue is shown over a
 // pause; once the teacher publishes the track, the student gets it.
+//
+// A second server runs a recognizer that always fails: its captions end
+// failed after three tries, with the recognizer's own words, and the
+// lesson stays ready. The test runs beside the package's other parallel
+// tests (it is not timing-sensitive), its two servers side by side.
 func TestAutomaticCaptionsEndToEnd(t *testing.T) {
+	t.Parallel()
+	t.Run("Pocketsphinx", func(t *testing.T) {
+		t.Parallel()
+		pocketsphinxEndToEnd(t)
+	})
+	t.Run("FailingRecognizer", func(t *testing.T) {
+		t.Parallel()
+		failingRecognizerEndToEnd(t)
+	})
+}
+
+func pocketsphinxEndToEnd(t *testing.T) {
 	testenv.Pocketsphinx(t)
 	_, _ = testenv.FFmpeg(t)
 	script, err := filepath.Abs("../../contrib/asr/pocketsphinx.sh")
@@ -156,9 +174,70 @@ func TestAutomaticCaptionsEndToEnd(t *testing.T) {
 	p.stop()
 }
 
+// failingRecognizerEndToEnd runs "lectern serve" with a recognizer that
+// fails: the worker's queue tries it three times (10 s, then 20 s
+// apart), then the teacher reads why it failed; the lesson stays ready
+// and playable, without captions.
+func failingRecognizerEndToEnd(t *testing.T) {
+	ffmpeg, _ := testenv.FFmpeg(t)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "broken-recognizer.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"cannot open model /models/base.bin\" >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	clip := filepath.Join(dir, "lesson.mp4")
+	if b, err := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-v", "error",
+		"-f", "lavfi", "-i", "color=c=black:s=160x90:r=10:d=2", "-f", "lavfi", "-i", "sine=frequency=440:duration=2",
+		"-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", "-y", clip).CombinedOutput(); err != nil {
+		t.Fatalf("make the clip: %v\n%s", err, b)
+	}
+	env := embeddedEnv(t.TempDir())
+	env["LECTERN_ADMIN_EMAIL"], env["LECTERN_ADMIN_PASSWORD"] = e2eAdminEmail, e2eAdminPassword
+	env["LECTERN_ASR_COMMAND"] = script + " {audio} {output}"
+	p := startLectern(t, env, "serve")
+	base := p.ready()
+	teacher := newSession(t, base, e2eAdminEmail, e2eAdminPassword).newUser(t, "teacher")
+	var course, lesson struct{ ID string }
+	teacher.call(t, "POST", "/api/v1/courses", map[string]string{"title": "Optics"}, http.StatusCreated, &course)
+	teacher.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Lenses"}, http.StatusCreated, &lesson)
+	f, err := os.Open(clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	teacher.call(t, "PUT", "/api/v1/lessons/"+lesson.ID+"/source", f, http.StatusAccepted, nil)
+	waitReady(t, teacher, lesson.ID)
+	l, seen := pollCaptions(t, teacher, lesson.ID, "failed")
+	t.Logf("automatic captions states seen: %v", seen)
+	const reason = "Automatic captions failed after 3 tries: The speech recognizer failed (exit status 1): cannot open model /models/base.bin."
+	if l.ASR.State != "failed" || l.ASR.Tries != 3 || l.ASR.Error != reason || len(l.Captions) != 0 {
+		t.Errorf("automatic captions: %+v, tracks %+v; want failed after 3 tries with %q and no track", l.ASR, l.Captions, reason)
+	}
+	var ls struct{ Status string }
+	teacher.call(t, "GET", "/api/v1/lessons/"+lesson.ID, nil, http.StatusOK, &ls)
+	if ls.Status != "ready" {
+		t.Errorf("lesson status %q after its captions failed, want ready", ls.Status)
+	}
+	if status, page := teacher.get(t, base+"/lessons/"+lesson.ID+"/captions"); status != http.StatusOK ||
+		!strings.Contains(string(page), "Automatic captions: failed: Automatic captions failed after 3 tries") {
+		t.Errorf("caption editor: %d, without the failure's reason", status)
+	}
+	p.stop()
+}
+
 // waitCaptions polls the teacher's caption list until the automatic
 // captions are done, and fails when they end otherwise.
 func waitCaptions(t *testing.T, s *session, lessonID string) captionList {
+	t.Helper()
+	l, seen := pollCaptions(t, s, lessonID, "done")
+	t.Logf("automatic captions states seen: %v; %d cues after %d tries", seen, l.ASR.Cues, l.ASR.Tries)
+	return l
+}
+
+// pollCaptions polls the teacher's caption list until the automatic
+// captions reach state want; it fails when they end in another state.
+// It returns the list and the states seen, with the reasons of retries.
+func pollCaptions(t *testing.T, s *session, lessonID, want string) (captionList, []string) {
 	t.Helper()
 	var seen []string
 	for deadline := time.Now().Add(asrGuard); ; time.Sleep(300 * time.Millisecond) {
@@ -167,15 +246,15 @@ func waitCaptions(t *testing.T, s *session, lessonID string) captionList {
 		if l.ASR == nil {
 			t.Fatalf("a lesson published with a recognizer configured has no automatic captions: %+v", l)
 		}
-		if len(seen) == 0 || seen[len(seen)-1] != l.ASR.State {
-			seen = append(seen, l.ASR.State)
+		st := fmt.Sprintf("%s(%d)", l.ASR.State, l.ASR.Tries)
+		if len(seen) == 0 || seen[len(seen)-1] != st {
+			seen = append(seen, st)
 		}
 		switch {
-		case l.ASR.State == "done":
-			t.Logf("automatic captions states seen: %v; %d cues after %d tries", seen, l.ASR.Cues, l.ASR.Tries)
-			return l
-		case l.ASR.State == "failed" || l.ASR.State == "skipped":
-			t.Fatalf("automatic captions %s: %s", l.ASR.State, l.ASR.Error)
+		case l.ASR.State == want:
+			return l, seen
+		case l.ASR.State == "done" || l.ASR.State == "failed" || l.ASR.State == "skipped":
+			t.Fatalf("automatic captions %s: %s (states seen %v)", l.ASR.State, l.ASR.Error, seen)
 		case time.Now().After(deadline):
 			t.Fatalf("gave up waiting for automatic captions; states seen %v", seen)
 		}
