@@ -130,3 +130,30 @@ func endSessions(ctx context.Context, t tx, userID, keep string) ([]string, erro
 	}
 	return hashes, nil
 }
+
+// ChangePassword sets the user's password to passwordHash, ends every
+// session of theirs but the one whose token hash is keep ("" keeps none)
+// and every unused reset link, and returns the token hashes of the
+// sessions it ended.
+func (db *DB) ChangePassword(ctx context.Context, userID, passwordHash, keep string) ([]string, error) {
+	var ended []string
+	err := db.write(ctx, func(t tx) error {
+		n, err := t.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, passwordHash, userID)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return lectern.Errorf(lectern.ENOTFOUND, "user not found")
+		}
+		if _, err := t.exec(ctx, `DELETE FROM user_tokens WHERE user_id = ? AND purpose = ? AND used_at IS NULL`,
+			userID, lectern.TokenPasswordReset); err != nil {
+			return err
+		}
+		ended, err = endSessions(ctx, t, userID, keep)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("change password: %w", err)
+	}
+	return ended, nil
+}
