@@ -112,11 +112,22 @@ var routeCases = map[string]routeCase{
 	"POST /api/v1/admin/lti/platforms": {access: admin, probes: one("POST", "/api/v1/admin/lti/platforms",
 		map[string]any{"issuer": "https://evil.example", "client_id": "x", "deployment_ids": []string{"1"},
 			"auth_login_url": "https://evil.example/a", "token_url": "https://evil.example/t", "jwks_url": "https://evil.example/j"})},
-	"GET /api/v1/admin/lti/platforms/:id":    {access: admin, probes: one("GET", "/api/v1/admin/lti/platforms/none", nil)},
-	"PUT /api/v1/admin/lti/platforms/:id":    {access: admin, probes: one("PUT", "/api/v1/admin/lti/platforms/none", map[string]any{})},
-	"DELETE /api/v1/admin/lti/platforms/:id": {access: admin, probes: one("DELETE", "/api/v1/admin/lti/platforms/none", nil)},
-	"POST /api/v1/admin/lti/keys/rotate":     {access: admin, probes: one("POST", "/api/v1/admin/lti/keys/rotate", nil)},
-	"GET /lti/jwks":                          {access: public, exempt: "Lectern's public keys", probes: one("GET", "/lti/jwks", nil)},
+	"GET /api/v1/admin/lti/platforms/:id":       {access: admin, probes: one("GET", "/api/v1/admin/lti/platforms/none", nil)},
+	"PUT /api/v1/admin/lti/platforms/:id":       {access: admin, probes: one("PUT", "/api/v1/admin/lti/platforms/none", map[string]any{})},
+	"DELETE /api/v1/admin/lti/platforms/:id":    {access: admin, probes: one("DELETE", "/api/v1/admin/lti/platforms/none", nil)},
+	"POST /api/v1/admin/lti/keys/rotate":        {access: admin, probes: one("POST", "/api/v1/admin/lti/keys/rotate", nil)},
+	"POST /api/v1/admin/lti/platforms/:id/sync": {access: admin, probes: one("POST", "/api/v1/admin/lti/platforms/none/sync", nil)},
+	// Deep linking: the picker's single-use secret is the credential; a
+	// poster link is signed per lesson by the server.
+	"POST /lti/deep-links": {access: public, exempt: "the deep linking picker's answer: its single-use secret is the credential",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "POST", path: "/lti/deep-links", body: "deep_link=x&lesson=y", headers: []string{"Content-Type", "application/x-www-form-urlencoded"}}}
+		}},
+	"GET /lti/posters/:id/:sig": {access: public, exempt: "a lesson's poster for the LMS: the server's signature is the credential",
+		probes: func(_ *world, k *kit) []probe {
+			return []probe{{method: "GET", path: k.path("/lti/posters/:lesson/forged"), anonymous: true, want: http.StatusNotFound}}
+		}},
+	"GET /lti/jwks": {access: public, exempt: "Lectern's public keys", probes: one("GET", "/lti/jwks", nil)},
 	// LTI launches: the platform's signed id_token, bound to the browser
 	// that started the login, is the credential (lti_launch.go); a
 	// request without one is refused with a page that says why.
@@ -146,7 +157,22 @@ var routeCases = map[string]routeCase{
 		probes: func(*world, *kit) []probe {
 			return []probe{{method: "DELETE", path: "/api/v1/session", anonymous: true}}
 		}},
-	"POST /api/v1/tokens":   {access: user, exempt: "my API tokens", probes: one("POST", "/api/v1/tokens", map[string]string{"name": "probe"})},
+	"POST /api/v1/tokens": {access: user, exempt: "my API tokens", probes: one("POST", "/api/v1/tokens", map[string]string{"name": "probe"})},
+	// Password reset by email: the link's token is the credential. The
+	// test server has no mail set up, which it says with 503.
+	"GET /forgot-password": {access: public, exempt: "the page that asks for a reset link", probes: one("GET", "/forgot-password", nil)},
+	"GET /reset-password": {access: public, exempt: "the page that sets a new password with a reset link",
+		probes: one("GET", "/reset-password?token=x", nil)},
+	"POST /api/v1/password-reset": {access: public, exempt: "asking for a reset link names no course content",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "POST", path: "/api/v1/password-reset", anonymous: true, want: http.StatusServiceUnavailable,
+				body: map[string]string{"email": "nobody@example.org"}}}
+		}},
+	"POST /api/v1/password-reset/confirm": {access: public, exempt: "the reset link's token is the credential",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "POST", path: "/api/v1/password-reset/confirm", anonymous: true, want: http.StatusBadRequest,
+				body: map[string]string{"token": "forged", "password": "a long new password"}}}
+		}},
 	"GET /api/v1/me":        {access: user, exempt: "my account", probes: one("GET", "/api/v1/me", nil)},
 	"GET /api/v1/me/counts": {access: user, exempt: "my counts", probes: one("GET", "/api/v1/me/counts", nil)},
 	"GET /api/v1/me/notifications": {access: user, exempt: "my notifications",
@@ -190,6 +216,17 @@ var routeCases = map[string]routeCase{
 	"GET /api/v1/courses/:id/members": {access: teacher, ids: true, probes: one("GET", "/api/v1/courses/:course/members", nil)},
 	"DELETE /api/v1/courses/:id/members/:user_id": {access: teacher, ids: true,
 		probes: one("DELETE", "/api/v1/courses/:course/members/:mate", nil)},
+	"GET /api/v1/courses/:id/outline": {access: member, ids: true, probes: one("GET", "/api/v1/courses/:course/outline", nil)},
+	"PUT /api/v1/courses/:id/outline": {access: teacher, ids: true,
+		probes: one("PUT", "/api/v1/courses/:course/outline", map[string]any{"version": 1, "sections": []any{}})},
+	"POST /api/v1/courses/:id/sections": {access: teacher, ids: true,
+		probes: one("POST", "/api/v1/courses/:course/sections", map[string]string{"title": "Intruder's section"})},
+	"PATCH /api/v1/courses/:id/sections/:section_id": {access: teacher, ids: true,
+		probes: one("PATCH", "/api/v1/courses/:course/sections/none", map[string]string{"title": "Hijacked"})},
+	"DELETE /api/v1/courses/:id/sections/:section_id": {access: teacher, ids: true,
+		probes: one("DELETE", "/api/v1/courses/:course/sections/none", nil)},
+	"GET /api/v1/courses/:id/lti":           {access: teacher, ids: true, probes: one("GET", "/api/v1/courses/:course/lti", nil)},
+	"POST /api/v1/courses/:id/lti/sync":     {access: teacher, ids: true, probes: one("POST", "/api/v1/courses/:course/lti/sync", nil)},
 	"DELETE /api/v1/courses/:id/membership": {access: member, ids: true, probes: one("DELETE", "/api/v1/courses/:course/membership", nil)},
 
 	// Lessons, uploads and the media token.
