@@ -173,7 +173,9 @@ var routeCases = map[string]routeCase{
 			return []probe{{method: "POST", path: "/api/v1/password-reset/confirm", anonymous: true, want: http.StatusBadRequest,
 				body: map[string]string{"token": "forged", "password": "a long new password"}}}
 		}},
-	"GET /api/v1/me":        {access: user, exempt: "my account", probes: one("GET", "/api/v1/me", nil)},
+	"GET /api/v1/me": {access: user, exempt: "my account", probes: one("GET", "/api/v1/me", nil)},
+	"PUT /api/v1/me/password": {access: user, exempt: "my password: the current one is required",
+		probes: one("PUT", "/api/v1/me/password", map[string]string{"current_password": "not it", "new_password": "a long new password"})},
 	"GET /api/v1/me/counts": {access: user, exempt: "my counts", probes: one("GET", "/api/v1/me/counts", nil)},
 	"GET /api/v1/me/notifications": {access: user, exempt: "my notifications",
 		probes: one("GET", "/api/v1/me/notifications", nil)},
