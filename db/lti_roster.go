@@ -30,6 +30,9 @@ type LTIRosterResult struct {
 	// Removed are LMS members taken out of the course: inactive, deleted,
 	// or absent from the roster.
 	Removed int `json:"removed"`
+	// RemovedIDs are the users Removed counts, whose access the caller
+	// must take away wherever it is cached.
+	RemovedIDs []string `json:"-"`
 	// Kept are members the LMS no longer lists who stay because a course
 	// cannot lose its owner or last teacher.
 	Kept int `json:"kept"`
@@ -191,7 +194,7 @@ func (db *DB) SyncLTIRoster(ctx context.Context, platformID, contextID, issuer s
 		if err != nil {
 			return err
 		}
-		res.Removed, res.Kept = removed, kept
+		res.Removed, res.RemovedIDs, res.Kept = len(removed), removed, kept
 		_, err = t.exec(ctx, `UPDATE lti_contexts SET synced_at = ?, sync_attempted_at = ?, sync_error = '', synced_members = ?
 			WHERE platform_id = ? AND context_id = ?`, db.now(), db.now(), res.Members, platformID, contextID)
 		return err
@@ -218,7 +221,7 @@ func ltiRosterJoin(ctx context.Context, t tx, courseID, userID string, role lect
 
 // ltiRosterPrune takes out of the course its members known by issuer who
 // are not in keep, teachers last, never the owner or the last teacher.
-func ltiRosterPrune(ctx context.Context, t tx, courseID, owner, issuer string, keep map[string]bool) (removed, kept int, err error) {
+func ltiRosterPrune(ctx context.Context, t tx, courseID, owner, issuer string, keep map[string]bool) (removed []string, kept int, err error) {
 	var gone []struct {
 		UserID string             `db:"user_id"`
 		Role   lectern.MemberRole `db:"role"`
@@ -226,11 +229,11 @@ func ltiRosterPrune(ctx context.Context, t tx, courseID, owner, issuer string, k
 	if err := t.sel(ctx, &gone, `SELECT m.user_id, m.role FROM course_members m
 		JOIN lti_users i ON i.user_id = m.user_id AND i.issuer = ?
 		WHERE m.course_id = ? ORDER BY m.role = 'teacher', m.user_id`, issuer, courseID); err != nil {
-		return 0, 0, err
+		return nil, 0, err
 	}
 	var teachers int
 	if err := t.get(ctx, &teachers, `SELECT COUNT(*) FROM course_members WHERE course_id = ? AND role = 'teacher'`, courseID); err != nil {
-		return 0, 0, err
+		return nil, 0, err
 	}
 	for _, m := range gone {
 		if keep[m.UserID] {
@@ -241,12 +244,12 @@ func ltiRosterPrune(ctx context.Context, t tx, courseID, owner, issuer string, k
 			continue
 		}
 		if _, err := t.exec(ctx, `DELETE FROM course_members WHERE course_id = ? AND user_id = ?`, courseID, m.UserID); err != nil {
-			return 0, 0, err
+			return nil, 0, err
 		}
 		if m.Role == lectern.MemberTeacher {
 			teachers--
 		}
-		removed++
+		removed = append(removed, m.UserID)
 	}
 	return removed, kept, nil
 }

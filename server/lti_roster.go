@@ -125,7 +125,16 @@ func (s *Server) readAndApplyRoster(ctx context.Context, p *lectern.LTIPlatform,
 			Person:     db.LTIPerson{Issuer: p.Issuer, Sub: m.UserID, Name: m.DisplayName(), Email: m.Email, Role: account},
 			CourseRole: member})
 	}
-	return s.db.SyncLTIRoster(ctx, p.ID, row.ContextID, p.Issuer, roster)
+	res, err := s.db.SyncLTIRoster(ctx, p.ID, row.ContextID, p.Issuer, roster)
+	if err != nil {
+		return nil, err
+	}
+	// Those removed lose their media links now, as when a teacher
+	// removes a member (removeMember).
+	for _, id := range res.RemovedIDs {
+		s.invalidateAuth(ctx, "u:"+id)
+	}
+	return res, nil
 }
 
 func isDeleted(m lti.Member) bool { return m.Status == "Deleted" }
