@@ -34,21 +34,6 @@ func captionedLesson(t *testing.T, d *db.DB, course *lectern.Course) *lectern.AS
 	return a
 }
 
-// pendingCaptions lists the IDs of the captions tasks waiting in q.
-func pendingCaptions(t *testing.T, q *Queue) []string {
-	t.Helper()
-	tasks, err := q.Inspector.ListPendingTasks(transcode.QueueCaptions)
-	if err != nil {
-		t.Fatalf("ListPendingTasks: %v", err)
-	}
-	ids := []string{}
-	for _, task := range tasks {
-		ids = append(ids, task.ID)
-	}
-	slices.Sort(ids)
-	return ids
-}
-
 // TestRequeueUnfinishedCaptions: the automatic captions the queue lost
 // (never enqueued, or archived while their job was unfinished) are put
 // back on the captions queue; one still there is left alone, and a
@@ -87,14 +72,14 @@ func TestRequeueUnfinishedCaptions(t *testing.T) {
 			}
 			want := []string{a.TaskID, b.TaskID, c.TaskID}
 			slices.Sort(want)
-			if diff := cmp.Diff(want, pendingCaptions(t, q)); diff != "" {
+			if diff := cmp.Diff(want, pendingTasks(t, q, transcode.QueueCaptions)); diff != "" {
 				t.Errorf("pending captions tasks (-want +got):\n%s", diff)
 			}
 			t.Run("AgainChangesNothing", func(t *testing.T) {
 				if err := requeueUnfinishedCaptions(ctx, q, d, logger); err != nil {
 					t.Fatalf("second requeueUnfinishedCaptions: %v", err)
 				}
-				if diff := cmp.Diff(want, pendingCaptions(t, q)); diff != "" {
+				if diff := cmp.Diff(want, pendingTasks(t, q, transcode.QueueCaptions)); diff != "" {
 					t.Errorf("pending captions tasks (-want +got):\n%s", diff)
 				}
 			})

@@ -96,7 +96,7 @@ func TestReconciler(t *testing.T) {
 				if _, err := d.RenewLease(ctx, liveLease, nil); err != nil {
 					t.Fatalf("renew the live delivery's lease: %v", err)
 				}
-				pending := pendingTranscodes(t, q)
+				pending := pendingTasks(t, q, queueTranscode)
 				if j.State == lectern.JobRetrying && slices.Equal(pending, want) && !stored(t, st, deadLease.Prefix) {
 					if j.TaskID != newTask || j.Retries != 1 || j.LeaseToken != "" {
 						t.Errorf("reclaimed job: task %q, retries %d, lease %q; want %s, 1, none", j.TaskID, j.Retries, j.LeaseToken, newTask)
@@ -121,7 +121,7 @@ func TestReconciler(t *testing.T) {
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
-			if slices.Contains(pendingTranscodes(t, q), live.TaskID) {
+			if slices.Contains(pendingTasks(t, q, queueTranscode), live.TaskID) {
 				t.Error("a job whose delivery renews its lease was enqueued again")
 			}
 			if stored(t, st, spentLease.Prefix) {

@@ -33,10 +33,10 @@ func startedLesson(t *testing.T, d *db.DB, course *lectern.Course) *lectern.Job 
 	return job
 }
 
-// pendingTranscodes lists the IDs of the transcode tasks waiting in q.
-func pendingTranscodes(t *testing.T, q *Queue) []string {
+// pendingTasks lists the IDs of the tasks waiting in queue of q.
+func pendingTasks(t *testing.T, q *Queue, queue string) []string {
 	t.Helper()
-	tasks, err := q.Inspector.ListPendingTasks(queueTranscode)
+	tasks, err := q.Inspector.ListPendingTasks(queue)
 	if err != nil {
 		t.Fatalf("ListPendingTasks: %v", err)
 	}
@@ -74,7 +74,7 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 			}
 			want := []string{a.TaskID, b.TaskID, c.TaskID}
 			slices.Sort(want)
-			if diff := cmp.Diff(want, pendingTranscodes(t, q)); diff != "" {
+			if diff := cmp.Diff(want, pendingTasks(t, q, queueTranscode)); diff != "" {
 				t.Errorf("pending transcodes (-want +got):\n%s", diff)
 			}
 			info, err := q.Inspector.GetTaskInfo(queueTranscode, a.TaskID)
@@ -89,7 +89,7 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 				if err := requeueUnfinishedLessons(ctx, &transcodeQueue{Queue: q, DB: d, Logger: logger}, logger); err != nil {
 					t.Fatalf("second requeueUnfinishedLessons: %v", err)
 				}
-				if diff := cmp.Diff(want, pendingTranscodes(t, q)); diff != "" {
+				if diff := cmp.Diff(want, pendingTasks(t, q, queueTranscode)); diff != "" {
 					t.Errorf("pending transcodes (-want +got):\n%s", diff)
 				}
 			})
@@ -206,7 +206,7 @@ func TestRequeueRetryingJobs(t *testing.T) {
 					t.Errorf("%s: next try at %v, want %v", tt.name, info.NextProcessAt, later)
 				}
 			}
-			if got := pendingTranscodes(t, q); !slices.Equal(got, []string{overdue.TaskID}) {
+			if got := pendingTasks(t, q, queueTranscode); !slices.Equal(got, []string{overdue.TaskID}) {
 				t.Errorf("pending transcodes %v, want only the overdue one", got)
 			}
 		})
