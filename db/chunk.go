@@ -448,22 +448,29 @@ func (db *DB) FinishPlan(ctx context.Context, jobID string) error {
 }
 
 // SegmentPending reports whether segment seg of the output under prefix
-// is still to be encoded by a live plan; want also moves its chunk, and
-// the one after it, to the front of the line (a viewer is waiting).
-func (db *DB) SegmentPending(ctx context.Context, prefix string, seg int, want bool) (bool, error) {
-	var pending bool
+// is still to be encoded by a live plan, and whether a plan is encoding
+// that output at all; want also moves the segment's chunk, and the one
+// after it, to the front of the line (a viewer is waiting for it).
+func (db *DB) SegmentPending(ctx context.Context, prefix string, seg int, want bool) (pending, inProgress bool, err error) {
 	run := db.read
 	if want {
 		run = db.write
 	}
-	err := run(ctx, func(t tx) error {
+	err = run(ctx, func(t tx) error {
+		var p Plan
+		err := t.get(ctx, &p, `SELECT `+qualified(planColumns, "p")+` FROM transcode_plans p
+			JOIN jobs j ON j.id = p.job_id AND j.state = ? AND j.lease_token = p.lease_token
+			WHERE p.prefix = ? AND p.finished_at IS NULL`, lectern.JobRunning, prefix)
+		if notFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		inProgress = true
 		var c Chunk
-		err := t.get(ctx, &c, `SELECT `+qualified(chunkColumns, "c")+` FROM transcode_chunks c
-			JOIN transcode_plans p ON p.job_id = c.job_id
-			JOIN jobs j ON j.id = p.job_id
-			WHERE p.prefix = ? AND p.finished_at IS NULL AND j.state = ? AND j.lease_token = p.lease_token
-				AND c.kind = ? AND c.start_seg <= ? AND ? < c.start_seg + c.segs`,
-			prefix, lectern.JobRunning, ChunkVideo, seg, seg)
+		err = t.get(ctx, &c, `SELECT `+chunkColumns+` FROM transcode_chunks
+			WHERE job_id = ? AND kind = ? AND start_seg <= ? AND ? < start_seg + segs`, p.JobID, ChunkVideo, seg, seg)
 		if notFound(err) {
 			return nil
 		}
@@ -477,18 +484,19 @@ func (db *DB) SegmentPending(ctx context.Context, prefix string, seg int, want b
 		// Later seeks win: a viewer who moved on is served first.
 		_, err = t.exec(ctx, `UPDATE transcode_chunks SET priority = ?
 			WHERE job_id = ? AND idx IN (?, ?) AND state <> ? AND priority < ?`,
-			db.now().UnixMilli(), c.JobID, c.Index, c.Index+1, ChunkDone, wantPriority)
+			db.now().UnixMilli(), c.JobID, c.Index, c.Index+1, ChunkDone, db.now().UnixMilli()-pendingRaiseEvery)
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("check pending segment: %w", err)
+		return false, false, fmt.Errorf("check pending segment: %w", err)
 	}
-	return pending, nil
+	return pending, inProgress, nil
 }
 
-// wantPriority is below any priority a seek gives (milliseconds since
-// 1970) and above those a plan starts with.
-const wantPriority = 1 << 40
+// pendingRaiseEvery limits how often (in ms) a chunk's priority is raised
+// again, so that the held requests of one viewer do not write on each
+// poll.
+const pendingRaiseEvery = 2000
 
 // OutputInProgress reports whether prefix is the output of a plan still
 // being encoded.
@@ -514,6 +522,8 @@ type ChunkWork struct {
 	Tries    int    `db:"tries"`
 	MaxTries int    `db:"max_tries"`
 	Stale    bool   `db:"stale"`
+	// RetryAt is when a piece that failed a try is due again.
+	RetryAt *time.Time `db:"retry_at"`
 }
 
 // FindChunkWork returns, for the reconciler, the pieces of live plans that
@@ -527,7 +537,7 @@ func (db *DB) FindChunkWork(ctx context.Context, staleBefore time.Time) ([]Chunk
 		live := `FROM transcode_plans p JOIN jobs j ON j.id = p.job_id AND j.state = ? AND j.lease_token = p.lease_token
 			JOIN lessons l ON l.id = j.lesson_id AND l.attempt = j.attempt`
 		err := t.sel(ctx, &work, `SELECT p.lesson_id, p.attempt, p.job_id, j.queue, c.idx, c.state, c.tries, c.max_tries,
-				c.state = ? AS stale `+live+`
+				c.state = ? AS stale, c.retry_at `+live+`
 			JOIN transcode_chunks c ON c.job_id = p.job_id
 			WHERE c.state = ? OR (c.state = ? AND c.heartbeat_at < ?)
 			ORDER BY p.created_at, c.idx`,
@@ -537,7 +547,7 @@ func (db *DB) FindChunkWork(ctx context.Context, staleBefore time.Time) ([]Chunk
 		}
 		var done []ChunkWork
 		err = t.sel(ctx, &done, `SELECT p.lesson_id, p.attempt, p.job_id, j.queue, -1 AS idx, '' AS state, 0 AS tries,
-				0 AS max_tries, 1 = 1 AS stale `+live+`
+				0 AS max_tries, 1 = 1 AS stale, NULL AS retry_at `+live+`
 			WHERE (j.heartbeat_at IS NULL OR j.heartbeat_at < ?)
 				AND NOT EXISTS (SELECT 1 FROM transcode_chunks c WHERE c.job_id = p.job_id AND c.state <> ?)`,
 			lectern.JobRunning, normTime(staleBefore), ChunkDone)

@@ -141,7 +141,7 @@ func (p *process) open(ctx context.Context, migrate bool, attrs ...any) error {
 	p.backends = b
 	p.metrics = newRegistry(b.Queue, p.Logger)
 	p.enqueue = &transcodeQueue{Queue: b.Queue, DB: b.DB, Storage: b.Storage, Logger: p.Logger,
-		HeartbeatEvery: p.Config.HeartbeatInterval}
+		HeartbeatEvery: p.Config.HeartbeatInterval, JobDeadline: p.Config.JobDeadline}
 	if err := p.startMetricsHTTP(); err != nil {
 		return err
 	}
