@@ -145,7 +145,7 @@ func DefaultConfig() Config {
 		// reconcile interval).
 		JobDeadline:    time.Minute,
 		StallTimeout:   5 * time.Minute,
-		ChunkSeconds:   32, // transcode.DefaultChunkSeconds
+		ChunkSeconds:   32, // transcode.DefaultChunkSeconds (config.go does not import transcode)
 		UploadExpiry:   24 * time.Hour,
 		MinFreeDisk:    512 << 20,
 		StorageTimeout: 8 * time.Second,
