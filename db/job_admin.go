@@ -94,7 +94,7 @@ func (db *DB) FindStalledJobs(ctx context.Context, before time.Time) ([]*lectern
 	err := db.read(ctx, func(t tx) error {
 		return t.sel(ctx, &jobs, `SELECT `+qualified(jobColumns, "j")+`
 			FROM jobs j JOIN lessons l ON l.id = j.lesson_id AND l.attempt = j.attempt
-			WHERE j.state = ? AND (j.heartbeat_at IS NULL OR j.heartbeat_at < ?)
+			WHERE j.state = ? AND (j.heartbeat_at IS NULL OR j.heartbeat_at < ?) AND NOT `+planned+`
 			ORDER BY j.created_at, j.id`, lectern.JobRunning, normTime(before))
 	})
 	if err != nil {

@@ -300,33 +300,39 @@ func (db *DB) FailTranscode(ctx context.Context, lessonID string, attempt int, j
 		return lectern.Errorf(lectern.EINVALID, "unknown job failure %q", kind)
 	}
 	err := db.write(ctx, func(t tx) error {
-		now := db.now()
-		n, err := t.exec(ctx, `UPDATE lessons
+		return db.failTranscode(ctx, t, lessonID, attempt, jobID, leaseToken, kind, reason, logTail)
+	})
+	if err != nil {
+		return fmt.Errorf("fail transcode: %w", err)
+	}
+	return nil
+}
+
+// failTranscode is FailTranscode within t.
+func (db *DB) failTranscode(ctx context.Context, t tx, lessonID string, attempt int, jobID, leaseToken string,
+	kind lectern.JobFailure, reason, logTail string) error {
+	now := db.now()
+	n, err := t.exec(ctx, `UPDATE lessons
 			SET status = CASE WHEN output_prefix = '' THEN ? ELSE ? END, error = ?, updated_at = ?
 			WHERE id = ? AND attempt = ? AND EXISTS (SELECT 1 FROM jobs
 				WHERE jobs.id = ? AND jobs.lesson_id = ? AND jobs.attempt = ?
 					AND jobs.state IN `+unfinishedJobStates+` AND jobs.lease_token = ?)`,
-			lectern.LessonFailed, lectern.LessonReady, reason, now, lessonID, attempt, jobID, lessonID, attempt, leaseToken)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return leaseLost(ctx, t, lessonID, attempt, jobID)
-		}
-		n, err = t.exec(ctx, `UPDATE jobs SET state = ?, failure = ?, error = ?, log_tail = ?, retry_at = NULL,
+		lectern.LessonFailed, lectern.LessonReady, reason, now, lessonID, attempt, jobID, lessonID, attempt, leaseToken)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return leaseLost(ctx, t, lessonID, attempt, jobID)
+	}
+	n, err = t.exec(ctx, `UPDATE jobs SET state = ?, failure = ?, error = ?, log_tail = ?, retry_at = NULL,
 				finished_at = ?, lease_token = ''
 			WHERE id = ? AND lesson_id = ? AND attempt = ? AND state IN `+unfinishedJobStates+` AND lease_token = ?`,
-			lectern.JobFailed, kind, reason, logTail, now, jobID, lessonID, attempt, leaseToken)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return lectern.Errorf(lectern.ECONFLICT, "transcode job %s is finished, not this attempt's or not under this lease", jobID)
-		}
-		return nil
-	})
+		lectern.JobFailed, kind, reason, logTail, now, jobID, lessonID, attempt, leaseToken)
 	if err != nil {
-		return fmt.Errorf("fail transcode: %w", err)
+		return err
+	}
+	if n == 0 {
+		return lectern.Errorf(lectern.ECONFLICT, "transcode job %s is finished, not this attempt's or not under this lease", jobID)
 	}
 	return nil
 }
@@ -339,7 +345,7 @@ func (db *DB) FindUnfinishedJobs(ctx context.Context) ([]*lectern.Job, error) {
 	err := db.read(ctx, func(t tx) error {
 		return t.sel(ctx, &jobs, `SELECT `+qualified(jobColumns, "j")+`
 			FROM jobs j JOIN lessons l ON l.id = j.lesson_id AND l.attempt = j.attempt
-			WHERE j.state IN `+unfinishedJobStates+`
+			WHERE j.state IN `+unfinishedJobStates+` AND NOT `+planned+`
 			ORDER BY j.created_at, j.id`)
 	})
 	if err != nil {

@@ -80,6 +80,10 @@ func (s *Server) handleMedia(c echo.Context) error {
 	if err := s.checkMediaHolder(ctx, tok); err != nil {
 		return err
 	}
+	// A segment of a lesson still being encoded may not be stored yet.
+	if err := s.holdPendingSegment(c, lectern.OutputPrefix(tok.LessonID, tok.Attempt), rel); err != nil {
+		return err
+	}
 	// Captions are written at request time, not read from storage.
 	if handled, err := s.serveCaptionMedia(c, tok.LessonID, key, rel); handled {
 		return err

@@ -158,6 +158,9 @@ type Server struct {
 	// else nil; presignTTL is how long its URLs work.
 	presign    presigner
 	presignTTL time.Duration
+	// finished remembers outputs no plan is still encoding
+	// (media_pending.go).
+	finished *outputSet
 
 	// dummyHash is checked against when a login names an unknown email, so
 	// that such a login costs as much time as a wrong password.
@@ -238,6 +241,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s := &Server{
+		finished:       newOutputSet(),
 		db:             opts.DB,
 		storage:        opts.Storage,
 		clock:          opts.Clock,

@@ -87,6 +87,18 @@ type Handler struct {
 	// task goes on QueueCaptions through Captions.
 	ASRLang  string
 	Captions Enqueuer
+	// ChunkSeconds, when positive, splits the encode of a recording
+	// longer than one and a half chunks into chunks of about this many
+	// seconds of video plus one audio piece, each its own task on Chunks
+	// (see chunks.go); 0 encodes every recording in one run.
+	ChunkSeconds int
+	Chunks       Enqueuer
+	// ChunkDeadline is how long a chunk's lease may go unrenewed before
+	// another worker takes the chunk; 0 is three heartbeats.
+	ChunkDeadline time.Duration
+	// Sources keeps the recordings of the plans this worker works on;
+	// nil downloads the recording for every chunk.
+	Sources *SourceCache
 }
 
 // Enqueuer puts a task on the queue: an *asynq.Client does.
@@ -182,6 +194,9 @@ func (h *Handler) transcode(ctx context.Context, p TranscodePayload, lease *db.L
 	}
 	src, err := h.Pipeline.Probe(ctx, input)
 	if err != nil {
+		return err
+	}
+	if chunked, err := h.planChunked(ctx, p, lease, src, input, log); chunked || err != nil {
 		return err
 	}
 	limit := h.timeLimit(src.DurationMS)

@@ -188,3 +188,61 @@ func (ts Tasks) CancelTask(_ context.Context, taskID string) error {
 	}
 	return nil
 }
+
+// TypeChunk is the task type of one piece of a chunked transcode (see
+// chunks.go): the task claims whichever piece of its job's plan is most
+// urgent, so that a seek can move a piece to the front.
+const TypeChunk = "lesson:transcode_chunk"
+
+// ChunkPayload names a chunked transcode's job; Index is the piece the
+// task was enqueued for (it names the task, the claim picks the piece).
+type ChunkPayload struct {
+	LessonID string `json:"lesson_id"`
+	JobID    string `json:"job_id"`
+	Attempt  int    `json:"attempt"`
+	Index    int    `json:"index"`
+}
+
+// ChunkTaskID is the task ID of a job's piece index at its try tries;
+// index -1 is the task that publishes a plan whose pieces are all done.
+func ChunkTaskID(jobID string, index, tries int) string {
+	if index < 0 {
+		return "chunk:" + jobID + ":publish"
+	}
+	return fmt.Sprintf("chunk:%s:%d:%d", jobID, index, tries)
+}
+
+// NewChunkTask returns the task of piece p.Index of a chunked transcode,
+// with task ID ChunkTaskID(…, tries), on queue.
+func NewChunkTask(p ChunkPayload, tries int, queue string) (*asynq.Task, error) {
+	if p.LessonID == "" || p.JobID == "" || p.Attempt < 1 {
+		return nil, lectern.Errorf(lectern.EINVALID, "chunk payload needs a lesson, a job and an attempt ≥ 1")
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encode chunk payload: %w", err)
+	}
+	if queue == "" {
+		queue = QueueTranscode
+	}
+	return asynq.NewTask(TypeChunk, b,
+		asynq.Queue(queue),
+		asynq.TaskID(ChunkTaskID(p.JobID, p.Index, tries)),
+		asynq.MaxRetry(MaxRetry),
+		asynq.Timeout(outerTimeout()),
+		asynq.Retention(taskRetention),
+	), nil
+}
+
+// ParseChunkPayload decodes a chunk task's payload; EINVALID when it
+// cannot be.
+func ParseChunkPayload(t *asynq.Task) (ChunkPayload, error) {
+	var p ChunkPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, lectern.Errorf(lectern.EINVALID, "malformed chunk payload: %v", err)
+	}
+	if p.LessonID == "" || p.JobID == "" || p.Attempt < 1 {
+		return p, lectern.Errorf(lectern.EINVALID, "chunk payload needs a lesson, a job and an attempt ≥ 1")
+	}
+	return p, nil
+}

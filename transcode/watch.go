@@ -105,6 +105,14 @@ func (h *Handler) stallTimeout() time.Duration {
 // way ffmpeg is killed within one beat, even if the queue's own signal was
 // lost.
 func (h *Handler) heartbeat(ctx context.Context, lease *db.Lease, cancel context.CancelCauseFunc, log *slog.Logger) (stop func()) {
+	return h.beat(ctx, func(ctx context.Context) (lectern.JobState, error) { return h.DB.RenewLease(ctx, lease, nil) },
+		cancel, log.With("output", lease.Prefix))
+}
+
+// beat calls renew every HeartbeatEvery until the returned function is
+// called, and cancels as heartbeat says.
+func (h *Handler) beat(ctx context.Context, renew func(context.Context) (lectern.JobState, error),
+	cancel context.CancelCauseFunc, log *slog.Logger) (stop func()) {
 	ctx, done := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -116,13 +124,13 @@ func (h *Handler) heartbeat(ctx context.Context, lease *db.Lease, cancel context
 				return
 			case <-t.C:
 			}
-			state, err := h.DB.RenewLease(ctx, lease, nil)
+			state, err := renew(ctx)
 			switch {
 			case state == lectern.JobCanceled:
 				cancel(errCanceled)
 				return
 			case lectern.ErrorCode(err) == lectern.ECONFLICT:
-				log.Warn("transcode lease taken over by another delivery; stopping", "output", lease.Prefix)
+				log.Warn("transcode lease taken over by another delivery; stopping")
 				cancel(errLeaseLost)
 				return
 			case err != nil:

@@ -48,6 +48,10 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	JobDeadline       time.Duration
 	StallTimeout      time.Duration
+	// ChunkSeconds is the length of the chunks a long recording's encode
+	// is split into, each its own task on any worker (transcode.Handler);
+	// 0 encodes every recording in one run.
+	ChunkSeconds int
 	// MetricsAddr is where a separate listener serves /metrics and
 	// /healthz; empty means none. It is how "lectern worker", which has
 	// no HTTP server of its own, is scraped; serve and api also keep
@@ -146,6 +150,7 @@ func DefaultConfig() Config {
 		// reconcile interval).
 		JobDeadline:    time.Minute,
 		StallTimeout:   5 * time.Minute,
+		ChunkSeconds:   32, // transcode.DefaultChunkSeconds (config.go does not import transcode)
 		UploadExpiry:   24 * time.Hour,
 		TrashRetention: lectern.DefaultTrashRetention,
 		MinFreeDisk:    512 << 20,
@@ -195,6 +200,7 @@ func configVars() []configVar {
 		{"LECTERN_RECONCILE_INTERVAL", "reconcile-interval", "how often expired transcode leases are taken back, jobs missing from the queue re-enqueued and dead outputs deleted (default 30s)", setDuration(func(c *Config) *time.Duration { return &c.ReconcileInterval })},
 		{"LECTERN_HEARTBEAT_INTERVAL", "heartbeat-interval", "how often a running transcode renews its lease (default 5s)", setDuration(func(c *Config) *time.Duration { return &c.HeartbeatInterval })},
 		{"LECTERN_JOB_DEADLINE", "job-deadline", "a transcode lease not renewed for this long is taken back and the job run on another worker (default 1m; at least 3 heartbeat intervals)", setDuration(func(c *Config) *time.Duration { return &c.JobDeadline })},
+		{"LECTERN_CHUNK_SECONDS", "chunk-seconds", "seconds of video per chunk of a long recording's encode, each its own task on any worker; 0 encodes every recording in one run (default 32)", setChunkSeconds},
 		{"LECTERN_STALL_TIMEOUT", "stall-timeout", "ffmpeg without progress for this long is killed and the transcode retried (default 5m)", setDuration(func(c *Config) *time.Duration { return &c.StallTimeout })},
 		{"LECTERN_METRICS_ADDR", "metrics-addr", "host:port of a separate listener for /metrics and /healthz, the way to scrape a worker (default none; serve and api also answer /metrics on LECTERN_ADDR)", setString(func(c *Config) *string { return &c.MetricsAddr })},
 		{"LECTERN_EVENT_STREAMS_PER_USER", "event-streams-per-user", "live update streams one user may have open at once (default 5)", setPositiveInt(func(c *Config) *int { return &c.EventStreamsPerUser })},
@@ -504,4 +510,13 @@ func (c *Config) publicURL(addr net.Addr) string {
 		return fmt.Sprintf("http://localhost:%d", tcp.Port)
 	}
 	return "http://localhost"
+}
+
+func setChunkSeconds(c *Config, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 3600 {
+		return fmt.Errorf("must be a whole number of seconds from 0 to 3600, got %q", v)
+	}
+	c.ChunkSeconds = n
+	return nil
 }

@@ -56,6 +56,7 @@ func TestConfigDefaults(t *testing.T) {
 		HeartbeatInterval: 5 * time.Second,
 		JobDeadline:       time.Minute,
 		StallTimeout:      5 * time.Minute,
+		ChunkSeconds:      32,
 		// Storage limits.
 		UploadExpiry:   24 * time.Hour,
 		TrashRetention: 30 * 24 * time.Hour,
@@ -99,6 +100,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"LECTERN_JOB_DEADLINE":       "15m",
 		"LECTERN_HEARTBEAT_INTERVAL": "2s",
 		"LECTERN_STALL_TIMEOUT":      "90s",
+		"LECTERN_CHUNK_SECONDS":      "0",
 		"LECTERN_METRICS_ADDR":       "0.0.0.0:9100",
 		// Storage limits.
 		"LECTERN_UPLOAD_EXPIRY":   "6h",

@@ -141,7 +141,7 @@ func (p *process) open(ctx context.Context, migrate bool, attrs ...any) error {
 	p.backends = b
 	p.metrics = newRegistry(b.Queue, p.Logger)
 	p.enqueue = &transcodeQueue{Queue: b.Queue, DB: b.DB, Storage: b.Storage, Logger: p.Logger,
-		HeartbeatEvery: p.Config.HeartbeatInterval}
+		HeartbeatEvery: p.Config.HeartbeatInterval, JobDeadline: p.Config.JobDeadline}
 	if err := p.startMetricsHTTP(); err != nil {
 		return err
 	}
@@ -282,7 +282,11 @@ func (p *process) startWorker() error {
 		HeartbeatEvery: p.Config.HeartbeatInterval,
 		Metrics:        tm,
 		// The worker's own, so that a job says truly when its next try is.
-		RetryDelay: transcode.RetryDelay,
+		RetryDelay:    transcode.RetryDelay,
+		ChunkSeconds:  p.Config.ChunkSeconds,
+		Chunks:        p.backends.Queue.Client,
+		ChunkDeadline: p.Config.JobDeadline,
+		Sources:       transcode.NewSourceCache(workDir),
 	}
 	if rec != nil {
 		if err := rec.Check(); err != nil {
@@ -292,6 +296,7 @@ func (p *process) startWorker() error {
 	}
 	mux := asynq.NewServeMux()
 	mux.Handle(transcode.TypeTranscode, th)
+	mux.HandleFunc(transcode.TypeChunk, th.ProcessChunk)
 	p.worker = p.backends.Queue.NewWorker(WorkerOptions{
 		Concurrency:     p.Config.WorkerConcurrency,
 		ShutdownTimeout: p.Config.ShutdownTimeout,

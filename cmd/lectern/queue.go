@@ -216,6 +216,19 @@ type transcodeQueue struct {
 	// HeartbeatEvery is how often running transcodes renew their lease
 	// (LECTERN_HEARTBEAT_INTERVAL); 0 is transcode.DefaultHeartbeatEvery.
 	HeartbeatEvery time.Duration
+	// JobDeadline is how long a chunk's lease may go unrenewed before
+	// another worker may take the chunk (LECTERN_JOB_DEADLINE); 0 is
+	// liveFor.
+	JobDeadline time.Duration
+}
+
+// chunkDeadline is how long a chunk's lease may go unrenewed before the
+// chunk is given to another worker.
+func (tq *transcodeQueue) chunkDeadline() time.Duration {
+	if tq.JobDeadline > 0 {
+		return tq.JobDeadline
+	}
+	return tq.liveFor()
 }
 
 // liveFor is how recently a running job must have renewed its lease for

@@ -191,6 +191,52 @@ func requeueUnfinishedLessons(ctx context.Context, tq *transcodeQueue, logger *s
 				"job", j.ID, "attempt", j.Attempt, "state", j.State, "queue", info.Queue, "process_at", info.NextProcessAt)
 		}
 	}
+	return requeueChunks(ctx, tq, logger)
+}
+
+// requeueChunks does for the pieces of chunked transcodes what
+// requeueUnfinishedLessons does for jobs: every piece waiting for a worker,
+// or whose worker stopped renewing its lease, gets a task unless the
+// queue holds one (a piece due later, after a failed try, at that time);
+// a plan whose pieces are all done but that nobody publishes (its
+// finishing worker died) gets its publishing task; a piece whose worker
+// died on its last try fails the lesson.
+func requeueChunks(ctx context.Context, tq *transcodeQueue, logger *slog.Logger) error {
+	work, err := tq.DB.FindChunkWork(ctx, time.Now().Add(-tq.chunkDeadline()))
+	if err != nil {
+		return fmt.Errorf("requeue transcode chunks: %w", err)
+	}
+	for _, w := range work {
+		log := logger.With("lesson", w.LessonID, "job", w.JobID, "chunk", w.Index)
+		if w.Stale && w.Index >= 0 && w.Tries >= w.MaxTries {
+			err := tq.DB.FailChunk(ctx, w.JobID, w.Index, "", lectern.FailureExhausted, deadWorkerReason, "")
+			switch lectern.ErrorCode(err) {
+			case "":
+				log.Warn("transcode failed: the workers of one of its chunks kept dying, and no tries are left")
+			case lectern.ECONFLICT, lectern.ENOTFOUND:
+			default:
+				return err
+			}
+			continue
+		}
+		p := transcode.ChunkPayload{LessonID: w.LessonID, JobID: w.JobID, Attempt: w.Attempt, Index: w.Index}
+		task, err := transcode.NewChunkTask(p, w.Tries, w.Queue)
+		if err != nil {
+			return err
+		}
+		var opts []asynq.Option
+		if w.RetryAt != nil && w.RetryAt.After(time.Now()) {
+			opts = append(opts, asynq.ProcessAt(*w.RetryAt))
+		}
+		info, err := requeueTask(ctx, tq.Queue.Inspector, tq.Queue.Client, transcode.Queues(),
+			transcode.ChunkTaskID(w.JobID, w.Index, w.Tries), task, opts...)
+		if err != nil {
+			return fmt.Errorf("requeue chunk %d of lesson %s: %w", w.Index, w.LessonID, err)
+		}
+		if info != nil {
+			log.Info("enqueued a transcode chunk missing from the queue", "state", w.State, "stale", w.Stale)
+		}
+	}
 	return nil
 }
 

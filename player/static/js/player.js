@@ -8,6 +8,24 @@ import { api, clock, el } from './api.js';
 import { Captions } from './captions.js';
 
 const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
+
+/**
+ * HLS_RETRIES: a lesson still being encoded in chunks lists segments that
+ * are not stored yet; the server holds such a request up to 8 s, then
+ * answers 503 with Retry-After (server/media_pending.go). hls.js retries a
+ * 5xx segment load: these settings let it wait for a chunk being encoded
+ * (a minute or more on a busy worker) instead of giving up after six tries.
+ */
+export const HLS_RETRIES = {
+  fragLoadPolicy: {
+    default: {
+      maxTimeToFirstByteMs: 20000,
+      maxLoadTimeMs: 120000,
+      timeoutRetry: { maxNumRetry: 4, retryDelayMs: 0, maxRetryDelayMs: 0 },
+      errorRetry: { maxNumRetry: 60, retryDelayMs: 1000, maxRetryDelayMs: 4000 },
+    },
+  },
+};
 const $ = (id) => document.getElementById(id);
 
 /** parseVTTTime reads "hh:mm:ss.mmm" or "mm:ss.mmm" into seconds. */
@@ -70,7 +88,7 @@ export class Player {
       this.hls?.destroy();
       // subtitleDisplay off: hls.js keeps the chosen subtitle track
       // "hidden" (cues load, cuechange fires) and captions.js draws it.
-      const hls = new Hls({ startPosition: startAt > 0 ? startAt : -1, enableWorker: true, subtitleDisplay: false });
+      const hls = new Hls({ startPosition: startAt > 0 ? startAt : -1, enableWorker: true, subtitleDisplay: false, ...HLS_RETRIES });
       this.hls = hls;
       hls.on(Hls.Events.MANIFEST_PARSED, () => { this.buildQualityMenu(); this.selectSubtitles(this.captions.lang); });
       hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => this.selectSubtitles(this.captions.lang));
@@ -516,7 +534,7 @@ export async function attachPlayback(video, lessonID, { onFail = () => {}, hlsCo
     }
     return pb;
   }
-  const hls = new Hls({ enableWorker: true, ...hlsConfig });
+  const hls = new Hls({ enableWorker: true, ...HLS_RETRIES, ...hlsConfig });
   let renewing = false;
   hls.on(Hls.Events.ERROR, async (_, d) => {
     if (!d.fatal) return;

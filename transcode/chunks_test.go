@@ -1,0 +1,248 @@
+package transcode_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/internal/testenv"
+	"github.com/lectern/lectern/transcode"
+)
+
+// taskList collects the tasks a handler enqueues; the test runs them as
+// a worker would, in its own order.
+type taskList struct {
+	mu    sync.Mutex
+	tasks []*asynq.Task
+}
+
+func (l *taskList) EnqueueContext(_ context.Context, t *asynq.Task, _ ...asynq.Option) (*asynq.TaskInfo, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.tasks = append(l.tasks, t)
+	return &asynq.TaskInfo{}, nil
+}
+
+func (l *taskList) pop() *asynq.Task {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.tasks) == 0 {
+		return nil
+	}
+	t := l.tasks[0]
+	l.tasks = l.tasks[1:]
+	return t
+}
+
+// lectureClip is a 480p lecture-like recording: a still slide whose text
+// changes every few seconds with a small moving corner, and a tone.
+func lectureClip(t *testing.T, seconds int) string {
+	t.Helper()
+	ffmpeg, _ := testenv.FFmpeg(t)
+	out := filepath.Join(t.TempDir(), "lecture.mp4")
+	s := strconv.Itoa(seconds)
+	graph := "color=c=white:size=854x480:rate=30:duration=" + s + "," +
+		"drawtext=text='Slide %{eif\\:floor(t/5)\\:d}':fontsize=48:x=60:y=60:fontcolor=black," +
+		"drawbox=x=40:y=160:w=500:h=8:color=gray:t=fill[bg];" +
+		"testsrc2=size=200x150:rate=30:duration=" + s + "[cam];[bg][cam]overlay=x=640:y=320"
+	b, err := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-v", "error",
+		"-filter_complex", graph, "-f", "lavfi", "-i", "sine=frequency=300:duration="+s,
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "300", "-c:a", "aac", "-shortest", "-y", out).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make lecture fixture: %v\n%s", err, b)
+	}
+	return out
+}
+
+// copyOut copies the objects under prefix into a new directory.
+func (e *handlerEnv) copyOut(t *testing.T, prefix string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, k := range e.keys(t, prefix) {
+		r, err := e.Store.Open(context.Background(), prefix+k, 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, filepath.FromSlash(k))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(f, r); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		f.Close()
+	}
+	return dir
+}
+
+// TestChunkedTranscode encodes a 20 s lecture in 8 s chunks plus its
+// audio, each piece a task of its own, and checks what students get: the
+// lesson is playable, over its whole length, once the audio and the
+// opening chunk are stored; it is ready once every chunk is; and the
+// stitched output plays as one: ffmpeg reads it without a word, every
+// rung's frames run on at a constant step across the joins, and frames
+// at a join look like a single-process encode's (SSIM ≥ 0.98).
+func TestChunkedTranscode(t *testing.T) {
+	e := newHandlerEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
+	ctx := context.Background()
+	tasks := &taskList{}
+	e.Handler.ChunkSeconds, e.Handler.Chunks = 8, tasks
+	src := lectureClip(t, 20)
+	l := e.newLesson(t)
+	job := e.upload(t, l, src)
+	if err := e.run(t, job); err != nil {
+		t.Fatal(err)
+	}
+	// Audio, then three chunks of 8, 8 and 4 s (two rungs: 480p, 360p).
+	if len(tasks.tasks) != 4 {
+		t.Fatalf("enqueued %d chunk tasks, want 4 (audio and three chunks)", len(tasks.tasks))
+	}
+	if got := e.lesson(t, l.ID); got.Status != lectern.LessonProcessing || got.OutputPrefix != "" {
+		t.Fatalf("after planning: status %s, output %q; want processing, nothing published", got.Status, got.OutputPrefix)
+	}
+	for i := 0; i < 2; i++ {
+		if err := e.Handler.ProcessChunk(ctx, tasks.pop()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := e.lesson(t, l.ID)
+	if got.Status != lectern.LessonProcessing || got.OutputPrefix == "" {
+		t.Fatalf("after audio and opening chunk: status %s, output %q; want processing and playable", got.Status, got.OutputPrefix)
+	}
+	if got.DurationMS < 19500 {
+		t.Errorf("playable lesson says %d ms; want the whole 20 s", got.DurationMS)
+	}
+	partial := e.copyOut(t, got.OutputPrefix)
+	playlist, err := os.ReadFile(filepath.Join(partial, "v0", "index.m3u8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(playlist), "seg_"); n != 5 {
+		t.Errorf("playable playlist lists %d segments, want all 5:\n%s", n, playlist)
+	}
+	if _, err := os.Stat(filepath.Join(partial, "v0", "seg_00004.m4s")); err == nil {
+		t.Error("the last chunk's segment is stored before its chunk ran")
+	}
+	for task := tasks.pop(); task != nil; task = tasks.pop() {
+		if err := e.Handler.ProcessChunk(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = e.lesson(t, l.ID)
+	if got.Status != lectern.LessonReady || got.Poster == "" {
+		t.Fatalf("after every chunk: status %s, poster %q; want ready with a poster", got.Status, got.Poster)
+	}
+	if j := e.job(t, job.ID); j.State != lectern.JobSucceeded || j.Percent != 100 {
+		t.Errorf("job %s at %v %%, want succeeded at 100", j.State, j.Percent)
+	}
+	out := e.copyOut(t, got.OutputPrefix)
+
+	ffmpeg, ffprobe := testenv.FFmpeg(t)
+	t.Run("PlaysWithoutErrors", func(t *testing.T) {
+		b, err := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-v", "error",
+			"-i", filepath.Join(out, "master.m3u8"), "-map", "0", "-f", "null", "-").CombinedOutput()
+		if err != nil || len(b) > 0 {
+			t.Errorf("ffmpeg on the stitched output: %v\n%s", err, b)
+		}
+	})
+	t.Run("ContinuousTimestamps", func(t *testing.T) {
+		for _, rung := range []string{"v0", "v1"} {
+			pts := framePTS(t, ffprobe, filepath.Join(out, rung, "index.m3u8"))
+			if len(pts) != 600 {
+				t.Errorf("%s: %d frames, want 600 (20 s at 30 fps)", rung, len(pts))
+			}
+			for i := 1; i < len(pts); i++ {
+				if d := pts[i] - pts[i-1]; math.Abs(d-1.0/30) > 0.002 {
+					t.Errorf("%s: frame %d at %.4f s follows %.4f s: a gap or overlap at a join", rung, i, pts[i], pts[i-1])
+					break
+				}
+			}
+		}
+	})
+	t.Run("JoinMatchesSingleRun", func(t *testing.T) {
+		single := t.TempDir()
+		p := e.Handler.Pipeline
+		s, err := p.Probe(ctx, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Encode(ctx, s, src, single, transcode.PlanLadder(s), nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, join := range []float64{8, 16} {
+			ssim := compareSSIM(t, ffmpeg, filepath.Join(out, "v0", "index.m3u8"), filepath.Join(single, "v0", "index.m3u8"), join)
+			t.Logf("SSIM of the frames around the join at %v s against a single run: %.4f", join, ssim)
+			if ssim < 0.98 {
+				t.Errorf("SSIM %.4f at the join at %v s, want ≥ 0.98", ssim, join)
+			}
+		}
+	})
+}
+
+// framePTS returns the presentation times of a playlist's video frames,
+// in order.
+func framePTS(t *testing.T, ffprobe, playlist string) []float64 {
+	t.Helper()
+	b, err := exec.Command(ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
+		"-of", "json", playlist).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", playlist, err)
+	}
+	var res struct {
+		Frames []struct {
+			PTS string `json:"pts_time"`
+		} `json:"frames"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	var pts []float64
+	for _, f := range res.Frames {
+		v, err := strconv.ParseFloat(f.PTS, 64)
+		if err != nil {
+			t.Fatalf("frame time %q", f.PTS)
+		}
+		pts = append(pts, v)
+	}
+	sort.Float64s(pts)
+	return pts
+}
+
+var ssimAll = regexp.MustCompile(`All:([0-9.]+)`)
+
+// compareSSIM is the SSIM of the frames within half a second of at in a
+// and b.
+func compareSSIM(t *testing.T, ffmpeg, a, b string, at float64) float64 {
+	t.Helper()
+	from, to := strconv.FormatFloat(at-0.5, 'f', 3, 64), strconv.FormatFloat(at+0.5, 'f', 3, 64)
+	trim := "trim=start=" + from + ":end=" + to + ",setpts=PTS-STARTPTS"
+	out, err := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-i", a, "-i", b, "-lavfi",
+		"[0:v]"+trim+"[a];[1:v]"+trim+"[b];[a][b]ssim", "-f", "null", "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssim: %v\n%s", err, out)
+	}
+	m := ssimAll.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no SSIM in ffmpeg's output:\n%s", out)
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
