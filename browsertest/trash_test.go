@@ -139,6 +139,9 @@ func TestTrashRestoresALesson(t *testing.T) {
 		sam.shot("archived-courses")
 		sam.open("/watch/" + lesson.ID)
 		sam.waitFor("the player of an archived course", `document.getElementById("video").readyState >= 1`, stepTimeout)
+		if !eval[bool](sam, `!!document.getElementById("conv-archived") && document.getElementById("ask-btn").offsetParent === null`) {
+			t.Error("the watch page of an archived course still offers to ask a question")
+		}
 
 		ada.use(t).do(chromedp.Click(chromedp.CSS("#course-unarchive")))
 		ada.waitFor("the course restored from the archive", `!document.getElementById("archived-notice") && !!document.getElementById("lesson-form")`, stepTimeout)
