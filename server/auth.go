@@ -54,6 +54,9 @@ func (s *Server) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(userKey, u)
+		if err := s.refuseArchivedWrite(c, u); err != nil {
+			return err
+		}
 		return next(c)
 	}
 }
