@@ -369,8 +369,7 @@ func (db *DB) FailPlan(ctx context.Context, jobID string, kind lectern.JobFailur
 }
 
 func (db *DB) failPlan(ctx context.Context, t tx, p *Plan, kind lectern.JobFailure, reason, logTail string) error {
-	if _, err := t.exec(ctx, `UPDATE lessons SET output_prefix = '', renditions = ?, duration_ms = 0
-		WHERE id = ? AND output_prefix = ?`, lectern.Renditions{}, p.LessonID, p.Prefix); err != nil {
+	if err := unpublishPartial(ctx, t, p.LessonID); err != nil {
 		return err
 	}
 	return db.failTranscode(ctx, t, p.LessonID, p.Attempt, p.JobID, p.LeaseToken, kind, reason, logTail)
@@ -558,4 +557,16 @@ func (db *DB) FindChunkWork(ctx context.Context, staleBefore time.Time) ([]Chunk
 		return nil, fmt.Errorf("find transcode chunk work: %w", err)
 	}
 	return work, nil
+}
+
+// unpublishPartial takes back, in t, an output of lessonID published
+// while its plan was still encoding (PublishPlayable): the plan is ending
+// (a newer upload, an admin's cancel), and the rest of it will never be
+// made.
+func unpublishPartial(ctx context.Context, t tx, lessonID string) error {
+	_, err := t.exec(ctx, `UPDATE lessons SET output_prefix = '', renditions = ?, duration_ms = 0
+		WHERE id = ? AND output_prefix IN (SELECT p.prefix FROM transcode_plans p JOIN jobs j ON j.id = p.job_id
+			WHERE p.lesson_id = ? AND p.finished_at IS NULL AND j.state <> ?)`,
+		lectern.Renditions{}, lessonID, lessonID, lectern.JobSucceeded)
+	return err
 }

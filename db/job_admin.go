@@ -72,6 +72,9 @@ func (db *DB) CancelJob(ctx context.Context, id, reason string) (*lectern.Job, e
 		if n == 0 {
 			return lectern.Errorf(lectern.ECONFLICT, "this job has already %s", j.State)
 		}
+		if err := unpublishPartial(ctx, t, j.LessonID); err != nil {
+			return err
+		}
 		if _, err := t.exec(ctx, `UPDATE lessons
 			SET status = CASE WHEN output_prefix = '' THEN ? ELSE ? END, error = ?, updated_at = ?
 			WHERE id = ? AND attempt = ?`,

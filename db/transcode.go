@@ -103,6 +103,9 @@ func (db *DB) StartTranscode(ctx context.Context, lessonID, sourceKey string) (*
 			return err
 		}
 		prev = l.SourceKey
+		if err := unpublishPartial(ctx, t, lessonID); err != nil {
+			return err
+		}
 		now := db.now()
 		attempt := l.Attempt + 1
 		if _, err := t.exec(ctx, `UPDATE lessons SET source_key = ?, status = ?, error = '', attempt = ?, updated_at = ?

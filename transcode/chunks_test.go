@@ -3,17 +3,20 @@ package transcode_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -245,4 +248,151 @@ func compareSSIM(t *testing.T, ffmpeg, a, b string, at float64) float64 {
 	}
 	v, _ := strconv.ParseFloat(string(m[1]), 64)
 	return v
+}
+
+// failingStore fails the Put of keys containing match while fails > 0.
+type failingStore struct {
+	lectern.Storage
+	mu    sync.Mutex
+	match string
+	fails int
+}
+
+func (s *failingStore) Put(ctx context.Context, key string, r io.Reader) (lectern.ObjectInfo, error) {
+	s.mu.Lock()
+	fail := strings.Contains(key, s.match) && s.fails > 0
+	if fail {
+		s.fails--
+	}
+	s.mu.Unlock()
+	if fail {
+		return lectern.ObjectInfo{}, io.ErrUnexpectedEOF
+	}
+	return s.Storage.Put(ctx, key, r)
+}
+
+// chunkedEnv is a handler env that encodes in 8 s chunks, with its chunk
+// tasks collected, and a 20 s lecture uploaded and planned.
+func chunkedEnv(t *testing.T, src string) (*handlerEnv, *taskList, *lectern.Lesson, *lectern.Job) {
+	t.Helper()
+	e := newHandlerEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
+	tasks := &taskList{}
+	e.Handler.ChunkSeconds, e.Handler.Chunks = 8, tasks
+	e.Handler.RetryDelay = func(int, error, *asynq.Task) time.Duration { return 0 }
+	l := e.newLesson(t)
+	job := e.upload(t, l, src)
+	if err := e.run(t, job); err != nil {
+		t.Fatal(err)
+	}
+	return e, tasks, l, job
+}
+
+// chunkStates returns the state and tries of each piece of job's plan.
+func (e *handlerEnv) chunkStates(t *testing.T, jobID string) []string {
+	t.Helper()
+	_, chunks, err := e.DB.FindPlan(context.Background(), jobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range chunks {
+		out = append(out, c.State+"/"+strconv.Itoa(c.Tries))
+	}
+	return out
+}
+
+// TestChunkFailures: a chunk that fails is retried alone; one out of
+// tries fails the lesson with its reason and takes back the playable
+// output; a re-upload ends the old plan's remaining chunks; asking for a
+// segment not yet encoded moves its chunk to the front.
+func TestChunkFailures(t *testing.T) {
+	src := lectureClip(t, 20)
+	ctx := context.Background()
+	t.Run("FailedChunkRetriesAlone", func(t *testing.T) {
+		e, tasks, l, job := chunkedEnv(t, src)
+		e.Handler.Storage = &failingStore{Storage: e.Store, match: "v0/seg_00002.m4s", fails: 1}
+		var failed int
+		for task := tasks.pop(); task != nil; task = tasks.pop() {
+			if err := e.Handler.ProcessChunk(ctx, task); err != nil {
+				failed++
+				tasks.tasks = append(tasks.tasks, task) // the queue retries it
+			}
+		}
+		if failed != 1 {
+			t.Errorf("%d tries failed, want 1", failed)
+		}
+		// Audio, then chunks at 0, 8 and 16 s: only the second ran twice.
+		if got, want := strings.Join(e.chunkStates(t, job.ID), " "), "done/1 done/1 done/2 done/1"; got != want {
+			t.Errorf("pieces (state/tries): %s, want %s", got, want)
+		}
+		if got := e.lesson(t, l.ID); got.Status != lectern.LessonReady {
+			t.Errorf("lesson %s, want ready", got.Status)
+		}
+	})
+	t.Run("ChunkOutOfTriesFailsLesson", func(t *testing.T) {
+		e, tasks, l, job := chunkedEnv(t, src)
+		e.Handler.Storage = &failingStore{Storage: e.Store, match: "v0/seg_00002.m4s", fails: 100}
+		for task := tasks.pop(); task != nil; task = tasks.pop() {
+			err := e.Handler.ProcessChunk(ctx, task)
+			if err != nil && !errors.Is(err, asynq.SkipRetry) {
+				tasks.tasks = append(tasks.tasks, task)
+			}
+		}
+		got := e.lesson(t, l.ID)
+		if got.Status != lectern.LessonFailed || got.OutputPrefix != "" {
+			t.Errorf("lesson %s with output %q; want failed, nothing published", got.Status, got.OutputPrefix)
+		}
+		if !strings.Contains(got.Error, "failed after 6 tries of the part from 0:08") {
+			t.Errorf("lesson error %q; want the chunk's tries and where it starts", got.Error)
+		}
+		if j := e.job(t, job.ID); j.State != lectern.JobFailed {
+			t.Errorf("job %s, want failed", j.State)
+		}
+	})
+	t.Run("ReuploadStopsOldChunks", func(t *testing.T) {
+		e, tasks, l, _ := chunkedEnv(t, src)
+		for range 2 { // audio and the opening chunk: playable
+			if err := e.Handler.ProcessChunk(ctx, tasks.pop()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := e.lesson(t, l.ID); got.OutputPrefix == "" {
+			t.Fatal("not playable after the audio and the opening chunk")
+		}
+		e.upload(t, l, src)
+		old := e.lesson(t, l.ID)
+		if old.OutputPrefix != "" || old.Status != lectern.LessonQueued {
+			t.Errorf("after a re-upload: status %s, output %q; want queued, the old partial output taken back", old.Status, old.OutputPrefix)
+		}
+		for task := tasks.pop(); task != nil; task = tasks.pop() {
+			if err := e.Handler.ProcessChunk(ctx, task); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if keys := e.keys(t, lectern.LessonPrefix(l.ID)+"hls/"); slices.ContainsFunc(keys, func(k string) bool { return strings.HasSuffix(k, "v0/seg_00004.m4s") }) {
+			t.Errorf("the old plan's last chunk ran after the re-upload: %v", keys)
+		}
+	})
+	t.Run("WantedSegmentGoesFirst", func(t *testing.T) {
+		e, tasks, l, job := chunkedEnv(t, src)
+		for range 2 {
+			if err := e.Handler.ProcessChunk(ctx, tasks.pop()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		prefix := e.lesson(t, l.ID).OutputPrefix
+		pending, inProgress, err := e.DB.SegmentPending(ctx, prefix, 4, true)
+		if err != nil || !pending || !inProgress {
+			t.Fatalf("segment 4: pending %v, in progress %v, %v; want pending", pending, inProgress, err)
+		}
+		if err := e.Handler.ProcessChunk(ctx, tasks.pop()); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := strings.Join(e.chunkStates(t, job.ID), " "), "done/1 done/1 pending/0 done/1"; got != want {
+			t.Errorf("pieces after a viewer asked for 0:16: %s, want %s (the last chunk first)", got, want)
+		}
+		if pending, _, _ := e.DB.SegmentPending(ctx, prefix, 4, false); pending {
+			t.Error("segment 4 still pending after its chunk ran")
+		}
+	})
 }

@@ -1,0 +1,147 @@
+package browsertest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/lectern/lectern/internal/testenv"
+)
+
+// TestPlayWhileProcessing is issue 13's player story: a lecture encoded
+// in chunks is published once its audio and opening chunk are stored; a
+// student opens it while it is still processing, it plays from 0:00 with
+// its whole length on the timeline, and a seek far beyond what is encoded
+// plays after a short wait, with no error shown at any time.
+func TestPlayWhileProcessing(t *testing.T) {
+	const (
+		adminEmail, adminPassword     = "admin@example.org", "admin password 1"
+		teacherEmail, teacherPassword = "ada@example.org", "teacher password 1"
+		studentEmail, studentPassword = "sam@example.org", "student password 1"
+		seconds                       = 60
+		seekTo                        = 50
+	)
+	shots := artifactsDir(t)
+	clip := makeChunkyClip(t, seconds)
+	// One-segment chunks, one at a time: the encoder stays well behind the
+	// student's seek.
+	l := startLectern(t, adminEmail, adminPassword, "LECTERN_CHUNK_SECONDS=4", "LECTERN_WORKER_CONCURRENCY=1")
+	admin := l.apiLogin(t, adminEmail, adminPassword)
+	l.createUser(t, admin, teacherEmail, "Ada Lovelace", teacherPassword, "teacher")
+	l.createUser(t, admin, studentEmail, "Sam Student", studentPassword, "student")
+	teacher := l.apiLogin(t, teacherEmail, teacherPassword)
+	studentAPI := l.apiLogin(t, studentEmail, studentPassword)
+	var course struct {
+		ID       string `json:"id"`
+		JoinCode string `json:"join_code"`
+	}
+	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses", map[string]string{"title": "Long lectures"}, &course, http.StatusCreated)
+	apiCall(t, studentAPI, "POST", l.URL+"/api/v1/courses/join", map[string]string{"code": course.JoinCode}, nil, http.StatusOK)
+	var lesson struct {
+		ID         string `json:"id"`
+		Status     string `json:"status"`
+		Playable   bool   `json:"playable"`
+		DurationMS int64  `json:"duration_ms"`
+	}
+	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "A long lecture"}, &lesson, http.StatusCreated)
+	f, err := os.Open(clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	req, _ := http.NewRequest("PUT", l.URL+"/api/v1/lessons/"+lesson.ID+"/source", f)
+	resp, err := teacher.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("upload: %s", resp.Status)
+	}
+	for deadline := time.Now().Add(3 * time.Minute); !lesson.Playable; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the lesson was not playable within 3 minutes (status %s)", lesson.Status)
+		}
+		apiCall(t, studentAPI, "GET", l.URL+"/api/v1/lessons/"+lesson.ID, nil, &lesson, http.StatusOK)
+	}
+	if lesson.Status != "processing" {
+		t.Fatalf("the lesson became playable as %q; want it still processing", lesson.Status)
+	}
+
+	tb := newTab(t, l.URL, "student", shots)
+	tb.login(studentEmail, studentPassword)
+	tb.open("/watch/" + lesson.ID)
+	// Record any error the player shows, however briefly.
+	tb.do(chromedp.Evaluate[chromedp.Void](`(() => {
+		window.playerFailed = "";
+		const root = document.getElementById("player");
+		new MutationObserver(() => {
+			if (root.dataset.state === "failed") window.playerFailed = document.getElementById("player-message").textContent;
+		}).observe(root, { attributes: true });
+	})()`))
+	tb.waitFor("the player", `!document.getElementById("big-play").hidden`, stepTimeout)
+	tb.do(chromedp.Click(chromedp.CSS("#big-play")))
+	tb.waitFor("the video to play from 0:00 past 2 s", `document.getElementById("video").currentTime > 2`, time.Minute)
+	tb.waitFor("the whole length on the timeline",
+		fmt.Sprintf(`Math.abs(document.getElementById("video").duration - %d) < 1`, seconds), stepTimeout)
+	apiCall(t, studentAPI, "GET", l.URL+"/api/v1/lessons/"+lesson.ID, nil, &lesson, http.StatusOK)
+	if lesson.Status != "processing" {
+		t.Fatalf("the lesson is %s before the seek; the test needs it still processing", lesson.Status)
+	}
+	// Chunk 13 (after the audio's piece 0) holds 0:48–0:52.
+	if chunkDone(l.logText(), 13) {
+		t.Fatal("the chunk at 0:50 was encoded before the seek; the test needs it still to come")
+	}
+	tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.lecternPlayer.seek(%d)`, seekTo*1000)))
+	tb.waitFor("the video to play after the seek beyond the encoded part",
+		fmt.Sprintf(`(() => { const v = document.getElementById("video"); return !v.paused && v.currentTime > %d; })()`, seekTo+1),
+		2*time.Minute)
+	tb.shot("play-while-processing")
+	if !chunkDone(l.logText(), 13) || chunkDone(l.logText(), 12) {
+		t.Errorf("when the video played at 0:50, chunk 13 done %v, chunk 12 done %v; want the sought chunk first",
+			chunkDone(l.logText(), 13), chunkDone(l.logText(), 12))
+	}
+	if failed := eval[string](tb, `window.playerFailed`); failed != "" {
+		t.Errorf("the player showed an error: %q", failed)
+	}
+}
+
+// makeChunkyClip is seconds of 1280×720 video with a tone: three rungs to
+// encode, so that chunks take a while.
+func makeChunkyClip(t *testing.T, seconds int) string {
+	t.Helper()
+	ffmpeg, _ := testenv.FFmpeg(t)
+	out := filepath.Join(t.TempDir(), "lecture.mp4")
+	d := fmt.Sprint(seconds)
+	cmd := exec.Command(ffmpeg, "-v", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration="+d,
+		"-f", "lavfi", "-i", "sine=frequency=440:duration="+d,
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("generate clip: %v\n%s", err, b)
+	}
+	return out
+}
+
+// chunkDone reports whether the log says that piece index of a chunked
+// transcode is done.
+func chunkDone(log string, index int) bool {
+	for line := range strings.SplitSeq(log, "\n") {
+		var rec struct {
+			Msg   string
+			Chunk *int
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "transcode chunk done" && rec.Chunk != nil && *rec.Chunk == index {
+			return true
+		}
+	}
+	return false
+}
