@@ -352,6 +352,7 @@ func TestTrashPurge(t *testing.T) {
 			if n := len(storedKeys(t, fx.Store, lectern.LessonPrefix(young))); n != 0 {
 				t.Errorf("emptying the trash left %d objects of the young lesson", n)
 			}
+			m.teacher.do(t, "POST", "/api/v1/trash/lessons/"+young+"/restore", nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
 		})
 	})
 }
