@@ -7,7 +7,9 @@
 # ./bench/media (a Lectern with one published lesson, SQLite and disk storage,
 # in a temporary directory), starts nginx (sendfile on, no access log) on a
 # loopback port serving the very file Lectern stores, then:
-#   1. wrk against nginx, then against Lectern: requests/s of each, the ratio;
+#   1. wrk against nginx, then against Lectern: requests/s of each, the ratio,
+#      and the CPU time each server spent per request (from /proc: less
+#      disturbed than the rate when the machine is shared);
 #   2. wrk with LECTERN_BENCH_MEMORY_CONNECTIONS (500) connections for
 #      LECTERN_BENCH_MEMORY_SECONDS (60) against Lectern, printing its
 #      resident memory every 10 s and the requests/s.
@@ -21,6 +23,8 @@
 # LECTERN_BENCH_THREADS (2), LECTERN_BENCH_MEMORY_CONNECTIONS,
 # LECTERN_BENCH_MEMORY_SECONDS, LECTERN_BENCH_BEFORE.
 # Figures depend on the machine: the script prints its cores and load.
+# To profile Lectern under this load, run ./bench/media with -pprof ADDR
+# and wrk against the URL it prints (README, Benchmarks).
 set -eu
 cd "$(dirname "$0")/.."
 size=${LECTERN_BENCH_SIZE:-1270000}
