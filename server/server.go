@@ -413,7 +413,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerSessionRoutes(api)
 	s.registerPasswordResetRoutes(e, api)
 	s.registerOIDCRoutes(e)
-	s.registerAccountRoutes(api)
+	s.registerAccountRoutes(e, api)
 	s.registerTokenRoutes(api)
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)
