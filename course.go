@@ -3,6 +3,7 @@ package lectern
 import (
 	"strings"
 	"time"
+	_ "time/tzdata" // time zone names work where the system has no zoneinfo (containers)
 	"unicode"
 )
 
@@ -23,9 +24,23 @@ type Course struct {
 	JoinCode    string    `json:"join_code,omitempty" db:"join_code"`
 	OwnerID     string    `json:"owner_id" db:"owner_id"`
 	CreatedAt   time.Time `json:"created_at" db:"created_at"`
+	// TimeZone is the IANA time zone in which the course's teachers give
+	// dates ("UTC" unless they chose one).
+	TimeZone string `json:"time_zone" db:"time_zone"`
+	// ArchivedAt is when the course was archived, nil when it is not: an
+	// archived course is read-only for everyone and still watchable by its
+	// members.
+	ArchivedAt *time.Time `json:"archived_at" db:"archived_at"`
 	// MyRole is the viewer's role in the course, filled by queries made on
 	// behalf of a user; empty for an admin who is not a member.
 	MyRole MemberRole `json:"my_role,omitempty" db:"my_role"`
+}
+
+// CourseUpdate holds the course settings to change; nil means unchanged.
+type CourseUpdate struct {
+	Title       *string
+	Description *string
+	TimeZone    *string
 }
 
 // CourseMember is one person in a course, with their role there.
@@ -58,4 +73,16 @@ func FormatJoinCode(code string) string {
 		return string(r[:n/2]) + "-" + string(r[n/2:])
 	}
 	return string(r)
+}
+
+// ValidTimeZone checks that name is an IANA time zone name
+// ("Europe/Paris", "UTC"), as a course's time zone must be.
+func ValidTimeZone(name string) error {
+	if name == "" || name == "Local" || strings.TrimSpace(name) != name {
+		return Errorf(EINVALID, "time zone must be an IANA time zone name such as Europe/Paris or UTC")
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return Errorf(EINVALID, "%q is not a time zone we know: give an IANA name such as Europe/Paris or UTC", name)
+	}
+	return nil
 }

@@ -43,7 +43,8 @@ func visibleTo(viewer *lectern.User) (string, []any) {
 	}
 	return `(vm.role IS NOT NULL OR ` + admin + `)
 		AND (c.visibility = 'class' OR c.author_id = ? OR c.thread_author_id = ?
-			OR (c.visibility = 'teachers' AND (vm.role = 'teacher' OR ` + admin + `)))`,
+			OR (c.visibility = 'teachers' AND (vm.role = 'teacher' OR ` + admin + `)))
+		AND ` + liveComment,
 		[]any{viewer.ID, viewer.ID}
 }
 
@@ -75,7 +76,7 @@ func lessonFor(ctx context.Context, t tx, lessonID string, viewer *lectern.User)
 	var l commentLesson
 	err := t.get(ctx, &l, `SELECT l.course_id, l.duration_ms, COALESCE(m.role, '') AS my_role
 		FROM lessons l LEFT JOIN course_members m ON m.course_id = l.course_id AND m.user_id = ?
-		WHERE l.id = ?`, viewer.ID, lessonID)
+		WHERE l.id = ? AND `+liveLesson, viewer.ID, lessonID)
 	if notFound(err) || (err == nil && l.MyRole == "" && !viewer.IsAdmin()) {
 		return nil, lectern.Errorf(lectern.ENOTFOUND, "lesson not found")
 	}

@@ -115,7 +115,7 @@ func (db *DB) FindInboxCounts(ctx context.Context, viewer *lectern.User) (*lecte
 			JOIN comments a ON a.id = n.answer_id
 			`+viewerJoin+`
 			WHERE n.user_id = ? AND n.read_at IS NULL AND c.deleted_at IS NULL AND a.deleted_at IS NULL
-				AND c.author_id = n.user_id AND (vm.role IS NOT NULL OR `+admin+`)`, viewer.ID, viewer.ID)
+				AND c.author_id = n.user_id AND (vm.role IS NOT NULL OR `+admin+`) AND `+liveComment+``, viewer.ID, viewer.ID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find inbox counts: %w", err)
@@ -154,7 +154,7 @@ func (db *DB) FindNotifications(ctx context.Context, viewer *lectern.User) ([]*l
 			JOIN lessons l ON l.id = c.lesson_id
 			`+viewerJoin+`
 			WHERE n.user_id = ? AND n.read_at IS NULL AND c.deleted_at IS NULL AND a.deleted_at IS NULL
-				AND c.author_id = n.user_id AND (vm.role IS NOT NULL OR `+admin+`)
+				AND c.author_id = n.user_id AND (vm.role IS NOT NULL OR `+admin+`) AND `+liveComment+`
 			ORDER BY n.created_at DESC, n.id DESC LIMIT ?`, viewer.ID, viewer.ID, maxNotifications)
 	})
 	if err != nil {

@@ -46,7 +46,7 @@ func validMemberRole(r lectern.MemberRole) bool {
 // courseColumns selects a course and the viewer's role in it from
 // courses c LEFT JOIN course_members m.
 const courseColumns = `c.id, c.title, c.description, c.join_code, c.owner_id, c.created_at,
-	COALESCE(m.role, '') AS my_role`
+	c.time_zone, c.archived_at, COALESCE(m.role, '') AS my_role`
 
 // CreateCourse stores c, filling c.ID, c.JoinCode (unique), c.CreatedAt,
 // and makes c.OwnerID a teacher of it (c.MyRole is "teacher"). It returns
@@ -59,6 +59,7 @@ func (db *DB) CreateCourse(ctx context.Context, c *lectern.Course) error {
 	nc.ID = newID()
 	nc.CreatedAt = db.now()
 	nc.MyRole = lectern.MemberTeacher
+	nc.TimeZone = "UTC" // the column's default; UpdateCourse changes it
 	err := db.write(ctx, func(t tx) error {
 		if err := userExists(ctx, t, nc.OwnerID); err != nil {
 			return err
@@ -118,7 +119,7 @@ func (db *DB) FindCourse(ctx context.Context, id string, viewer *lectern.User) (
 	err := db.read(ctx, func(t tx) error {
 		return t.get(ctx, &c, `SELECT `+courseColumns+`
 			FROM courses c LEFT JOIN course_members m ON m.course_id = c.id AND m.user_id = ?
-			WHERE c.id = ?`, viewer.ID, id)
+			WHERE c.id = ? AND c.deleted_at IS NULL`, viewer.ID, id)
 	})
 	if notFound(err) || (err == nil && c.MyRole == "" && !viewer.IsAdmin()) {
 		return nil, lectern.Errorf(lectern.ENOTFOUND, "course not found")
@@ -142,7 +143,7 @@ func (db *DB) FindCourseByJoinCode(ctx context.Context, code string, viewer *lec
 	err := db.read(ctx, func(t tx) error {
 		return t.get(ctx, &c, `SELECT `+courseColumns+`
 			FROM courses c LEFT JOIN course_members m ON m.course_id = c.id AND m.user_id = ?
-			WHERE c.join_code = ?`, viewer.ID, normJoinCode(code))
+			WHERE c.join_code = ? AND c.deleted_at IS NULL`, viewer.ID, normJoinCode(code))
 	})
 	if notFound(err) {
 		return nil, lectern.Errorf(lectern.ENOTFOUND, "no course with this join code")
@@ -153,9 +154,19 @@ func (db *DB) FindCourseByJoinCode(ctx context.Context, code string, viewer *lec
 	return &c, nil
 }
 
-// FindCourses returns the courses viewer teaches or follows, newest
-// first, with MyRole filled.
+// FindCourses returns the courses viewer teaches or follows that are not
+// archived, newest first, with MyRole filled.
 func (db *DB) FindCourses(ctx context.Context, viewer *lectern.User) ([]*lectern.Course, error) {
+	return db.findCourses(ctx, viewer, `c.archived_at IS NULL`)
+}
+
+// FindArchivedCourses returns the archived courses viewer teaches or
+// follows, most recently archived first, with MyRole filled.
+func (db *DB) FindArchivedCourses(ctx context.Context, viewer *lectern.User) ([]*lectern.Course, error) {
+	return db.findCourses(ctx, viewer, `c.archived_at IS NOT NULL`)
+}
+
+func (db *DB) findCourses(ctx context.Context, viewer *lectern.User, cond string) ([]*lectern.Course, error) {
 	courses := []*lectern.Course{}
 	if viewer == nil {
 		return courses, nil
@@ -163,7 +174,8 @@ func (db *DB) FindCourses(ctx context.Context, viewer *lectern.User) ([]*lectern
 	err := db.read(ctx, func(t tx) error {
 		return t.sel(ctx, &courses, `SELECT `+courseColumns+`
 			FROM courses c JOIN course_members m ON m.course_id = c.id AND m.user_id = ?
-			ORDER BY c.created_at DESC, c.id DESC`, viewer.ID)
+			WHERE c.deleted_at IS NULL AND `+cond+`
+			ORDER BY c.archived_at DESC, c.created_at DESC, c.id DESC`, viewer.ID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find courses: %w", err)
@@ -180,12 +192,15 @@ func (db *DB) JoinCourse(ctx context.Context, code string, userID string) (*lect
 	err := db.write(ctx, func(t tx) error {
 		err := t.get(ctx, &c, `SELECT `+courseColumns+`
 			FROM courses c LEFT JOIN course_members m ON m.course_id = c.id AND m.user_id = ?
-			WHERE c.join_code = ?`, userID, normJoinCode(code))
+			WHERE c.join_code = ? AND c.deleted_at IS NULL`, userID, normJoinCode(code))
 		if notFound(err) {
 			return lectern.Errorf(lectern.ENOTFOUND, "no course with this join code")
 		}
 		if err != nil || c.MyRole != "" {
 			return err
+		}
+		if c.ArchivedAt != nil {
+			return lectern.Errorf(lectern.ECONFLICT, "this course is archived: nobody can join it until a teacher restores it")
 		}
 		if err := userExists(ctx, t, userID); err != nil {
 			return err

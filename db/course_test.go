@@ -23,7 +23,7 @@ func TestCourses(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := &lectern.Course{ID: c.ID, Title: "Physics", Description: "waves", JoinCode: c.JoinCode,
-				OwnerID: teacher.ID, CreatedAt: stored(now), MyRole: lectern.MemberTeacher}
+				OwnerID: teacher.ID, CreatedAt: stored(now), TimeZone: "UTC", MyRole: lectern.MemberTeacher}
 			if diff := cmp.Diff(want, c); diff != "" {
 				t.Errorf("CreateCourse filled (-want +got):\n%s", diff)
 			}

@@ -380,6 +380,24 @@ func TestConcurrentWrites(t *testing.T) {
 	})
 }
 
+// oldComment stores a comment on l by author at atMS with the columns of
+// the schema that brought comments, deleted or not, as a release before
+// later migrations did (the queries of today read later columns).
+func oldComment(tb testing.TB, d *db.DB, l *lectern.Lesson, author *lectern.User, atMS int64, body string, deleted bool) {
+	tb.Helper()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	var deletedAt *time.Time
+	if deleted {
+		deletedAt = &now
+	}
+	if err := d.Exec(context.Background(), `INSERT INTO comments (id, lesson_id, course_id, author_id,
+		thread_author_id, kind, visibility, at_ms, body, created_at, deleted_at)
+		VALUES (?, ?, ?, ?, ?, 'comment', 'class', ?, ?, ?, ?)`,
+		testenv.Name("oldc"), l.ID, l.CourseID, author.ID, author.ID, atMS, body, now, deletedAt); err != nil {
+		tb.Fatalf("insert comment: %v", err)
+	}
+}
+
 // oldLesson stores a lesson with the columns of the first schema only,
 // as a release before later migrations did (CreateLesson writes columns
 // those releases lacked).

@@ -82,7 +82,7 @@ func (db *DB) FindLesson(ctx context.Context, id string, viewer *lectern.User) (
 	err := db.read(ctx, func(t tx) error {
 		return t.get(ctx, &l, `SELECT `+lessonColumns+`, COALESCE(m.role, '') AS my_role
 			FROM lessons l LEFT JOIN course_members m ON m.course_id = l.course_id AND m.user_id = ?
-			WHERE l.id = ?`, viewer.ID, id)
+			WHERE l.id = ? AND `+liveLesson, viewer.ID, id)
 	})
 	if notFound(err) || (err == nil && l.MyRole == "" && !viewer.IsAdmin()) {
 		return nil, "", lectern.Errorf(lectern.ENOTFOUND, "lesson not found")
@@ -119,7 +119,7 @@ func (db *DB) FindLessons(ctx context.Context, courseID string) ([]*lectern.Less
 	lessons := []*lectern.Lesson{}
 	err := db.read(ctx, func(t tx) error {
 		return t.sel(ctx, &lessons, `SELECT `+lessonColumns+` FROM lessons l `+lessonOrderJoin+`
-			WHERE l.course_id = ? ORDER BY `+lessonOrder, courseID)
+			WHERE l.course_id = ? AND l.deleted_at IS NULL ORDER BY `+lessonOrder, courseID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find lessons: %w", err)

@@ -68,7 +68,7 @@ func (db *DB) CheckLessonAccess(ctx context.Context, lessonID, userID string) er
 		return t.get(ctx, &n, `SELECT COUNT(*) FROM lessons l
 			JOIN users u ON u.id = ?
 			LEFT JOIN course_members m ON m.course_id = l.course_id AND m.user_id = u.id
-			WHERE l.id = ? AND (m.user_id IS NOT NULL OR u.role = 'admin')`, userID, lessonID)
+			WHERE l.id = ? AND (m.user_id IS NOT NULL OR u.role = 'admin') AND `+liveLesson, userID, lessonID)
 	})
 	if err != nil {
 		return fmt.Errorf("check lesson access: %w", err)

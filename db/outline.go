@@ -186,7 +186,7 @@ func findOutline(ctx context.Context, t tx, courseID string) (*lectern.Outline, 
 		SectionID string `db:"section_id"`
 	}
 	if err := t.sel(ctx, &lessons, `SELECT l.id, COALESCE(l.section_id, '') AS section_id
-		FROM lessons l `+lessonOrderJoin+` WHERE l.course_id = ? ORDER BY `+lessonOrder, courseID); err != nil {
+		FROM lessons l `+lessonOrderJoin+` WHERE l.course_id = ? AND l.deleted_at IS NULL ORDER BY `+lessonOrder, courseID); err != nil {
 		return nil, err
 	}
 	for _, l := range lessons {

@@ -260,8 +260,8 @@ func findLessonAccess(ctx context.Context, t tx, keys []progressKey) (map[progre
 		err := t.sel(ctx, &found, `SELECT v.column1 AS user_id, v.column2 AS lesson_id,
 				l.duration_ms, c.completion_threshold, COALESCE(m.role, '') AS role
 			FROM (VALUES `+valuesList(len(keys), 2)+`) AS v
-			JOIN lessons l ON l.id = v.column2
-			JOIN courses c ON c.id = l.course_id
+			JOIN lessons l ON l.id = v.column2 AND l.deleted_at IS NULL
+			JOIN courses c ON c.id = l.course_id AND c.deleted_at IS NULL
 			LEFT JOIN course_members m ON m.course_id = l.course_id AND m.user_id = v.column1`, args...)
 		for _, a := range found {
 			out[progressKey{a.UserID, a.LessonID}] = a

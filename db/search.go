@@ -192,12 +192,14 @@ func (db *DB) Search(ctx context.Context, viewer *lectern.User, f SearchFilter) 
 func searchScope(ctx context.Context, t tx, viewer *lectern.User, courseID string) ([]string, error) {
 	var ids []string
 	if courseID == "" {
-		err := t.sel(ctx, &ids, `SELECT course_id FROM course_members WHERE user_id = ? ORDER BY course_id`, viewer.ID)
+		err := t.sel(ctx, &ids, `SELECT m.course_id FROM course_members m
+			JOIN courses c ON c.id = m.course_id AND c.deleted_at IS NULL
+			WHERE m.user_id = ? ORDER BY m.course_id`, viewer.ID)
 		return ids, err
 	}
 	err := t.sel(ctx, &ids, `SELECT c.id FROM courses c
 		LEFT JOIN course_members m ON m.course_id = c.id AND m.user_id = ?
-		WHERE c.id = ? AND (m.role IS NOT NULL OR ?)`, viewer.ID, courseID, viewer.IsAdmin())
+		WHERE c.id = ? AND c.deleted_at IS NULL AND (m.role IS NOT NULL OR ?)`, viewer.ID, courseID, viewer.IsAdmin())
 	if err == nil && len(ids) == 0 {
 		return nil, lectern.Errorf(lectern.ENOTFOUND, "course not found")
 	}
@@ -246,6 +248,7 @@ func (db *DB) searchSQL(viewer *lectern.User, q searchQuery, courses []string, l
 		LEFT JOIN caption_tracks ct ON ct.lesson_id = e.lesson_id AND ct.lang = e.lang
 		WHERE e.course_id IN (?` + strings.Repeat(", ?", len(courses)-1) + `)
 		AND ` + lessonVisibleTo(viewer) + `
+		AND l.deleted_at IS NULL
 		AND (e.comment_id IS NULL OR (c.deleted_at IS NULL AND ` + vis + `))
 		AND (e.kind <> 'caption' OR ct.status = 'published' OR ` + teachesSQL(viewer) + `)
 		ORDER BY k.rank DESC, l.created_at, l.id, e.at_ms, e.id LIMIT ? OFFSET ?`, args

@@ -489,17 +489,8 @@ func TestSearchMigrationBackfills(t *testing.T) {
 		course := newCourse(t, d, teacher)
 		l := oldLesson(t, d, course, "Old lesson", "Described before search", 3600_000)
 		mustSave(t, d, captionSave(l, "en", "a", teacher, "a cue from before"))
-		c := &lectern.Comment{LessonID: l.ID, Kind: lectern.KindComment, Visibility: lectern.VisibilityClass, AtMS: 3000, Body: "an entry from before"}
-		if err := d.CreateComment(ctx, c, teacher); err != nil {
-			t.Fatal(err)
-		}
-		gone := &lectern.Comment{LessonID: l.ID, Kind: lectern.KindComment, Visibility: lectern.VisibilityClass, AtMS: 4000, Body: "removed from before"}
-		if err := d.CreateComment(ctx, gone, teacher); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := d.DeleteComment(ctx, gone.ID, teacher); err != nil {
-			t.Fatal(err)
-		}
+		oldComment(t, d, l, teacher, 3000, "an entry from before", false)
+		oldComment(t, d, l, teacher, 4000, "", true) // deleted, as DeleteComment leaves it
 		if err := d.Migrate(ctx); err != nil {
 			t.Fatalf("Migrate: %v", err)
 		}

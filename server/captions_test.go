@@ -371,8 +371,10 @@ func testCaptionDelete(t *testing.T, cc *captionClass) {
 	if got := cc.vtt(t, cc.student, "de-CH"); !strings.Contains(got, "Grüezi") {
 		t.Errorf("deleting de took de-CH with it: %q", got)
 	}
-	// Deleting the lesson takes every caption object with it.
+	// Deleting the lesson, then emptying the trash, takes every caption
+	// object with it.
 	cc.teacher.do(t, "DELETE", "/api/v1/lessons/"+cc.lessonID, nil).want(http.StatusNoContent)
+	cc.admin.do(t, "DELETE", "/api/v1/trash/lessons/"+cc.lessonID, nil).want(http.StatusNoContent)
 	if keys := storedKeys(t, cc.ts.Store, lectern.LessonPrefix(cc.lessonID)); len(keys) != 0 {
 		t.Errorf("objects left after deleting the lesson: %v", keys)
 	}

@@ -21,6 +21,9 @@ func (s *Server) registerCourseRoutes(g *echo.Group) {
 	g.POST("/courses/join", s.handleCourseJoin, s.requireUser)
 	g.GET("/courses/:id", s.handleCourseGet, s.requireUser)
 	g.PATCH("/courses/:id", s.handleCourseUpdate, s.requireUser)
+	g.DELETE("/courses/:id", s.handleCourseTrash, s.requireUser)
+	g.POST("/courses/:id/archive", s.handleCourseArchive, s.requireUser)
+	g.POST("/courses/:id/unarchive", s.handleCourseUnarchive, s.requireUser)
 	s.registerMemberRoutes(g)
 }
 
@@ -74,10 +77,19 @@ type courseListResponse struct {
 	Courses []*lectern.Course `json:"courses"`
 }
 
-// handleCourseList lists the courses the caller teaches or follows.
+// handleCourseList lists the courses the caller teaches or follows:
+// those not archived, or with ?archived=true the archived ones.
 func (s *Server) handleCourseList(c echo.Context) error {
 	u := currentUser(c)
-	courses, err := s.db.FindCourses(c.Request().Context(), u)
+	find := s.db.FindCourses
+	switch c.QueryParam("archived") {
+	case "", "false":
+	case "true":
+		find = s.db.FindArchivedCourses
+	default:
+		return lectern.Errorf(lectern.EINVALID, "archived must be true or false")
+	}
+	courses, err := find(c.Request().Context(), u)
 	if err != nil {
 		return fmt.Errorf("find courses: %w", err)
 	}
@@ -136,7 +148,10 @@ func (s *Server) handleCourseJoin(c echo.Context) error {
 // courseUpdateRequest holds the course settings to change; absent fields
 // stay as they are.
 type courseUpdateRequest struct {
-	CompletionThreshold *int `json:"completion_threshold"`
+	Title               *string `json:"title"`
+	Description         *string `json:"description"`
+	TimeZone            *string `json:"time_zone"`
+	CompletionThreshold *int    `json:"completion_threshold"`
 }
 
 // courseUpdateResponse is the course with the settings a PATCH changes.
@@ -145,10 +160,43 @@ type courseUpdateResponse struct {
 	CompletionThreshold int `json:"completion_threshold"`
 }
 
+// update returns the course fields of r, checked; nothing is set when r
+// changes none of them.
+func (r *courseUpdateRequest) update() (lectern.CourseUpdate, error) {
+	var upd lectern.CourseUpdate
+	if r.Title != nil {
+		title, err := validateText("title", *r.Title, 1, maxTitleLen)
+		if err != nil {
+			return upd, err
+		}
+		upd.Title = &title
+	}
+	if r.Description != nil {
+		desc, err := validateText("description", *r.Description, 0, maxDescriptionLen)
+		if err != nil {
+			return upd, err
+		}
+		upd.Description = &desc
+	}
+	if r.TimeZone != nil {
+		if err := lectern.ValidTimeZone(*r.TimeZone); err != nil {
+			return upd, err
+		}
+		upd.TimeZone = r.TimeZone
+	}
+	if r.CompletionThreshold != nil {
+		if err := lectern.ValidateCompletionThreshold(*r.CompletionThreshold); err != nil {
+			return upd, err
+		}
+	}
+	return upd, nil
+}
+
 // handleCourseUpdate changes a course's settings (its teachers and
-// admins; students get 403, others 404). Today that is the completion
-// threshold: the percentage of a lesson a student must watch to complete
-// it (1 to 100, default 90).
+// admins; students get 403, others 404): its title, description, time
+// zone (an IANA name) and completion threshold (the percentage of a
+// lesson a student must watch to complete it, 1 to 100, default 90).
+// Every field is checked before anything changes.
 func (s *Server) handleCourseUpdate(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := currentUser(c)
@@ -160,11 +208,30 @@ func (s *Server) handleCourseUpdate(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if req.CompletionThreshold == nil {
-		return lectern.Errorf(lectern.EINVALID, "nothing to change: send completion_threshold")
+	upd, err := req.update()
+	if err != nil {
+		return err
 	}
-	if err := s.db.UpdateCourseCompletionThreshold(ctx, course.ID, *req.CompletionThreshold); err != nil {
-		return fmt.Errorf("update course: %w", err)
+	changes := upd != lectern.CourseUpdate{}
+	if !changes && req.CompletionThreshold == nil {
+		return lectern.Errorf(lectern.EINVALID, "nothing to change: send title, description, time_zone or completion_threshold")
 	}
-	return c.JSON(http.StatusOK, courseUpdateResponse{courseView(course, u), *req.CompletionThreshold})
+	if changes {
+		if err := s.db.UpdateCourse(ctx, course.ID, upd); err != nil {
+			return fmt.Errorf("update course: %w", err)
+		}
+	}
+	if req.CompletionThreshold != nil {
+		if err := s.db.UpdateCourseCompletionThreshold(ctx, course.ID, *req.CompletionThreshold); err != nil {
+			return fmt.Errorf("update course: %w", err)
+		}
+	}
+	if course, err = s.db.FindCourse(ctx, course.ID, u); err != nil {
+		return fmt.Errorf("find course: %w", err)
+	}
+	threshold, err := s.db.FindCourseCompletionThreshold(ctx, course.ID)
+	if err != nil {
+		return fmt.Errorf("find course: %w", err)
+	}
+	return c.JSON(http.StatusOK, courseUpdateResponse{courseView(course, u), threshold})
 }

@@ -251,27 +251,6 @@ func (s *Server) lessonDetail(ctx context.Context, l *lectern.Lesson, role lecte
 	return resp, nil
 }
 
-// handleLessonDelete removes a lesson and everything stored for it (course
-// teachers and admins). Objects go first: if that fails the lesson is
-// still there and the request can be retried.
-func (s *Server) handleLessonDelete(c echo.Context) error {
-	ctx := c.Request().Context()
-	u := currentUser(c)
-	l, err := s.findTaughtLesson(ctx, c.Param("id"), u, "delete lessons")
-	if err != nil {
-		return err
-	}
-	if err := s.storage.DeletePrefix(ctx, lectern.LessonPrefix(l.ID)); err != nil {
-		return fmt.Errorf("delete objects of lesson %s: %w", l.ID, err)
-	}
-	if err := s.db.DeleteLesson(ctx, l.ID); err != nil {
-		return fmt.Errorf("delete lesson: %w", err)
-	}
-	// Media links stop working now, in every API process (authcache.go).
-	s.invalidateAuth(ctx, "l:"+l.ID)
-	return c.NoContent(http.StatusNoContent)
-}
-
 // lessonUpdateRequest holds the lesson fields a teacher may change; an
 // absent field is left as it is.
 type lessonUpdateRequest struct {

@@ -116,8 +116,13 @@ func TestLessons(t *testing.T) {
 			teacherA.do(t, "DELETE", "/api/v1/lessons/"+idA, nil).want(http.StatusNoContent)
 			studentA.do(t, "GET", "/api/v1/lessons/"+idA, nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
 			teacherA.do(t, "DELETE", "/api/v1/lessons/"+idA, nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
+			if keys := storedKeys(t, fx.Store, "lessons/"); len(keys) != 3 {
+				t.Errorf("stored keys after delete = %q; want all three kept in the trash", keys)
+			}
+			// Removing it from the trash removes its objects.
+			admin.do(t, "DELETE", "/api/v1/trash/lessons/"+idA, nil).want(http.StatusNoContent)
 			if keys := storedKeys(t, fx.Store, "lessons/"); !cmp.Equal(keys, []string{"lessons/" + idB + "/source"}) {
-				t.Errorf("stored keys after delete = %q; want only lesson B's", keys)
+				t.Errorf("stored keys after purge = %q; want only lesson B's", keys)
 			}
 		})
 

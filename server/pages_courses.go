@@ -12,10 +12,16 @@ import (
 )
 
 // handleCoursesPage lists my courses, with the forms to create one
-// (teachers, admins) and to join one by code.
+// (teachers, admins) and to join one by code; with ?archived=true, my
+// archived courses.
 func (s *Server) handleCoursesPage(c echo.Context, u *lectern.User) error {
 	ctx := c.Request().Context()
-	courses, err := s.db.FindCourses(ctx, u)
+	archived := c.QueryParam("archived") == "true"
+	find := s.db.FindCourses
+	if archived {
+		find = s.db.FindArchivedCourses
+	}
+	courses, err := find(ctx, u)
 	if err != nil {
 		return fmt.Errorf("find courses: %w", err)
 	}
@@ -34,14 +40,19 @@ func (s *Server) handleCoursesPage(c echo.Context, u *lectern.User) error {
 		}
 		storage = q.String()
 	}
+	title := "My courses"
+	if archived {
+		title = "Archived courses"
+	}
 	return s.render(c, http.StatusOK, pageView{
-		Name: "courses", Title: "My courses", User: u, Nav: "courses", Script: "js/courses.js",
+		Name: "courses", Title: title, User: u, Nav: "courses", Script: "js/courses.js",
 		View: struct {
 			Courses   []*lectern.Course
 			CanCreate bool
 			Answers   []answerNote
 			Storage   string
-		}{courses, canCreate, answers, storage},
+			Archived  bool
+		}{courses, canCreate, answers, storage, archived},
 	})
 }
 
@@ -72,6 +83,9 @@ type lessonRef struct {
 type coursePageView struct {
 	Course   *lectern.Course
 	Teaching bool
+	// Editing is Teaching in a course that is not archived: the page
+	// offers to add, move and rename.
+	Editing bool
 	// JoinCode is the course's join code as people read it, and JoinPath
 	// the join link's path (teachers only).
 	JoinCode string
@@ -87,6 +101,8 @@ type coursePageView struct {
 	// LMS are the LMS courses the course is linked to, with their
 	// rosters' sync state (teachers only; lti_roster.go).
 	LMS []*db.LTIContextRow
+	// TrashDays is how many days a deleted course can be restored.
+	TrashDays int
 }
 
 // coursePageLesson is a lesson row of the course page: students get a
@@ -140,6 +156,7 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 		return fmt.Errorf("find lessons: %w", err)
 	}
 	v := coursePageView{Course: course, Teaching: mayTeach(u, course.MyRole), ReadyLessons: []lessonRef{}}
+	v.Editing = v.Teaching && course.ArchivedAt == nil
 	// The page shows what the lessons API shows: the script's first
 	// render and its polls then agree.
 	scripted, err := s.courseLessons(ctx, course, lessons, u)
@@ -162,6 +179,7 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 	data := map[string]any{
 		"course_id":     course.ID,
 		"teaching":      v.Teaching,
+		"editing":       v.Editing,
 		"ready_lessons": v.ReadyLessons,
 	}
 	if v.Teaching {
@@ -169,6 +187,7 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 	}
 	if v.Teaching {
 		data["lessons"] = scripted
+		v.TrashDays = s.trashDays()
 		v.JoinCode = lectern.FormatJoinCode(course.JoinCode)
 		v.JoinPath = joinPath(course.JoinCode)
 		members, err := s.db.FindCourseMembers(ctx, course.ID)

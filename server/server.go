@@ -128,6 +128,13 @@ type Options struct {
 	// negative turns the periodic sync off (teachers and admins still
 	// sync on demand).
 	LTIRosterInterval time.Duration
+	// TrashRetention is how long a deleted course or lesson stays in the
+	// trash, restorable, before the purge removes its media and data;
+	// zero means lectern.DefaultTrashRetention (30 days).
+	// TrashPurgeInterval is how often the purge looks (trash.go); zero
+	// means DefaultTrashPurgeInterval, negative turns it off.
+	TrashRetention     time.Duration
+	TrashPurgeInterval time.Duration
 }
 
 // Server serves Lectern's HTTP API. It is safe for concurrent use.
@@ -178,6 +185,10 @@ type Server struct {
 	// scores is the LTI score sender, rosters the LTI roster sync (nil
 	// when off).
 	scores, rosters *loop
+	// trashPurge removes what has been in the trash past trashKeep
+	// (trash.go).
+	trashPurge *loop
+	trashKeep  time.Duration
 
 	// mail is the outbox's sender (mail.go); resets throttle password
 	// reset requests (password_reset.go).
@@ -315,6 +326,8 @@ func New(opts Options) (*Server, error) {
 	s.startLTIScores(opts.LTIScoreInterval)
 	s.startMailSender(opts.MailInterval)
 	s.startLTIRosters(opts.LTIRosterInterval)
+	s.trashKeep = opts.TrashRetention
+	s.startTrashPurge(opts.TrashPurgeInterval)
 	return s, nil
 }
 
@@ -334,6 +347,7 @@ func (s *Server) Close() error {
 	s.scores.stop()
 	s.mail.sender.stop()
 	s.rosters.stop()
+	s.trashPurge.stop()
 	s.beats.close()
 	ctx, cancel := context.WithTimeout(context.Background(), tokenUsesCloseTimeout)
 	defer cancel()
@@ -388,11 +402,12 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerAdminJobRoutes(api)
 	s.registerSessionRoutes(api)
 	s.registerPasswordResetRoutes(e, api)
-	s.registerAccountRoutes(api)
+	s.registerAccountRoutes(e, api)
 	s.registerTokenRoutes(api)
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)
 	s.registerLessonRoutes(api)
+	s.registerTrashRoutes(api)
 	s.registerOutlineRoutes(api)
 	s.registerCaptionRoutes(api)
 	s.registerChapterRoutes(api)
@@ -407,6 +422,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerLTIRoutes(e, api)
 	s.registerPageRoutes(e)
 	s.registerTokenPage(e)
+	s.registerTrashPage(e)
 	s.registerUploadRoutes(e)
 	s.registerMediaRoutes(e)
 	return e

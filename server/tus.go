@@ -327,6 +327,15 @@ func (s *Server) tusLesson(ctx context.Context, meta tusd.MetaData) (*lectern.Le
 	if err != nil {
 		return nil, nil, err
 	}
+	// The tus routes are not under the lesson's path, which is how other
+	// writes to an archived course are refused (archive.go).
+	archived, err := s.db.ArchivedCourseOf(ctx, string(lectern.TrashLesson), l.ID, u)
+	if err != nil {
+		return nil, nil, fmt.Errorf("check archived course: %w", err)
+	}
+	if archived {
+		return nil, nil, errCourseArchived()
+	}
 	return l, u, nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lectern/lectern"
 )
 
 // Config is everything a lectern process is told from outside: the fixed
@@ -69,8 +71,11 @@ type Config struct {
 	// StorageQuota the bytes each teacher's lessons may take, 0 for no
 	// limit.
 	UploadExpiry time.Duration
-	MinFreeDisk  int64
-	StorageQuota int64
+	// TrashRetention is how long a deleted course or lesson can be
+	// restored before its media and data are removed (server/trash.go).
+	TrashRetention time.Duration
+	MinFreeDisk    int64
+	StorageQuota   int64
 	// StorageTimeout bounds each call a media request makes to storage.
 	StorageTimeout time.Duration
 	// Mail is how mail is sent (config_mail.go).
@@ -147,6 +152,7 @@ func DefaultConfig() Config {
 		StallTimeout:   5 * time.Minute,
 		ChunkSeconds:   32, // transcode.DefaultChunkSeconds (config.go does not import transcode)
 		UploadExpiry:   24 * time.Hour,
+		TrashRetention: lectern.DefaultTrashRetention,
 		MinFreeDisk:    512 << 20,
 		StorageTimeout: 8 * time.Second,
 		ASRLang:        "en",
@@ -202,6 +208,7 @@ func configVars() []configVar {
 		{"LECTERN_PASSWORD_HASH_CONCURRENCY", "password-hash-concurrency", "password checks computed at once, 19 MiB each (default: the number of CPUs)", setPositiveInt(func(c *Config) *int { return &c.PasswordHashConcurrency })},
 		// Storage limits (storage.go).
 		{"LECTERN_UPLOAD_EXPIRY", "upload-expiry", "abandoned partial uploads untouched for this long are removed (default 24h)", setDuration(func(c *Config) *time.Duration { return &c.UploadExpiry })},
+		{"LECTERN_TRASH_RETENTION", "trash-retention", "deleted courses and lessons can be restored from the trash for this long, then their media and data are removed: days (30d) or a duration (default 30d)", setTrashRetention},
 		{"LECTERN_MIN_FREE_DISK", "min-free-disk", "free space the data dir's disk must keep: below it /readyz fails and uploads are refused; 0 turns the check off (default 512MiB)", setMinFreeDisk},
 		{"LECTERN_STORAGE_QUOTA", "storage-quota", "storage each teacher's lessons may take, like 10GB; 0 means no limit (default 0)", setStorageQuota},
 		{"LECTERN_FFMPEG_SANDBOX", "ffmpeg-sandbox", "auto: run ffmpeg without network under bubblewrap when it is installed and works, else without (a warning says why); bwrap: refuse to start without it; off (default auto)", setFFmpegSandbox},
@@ -377,6 +384,26 @@ func setDuration(dst func(*Config) *time.Duration) func(*Config, string) error {
 		*dst(c) = d
 		return nil
 	}
+}
+
+// setTrashRetention reads a retention in days ("30d") or as a duration
+// ("720h").
+func setTrashRetention(c *Config, v string) error {
+	v = strings.TrimSpace(v)
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("must be a number of days like 30d, or a duration like 720h, got %q", v)
+		}
+		c.TrashRetention = time.Duration(n) * 24 * time.Hour
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("must be a number of days like 30d, or a duration like 720h, got %q", v)
+	}
+	c.TrashRetention = d
+	return nil
 }
 
 func setTrustedProxies(c *Config, v string) error {

@@ -59,6 +59,7 @@ func TestConfigDefaults(t *testing.T) {
 		ChunkSeconds:      32,
 		// Storage limits.
 		UploadExpiry:   24 * time.Hour,
+		TrashRetention: 30 * 24 * time.Hour,
 		MinFreeDisk:    512 << 20,
 		StorageTimeout: 8 * time.Second,
 		// Automatic captions: off, English when turned on.
@@ -103,6 +104,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"LECTERN_METRICS_ADDR":       "0.0.0.0:9100",
 		// Storage limits.
 		"LECTERN_UPLOAD_EXPIRY":   "6h",
+		"LECTERN_TRASH_RETENTION": "7d",
 		"LECTERN_MIN_FREE_DISK":   "0",
 		"LECTERN_STORAGE_QUOTA":   "10GB",
 		"LECTERN_STORAGE_TIMEOUT": "5s",
@@ -139,6 +141,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		MetricsAddr:       "0.0.0.0:9100",
 		// Storage limits.
 		UploadExpiry:   6 * time.Hour,
+		TrashRetention: 7 * 24 * time.Hour,
 		MinFreeDisk:    0,
 		StorageQuota:   10_000_000_000,
 		StorageTimeout: 5 * time.Second,
@@ -248,6 +251,8 @@ func TestConfigErrors(t *testing.T) {
 		{"ShutdownTimeout", map[string]string{"LECTERN_SHUTDOWN_TIMEOUT": "30"}, nil, "LECTERN_SHUTDOWN_TIMEOUT: "},
 		// Storage limits.
 		{"UploadExpiry", map[string]string{"LECTERN_UPLOAD_EXPIRY": "1 day"}, nil, "LECTERN_UPLOAD_EXPIRY: "},
+		{"TrashRetention", map[string]string{"LECTERN_TRASH_RETENTION": "a month"}, nil, "LECTERN_TRASH_RETENTION: must be a number of days like 30d"},
+		{"TrashRetentionDays", map[string]string{"LECTERN_TRASH_RETENTION": "0d"}, nil, "LECTERN_TRASH_RETENTION: "},
 		{"MinFreeDisk", map[string]string{"LECTERN_MIN_FREE_DISK": "-1GB"}, nil, "LECTERN_MIN_FREE_DISK: must be 0 or a size"},
 		{"StorageQuota", map[string]string{"LECTERN_STORAGE_QUOTA": "plenty"}, nil, "LECTERN_STORAGE_QUOTA: must be 0 or a size"},
 		{"StorageTimeout", map[string]string{"LECTERN_STORAGE_TIMEOUT": "30s"}, nil, "LECTERN_STORAGE_TIMEOUT: must be a duration from 1s to 10s"},

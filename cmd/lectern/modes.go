@@ -194,6 +194,7 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		StorageQuota:   cfg.StorageQuota,
 		StorageTimeout: cfg.StorageTimeout,
+		TrashRetention: cfg.TrashRetention,
 		MediaRedirect:  cfg.S3.Media == "redirect",
 		Uploads:        uploadOptions(cfg),
 		Queue:          p.enqueue,

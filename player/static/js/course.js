@@ -7,6 +7,7 @@ import './copy.js';
 import { api, bindForm, clock, el, pageData, toast } from './api.js';
 import { describeJob, isActive } from './jobstate.js';
 import { initOutline } from './outline.js';
+import './course_settings.js';
 
 const data = pageData();
 initOutline(data);

@@ -246,7 +246,7 @@ $('cancel').addEventListener('click', async () => {
 });
 window.addEventListener('online', () => { if (upload && paused) { showError(''); setPaused(false); upload.start(); } });
 $('delete-lesson').addEventListener('click', async () => {
-  if (!confirm('Delete this lesson and everything on it? This cannot be undone.')) return;
+  if (!confirm('Move this lesson to the trash? You can restore it from the Trash page.')) return;
   try {
     await api('DELETE', `/api/v1/lessons/${encodeURIComponent(lessonID)}`);
     location.assign(`/courses/${encodeURIComponent(data.course_id)}`);
