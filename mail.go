@@ -19,6 +19,9 @@ const (
 	MailPasswordReset = "password_reset"
 	// MailEmailChange carries a link that confirms a new email address.
 	MailEmailChange = "email_change"
+	// MailCourseInvitation invites an address with no account to a
+	// course; its link lets them set a name and password.
+	MailCourseInvitation = "course_invitation"
 )
 
 // OutgoingMail is a mail waiting in the outbox: what to send to whom, not
