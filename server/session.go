@@ -136,6 +136,12 @@ func (s *Server) verifyLogin(c echo.Context, email, password string) (*lectern.U
 	if u.DeactivatedAt != nil {
 		return nil, lectern.Errorf(lectern.EFORBIDDEN, lectern.DeactivatedMessage)
 	}
+	if only, err := s.ssoOnly(c.Request().Context(), u); err != nil || only {
+		if err == nil {
+			err = s.errSSOOnly()
+		}
+		return nil, err
+	}
 	return u, nil
 }
 
