@@ -23,9 +23,9 @@ func TestLessons(t *testing.T) {
 		studentA.do(t, "POST", "/api/v1/courses/join", map[string]string{"code": *courseA.JoinCode}).want(http.StatusOK)
 
 		lessonA := teacherA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons",
-			map[string]string{"title": "Week 1", "description": "Intro"}).want(http.StatusCreated).fields()
+			map[string]string{"publish_at": "now", "title": "Week 1", "description": "Intro"}).want(http.StatusCreated).fields()
 		lessonB := teacherB.do(t, "POST", "/api/v1/courses/"+courseB.ID+"/lessons",
-			map[string]string{"title": "Other week 1"}).want(http.StatusCreated).fields()
+			map[string]string{"publish_at": "now", "title": "Other week 1"}).want(http.StatusCreated).fields()
 		idA, idB := lessonA["id"].(string), lessonB["id"].(string)
 
 		t.Run("TeacherCreates", func(t *testing.T) {
@@ -53,7 +53,7 @@ func TestLessons(t *testing.T) {
 		t.Run("StudentOfAGets404ForB", func(t *testing.T) {
 			studentA.do(t, "GET", "/api/v1/courses/"+courseB.ID, nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
 			studentA.do(t, "GET", "/api/v1/courses/"+courseB.ID+"/lessons", nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
-			studentA.do(t, "POST", "/api/v1/courses/"+courseB.ID+"/lessons", map[string]string{"title": "x"}).
+			studentA.do(t, "POST", "/api/v1/courses/"+courseB.ID+"/lessons", map[string]string{"publish_at": "now", "title": "x"}).
 				wantError(http.StatusNotFound, lectern.ENOTFOUND)
 			studentA.do(t, "GET", "/api/v1/lessons/"+idB, nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
 			studentA.do(t, "DELETE", "/api/v1/lessons/"+idB, nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
@@ -63,21 +63,21 @@ func TestLessons(t *testing.T) {
 		})
 
 		t.Run("StudentMemberForbidden", func(t *testing.T) {
-			studentA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons", map[string]string{"title": "Mine"}).
+			studentA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Mine"}).
 				wantError(http.StatusForbidden, lectern.EFORBIDDEN)
 			studentA.do(t, "DELETE", "/api/v1/lessons/"+idA, nil).wantError(http.StatusForbidden, lectern.EFORBIDDEN)
 		})
 
 		t.Run("Invalid", func(t *testing.T) {
-			teacherA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons", map[string]string{"title": ""}).
+			teacherA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons", map[string]string{"publish_at": "now", "title": ""}).
 				wantError(http.StatusBadRequest, lectern.EINVALID)
-			teacherA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons", map[string]string{"title": "T", "description": strings.Repeat("d", 5001)}).
+			teacherA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons", map[string]string{"publish_at": "now", "title": "T", "description": strings.Repeat("d", 5001)}).
 				wantError(http.StatusBadRequest, lectern.EINVALID)
 		})
 
 		t.Run("TeacherEdits", func(t *testing.T) {
 			l := teacherA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons",
-				map[string]string{"title": "Draft", "description": "Old words"}).want(http.StatusCreated).fields()
+				map[string]string{"publish_at": "now", "title": "Draft", "description": "Old words"}).want(http.StatusCreated).fields()
 			id := l["id"].(string)
 			got := teacherA.do(t, "PATCH", "/api/v1/lessons/"+id, map[string]string{"title": "  Week 2: vectors "}).
 				want(http.StatusOK).fields()
