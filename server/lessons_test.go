@@ -31,10 +31,13 @@ func TestLessons(t *testing.T) {
 		t.Run("TeacherCreates", func(t *testing.T) {
 			want := map[string]any{
 				"id": idA, "course_id": courseA.ID, "title": "Week 1", "description": "Intro",
-				"status": "awaiting_upload", "duration_ms": 0.0, "renditions": []any{}, "playable": false, "transcode": nil, "poster_url": nil, "chapters": []any{}, "section_id": nil,
+				"status": "awaiting_upload", "duration_ms": 0.0, "renditions": []any{}, "playable": false, "transcode": nil, "poster_url": nil, "chapters": []any{}, "section_id": nil, "watch_by": nil,
 			}
-			if diff := cmp.Diff(want, lessonA, ignoreKeys("created_at", "updated_at")); diff != "" {
+			if diff := cmp.Diff(want, lessonA, ignoreKeys("created_at", "updated_at", "publication")); diff != "" {
 				t.Errorf("created lesson (-want +got):\n%s", diff)
+			}
+			if pub, _ := lessonA["publication"].(map[string]any); pub["state"] != "published" || pub["time_zone"] != "UTC" {
+				t.Errorf("created with publish_at now: publication %v, want published in UTC", lessonA["publication"])
 			}
 		})
 
@@ -45,7 +48,10 @@ func TestLessons(t *testing.T) {
 				t.Errorf("lessons = %+v, want just %s awaiting upload", list.Lessons, idA)
 			}
 			got := studentA.do(t, "GET", "/api/v1/lessons/"+idA, nil).want(http.StatusOK).fields()
-			if diff := cmp.Diff(lessonA, got, ignoreKeys("created_at", "updated_at")); diff != "" {
+			if _, ok := got["publication"]; ok {
+				t.Errorf("a student sees the lesson's publication: %v", got["publication"])
+			}
+			if diff := cmp.Diff(lessonA, got, ignoreKeys("created_at", "updated_at", "publication")); diff != "" {
 				t.Errorf("lesson (-created +read):\n%s", diff)
 			}
 		})
