@@ -19,6 +19,9 @@ const (
 	MailPasswordReset = "password_reset"
 	// MailEmailChange carries a link that confirms a new email address.
 	MailEmailChange = "email_change"
+	// MailEmailChanged tells an old address that the account's address
+	// changed (Payload is the new one).
+	MailEmailChanged = "email_changed"
 )
 
 // OutgoingMail is a mail waiting in the outbox: what to send to whom, not

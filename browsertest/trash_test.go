@@ -126,9 +126,13 @@ func TestTrashRestoresALesson(t *testing.T) {
 		adaDialogs.next(true)
 		ada.do(chromedp.Click(chromedp.CSS("#course-archive")))
 		ada.waitFor("the archived notice", `!!document.getElementById("archived-notice") && !!document.getElementById("course-unarchive")`, stepTimeout)
-		if eval[bool](ada, `!!document.getElementById("lesson-form")`) {
-			t.Error("an archived course still offers the new lesson form")
+		if eval[bool](ada, `!!document.getElementById("lesson-form") || !!document.querySelector("[data-move]") || !!document.getElementById("section-form")`) {
+			t.Error("an archived course still offers to add or move lessons")
 		}
+		checkPages(t, []axePage{
+			{name: "archived course (teacher)", tab: ada, path: coursePath, ready: `!!document.getElementById("course-unarchive")`},
+			{name: "upload page, archived", tab: ada, path: "/lessons/" + lesson.ID + "/upload", ready: `!!document.getElementById("archived-notice")`},
+		})
 		sam.use(t).open("/courses")
 		sam.waitFor("Sam's courses", `document.readyState === "complete"`, stepTimeout)
 		if eval[bool](sam, `document.querySelector("main").textContent.includes("Analytical engines")`) {
@@ -139,8 +143,13 @@ func TestTrashRestoresALesson(t *testing.T) {
 		sam.shot("archived-courses")
 		sam.open("/watch/" + lesson.ID)
 		sam.waitFor("the player of an archived course", `document.getElementById("video").readyState >= 1`, stepTimeout)
+		if !eval[bool](sam, `!!document.getElementById("conv-archived") && document.getElementById("ask-btn").offsetParent === null`) {
+			t.Error("the watch page of an archived course still offers to ask a question")
+		}
 
-		ada.use(t).do(chromedp.Click(chromedp.CSS("#course-unarchive")))
+		ada.use(t).open(coursePath)
+		ada.waitFor("the archived course", `!!document.getElementById("course-unarchive")`, stepTimeout)
+		ada.do(chromedp.Click(chromedp.CSS("#course-unarchive")))
 		ada.waitFor("the course restored from the archive", `!document.getElementById("archived-notice") && !!document.getElementById("lesson-form")`, stepTimeout)
 	})
 }

@@ -180,6 +180,12 @@ func (db *DB) recordTokenUses(ctx context.Context, uses map[string]time.Time) er
 	err := db.write(ctx, func(t tx) error {
 		for _, h := range hashes {
 			at := uses[h]
+			if sh, ok := splitUseKey(h); ok {
+				if err := recordSessionUse(ctx, t, sh, at); err != nil {
+					return err
+				}
+				continue
+			}
 			if _, err := t.exec(ctx, `UPDATE api_tokens SET last_used_at = ?
 				WHERE token_hash = ? AND (last_used_at IS NULL OR last_used_at < ?)`, at, h, at); err != nil {
 				return err

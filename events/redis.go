@@ -16,6 +16,11 @@ import (
 // answer fails a Subscribe rather than hanging it.
 const subscribeTimeout = 3 * time.Second
 
+// DefaultPingInterval is how often a Redis bus pings Redis on its
+// subscription connection. A connection that has answered nothing (no
+// message, no pong) for two intervals is taken for lost.
+const DefaultPingInterval = time.Second
+
 // Redis is a Bus over Redis pub/sub, shared by every process that uses the
 // same Redis server and prefix. Redis channels are server-wide (not per
 // numbered database), hence the prefix.
@@ -25,25 +30,48 @@ const subscribeTimeout = 3 * time.Second
 // the first Subscribe, and fans the events out in memory to the
 // subscriptions of each topic. (One Redis subscription per subscriber
 // would cost a connection, and a file descriptor on both sides, for every
-// open event stream.) go-redis reconnects and subscribes again when the
-// connection is lost; what was published in between is lost, so every
-// subscription open at that moment ends with ErrInterrupted.
+// open event stream.)
+//
+// A lost connection must be noticed while it is lost, not when it comes
+// back: subscribers such as the server's credential cache trust that
+// while their subscription is open they hear of every change. A Redis
+// connection can die without a word (Redis stalled, the network
+// black-holed), so the bus pings Redis on the subscription connection
+// every ping interval and takes the connection for lost when it has
+// answered nothing for two intervals, or when a read or ping fails. Then
+// every subscription open at that moment ends with ErrInterrupted, the
+// Redis subscription is dropped, and the next Subscribe subscribes to
+// Redis again: while Redis is away, Subscribe fails (within
+// subscribeTimeout), and once it has succeeded the subscriber knows that
+// it is hearing changes again, though what was published in between is
+// lost.
 type Redis struct {
 	client  redis.UniversalClient
 	prefix  string
 	pattern string
 	router  *router
+	ping    time.Duration
 
-	mu   sync.Mutex // held while the Redis subscription starts
-	ps   *redis.PubSub
-	done chan struct{} // closed when run returns
+	mu sync.Mutex     // held while the Redis subscription starts or ends
+	ps *redis.PubSub  // the Redis subscription; nil when there is none
+	wg sync.WaitGroup // the goroutines of every Redis subscription
 }
 
 // NewRedis returns a bus that publishes on the Redis channels named prefix
 // + topic (for example "lectern:events:"), through client, which the
 // caller keeps and closes.
 func NewRedis(client redis.UniversalClient, prefix string) *Redis {
-	return &Redis{client: client, prefix: prefix, pattern: globEscape(prefix) + "*", router: newRouter()}
+	return &Redis{client: client, prefix: prefix, pattern: globEscape(prefix) + "*", router: newRouter(),
+		ping: DefaultPingInterval}
+}
+
+// SetPingInterval sets how often the bus pings Redis (see Redis) in
+// place of DefaultPingInterval. It must be called before the first
+// Subscribe.
+func (r *Redis) SetPingInterval(d time.Duration) {
+	if d > 0 {
+		r.ping = d
+	}
 }
 
 // globEscape escapes the characters that are special in Redis glob
@@ -104,8 +132,11 @@ func (r *Redis) listen(ctx context.Context) error {
 		_ = ps.Close()
 		return err
 	}
-	r.ps, r.done = ps, make(chan struct{})
-	go r.run(ps.ChannelWithSubscriptions(), r.done)
+	r.ps = ps
+	stop := make(chan struct{})
+	r.wg.Add(2)
+	go r.run(ps, stop)
+	go r.pinger(ps, stop)
 	return nil
 }
 
@@ -126,12 +157,19 @@ func (r *Redis) confirm(ctx context.Context, ps *redis.PubSub) error {
 	}
 }
 
-// run relays messages until the PubSub is closed, which closes ch. A
-// subscription message after the first one means that go-redis lost the
-// connection and subscribed again.
-func (r *Redis) run(ch <-chan any, done chan<- struct{}) {
-	defer close(done)
-	for msg := range ch {
+// run relays the messages of ps until a read fails or finds nothing for
+// two ping intervals, or ps is closed; then it drops ps and stops its
+// pinger. A subscription message means that go-redis lost the connection
+// and subscribed again: what was published in between is lost.
+func (r *Redis) run(ps *redis.PubSub, stop chan struct{}) {
+	defer r.wg.Done()
+	defer close(stop)
+	for {
+		msg, err := ps.ReceiveTimeout(context.Background(), 2*r.ping)
+		if err != nil {
+			r.lost(ps)
+			return
+		}
 		switch m := msg.(type) {
 		case *redis.Message:
 			r.relay(m)
@@ -139,6 +177,46 @@ func (r *Redis) run(ch <-chan any, done chan<- struct{}) {
 			r.router.endAll(ErrInterrupted, false)
 		}
 	}
+}
+
+// pinger pings Redis on ps's connection every ping interval until stop
+// is closed, so that run hears from a live connection at least that
+// often; a ping that cannot be sent drops ps.
+func (r *Redis) pinger(ps *redis.PubSub, stop <-chan struct{}) {
+	defer r.wg.Done()
+	t := time.NewTicker(r.ping)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), r.ping)
+		err := ps.Ping(ctx)
+		cancel()
+		if err != nil {
+			r.lost(ps)
+			return
+		}
+	}
+}
+
+// lost drops ps, if it is still the bus's Redis subscription, and ends
+// every subscription with ErrInterrupted; the next Subscribe subscribes
+// to Redis again.
+func (r *Redis) lost(ps *redis.PubSub) {
+	r.mu.Lock()
+	current := r.ps == ps
+	if current {
+		r.ps = nil
+	}
+	r.mu.Unlock()
+	if !current {
+		return // already dropped, or the bus is closing
+	}
+	_ = ps.Close()
+	r.router.endAll(ErrInterrupted, false)
 }
 
 func (r *Redis) relay(m *redis.Message) {
@@ -152,13 +230,14 @@ func (r *Redis) relay(m *redis.Message) {
 func (r *Redis) Close() error {
 	r.router.endAll(ErrClosed, true)
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ps == nil {
-		return nil
-	}
-	err := r.ps.Close()
-	<-r.done
+	ps := r.ps
 	r.ps = nil
+	r.mu.Unlock()
+	var err error
+	if ps != nil {
+		err = ps.Close()
+	}
+	r.wg.Wait()
 	if err != nil && !errors.Is(err, redis.ErrClosed) {
 		return fmt.Errorf("close redis subscription: %w", err)
 	}

@@ -135,14 +135,69 @@ func TestRedisBusLostConnection(t *testing.T) {
 		}
 	}
 	waitEnd(t, s, events.ErrInterrupted)
-	// The bus subscribed again: a new subscriber gets what is published.
-	deadline := time.Now().Add(wait)
-	for len(nb.subscribers(t)) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	// The next subscriber subscribes the bus again and gets what is
+	// published.
 	again := subscribe(t, nb.bus, ctx, "t")
 	publish(t, nb.bus, "t", "after")
 	if got := receive(t, again, 1); string(got[0].Data) != "after" {
 		t.Errorf("after reconnecting, got %q", got[0].Data)
+	}
+}
+
+// TestRedisBusNoticesRedisAway: a Redis that goes away under a running
+// bus, whether its connections are closed (a restart) or it stops
+// answering without closing anything (a stalled server, a black-holed
+// network, which go-redis alone notices only when it reconnects), ends
+// every subscription with ErrInterrupted while it is away (within two
+// ping intervals), and new subscriptions fail until it is back; then they
+// work again. Subscribers such as the server's credential cache rely on
+// this to stop trusting their memory during an outage.
+func TestRedisBusNoticesRedisAway(t *testing.T) {
+	for _, fault := range []string{"cut", "blackhole"} {
+		t.Run(fault, func(t *testing.T) {
+			proxy := testenv.NewFaultProxy(t, testenv.URLHostPort(t, testenv.RedisURL(t)))
+			opt, err := redis.ParseURL(proxy.ProxyURL(testenv.RedisURL(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			client := redis.NewClient(opt)
+			t.Cleanup(func() { client.Close() })
+			bus := events.NewRedis(client, testenv.Name("lectern:test:events")+":")
+			bus.SetPingInterval(200 * time.Millisecond)
+			t.Cleanup(func() { bus.Close() })
+			ctx := context.Background()
+
+			s := subscribe(t, bus, ctx, "t")
+			publish(t, bus, "t", "before")
+			if got := receive(t, s, 1); string(got[0].Data) != "before" {
+				t.Fatalf("got %q", got[0].Data)
+			}
+			restore := proxy.Restore
+			if fault == "cut" {
+				proxy.Cut()
+			} else {
+				proxy.Blackhole()
+				restore = proxy.Heal
+			}
+			waitEnd(t, s, events.ErrInterrupted)
+			if s, err := bus.Subscribe(ctx, "t"); err == nil {
+				s.Close()
+				t.Fatal("Subscribe succeeded while Redis was away")
+			}
+
+			restore()
+			var again *events.Subscription
+			for deadline := time.Now().Add(wait); again == nil; time.Sleep(50 * time.Millisecond) {
+				again, err = bus.Subscribe(ctx, "t")
+				if err != nil && time.Now().After(deadline) {
+					t.Fatalf("Subscribe after Redis came back: %v", err)
+				}
+			}
+			t.Cleanup(func() { again.Close() })
+			publish(t, bus, "t", "after")
+			if got := receive(t, again, 1); string(got[0].Data) != "after" {
+				t.Errorf("after Redis came back, got %q", got[0].Data)
+			}
+		})
 	}
 }

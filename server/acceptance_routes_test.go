@@ -197,7 +197,28 @@ var routeCases = map[string]routeCase{
 		// lists the student's tokens).
 		probes: one("DELETE", "/api/v1/tokens/:token", nil)},
 	"GET /account/tokens": {access: user, exempt: "my API tokens page", probes: one("GET", "/account/tokens", nil)},
-	"GET /trash":          {access: user, exempt: "my trash page: what I may restore of the courses I teach", probes: one("GET", "/trash", nil)},
+	"GET /account":        {access: user, exempt: "my account page", probes: one("GET", "/account", nil)},
+	"PATCH /api/v1/me":    {access: user, exempt: "my name", probes: one("PATCH", "/api/v1/me", map[string]any{})},
+	// The test server has no mail set up, which it says with 503.
+	"POST /api/v1/me/email": {access: user, exempt: "my address: a link goes to the new one",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "POST", path: "/api/v1/me/email", want: http.StatusServiceUnavailable,
+				body: map[string]string{"email": "new@example.org", "current_password": "not it"}}}
+		}},
+	"POST /api/v1/me/email/confirm": {access: public, exempt: "the confirmation link's token is the credential",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "POST", path: "/api/v1/me/email/confirm", anonymous: true, want: http.StatusBadRequest,
+				body: map[string]string{"token": "forged"}}}
+		}},
+	"GET /confirm-email": {access: public, exempt: "the page that confirms a new address with its link",
+		probes: one("GET", "/confirm-email?token=x", nil)},
+	"GET /api/v1/me/sessions":    {access: user, exempt: "my sessions", probes: one("GET", "/api/v1/me/sessions", nil)},
+	"DELETE /api/v1/me/sessions": {access: user, exempt: "my other sessions", probes: one("DELETE", "/api/v1/me/sessions", nil)},
+	"DELETE /api/v1/me/sessions/:id": {access: user, exempt: "my sessions: another user's session is not found",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "DELETE", path: "/api/v1/me/sessions/someone-elses", want: http.StatusNotFound}}
+		}},
+	"GET /trash": {access: user, exempt: "my trash page: what I may restore of the courses I teach", probes: one("GET", "/trash", nil)},
 
 	// Search: naming another course is 404; searching everywhere finds
 	// nothing of it (wantNoSecrets checks the answer).

@@ -90,13 +90,16 @@ func (s *Server) authenticate(c echo.Context) (*lectern.User, error) {
 		}
 		secret = cookie.Value
 	}
-	u, err := s.credentialUser(ctx, credSession, hashToken(secret), s.db.FindSessionCredential)
+	hash := hashToken(secret)
+	u, err := s.credentialUser(ctx, credSession, hash, s.db.FindSessionCredential)
 	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
 		return nil, lectern.Errorf(lectern.EUNAUTHORIZED, "session expired or invalid; log in again")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find user by session: %w", err)
 	}
+	// Its last_seen_at, like a token's last use: in the background.
+	s.tokenUses.NoteSession(hash)
 	return u, nil
 }
 

@@ -161,3 +161,105 @@ func cookieOf(t *testing.T, c *client, ts *testServer) string {
 	}
 	return ""
 }
+
+// TestRedisAwayTurnsCachingOff: replica a reaches Redis through a fault
+// proxy, replica b directly. When a's Redis stops answering (a black hole:
+// nothing is closed, so only the bus's pings can tell), the changes made
+// on b in the meantime never reach a; a must stop answering from memory
+// as soon as its bus notices, within two ping intervals: a deleted
+// lesson's media link and a revoked API token are refused on a although
+// the clock stands still (the cache's TTL never runs out here). Once
+// Redis answers again, a caches again and hears b's changes again.
+func TestRedisAwayTurnsCachingOff(t *testing.T) {
+	redisURL := testenv.RedisURL(t)
+	proxy := testenv.NewFaultProxy(t, testenv.URLHostPort(t, redisURL))
+	prefix := testenv.Name("lectern:test:authcache") + ":"
+	withRedis := func(rawURL string) func(*server.Options) {
+		return func(o *server.Options) {
+			opt, err := redis.ParseURL(rawURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rdb := redis.NewClient(opt)
+			t.Cleanup(func() { rdb.Close() })
+			bus := events.NewRedis(rdb, prefix)
+			bus.SetPingInterval(200 * time.Millisecond)
+			t.Cleanup(func() { bus.Close() })
+			o.Events = bus
+		}
+	}
+	fx := openFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
+	a := newServer(t, fx, withRedis(proxy.ProxyURL(redisURL)))
+	b := newServer(t, fx, withRedis(redisURL))
+	m := mediaClassOn(t, b) // every change is made on b
+	onA := func(header http.Header) *client {
+		return &client{base: a.URL, hc: &http.Client{}, header: header}
+	}
+	// newScript is an API token of the teacher's, used on a.
+	newScript := func(t *testing.T) (id string, script *client) {
+		var tok struct{ ID, Token string }
+		m.teacher.do(t, "POST", "/api/v1/tokens", map[string]string{"name": "script"}).want(http.StatusCreated).decode(&tok)
+		return tok.ID, onA(http.Header{"Authorization": {"Bearer " + tok.Token}})
+	}
+	// within polls req on a until it gets status.
+	within := func(t *testing.T, what string, status int, req func() *response) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for r := req(); r.Status != status; r = req() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: status %d, want %d", what, r.Status, status)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	lesson := m.newLesson(t, "Gone during the outage")
+	publishMediaOutput(t, fx, lesson, 1)
+	seg := mediaBase(t, playback(t, m.classmate, lesson)) + "v0/seg_00000.m4s"
+	player := onA(http.Header{})
+	player.do(t, "GET", seg, nil).want(http.StatusOK)
+	player.do(t, "GET", seg, nil).want(http.StatusOK)
+	tokID, script := newScript(t)
+	script.do(t, "GET", "/api/v1/me", nil).want(http.StatusOK)
+	script.do(t, "GET", "/api/v1/me", nil).want(http.StatusOK)
+
+	proxy.Blackhole()
+	m.teacher.do(t, "DELETE", "/api/v1/lessons/"+lesson, nil).want(http.StatusNoContent)
+	m.teacher.do(t, "DELETE", "/api/v1/tokens/"+tokID, nil).want(http.StatusNoContent)
+	within(t, "deleted lesson's segment on a while Redis is away", http.StatusNotFound, func() *response {
+		return player.do(t, "GET", seg, nil)
+	})
+	within(t, "revoked token on a while Redis is away", http.StatusUnauthorized, func() *response {
+		return script.do(t, "GET", "/api/v1/me", nil)
+	})
+
+	proxy.Heal()
+	// a caches again once it has subscribed again: a token deleted in the
+	// database behind Lectern's back (no invalidation) is then answered
+	// from memory, as any such change is for up to the cache's TTL.
+	var me struct{ ID string }
+	m.teacher.do(t, "GET", "/api/v1/me", nil).want(http.StatusOK).decode(&me)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		id, script := newScript(t)
+		script.do(t, "GET", "/api/v1/me", nil).want(http.StatusOK)
+		script.do(t, "GET", "/api/v1/me", nil).want(http.StatusOK)
+		if err := fx.DB.DeleteAPIToken(t.Context(), me.ID, id); err != nil {
+			t.Fatal(err)
+		}
+		if script.do(t, "GET", "/api/v1/me", nil).Status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a did not cache again after Redis came back")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// ... and hears b's invalidations again.
+	tokID, script = newScript(t)
+	script.do(t, "GET", "/api/v1/me", nil).want(http.StatusOK)
+	script.do(t, "GET", "/api/v1/me", nil).want(http.StatusOK)
+	m.teacher.do(t, "DELETE", "/api/v1/tokens/"+tokID, nil).want(http.StatusNoContent)
+	within(t, "revoked token on a after Redis came back", http.StatusUnauthorized, func() *response {
+		return script.do(t, "GET", "/api/v1/me", nil)
+	})
+}

@@ -173,6 +173,10 @@ func (s *Server) composeMail(ctx context.Context, m *lectern.OutgoingMail, now t
 	switch m.Kind {
 	case lectern.MailPasswordReset:
 		c, undo, err = s.composePasswordReset(ctx, m)
+	case lectern.MailEmailChange:
+		c, undo, err = s.composeEmailChange(ctx, m)
+	case lectern.MailEmailChanged:
+		c = s.composeEmailChanged(m)
 	default:
 		s.logger.ErrorContext(ctx, "mail of unknown kind dropped", slog.String("kind", m.Kind))
 		return nil, nil, errNothingToSend

@@ -83,6 +83,9 @@ type lessonRef struct {
 type coursePageView struct {
 	Course   *lectern.Course
 	Teaching bool
+	// Editing is Teaching in a course that is not archived: the page
+	// offers to add, move and rename.
+	Editing bool
 	// JoinCode is the course's join code as people read it, and JoinPath
 	// the join link's path (teachers only).
 	JoinCode string
@@ -153,6 +156,7 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 		return fmt.Errorf("find lessons: %w", err)
 	}
 	v := coursePageView{Course: course, Teaching: mayTeach(u, course.MyRole), ReadyLessons: []lessonRef{}}
+	v.Editing = v.Teaching && course.ArchivedAt == nil
 	// The page shows what the lessons API shows: the script's first
 	// render and its polls then agree.
 	scripted, err := s.courseLessons(ctx, course, lessons, u)
@@ -175,6 +179,7 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 	data := map[string]any{
 		"course_id":     course.ID,
 		"teaching":      v.Teaching,
+		"editing":       v.Editing,
 		"ready_lessons": v.ReadyLessons,
 	}
 	if v.Teaching {

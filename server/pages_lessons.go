@@ -60,7 +60,8 @@ func (s *Server) handleUploadPage(c echo.Context, u *lectern.User) error {
 			Lesson   *lectern.Lesson
 			Playable bool
 			MaxSize  string
-		}{l, lj.Playable, humanBytes(s.uploadLimit())},
+			Archived bool
+		}{l, lj.Playable, humanBytes(s.uploadLimit()), course.ArchivedAt != nil},
 		Data: map[string]any{"lesson_id": l.ID, "course_id": course.ID, "lesson": lj},
 	})
 }

@@ -148,6 +148,9 @@ If you did not ask for this, ignore this mail: your password stays as it is.
 type resetConfirmRequest struct {
 	Token    string `json:"token"`
 	Password string `json:"password"`
+	// EndAPITokens deletes the account's API tokens too; by default
+	// they keep working.
+	EndAPITokens bool `json:"end_api_tokens"`
 }
 
 // handlePasswordResetConfirm sets a new password with a reset link's
@@ -174,6 +177,11 @@ func (s *Server) handlePasswordResetConfirm(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if req.EndAPITokens {
+		if err := s.endAPITokens(ctx, u.ID); err != nil {
+			return err
+		}
 	}
 	// Sessions kept in memory here and in other API processes end too.
 	s.invalidateAuth(ctx, "u:"+u.ID)

@@ -402,7 +402,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerAdminJobRoutes(api)
 	s.registerSessionRoutes(api)
 	s.registerPasswordResetRoutes(e, api)
-	s.registerAccountRoutes(api)
+	s.registerAccountRoutes(e, api)
 	s.registerTokenRoutes(api)
 	s.registerUserRoutes(api)
 	s.registerCourseRoutes(api)

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bytes"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -343,6 +345,54 @@ func TestTrashPurge(t *testing.T) {
 			admin.do(t, "DELETE", "/api/v1/trash", nil).want(http.StatusOK)
 			if n := len(storedKeys(t, fx.Store, lectern.LessonPrefix(young))); n != 0 {
 				t.Errorf("emptying the trash left %d objects of the young lesson", n)
+			}
+		})
+	})
+}
+
+// TestTrashPurgeTwoProcesses runs two API servers over one database and
+// one bucket, both purging often, as a scaled deployment does: every
+// expired lesson's media and rows go, and neither process reports an
+// error for what the other removed first.
+func TestTrashPurgeTwoProcesses(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, fx *fixture) {
+		forEachMediaStore(t, fx, func(t *testing.T, fx *fixture) {
+			var logs syncBuffer
+			opts := func(o *server.Options) {
+				o.TrashRetention = time.Hour
+				o.TrashPurgeInterval = 5 * time.Millisecond
+				o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			}
+			m := newMediaClass(t, fx, opts)
+			newServer(t, fx, opts)
+			ids := []string{m.lessonID}
+			for i := range 5 {
+				id := m.newLesson(t, fmt.Sprintf("Lesson %d", i))
+				publishMediaOutput(t, fx, id, 1)
+				ids = append(ids, id)
+			}
+			for _, id := range ids {
+				m.teacher.do(t, "DELETE", "/api/v1/lessons/"+id, nil).want(http.StatusNoContent)
+			}
+			m.ts.Clock.Advance(61 * time.Minute)
+			left := func() int {
+				n := 0
+				for _, id := range ids {
+					if _, err := fx.DB.FindLessonByID(t.Context(), id); err == nil {
+						n++
+					}
+					n += len(storedKeys(t, fx.Store, lectern.LessonPrefix(id)))
+				}
+				return n
+			}
+			for deadline := time.Now().Add(time.Minute); left() > 0; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("after a minute, %d rows and objects of the expired lessons are left", left())
+				}
+			}
+			if strings.Contains(logs.String(), "trash purge") {
+				t.Errorf("a purge reported an error:\n%s", logs.String())
 			}
 		})
 	})

@@ -29,12 +29,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only with -pprof, on its own address
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
@@ -46,10 +49,14 @@ func main() {
 	data := flag.String("data", "", "scratch directory for the database and storage (required)")
 	addr := flag.String("addr", "127.0.0.1:0", "address to serve on")
 	size := flag.Int("size", 1_270_000, "bytes of the segment")
+	pprofAddr := flag.String("pprof", "", "also serve net/http/pprof on this address (profiling under the bench)")
 	flag.Parse()
 	if *data == "" {
 		fmt.Fprintln(os.Stderr, "media: -data is required")
 		os.Exit(2)
+	}
+	if *pprofAddr != "" {
+		go func() { fmt.Fprintln(os.Stderr, "media: pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -80,6 +87,10 @@ func run(ctx context.Context, data, addr string, size int) error {
 	srv, err := server.New(server.Options{
 		DB: d, Storage: store, Secret: []byte(randomHex(32)),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		// As cmd/lectern runs: metrics on, an access log at Info (where a
+		// served segment's line is Debug, so not written).
+		Metrics:   prometheus.NewRegistry(),
+		AccessLog: slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("component", "http"),
 	})
 	if err != nil {
 		return err

@@ -180,3 +180,12 @@ func (p *FaultProxy) Hang() {
 	p.tb.Helper()
 	p.addToxic(`{"name":"hang","type":"timeout","stream":"upstream","attributes":{"timeout":0}}`)
 }
+
+// Blackhole drops everything in both directions without closing
+// anything, as a black-holed network does: unlike Hang, not even what the
+// service sends of its own accord (pub/sub messages) arrives, until Heal.
+func (p *FaultProxy) Blackhole() {
+	p.tb.Helper()
+	p.Hang()
+	p.addToxic(`{"name":"hang-down","type":"timeout","stream":"downstream","attributes":{"timeout":0}}`)
+}

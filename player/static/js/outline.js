@@ -9,7 +9,7 @@ import { api, announce, bindForm, el, toast } from './api.js';
 
 export function initOutline(data) {
   const root = document.getElementById('outline');
-  if (!root || !data.teaching) return;
+  if (!root || !data.editing) return;
   const live = document.getElementById('outline-live');
   const base = `/api/v1/courses/${encodeURIComponent(data.course_id)}`;
   let version = data.outline_version;
