@@ -74,7 +74,11 @@ func TestPublication(t *testing.T) {
 			if page := string(m.student.do(t, "GET", "/courses/"+m.course.ID, nil).want(http.StatusOK).Body); strings.Contains(page, word) {
 				t.Errorf("the student's course page shows the hidden lesson")
 			}
-			var hits struct{ Hits []struct{ LessonID string `json:"lesson_id"` } }
+			var hits struct {
+				Hits []struct {
+					LessonID string `json:"lesson_id"`
+				}
+			}
 			m.student.do(t, "GET", "/api/v1/search?q="+url.QueryEscape(word), nil).want(http.StatusOK).decode(&hits)
 			if len(hits.Hits) != 0 {
 				t.Errorf("the student's search finds %d hits of the hidden lesson", len(hits.Hits))
