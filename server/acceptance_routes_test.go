@@ -79,14 +79,18 @@ const beat = `{"session_id":"probe","seq":9,"position_ms":6000,"ranges":[[0,6000
 // new route (captions, search…) cannot join without saying who may call it.
 var routeCases = map[string]routeCase{
 	// Pages and files anyone may fetch.
-	"GET /":         {access: public, exempt: "a redirect", probes: one("GET", "/", nil)},
-	"GET /login":    {access: public, exempt: "the login page", probes: one("GET", "/login", nil)},
-	"GET /healthz":  {access: public, exempt: "liveness", probes: one("GET", "/healthz", nil)},
-	"GET /readyz":   {access: public, exempt: "readiness", probes: one("GET", "/readyz", nil)},
-	"GET /metrics":  {access: public, exempt: "Prometheus series, labelled by route pattern", probes: one("GET", "/metrics", nil)},
-	"GET /static/*": {access: public, exempt: "embedded files", probes: one("GET", "/static/css/app.css", nil)},
-	"GET /courses":  {access: user, exempt: "my courses", probes: one("GET", "/courses", nil)},
-	"GET /inbox":    {access: user, exempt: "my inbox", probes: one("GET", "/inbox", nil)},
+	"GET /":      {access: public, exempt: "a redirect", probes: one("GET", "/", nil)},
+	"GET /login": {access: public, exempt: "the login page", probes: one("GET", "/login", nil)},
+	// Single sign-on (oidc.go): off in this world, so both answer 404;
+	// TestSSO* run them against a real provider.
+	"GET " + server.OIDCLoginPath:    {access: public, exempt: "starts a single sign-on", probes: one("GET", server.OIDCLoginPath, nil)},
+	"GET " + server.OIDCCallbackPath: {access: public, exempt: "the provider's answer, bound to the browser by a signed cookie", probes: one("GET", server.OIDCCallbackPath+"?state=x&code=y", nil)},
+	"GET /healthz":                   {access: public, exempt: "liveness", probes: one("GET", "/healthz", nil)},
+	"GET /readyz":                    {access: public, exempt: "readiness", probes: one("GET", "/readyz", nil)},
+	"GET /metrics":                   {access: public, exempt: "Prometheus series, labelled by route pattern", probes: one("GET", "/metrics", nil)},
+	"GET /static/*":                  {access: public, exempt: "embedded files", probes: one("GET", "/static/css/app.css", nil)},
+	"GET /courses":                   {access: user, exempt: "my courses", probes: one("GET", "/courses", nil)},
+	"GET /inbox":                     {access: user, exempt: "my inbox", probes: one("GET", "/inbox", nil)},
 	"GET /join/:code": {access: user, exempt: "the join code is the credential: knowing it entitles one to join",
 		probes: func(*world, *kit) []probe {
 			return []probe{{method: "GET", path: "/join/ZZZZ-ZZZZ", want: http.StatusNotFound}}

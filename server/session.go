@@ -131,6 +131,12 @@ func (s *Server) verifyLogin(c echo.Context, email, password string) (*lectern.U
 	if !ok {
 		return nil, errBadLogin()
 	}
+	if only, err := s.ssoOnly(c.Request().Context(), u); err != nil || only {
+		if err == nil {
+			err = s.errSSOOnly()
+		}
+		return nil, err
+	}
 	return u, nil
 }
 

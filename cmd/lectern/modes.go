@@ -208,6 +208,7 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		Metrics:        p.metrics,
 		AccessLog:      p.Logger.With("component", "http"),
 		MailFrom:       cfg.Mail.From,
+		OIDC:           cfg.oidcOptions(),
 	}
 	if mailer != nil {
 		p.Logger.Info("mail goes through smtp", "addr", mailer.Addr())
