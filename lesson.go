@@ -26,6 +26,13 @@ type Lesson struct {
 	// Position its place there (see Outline).
 	SectionID string `json:"section_id" db:"section_id"`
 	Position  int    `json:"-" db:"position"`
+	// PublishedAt is when students may first see the lesson: nil for a
+	// draft, a future time for a scheduled lesson. Its teachers (and
+	// admins) always see it.
+	PublishedAt *time.Time `json:"-" db:"published_at"`
+	// WatchBy is when students should have watched the lesson by; nil for
+	// no date.
+	WatchBy *time.Time `json:"-" db:"watch_by"`
 	// SourceKey is the storage key of the uploaded recording.
 	SourceKey string `json:"-" db:"source_key"`
 	// OutputPrefix is the storage prefix of the published HLS output; empty
@@ -42,6 +49,34 @@ type Lesson struct {
 	Error     string    `json:"-" db:"error"`
 	CreatedAt time.Time `json:"created_at" db:"created_at"`
 	UpdatedAt time.Time `json:"updated_at" db:"updated_at"`
+}
+
+// Publication is a lesson's place on the way to its students: its
+// PublishedAt and WatchBy (see Lesson), both set as a whole.
+type Publication struct {
+	PublishedAt *time.Time
+	WatchBy     *time.Time
+}
+
+// PublicationState is what a lesson's teachers see of its publication.
+type PublicationState string
+
+// Publication states.
+const (
+	LessonDraft     PublicationState = "draft"
+	LessonScheduled PublicationState = "scheduled"
+	LessonPublished PublicationState = "published"
+)
+
+// PublicationState says whether l is a draft, scheduled or published at now.
+func (l *Lesson) PublicationState(now time.Time) PublicationState {
+	switch {
+	case l.PublishedAt == nil:
+		return LessonDraft
+	case l.PublishedAt.After(now):
+		return LessonScheduled
+	}
+	return LessonPublished
 }
 
 // LessonUpdate holds the fields to change on a lesson; nil means unchanged.

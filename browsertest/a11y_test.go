@@ -45,7 +45,7 @@ func newA11yWorld(t *testing.T, captionsOn bool) *a11yWorld {
 	}
 	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses", map[string]string{"title": "Phonetics", "description": "Sounds, and how we make them."}, &course, http.StatusCreated)
 	var lesson struct{ ID string }
-	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Sounds of English", "description": "Vowels, then consonants."}, &lesson, http.StatusCreated)
+	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Sounds of English", "description": "Vowels, then consonants."}, &lesson, http.StatusCreated)
 	apiCall(t, studentAPI, "POST", l.URL+"/api/v1/courses/join", map[string]string{"code": course.JoinCode}, nil, http.StatusOK)
 	l.uploadAndWait(t, teacherAPI, lesson.ID, clip)
 	putCaptions(t, teacherAPI, l.URL, lesson.ID, "en", "?default=true", lessonVTT)

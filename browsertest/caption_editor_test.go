@@ -101,7 +101,7 @@ func TestCaptionEditor(t *testing.T) {
 	teacherAPI := l.apiLogin(t, teacherEmail, teacherPassword)
 	var course, lesson struct{ ID string }
 	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses", map[string]string{"title": "Français"}, &course, http.StatusCreated)
-	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Au café"}, &lesson, http.StatusCreated)
+	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Au café"}, &lesson, http.StatusCreated)
 	captionsAPI := l.URL + "/api/v1/lessons/" + lesson.ID + "/captions/fr"
 	apiCues := func(t *testing.T) []editorCue {
 		var resp struct{ Cues []editorCue }

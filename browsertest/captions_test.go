@@ -89,7 +89,7 @@ func TestCaptionsStory(t *testing.T) {
 	}
 	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses", map[string]string{"title": "Phonetics"}, &course, http.StatusCreated)
 	var lesson struct{ ID string }
-	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Sounds of English"}, &lesson, http.StatusCreated)
+	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Sounds of English"}, &lesson, http.StatusCreated)
 	apiCall(t, studentAPI, "POST", l.URL+"/api/v1/courses/join", map[string]string{"code": course.JoinCode}, nil, http.StatusOK)
 	l.uploadAndWait(t, teacher, lesson.ID, clip)
 	putCaptions(t, teacher, l.URL, lesson.ID, "en", "?default=true", lessonVTT)

@@ -38,7 +38,7 @@ func TestChapterSuggestionsOnTheLessonPage(t *testing.T) {
 	}
 	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses", map[string]string{"title": "Linear algebra"}, &course, http.StatusCreated)
 	var lesson struct{ ID string }
-	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Eigenvalues"}, &lesson, http.StatusCreated)
+	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Eigenvalues"}, &lesson, http.StatusCreated)
 	apiCall(t, studentAPI, "POST", l.URL+"/api/v1/courses/join", map[string]string{"code": course.JoinCode}, nil, http.StatusOK)
 	l.uploadAndWait(t, teacherAPI, lesson.ID, slides)
 

@@ -102,6 +102,7 @@ func TestFailedUploadIsShownWhereItMatters(t *testing.T) {
 			joinCode = strings.TrimSpace(tb.text(".code-big"))
 			courseID = strings.Split(tb.path(), "/")[2]
 			tb.do(chromedp.SendKeys(chromedp.CSS("#lesson-title"), lessonTitle),
+				chromedp.Click(chromedp.CSS("#lesson-publish")),
 				chromedp.Click(chromedp.CSS("#lesson-form button[type=submit]")))
 			tb.waitFor("the upload page", `location.pathname.endsWith("/upload")`, stepTimeout)
 			lessonID = strings.Split(tb.path(), "/")[2]

@@ -339,7 +339,7 @@ func (c *launchClient) readyLesson(t *testing.T, clip string) string {
 	}
 	var lesson struct{ ID string }
 	c.do(t, "POST", "/api/v1/courses/"+courses.Courses[0].ID+"/lessons", "application/json",
-		strings.NewReader(`{"title":"Cells in three seconds"}`), &lesson)
+		strings.NewReader(`{"title":"Cells in three seconds","publish_at":"now"}`), &lesson)
 	f, err := os.Open(clip)
 	if err != nil {
 		t.Fatal(err)

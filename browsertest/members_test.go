@@ -87,7 +87,7 @@ func TestCourseMembersPage(t *testing.T) {
 	}
 	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses", map[string]string{"title": "Compilers"}, &course, http.StatusCreated)
 	var lesson struct{ ID string }
-	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Parsing"}, &lesson, http.StatusCreated)
+	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Parsing"}, &lesson, http.StatusCreated)
 	for _, s := range [][2]string{{annEmail, annPassword}, {bobEmail, bobPassword}} {
 		apiCall(t, l.apiLogin(t, s[0], s[1]), "POST", l.URL+"/api/v1/courses/join", map[string]string{"code": course.JoinCode}, nil, http.StatusOK)
 	}

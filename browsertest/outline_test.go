@@ -30,8 +30,8 @@ func TestCourseOutlineByKeyboard(t *testing.T) {
 	var week1, week2, lessonA, lessonB struct{ ID string }
 	apiCall(t, teacher, "POST", base+"/sections", map[string]string{"title": "Week 1"}, &week1, http.StatusCreated)
 	apiCall(t, teacher, "POST", base+"/sections", map[string]string{"title": "Week 2"}, &week2, http.StatusCreated)
-	apiCall(t, teacher, "POST", base+"/lessons", map[string]string{"title": "Lexing", "section_id": week1.ID}, &lessonA, http.StatusCreated)
-	apiCall(t, teacher, "POST", base+"/lessons", map[string]string{"title": "Parsing", "section_id": week1.ID}, &lessonB, http.StatusCreated)
+	apiCall(t, teacher, "POST", base+"/lessons", map[string]string{"publish_at": "now", "title": "Lexing", "section_id": week1.ID}, &lessonA, http.StatusCreated)
+	apiCall(t, teacher, "POST", base+"/lessons", map[string]string{"publish_at": "now", "title": "Parsing", "section_id": week1.ID}, &lessonB, http.StatusCreated)
 
 	grace := newTab(t, l.URL, "grace", artifactsDir(t))
 	grace.use(t).login(teacherEmail, teacherPassword)

@@ -51,7 +51,7 @@ func TestPlayWhileProcessing(t *testing.T) {
 		Playable   bool   `json:"playable"`
 		DurationMS int64  `json:"duration_ms"`
 	}
-	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "A long lecture"}, &lesson, http.StatusCreated)
+	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "A long lecture"}, &lesson, http.StatusCreated)
 	f, err := os.Open(clip)
 	if err != nil {
 		t.Fatal(err)

@@ -249,7 +249,7 @@ func TestRoughEdgesClass(t *testing.T) {
 	var lesson struct {
 		ID string `json:"id"`
 	}
-	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Interference"}, &lesson, http.StatusCreated)
+	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Interference"}, &lesson, http.StatusCreated)
 	l.uploadAndWait(t, teacherAPI, lesson.ID, clip)
 	pretty := course.JoinCode[:4] + "-" + course.JoinCode[4:]
 

@@ -56,7 +56,7 @@ func TestSearchFindsTheMoment(t *testing.T) {
 	}
 	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses", map[string]string{"title": "Phonetics"}, &course, http.StatusCreated)
 	var lesson struct{ ID string }
-	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Acoustics of vowels"}, &lesson, http.StatusCreated)
+	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Acoustics of vowels"}, &lesson, http.StatusCreated)
 	l.uploadAndWait(t, teacher, lesson.ID, makeLongClip(t, 20))
 	srt := "1\n00:00:03,000 --> 00:00:05,000\nWelcome back to phonetics\n\n" +
 		"2\n00:00:12,000 --> 00:00:15,000\nThe formant frequencies shape each vowel\n"
@@ -70,7 +70,7 @@ func TestSearchFindsTheMoment(t *testing.T) {
 	other := map[string]string{"title": "Phonetics elsewhere"}
 	var otherCourse struct{ ID string }
 	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses", other, &otherCourse, http.StatusCreated)
-	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+otherCourse.ID+"/lessons", map[string]string{"title": "Vowels in another course"}, nil, http.StatusCreated)
+	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+otherCourse.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Vowels in another course"}, nil, http.StatusCreated)
 
 	shots := artifactsDir(t)
 	b := newTab(t, l.URL, "student", shots)

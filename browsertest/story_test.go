@@ -52,6 +52,7 @@ func TestLessonStory(t *testing.T) {
 			tb.waitFor("the new course's page", `document.querySelector(".code-big")`, stepTimeout)
 			joinCode = strings.TrimSpace(tb.text(".code-big"))
 			tb.do(chromedp.SendKeys(chromedp.CSS("#lesson-title"), "Eigenvectors, visually"),
+				chromedp.Click(chromedp.CSS("#lesson-publish")),
 				chromedp.Click(chromedp.CSS("#lesson-form button[type=submit]")))
 			tb.waitFor("the upload page", `location.pathname.endsWith("/upload")`, stepTimeout)
 			lessonID = strings.Split(tb.path(), "/")[2]

@@ -35,7 +35,7 @@ func TestTrashRestoresALesson(t *testing.T) {
 	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses", map[string]string{"title": "Engines"}, &course, http.StatusCreated)
 	apiCall(t, studentAPI, "POST", l.URL+"/api/v1/courses/join", map[string]string{"code": course.JoinCode}, nil, http.StatusOK)
 	var lesson struct{ ID string }
-	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "The difference engine"}, &lesson, http.StatusCreated)
+	apiCall(t, teacherAPI, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "The difference engine"}, &lesson, http.StatusCreated)
 	l.uploadAndWait(t, teacherAPI, lesson.ID, makeClip(t))
 	coursePath := "/courses/" + course.ID
 

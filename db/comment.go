@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/lectern/lectern"
@@ -36,21 +37,30 @@ const viewerJoin = `LEFT JOIN course_members vm ON vm.course_id = c.course_id AN
 // viewer teaches the course (or is an admin). Private entries are for
 // their author alone, whoever else asks. Every query that reads entries
 // for a user includes it.
-func visibleTo(viewer *lectern.User) (string, []any) {
+func visibleTo(viewer *lectern.User, now time.Time) (string, []any) {
 	admin := "1=0"
 	if viewer.IsAdmin() {
 		admin = "1=1"
 	}
+	shown, shownArgs := commentLessonShown(viewer, now)
 	return `(vm.role IS NOT NULL OR ` + admin + `)
 		AND (c.visibility = 'class' OR c.author_id = ? OR c.thread_author_id = ?
 			OR (c.visibility = 'teachers' AND (vm.role IN ('teacher', 'ta') OR ` + admin + `)))
-		AND ` + liveComment,
-		[]any{viewer.ID, viewer.ID}
+		AND ` + liveComment + ` AND ` + shown,
+		append([]any{viewer.ID, viewer.ID}, shownArgs...)
+}
+
+// commentLessonShown is the SQL condition, over comments c and the
+// viewer's membership vm, that viewer may see the entry's lesson at now
+// (see lessonShown).
+func commentLessonShown(viewer *lectern.User, now time.Time) (string, []any) {
+	shown, args := lessonShown("sl", viewer.IsAdmin(), now)
+	return `EXISTS (SELECT 1 FROM lessons sl WHERE sl.id = c.lesson_id AND ` + shown + `)`, args
 }
 
 // findComment returns entry id as viewer sees it, or ENOTFOUND.
-func findComment(ctx context.Context, t tx, id string, viewer *lectern.User) (*lectern.Comment, error) {
-	vis, visArgs := visibleTo(viewer)
+func findComment(ctx context.Context, t tx, id string, viewer *lectern.User, now time.Time) (*lectern.Comment, error) {
+	vis, visArgs := visibleTo(viewer, now)
 	var c lectern.Comment
 	err := t.get(ctx, &c, `SELECT `+commentColumns+` FROM comments c `+commentJoins+` `+viewerJoin+`
 		WHERE c.id = ? AND `+vis, append([]any{viewer.ID, id}, visArgs...)...)
@@ -71,12 +81,14 @@ type commentLesson struct {
 }
 
 // lessonFor returns the lesson and viewer's role in its course, or
-// ENOTFOUND unless viewer is a member of the course or an admin.
-func lessonFor(ctx context.Context, t tx, lessonID string, viewer *lectern.User) (*commentLesson, error) {
+// ENOTFOUND unless viewer is a member of the course or an admin and may
+// see the lesson at now (see lessonShown).
+func lessonFor(ctx context.Context, t tx, lessonID string, viewer *lectern.User, now time.Time) (*commentLesson, error) {
 	var l commentLesson
-	err := t.get(ctx, &l, `SELECT l.course_id, l.duration_ms, COALESCE(m.role, '') AS my_role
-		FROM lessons l LEFT JOIN course_members m ON m.course_id = l.course_id AND m.user_id = ?
-		WHERE l.id = ? AND `+liveLesson, viewer.ID, lessonID)
+	shown, args := lessonShown("l", viewer.IsAdmin(), now)
+	err := t.get(ctx, &l, `SELECT l.course_id, l.duration_ms, COALESCE(vm.role, '') AS my_role
+		FROM lessons l LEFT JOIN course_members vm ON vm.course_id = l.course_id AND vm.user_id = ?
+		WHERE l.id = ? AND `+liveLesson+` AND `+shown, append([]any{viewer.ID, lessonID}, args...)...)
 	if notFound(err) || (err == nil && l.MyRole == "" && !viewer.IsAdmin()) {
 		return nil, lectern.Errorf(lectern.ENOTFOUND, "lesson not found")
 	}
@@ -194,14 +206,14 @@ func (db *DB) CreateComment(ctx context.Context, c *lectern.Comment, author *lec
 		Kind: c.Kind, Visibility: c.Visibility, AtMS: c.AtMS, EndMS: c.EndMS, Body: body, CreatedAt: db.now()}
 	var created *lectern.Comment
 	err = db.write(ctx, func(t tx) error {
-		lesson, err := lessonFor(ctx, t, nc.LessonID, author)
+		lesson, err := lessonFor(ctx, t, nc.LessonID, author, nc.CreatedAt)
 		if err != nil {
 			return err
 		}
 		nc.CourseID = lesson.CourseID
 		threadAuthor, parent := author.ID, (*lectern.Comment)(nil)
 		if nc.ParentID != "" {
-			if parent, err = findComment(ctx, t, nc.ParentID, author); err != nil {
+			if parent, err = findComment(ctx, t, nc.ParentID, author, nc.CreatedAt); err != nil {
 				return err
 			}
 			if err := joinThread(&nc, parent); err != nil {
@@ -224,7 +236,7 @@ func (db *DB) CreateComment(ctx context.Context, c *lectern.Comment, author *lec
 				return err
 			}
 		}
-		created, err = findComment(ctx, t, nc.ID, author)
+		created, err = findComment(ctx, t, nc.ID, author, nc.CreatedAt)
 		return err
 	})
 	if err != nil {
@@ -281,7 +293,7 @@ func (db *DB) FindComment(ctx context.Context, id string, viewer *lectern.User) 
 	var c *lectern.Comment
 	err := db.read(ctx, func(t tx) error {
 		var err error
-		c, err = findComment(ctx, t, id, viewer)
+		c, err = findComment(ctx, t, id, viewer, db.now())
 		return err
 	})
 	if err != nil {

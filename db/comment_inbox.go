@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lectern/lectern"
 )
@@ -34,7 +35,7 @@ func (db *DB) FindInbox(ctx context.Context, viewer *lectern.User, f lectern.Inb
 		return nil, err
 	}
 	limit := pageSize(f.Limit)
-	vis, visArgs := visibleTo(viewer)
+	vis, visArgs := visibleTo(viewer, db.now())
 	var w where
 	w.add(`c.parent_id IS NULL AND c.kind = 'question' AND c.deleted_at IS NULL AND c.status = ?`, status)
 	w.add(vis, visArgs...)
@@ -51,7 +52,7 @@ func (db *DB) FindInbox(ctx context.Context, viewer *lectern.User, f lectern.Inb
 		if err != nil {
 			return err
 		}
-		return countOpenQuestions(ctx, t, viewer, &inbox.Lessons)
+		return countOpenQuestions(ctx, t, viewer, db.now(), &inbox.Lessons)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find inbox: %w", err)
@@ -66,8 +67,8 @@ func (db *DB) FindInbox(ctx context.Context, viewer *lectern.User, f lectern.Inb
 
 // countOpenQuestions counts, per lesson of the courses viewer teaches,
 // the open questions viewer may see.
-func countOpenQuestions(ctx context.Context, t tx, viewer *lectern.User, counts *[]lectern.LessonQuestionCount) error {
-	vis, visArgs := visibleTo(viewer)
+func countOpenQuestions(ctx context.Context, t tx, viewer *lectern.User, now time.Time, counts *[]lectern.LessonQuestionCount) error {
+	vis, visArgs := visibleTo(viewer, now)
 	return t.sel(ctx, counts, `SELECT co.id AS course_id, co.title AS course_title,
 			l.id AS lesson_id, l.title AS lesson_title, COUNT(*) AS unanswered
 		FROM comments c `+teacherJoin+`
@@ -87,7 +88,8 @@ func (db *DB) FindInboxCounts(ctx context.Context, viewer *lectern.User) (*lecte
 	if viewer == nil {
 		return counts, nil
 	}
-	vis, visArgs := visibleTo(viewer)
+	vis, visArgs := visibleTo(viewer, db.now())
+	shown, shownArgs := commentLessonShown(viewer, db.now())
 	admin := "1=0"
 	if viewer.IsAdmin() {
 		admin = "1=1"
@@ -115,7 +117,8 @@ func (db *DB) FindInboxCounts(ctx context.Context, viewer *lectern.User) (*lecte
 			JOIN comments a ON a.id = n.answer_id
 			`+viewerJoin+`
 			WHERE n.user_id = ? AND n.read_at IS NULL AND c.deleted_at IS NULL AND a.deleted_at IS NULL
-				AND c.author_id = n.user_id AND (vm.role IS NOT NULL OR `+admin+`) AND `+liveComment+``, viewer.ID, viewer.ID)
+				AND c.author_id = n.user_id AND (vm.role IS NOT NULL OR `+admin+`) AND `+liveComment+` AND `+shown,
+			append([]any{viewer.ID, viewer.ID}, shownArgs...)...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find inbox counts: %w", err)
@@ -137,7 +140,8 @@ func (db *DB) FindNotifications(ctx context.Context, viewer *lectern.User) ([]*l
 	}
 	// The entries are the viewer's own questions and replies in their
 	// threads, which visibleTo always lets them see; the membership check
-	// is what remains of it.
+	// is what remains of it, with the lesson's publication.
+	shown, shownArgs := commentLessonShown(viewer, db.now())
 	admin := "1=0"
 	if viewer.IsAdmin() {
 		admin = "1=1"
@@ -154,8 +158,8 @@ func (db *DB) FindNotifications(ctx context.Context, viewer *lectern.User) ([]*l
 			JOIN lessons l ON l.id = c.lesson_id
 			`+viewerJoin+`
 			WHERE n.user_id = ? AND n.read_at IS NULL AND c.deleted_at IS NULL AND a.deleted_at IS NULL
-				AND c.author_id = n.user_id AND (vm.role IS NOT NULL OR `+admin+`) AND `+liveComment+`
-			ORDER BY n.created_at DESC, n.id DESC LIMIT ?`, viewer.ID, viewer.ID, maxNotifications)
+				AND c.author_id = n.user_id AND (vm.role IS NOT NULL OR `+admin+`) AND `+liveComment+` AND `+shown+`
+			ORDER BY n.created_at DESC, n.id DESC LIMIT ?`, append(append([]any{viewer.ID, viewer.ID}, shownArgs...), maxNotifications)...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find notifications: %w", err)

@@ -71,14 +71,14 @@ func (w *where) add(cond string, args ...any) {
 func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
 
 // listWhere builds the conditions of FindComments.
-func listWhere(lessonID string, viewer *lectern.User, f lectern.CommentFilter) (*where, error) {
+func listWhere(lessonID string, viewer *lectern.User, now time.Time, f lectern.CommentFilter) (*where, error) {
 	after, err := decodeCursor(f.After)
 	if err != nil {
 		return nil, err
 	}
 	var w where
 	w.add(`c.lesson_id = ? AND c.parent_id IS NULL`, lessonID)
-	vis, visArgs := visibleTo(viewer)
+	vis, visArgs := visibleTo(viewer, now)
 	w.add(vis, visArgs...)
 	// A deleted entry stays as a placeholder only while it holds replies.
 	w.add(`(c.deleted_at IS NULL OR EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = c.id AND r.deleted_at IS NULL))`)
@@ -113,14 +113,14 @@ func (db *DB) FindComments(ctx context.Context, lessonID string, viewer *lectern
 	if viewer == nil {
 		return nil, "", lectern.Errorf(lectern.ENOTFOUND, "lesson not found")
 	}
-	w, err := listWhere(lessonID, viewer, f)
+	w, err := listWhere(lessonID, viewer, db.now(), f)
 	if err != nil {
 		return nil, "", err
 	}
 	limit := pageSize(f.Limit)
 	comments := []*lectern.Comment{}
 	err = db.read(ctx, func(t tx) error {
-		if _, err := lessonFor(ctx, t, lessonID, viewer); err != nil {
+		if _, err := lessonFor(ctx, t, lessonID, viewer, db.now()); err != nil {
 			return err
 		}
 		return t.sel(ctx, &comments, `SELECT `+commentColumns+` FROM comments c `+commentJoins+` `+viewerJoin+`
@@ -152,15 +152,15 @@ func (db *DB) FindThread(ctx context.Context, id string, viewer *lectern.User) (
 	)
 	err := db.read(ctx, func(t tx) error {
 		var err error
-		if root, err = findComment(ctx, t, id, viewer); err != nil {
+		if root, err = findComment(ctx, t, id, viewer, db.now()); err != nil {
 			return err
 		}
 		if root.ParentID != "" {
-			if root, err = findComment(ctx, t, root.ParentID, viewer); err != nil {
+			if root, err = findComment(ctx, t, root.ParentID, viewer, db.now()); err != nil {
 				return err
 			}
 		}
-		vis, visArgs := visibleTo(viewer)
+		vis, visArgs := visibleTo(viewer, db.now())
 		return t.sel(ctx, &replies, `SELECT `+commentColumns+` FROM comments c `+commentJoins+` `+viewerJoin+`
 			WHERE c.parent_id = ? AND `+vis+` ORDER BY c.created_at, c.id`,
 			append([]any{viewer.ID, root.ID}, visArgs...)...)
@@ -186,10 +186,10 @@ func (db *DB) FindMarkers(ctx context.Context, lessonID string, viewer *lectern.
 	}
 	markers := []lectern.Marker{}
 	err := db.read(ctx, func(t tx) error {
-		if _, err := lessonFor(ctx, t, lessonID, viewer); err != nil {
+		if _, err := lessonFor(ctx, t, lessonID, viewer, db.now()); err != nil {
 			return err
 		}
-		vis, visArgs := visibleTo(viewer)
+		vis, visArgs := visibleTo(viewer, db.now())
 		args := append([]any{bucketMS, bucketMS, viewer.ID, lessonID}, visArgs...)
 		return t.sel(ctx, &markers, `SELECT (c.at_ms / ?) * ? AS start_ms, c.kind, c.status, COUNT(*) AS count
 			FROM comments c `+viewerJoin+`

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/lectern/lectern"
 )
@@ -14,6 +15,9 @@ type commentChange struct {
 	by      *lectern.User
 	teacher bool
 	set     setClause
+	// now is the time of the change, and of the visibility checks made
+	// for it.
+	now time.Time
 }
 
 // UpdateComment applies upd to entry id on behalf of viewer and returns
@@ -55,7 +59,7 @@ func (db *DB) UpdateComment(ctx context.Context, id string, viewer *lectern.User
 				return fmt.Errorf("update comment: %w", err)
 			}
 		}
-		updated, err = findComment(ctx, t, id, viewer)
+		updated, err = findComment(ctx, t, id, viewer, ch.now)
 		return err
 	})
 	if err != nil {
@@ -65,7 +69,8 @@ func (db *DB) UpdateComment(ctx context.Context, id string, viewer *lectern.User
 }
 
 func (db *DB) beginChange(ctx context.Context, t tx, id string, viewer *lectern.User) (*commentChange, error) {
-	cur, err := findComment(ctx, t, id, viewer)
+	now := db.now()
+	cur, err := findComment(ctx, t, id, viewer, now)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +78,7 @@ func (db *DB) beginChange(ctx context.Context, t tx, id string, viewer *lectern.
 	if err != nil {
 		return nil, fmt.Errorf("find member role: %w", err)
 	}
-	return &commentChange{cur: cur, by: viewer, teacher: teaches(viewer, role)}, nil
+	return &commentChange{cur: cur, by: viewer, teacher: teaches(viewer, role), now: now}, nil
 }
 
 func (db *DB) changeBody(ch *commentChange, body *string) error {
@@ -89,7 +94,7 @@ func (db *DB) changeBody(ch *commentChange, body *string) error {
 	}
 	if b != ch.cur.Body {
 		ch.set.add("body", b)
-		ch.set.add("edited_at", db.now())
+		ch.set.add("edited_at", ch.now)
 	}
 	return nil
 }
@@ -115,7 +120,7 @@ func (db *DB) changeStatus(ch *commentChange, status *lectern.QuestionStatus) er
 	if *status != ch.cur.Status {
 		ch.set.add("status", *status)
 		ch.set.add("status_changed_by", ch.by.ID)
-		ch.set.add("status_changed_at", db.now())
+		ch.set.add("status_changed_at", ch.now)
 	}
 	return nil
 }
@@ -149,7 +154,7 @@ func (db *DB) changeAccepted(ctx context.Context, t tx, ch *commentChange, accep
 	if n == 0 {
 		return lectern.Errorf(lectern.EINVALID, "accepted_id must name a reply to this question")
 	}
-	now := db.now()
+	now := ch.now
 	ch.set.add("accepted_id", *acceptedID)
 	ch.set.add("accepted_by", ch.by.ID)
 	ch.set.add("accepted_at", now)
@@ -182,7 +187,7 @@ func (db *DB) DeleteComment(ctx context.Context, id string, viewer *lectern.User
 		}
 		if !ch.cur.Deleted {
 			_, err := t.exec(ctx, `UPDATE comments SET body = '', deleted_at = ?, deleted_by = ? WHERE id = ?`,
-				db.now(), viewer.ID, id)
+				ch.now, viewer.ID, id)
 			if err != nil {
 				return fmt.Errorf("delete comment: %w", err)
 			}
@@ -192,7 +197,7 @@ func (db *DB) DeleteComment(ctx context.Context, id string, viewer *lectern.User
 				return fmt.Errorf("withdraw accepted answer: %w", err)
 			}
 		}
-		deleted, err = findComment(ctx, t, id, viewer)
+		deleted, err = findComment(ctx, t, id, viewer, ch.now)
 		return err
 	})
 	if err != nil {

@@ -10,7 +10,8 @@ import (
 
 const lessonColumns = `l.id, l.course_id, l.title, l.description, l.status, l.duration_ms,
 	l.source_key, l.output_prefix, l.renditions, l.poster, l.thumbnails, l.attempt, l.error,
-	l.created_at, l.updated_at, COALESCE(l.section_id, '') AS section_id, l.position`
+	l.created_at, l.updated_at, COALESCE(l.section_id, '') AS section_id, l.position,
+	l.published_at, l.watch_by`
 
 func validLessonStatus(s lectern.LessonStatus) bool {
 	switch s {
@@ -22,7 +23,9 @@ func validLessonStatus(s lectern.LessonStatus) bool {
 }
 
 // CreateLesson stores l in its course, filling l.ID, l.CreatedAt and
-// l.UpdatedAt and setting l.Status to awaiting_upload. The lesson goes at
+// l.UpdatedAt and setting l.Status to awaiting_upload. It keeps
+// l.PublishedAt and l.WatchBy: a lesson created without PublishedAt is a
+// draft. The lesson goes at
 // the end of section l.SectionID, or, when that is "", at the end of the
 // course's last section (of the lessons in no section when the course has
 // no sections); l.SectionID and l.Position say where it went. It returns
@@ -37,6 +40,8 @@ func (db *DB) CreateLesson(ctx context.Context, l *lectern.Lesson) error {
 	nl.Status = lectern.LessonAwaitingUpload
 	nl.CreatedAt = db.now()
 	nl.UpdatedAt = nl.CreatedAt
+	nl.PublishedAt = utcPtr(nl.PublishedAt)
+	nl.WatchBy = utcPtr(nl.WatchBy)
 	if nl.Renditions == nil {
 		nl.Renditions = lectern.Renditions{}
 	}
@@ -49,10 +54,10 @@ func (db *DB) CreateLesson(ctx context.Context, l *lectern.Lesson) error {
 		}
 		_, err := t.named(ctx, `INSERT INTO lessons (id, course_id, title, description, status,
 				duration_ms, source_key, output_prefix, renditions, poster, thumbnails, attempt, error,
-				created_at, updated_at, section_id, position, published_at)
+				created_at, updated_at, section_id, position, published_at, watch_by)
 			VALUES (:id, :course_id, :title, :description, :status,
 				:duration_ms, :source_key, :output_prefix, :renditions, :poster, :thumbnails, :attempt, :error,
-				:created_at, :updated_at, NULLIF(:section_id, ''), :position, :created_at)`, &nl)
+				:created_at, :updated_at, NULLIF(:section_id, ''), :position, :published_at, :watch_by)`, &nl)
 		if err != nil {
 			return err
 		}
@@ -73,16 +78,19 @@ type lessonWithRole struct {
 
 // FindLesson returns the lesson with the given id and viewer's role in its
 // course. It returns ENOTFOUND unless viewer is a member of the lesson's
-// course or an admin (the role is "" for an admin who is not a member).
+// course or an admin (the role is "" for an admin who is not a member),
+// and, as for a lesson that does not exist, when viewer is a student and
+// the lesson is a draft or not yet published (see lessonShown).
 func (db *DB) FindLesson(ctx context.Context, id string, viewer *lectern.User) (*lectern.Lesson, lectern.MemberRole, error) {
 	if viewer == nil {
 		return nil, "", lectern.Errorf(lectern.ENOTFOUND, "lesson not found")
 	}
 	var l lessonWithRole
+	shown, args := db.lessonShownTo("l", viewer)
 	err := db.read(ctx, func(t tx) error {
-		return t.get(ctx, &l, `SELECT `+lessonColumns+`, COALESCE(m.role, '') AS my_role
-			FROM lessons l LEFT JOIN course_members m ON m.course_id = l.course_id AND m.user_id = ?
-			WHERE l.id = ? AND `+liveLesson, viewer.ID, id)
+		return t.get(ctx, &l, `SELECT `+lessonColumns+`, COALESCE(vm.role, '') AS my_role
+			FROM lessons l LEFT JOIN course_members vm ON vm.course_id = l.course_id AND vm.user_id = ?
+			WHERE l.id = ? AND `+liveLesson+` AND `+shown, append([]any{viewer.ID, id}, args...)...)
 	})
 	if notFound(err) || (err == nil && l.MyRole == "" && !viewer.IsAdmin()) {
 		return nil, "", lectern.Errorf(lectern.ENOTFOUND, "lesson not found")
@@ -112,14 +120,17 @@ func getLesson(ctx context.Context, t tx, l *lectern.Lesson, id string) error {
 	return err
 }
 
-// FindLessons returns the lessons of a course in the course's order (see
-// lectern.Outline). The caller has checked that the viewer is a member of
-// the course.
-func (db *DB) FindLessons(ctx context.Context, courseID string) ([]*lectern.Lesson, error) {
+// FindLessons returns the lessons of a course that viewer may see (see
+// lessonShown) in the course's order (see lectern.Outline). The caller has
+// checked that the viewer is a member of the course.
+func (db *DB) FindLessons(ctx context.Context, courseID string, viewer *lectern.User) ([]*lectern.Lesson, error) {
 	lessons := []*lectern.Lesson{}
+	shown, args := db.lessonShownTo("l", viewer)
 	err := db.read(ctx, func(t tx) error {
 		return t.sel(ctx, &lessons, `SELECT `+lessonColumns+` FROM lessons l `+lessonOrderJoin+`
-			WHERE l.course_id = ? AND l.deleted_at IS NULL ORDER BY `+lessonOrder, courseID)
+			LEFT JOIN course_members vm ON vm.course_id = l.course_id AND vm.user_id = ?
+			WHERE l.course_id = ? AND l.deleted_at IS NULL AND `+shown+` ORDER BY `+lessonOrder,
+			append([]any{viewer.ID, courseID}, args...)...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find lessons: %w", err)

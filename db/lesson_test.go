@@ -19,12 +19,13 @@ func TestLessons(t *testing.T) {
 		t.Run("Create", func(t *testing.T) {
 			c := newCourse(t, d, newUser(t, d, lectern.RoleTeacher))
 			now := clock.Peek()
-			l := &lectern.Lesson{CourseID: c.ID, Title: "Intro", Description: "first", Status: lectern.LessonReady}
+			l := &lectern.Lesson{CourseID: c.ID, Title: "Intro", Description: "first", Status: lectern.LessonReady, PublishedAt: new(time.Unix(0, 0))}
 			if err := d.CreateLesson(ctx, l); err != nil {
 				t.Fatal(err)
 			}
 			want := &lectern.Lesson{ID: l.ID, CourseID: c.ID, Title: "Intro", Description: "first",
-				Status: lectern.LessonAwaitingUpload, Renditions: lectern.Renditions{}, CreatedAt: stored(now), UpdatedAt: stored(now)}
+				Status: lectern.LessonAwaitingUpload, Renditions: lectern.Renditions{}, CreatedAt: stored(now), UpdatedAt: stored(now),
+				PublishedAt: new(time.Unix(0, 0).UTC())}
 			if diff := cmp.Diff(want, l); diff != "" {
 				t.Errorf("CreateLesson filled (-want +got):\n%s", diff)
 			}
@@ -94,14 +95,14 @@ func TestLessons(t *testing.T) {
 			l1 := newLesson(t, d, c)
 			newLesson(t, d, other)
 			l2, l3 := newLesson(t, d, c), newLesson(t, d, c)
-			got, err := d.FindLessons(ctx, c.ID)
+			got, err := d.FindLessons(ctx, c.ID, adminView)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff([]*lectern.Lesson{l1, l2, l3}, got); diff != "" {
 				t.Errorf("FindLessons (-want +got):\n%s", diff)
 			}
-			if none, err := d.FindLessons(ctx, newCourse(t, d, teacher).ID); err != nil || len(none) != 0 {
+			if none, err := d.FindLessons(ctx, newCourse(t, d, teacher).ID, adminView); err != nil || len(none) != 0 {
 				t.Errorf("FindLessons of an empty course = %v, %v; want none", none, err)
 			}
 		})
@@ -181,7 +182,7 @@ func TestLessons(t *testing.T) {
 			if _, err := d.FindJobByID(ctx, jobs[2].ID); err != nil {
 				t.Errorf("job of another lesson deleted: %v", err)
 			}
-			if got, err := d.FindLessons(ctx, c.ID); err != nil || len(got) != 1 || got[0].ID != kept.ID {
+			if got, err := d.FindLessons(ctx, c.ID, adminView); err != nil || len(got) != 1 || got[0].ID != kept.ID {
 				t.Errorf("FindLessons after delete = %v, %v; want only %s", got, err, kept.ID)
 			}
 			wantCode(t, d.DeleteLesson(ctx, l.ID), lectern.ENOTFOUND)

@@ -51,18 +51,22 @@ func (db *DB) RemoveCourseMember(ctx context.Context, courseID, userID string) e
 }
 
 // CheckLessonAccess reports whether userID may still see lessonID: nil
-// when the user is a member of the lesson's course or an admin, ENOTFOUND
-// otherwise (also when the lesson or the user no longer exists). Media
+// when the user is a member of the lesson's course who may see it (see
+// lessonShown) or an admin, ENOTFOUND otherwise (also when the lesson or
+// the user no longer exists, and for a student while it is a draft or
+// not yet published). Media
 // delivery asks it on every request, so that a student removed from a
 // course loses the playback links they were given at once; it is one
 // indexed read.
 func (db *DB) CheckLessonAccess(ctx context.Context, lessonID, userID string) error {
 	var n int
+	shown, args := lessonShown("l", false, db.now())
 	err := db.read(ctx, func(t tx) error {
 		return t.get(ctx, &n, `SELECT COUNT(*) FROM lessons l
 			JOIN users u ON u.id = ?
-			LEFT JOIN course_members m ON m.course_id = l.course_id AND m.user_id = u.id
-			WHERE l.id = ? AND (m.user_id IS NOT NULL OR u.role = 'admin') AND `+liveLesson, userID, lessonID)
+			LEFT JOIN course_members vm ON vm.course_id = l.course_id AND vm.user_id = u.id
+			WHERE l.id = ? AND (u.role = 'admin' OR (vm.user_id IS NOT NULL AND `+shown+`)) AND `+liveLesson,
+			append([]any{userID, lessonID}, args...)...)
 	})
 	if err != nil {
 		return fmt.Errorf("check lesson access: %w", err)

@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lectern/lectern"
@@ -28,7 +29,7 @@ func TestRemoveCourseMember(t *testing.T) {
 		t.Run("StudentLosesAccess", func(t *testing.T) {
 			owner := newUser(t, d, lectern.RoleTeacher)
 			c := newCourse(t, d, owner)
-			l := &lectern.Lesson{CourseID: c.ID, Title: "Week 1"}
+			l := &lectern.Lesson{CourseID: c.ID, Title: "Week 1", PublishedAt: new(time.Unix(0, 0))}
 			if err := d.CreateLesson(ctx, l); err != nil {
 				t.Fatal(err)
 			}

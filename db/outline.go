@@ -147,13 +147,14 @@ func (db *DB) DeleteSection(ctx context.Context, courseID, id string) error {
 	return nil
 }
 
-// FindOutline returns the order of a course's lessons and sections. It
-// returns ENOTFOUND when the course does not exist; the caller has checked
-// that the viewer may see the course.
-func (db *DB) FindOutline(ctx context.Context, courseID string) (*lectern.Outline, error) {
+// FindOutline returns the order of a course's sections and of the lessons
+// viewer may see (see lessonShown). It returns ENOTFOUND when the course
+// does not exist; the caller has checked that the viewer may see the
+// course.
+func (db *DB) FindOutline(ctx context.Context, courseID string, viewer *lectern.User) (*lectern.Outline, error) {
 	var o *lectern.Outline
 	err := db.read(ctx, func(t tx) (err error) {
-		o, err = findOutline(ctx, t, courseID)
+		o, err = findOutline(ctx, t, courseID, db.lessonShownTo, viewer)
 		return err
 	})
 	if err != nil {
@@ -162,7 +163,10 @@ func (db *DB) FindOutline(ctx context.Context, courseID string) (*lectern.Outlin
 	return o, nil
 }
 
-func findOutline(ctx context.Context, t tx, courseID string) (*lectern.Outline, error) {
+// findOutline is FindOutline; shown is the rule for viewer, and a nil
+// viewer sees every lesson (as reordering must).
+func findOutline(ctx context.Context, t tx, courseID string,
+	shown func(string, *lectern.User) (string, []any), viewer *lectern.User) (*lectern.Outline, error) {
 	o := &lectern.Outline{CourseID: courseID, Unsectioned: []string{}, Sections: []lectern.OutlineSection{}}
 	err := t.get(ctx, &o.Version, `SELECT outline_version FROM courses WHERE id = ?`, courseID)
 	if notFound(err) {
@@ -185,8 +189,16 @@ func findOutline(ctx context.Context, t tx, courseID string) (*lectern.Outline, 
 		ID        string `db:"id"`
 		SectionID string `db:"section_id"`
 	}
+	cond, args, viewerID := "1=1", []any{}, ""
+	if viewer != nil {
+		cond, args = shown("l", viewer)
+		viewerID = viewer.ID
+	}
 	if err := t.sel(ctx, &lessons, `SELECT l.id, COALESCE(l.section_id, '') AS section_id
-		FROM lessons l `+lessonOrderJoin+` WHERE l.course_id = ? AND l.deleted_at IS NULL ORDER BY `+lessonOrder, courseID); err != nil {
+		FROM lessons l `+lessonOrderJoin+`
+		LEFT JOIN course_members vm ON vm.course_id = l.course_id AND vm.user_id = ?
+		WHERE l.course_id = ? AND l.deleted_at IS NULL AND `+cond+` ORDER BY `+lessonOrder,
+		append([]any{viewerID, courseID}, args...)...); err != nil {
 		return nil, err
 	}
 	for _, l := range lessons {
@@ -215,7 +227,7 @@ func (db *DB) SetOutline(ctx context.Context, o *lectern.Outline) error {
 		if err != nil {
 			return err
 		}
-		cur, err := findOutline(ctx, t, o.CourseID)
+		cur, err := findOutline(ctx, t, o.CourseID, nil, nil)
 		if err != nil {
 			return err
 		}

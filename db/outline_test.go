@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lectern/lectern"
@@ -12,7 +13,7 @@ import (
 // lessonIDs is the order FindLessons gives a course's lessons.
 func lessonIDs(t *testing.T, d *db.DB, courseID string) []string {
 	t.Helper()
-	lessons, err := d.FindLessons(context.Background(), courseID)
+	lessons, err := d.FindLessons(context.Background(), courseID, adminView)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,11 +40,11 @@ func TestOutline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		into1 := &lectern.Lesson{CourseID: c.ID, Title: "Late for week 1", SectionID: w1.ID}
+		into1 := &lectern.Lesson{CourseID: c.ID, Title: "Late for week 1", SectionID: w1.ID, PublishedAt: new(time.Unix(0, 0))}
 		if err := d.CreateLesson(ctx, into1); err != nil {
 			t.Fatal(err)
 		}
-		o, err := d.FindOutline(ctx, c.ID)
+		o, err := d.FindOutline(ctx, c.ID, adminView)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +70,7 @@ func TestOutline(t *testing.T) {
 		if diff := cmp.Diff([]string{b.ID, intro.ID, into1.ID, a.ID}, lessonIDs(t, d, c.ID)); diff != "" {
 			t.Errorf("FindLessons after reorder (-want +got):\n%s", diff)
 		}
-		got, err := d.FindOutline(ctx, c.ID)
+		got, err := d.FindOutline(ctx, c.ID, adminView)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +98,7 @@ func TestOutline(t *testing.T) {
 		} {
 			tc.o.CourseID = c.ID
 			wantCode(t, d.SetOutline(ctx, &tc.o), tc.code)
-			after, err := d.FindOutline(ctx, c.ID)
+			after, err := d.FindOutline(ctx, c.ID, adminView)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +121,7 @@ func TestOutline(t *testing.T) {
 		if err := d.DeleteSection(ctx, c.ID, w2.ID); err != nil {
 			t.Fatal(err)
 		}
-		final, err := d.FindOutline(ctx, c.ID)
+		final, err := d.FindOutline(ctx, c.ID, adminView)
 		if err != nil {
 			t.Fatal(err)
 		}

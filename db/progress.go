@@ -98,7 +98,7 @@ func (k sessionKey) compare(o sessionKey) int {
 
 func (db *DB) recordBeats(ctx context.Context, t tx, reqs []BeatRequest, results []BeatResult) error {
 	now := db.now()
-	access, allowed, err := authorizeBeats(ctx, t, reqs, results)
+	access, allowed, err := authorizeBeats(ctx, t, reqs, results, now)
 	if err != nil || len(allowed) == 0 {
 		return err
 	}
@@ -120,7 +120,7 @@ func (db *DB) recordBeats(ctx context.Context, t tx, reqs []BeatRequest, results
 // authorizeBeats sets the error of each beat that is malformed or for a
 // lesson its viewer may not see, and returns the lessons' access details
 // and the sorted keys of the rows the other beats update.
-func authorizeBeats(ctx context.Context, t tx, reqs []BeatRequest, results []BeatResult) (map[progressKey]*lessonAccess, []progressKey, error) {
+func authorizeBeats(ctx context.Context, t tx, reqs []BeatRequest, results []BeatResult, now time.Time) (map[progressKey]*lessonAccess, []progressKey, error) {
 	var keys []progressKey
 	for i, r := range reqs {
 		if r.Viewer == nil {
@@ -132,7 +132,7 @@ func authorizeBeats(ctx context.Context, t tx, reqs []BeatRequest, results []Bea
 		}
 	}
 	keys = sortedUnique(keys)
-	access, err := findLessonAccess(ctx, t, keys)
+	access, err := findLessonAccess(ctx, t, keys, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -248,21 +248,25 @@ func chunks[T any](items []T, fn func([]T) error) error {
 
 // findLessonAccess looks up, for each (user, lesson), the lesson's
 // duration and course threshold and the user's role in the course ("" for
-// none). Lessons that do not exist are absent from the map.
-func findLessonAccess(ctx context.Context, t tx, keys []progressKey) (map[progressKey]*lessonAccess, error) {
+// none). Lessons that do not exist are absent from the map, and so are
+// those a member may not see at now (see lessonShown).
+func findLessonAccess(ctx context.Context, t tx, keys []progressKey, now time.Time) (map[progressKey]*lessonAccess, error) {
 	out := make(map[progressKey]*lessonAccess, len(keys))
 	err := chunks(keys, func(keys []progressKey) error {
 		args := make([]any, 0, 2*len(keys))
 		for _, k := range keys {
 			args = append(args, k.userID, k.lessonID)
 		}
+		shown, shownArgs := lessonShown("l", false, now)
 		var found []*lessonAccess
 		err := t.sel(ctx, &found, `SELECT v.column1 AS user_id, v.column2 AS lesson_id,
-				l.duration_ms, c.completion_threshold, COALESCE(m.role, '') AS role
+				l.duration_ms, c.completion_threshold, COALESCE(vm.role, '') AS role
 			FROM (VALUES `+valuesList(len(keys), 2)+`) AS v
 			JOIN lessons l ON l.id = v.column2 AND l.deleted_at IS NULL
 			JOIN courses c ON c.id = l.course_id AND c.deleted_at IS NULL
-			LEFT JOIN course_members m ON m.course_id = l.course_id AND m.user_id = v.column1`, args...)
+			JOIN users u ON u.id = v.column1
+			LEFT JOIN course_members vm ON vm.course_id = l.course_id AND vm.user_id = v.column1
+			WHERE u.role = 'admin' OR vm.role IS NULL OR `+shown, append(args, shownArgs...)...)
 		for _, a := range found {
 			out[progressKey{a.UserID, a.LessonID}] = a
 		}

@@ -17,7 +17,7 @@ func (db *DB) FindProgress(ctx context.Context, viewer *lectern.User, lessonID s
 	var p *lectern.Progress
 	err := db.read(ctx, func(t tx) error {
 		k := progressKey{viewer.ID, lessonID}
-		access, err := findLessonAccess(ctx, t, []progressKey{k})
+		access, err := findLessonAccess(ctx, t, []progressKey{k}, db.now())
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -88,16 +89,15 @@ func cleanSearchQuery(q string) (string, error) {
 }
 
 // lessonVisibleTo is the SQL condition, over lessons l and the viewer's
-// membership vm of l's course, that viewer may see lesson l: today every
-// lesson of a course its members (and admins) may open. It is the one
-// place that says so for search; a rule that hides some lessons from
-// students (drafts, scheduled lessons) belongs here, and every kind of hit
-// then follows it.
-func lessonVisibleTo(viewer *lectern.User) string {
+// membership vm of l's course, that viewer may see lesson l at now: a
+// member (or an admin) and, for a student, a lesson published by now (see
+// lessonShown). Every kind of hit follows it.
+func lessonVisibleTo(viewer *lectern.User, now time.Time) (string, []any) {
+	shown, args := lessonShown("l", viewer.IsAdmin(), now)
 	if viewer.IsAdmin() {
-		return `1=1`
+		return shown, args
 	}
-	return `vm.role IS NOT NULL`
+	return `vm.role IS NOT NULL AND ` + shown, args
 }
 
 // teachesSQL is the SQL condition, over the viewer's membership vm, that
@@ -229,9 +229,11 @@ func (db *DB) searchSQL(viewer *lectern.User, q searchQuery, courses []string, l
 	} else {
 		candidates, args, with = sqliteCandidates(q, courses)
 	}
-	vis, visArgs := visibleTo(viewer)
+	vis, visArgs := visibleTo(viewer, db.now())
+	lvis, lvisArgs := lessonVisibleTo(viewer, db.now())
 	args = append(args, viewer.ID)
 	args = append(args, anySlice(courses)...)
+	args = append(args, lvisArgs...)
 	args = append(args, visArgs...)
 	args = append(args, limit, offset)
 	// SQLite's planner would otherwise start from the courses and rank the
@@ -247,7 +249,7 @@ func (db *DB) searchSQL(viewer *lectern.User, q searchQuery, courses []string, l
 		LEFT JOIN comments c ON c.id = e.comment_id
 		LEFT JOIN caption_tracks ct ON ct.lesson_id = e.lesson_id AND ct.lang = e.lang
 		WHERE e.course_id IN (?` + strings.Repeat(", ?", len(courses)-1) + `)
-		AND ` + lessonVisibleTo(viewer) + `
+		AND ` + lvis + `
 		AND l.deleted_at IS NULL
 		AND (e.comment_id IS NULL OR (c.deleted_at IS NULL AND ` + vis + `))
 		AND (e.kind <> 'caption' OR ct.status = 'published' OR ` + teachesSQL(viewer) + `)

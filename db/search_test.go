@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lectern/lectern"
@@ -99,7 +100,7 @@ func setupSearch(t *testing.T, d *db.DB) *searchWorld {
 // comments.
 func searchLesson(t *testing.T, d *db.DB, c *lectern.Course, title, description string) *lectern.Lesson {
 	t.Helper()
-	l := &lectern.Lesson{CourseID: c.ID, Title: title, Description: description}
+	l := &lectern.Lesson{CourseID: c.ID, Title: title, Description: description, PublishedAt: new(time.Unix(0, 0))}
 	if err := d.CreateLesson(context.Background(), l); err != nil {
 		t.Fatalf("CreateLesson: %v", err)
 	}

@@ -148,7 +148,7 @@ func TestTrash(t *testing.T) {
 				_, err = d.FindComment(ctx, q.ID, u)
 				wantCode(t, err, lectern.ENOTFOUND)
 			}
-			lessons, err := d.FindLessons(ctx, cl.course.ID)
+			lessons, err := d.FindLessons(ctx, cl.course.ID, adminView)
 			if err != nil || len(lessons) != 1 || lessons[0].ID != other.ID {
 				t.Errorf("FindLessons = %v, %v; want only the other lesson", lessons, err)
 			}

@@ -103,7 +103,7 @@ func prepareBeatClass(t *testing.T, d *db.DB, students, secsEach int) *beatClass
 	if err := d.CreateCourse(ctx, course); err != nil {
 		t.Fatal(err)
 	}
-	l := &lectern.Lesson{CourseID: course.ID, Title: "Long"}
+	l := &lectern.Lesson{CourseID: course.ID, Title: "Long", PublishedAt: new(time.Unix(0, 0))}
 	if err := d.CreateLesson(ctx, l); err != nil {
 		t.Fatal(err)
 	}

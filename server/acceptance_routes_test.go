@@ -247,7 +247,7 @@ var routeCases = map[string]routeCase{
 	"PATCH /api/v1/courses/:id":       {access: teacher, ids: true, probes: one("PATCH", "/api/v1/courses/:course", map[string]int{"completion_threshold": 5})},
 	"GET /api/v1/courses/:id/lessons": {access: member, ids: true, probes: one("GET", "/api/v1/courses/:course/lessons", nil)},
 	"POST /api/v1/courses/:id/lessons": {access: teacher, ids: true,
-		probes: one("POST", "/api/v1/courses/:course/lessons", map[string]string{"title": "Intruder's lesson"})},
+		probes: one("POST", "/api/v1/courses/:course/lessons", map[string]string{"publish_at": "now", "title": "Intruder's lesson"})},
 	"GET /api/v1/courses/:id/members": {access: teacher, ids: true, probes: one("GET", "/api/v1/courses/:course/members", nil)},
 	"DELETE /api/v1/courses/:id/members/:user_id": {access: teacher, ids: true,
 		probes: one("DELETE", "/api/v1/courses/:course/members/:mate", nil)},

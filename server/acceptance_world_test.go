@@ -97,7 +97,7 @@ func (w *world) newKit(t *testing.T, name string) *kit {
 	}
 	k.lessonTitle = "Lesson secret-lesson-" + name
 	var l struct{ ID string }
-	k.teacher.do(t, "POST", "/api/v1/courses/"+k.course.ID+"/lessons", map[string]string{"title": k.lessonTitle}).
+	k.teacher.do(t, "POST", "/api/v1/courses/"+k.course.ID+"/lessons", map[string]string{"publish_at": "now", "title": k.lessonTitle}).
 		want(http.StatusCreated).decode(&l)
 	k.lessonID = l.ID
 	k.files = publishMediaOutput(t, w.ts.fixture, k.lessonID, 1)

@@ -49,7 +49,7 @@ func newClassroom(t *testing.T, ts *testServer) *classroom {
 func readyLesson(t *testing.T, ts *testServer, courseID, title string, durationMS int64) string {
 	t.Helper()
 	ctx := context.Background()
-	l := &lectern.Lesson{CourseID: courseID, Title: title}
+	l := &lectern.Lesson{CourseID: courseID, Title: title, PublishedAt: new(time.Unix(0, 0))}
 	if err := ts.DB.CreateLesson(ctx, l); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestComments(t *testing.T) {
 				})
 			}
 			t.Run("LessonNotReady", func(t *testing.T) {
-				l := &lectern.Lesson{CourseID: cl.courseID, Title: "Still encoding"}
+				l := &lectern.Lesson{CourseID: cl.courseID, Title: "Still encoding", PublishedAt: new(time.Unix(0, 0))}
 				if err := fx.DB.CreateLesson(context.Background(), l); err != nil {
 					t.Fatal(err)
 				}

@@ -40,7 +40,7 @@ func newBatchClass(t *testing.T, url string, students int) *batchClass {
 	if err := d.CreateCourse(ctx, course); err != nil {
 		t.Fatal(err)
 	}
-	l := &lectern.Lesson{CourseID: course.ID, Title: "L"}
+	l := &lectern.Lesson{CourseID: course.ID, Title: "L", PublishedAt: new(time.Unix(0, 0))}
 	if err := d.CreateLesson(ctx, l); err != nil {
 		t.Fatal(err)
 	}

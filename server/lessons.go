@@ -45,9 +45,16 @@ type lessonJSON struct {
 	// audio-only lesson); else a media URL signed for the viewer.
 	PosterURL *string `json:"poster_url"`
 	// Chapters are the lesson's chapters by start; [] when it has none.
-	Chapters  []lectern.Chapter `json:"chapters"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
+	Chapters []lectern.Chapter `json:"chapters"`
+	// WatchBy is when students should have watched the lesson by; null
+	// for no date.
+	WatchBy *time.Time `json:"watch_by"`
+	// Publication is whether the lesson is a draft, scheduled or
+	// published, for the course's teachers and admins; absent for
+	// students, who see only published lessons.
+	Publication *publicationJSON `json:"publication,omitempty"`
+	CreatedAt   time.Time        `json:"created_at"`
+	UpdatedAt   time.Time        `json:"updated_at"`
 	// Progress is the viewer's own progress in the lesson; absent until
 	// they have sent a heartbeat for it.
 	Progress *lectern.Progress `json:"progress,omitempty"`
@@ -150,7 +157,7 @@ func (s *Server) handleLessonList(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("find course: %w", err)
 	}
-	lessons, err := s.db.FindLessons(ctx, course.ID)
+	lessons, err := s.db.FindLessons(ctx, course.ID, u)
 	if err != nil {
 		return fmt.Errorf("find lessons: %w", err)
 	}
@@ -192,6 +199,7 @@ func (s *Server) courseLessons(ctx context.Context, course *lectern.Course, less
 		if j, ok := jobs[l.ID]; ok {
 			lj.Transcode = toTranscodeJSON(j)
 		}
+		s.withPublication(&lj, l, mayTeach(u, course.MyRole), course.TimeZone)
 		out = append(out, lj)
 	}
 	return out, nil
@@ -199,8 +207,10 @@ func (s *Server) courseLessons(ctx context.Context, course *lectern.Course, less
 
 // lessonCreateRequest is a new lesson; without section_id it goes at the
 // end of the course's last section (see db.CreateLesson).
+// A new lesson is a draft unless publish_at says otherwise.
 type lessonCreateRequest struct {
 	courseRequest
+	publicationRequest
 	SectionID string `json:"section_id"`
 }
 
@@ -221,7 +231,12 @@ func (s *Server) handleLessonCreate(c echo.Context) error {
 	if err := req.validate(); err != nil {
 		return err
 	}
-	l := &lectern.Lesson{CourseID: course.ID, Title: req.Title, Description: req.Description, SectionID: req.SectionID}
+	var pub lectern.Publication
+	if err := req.apply(&pub, s.clock.Now(), course.TimeZone); err != nil {
+		return err
+	}
+	l := &lectern.Lesson{CourseID: course.ID, Title: req.Title, Description: req.Description, SectionID: req.SectionID,
+		PublishedAt: pub.PublishedAt, WatchBy: pub.WatchBy}
 	if err := s.db.CreateLesson(ctx, l); err != nil {
 		return fmt.Errorf("create lesson: %w", err)
 	}
@@ -229,6 +244,7 @@ func (s *Server) handleLessonCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.withPublication(&resp, l, true, course.TimeZone)
 	return c.JSON(http.StatusCreated, resp)
 }
 
@@ -265,23 +281,35 @@ func (s *Server) lessonDetail(ctx context.Context, l *lectern.Lesson, role lecte
 	if err := s.withChapters(ctx, &resp); err != nil {
 		return lessonJSON{}, err
 	}
-	if mayTeach(u, role) {
+	teaching := mayTeach(u, role)
+	zone := ""
+	if teaching {
 		if resp.Transcode, err = s.lessonTranscode(ctx, l.ID); err != nil {
 			return lessonJSON{}, err
 		}
+		course, err := s.db.FindCourse(ctx, l.CourseID, u)
+		if err != nil {
+			return lessonJSON{}, fmt.Errorf("find course: %w", err)
+		}
+		zone = course.TimeZone
 	}
+	s.withPublication(&resp, l, teaching, zone)
 	return resp, nil
 }
 
 // lessonUpdateRequest holds the lesson fields a teacher may change; an
 // absent field is left as it is.
 type lessonUpdateRequest struct {
+	publicationRequest
 	Title       *string `json:"title"`
 	Description *string `json:"description"`
 }
 
-// handleLessonUpdate changes a lesson's title or description (course
-// teachers and admins; other members get 403, everyone else 404).
+// handleLessonUpdate changes a lesson's title, description or
+// publication: publish it now, schedule it, make it a draft again, set or
+// clear its watch-by date (course teachers and admins; other members get
+// 403, everyone else 404). A change of publication takes effect at once,
+// for media links already given out too.
 func (s *Server) handleLessonUpdate(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := currentUser(c)
@@ -308,12 +336,30 @@ func (s *Server) handleLessonUpdate(c echo.Context) error {
 		}
 		upd.Description = &desc
 	}
-	if upd.Title == nil && upd.Description == nil {
-		return lectern.Errorf(lectern.EINVALID, "nothing to change: send a title or a description")
+	if upd.Title == nil && upd.Description == nil && !req.changes() {
+		return lectern.Errorf(lectern.EINVALID, "nothing to change: send a title, a description, publish_at or watch_by")
 	}
-	l, err = s.db.UpdateLesson(ctx, l.ID, upd)
+	course, err := s.db.FindCourse(ctx, l.CourseID, u)
 	if err != nil {
-		return fmt.Errorf("update lesson: %w", err)
+		return fmt.Errorf("find course: %w", err)
+	}
+	pub := lectern.Publication{PublishedAt: l.PublishedAt, WatchBy: l.WatchBy}
+	if err := req.apply(&pub, s.clock.Now(), course.TimeZone); err != nil {
+		return err
+	}
+	if upd.Title != nil || upd.Description != nil {
+		if l, err = s.db.UpdateLesson(ctx, l.ID, upd); err != nil {
+			return fmt.Errorf("update lesson: %w", err)
+		}
+	}
+	if req.changes() {
+		if l, err = s.db.SetLessonPublication(ctx, l.ID, pub); err != nil {
+			return fmt.Errorf("publish lesson: %w", err)
+		}
+		// Media links given out for the lesson must stop at once when it
+		// goes back to a draft (a refusal is never cached, so a lesson
+		// published later plays at its time without this).
+		s.invalidateAuth(ctx, "l:"+l.ID)
 	}
 	resp, err := s.toLessonJSON(l, u)
 	if err != nil {
@@ -322,5 +368,6 @@ func (s *Server) handleLessonUpdate(c echo.Context) error {
 	if err := s.withChapters(ctx, &resp); err != nil {
 		return err
 	}
+	s.withPublication(&resp, l, true, course.TimeZone)
 	return c.JSON(http.StatusOK, resp)
 }

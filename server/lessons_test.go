@@ -23,18 +23,21 @@ func TestLessons(t *testing.T) {
 		studentA.do(t, "POST", "/api/v1/courses/join", map[string]string{"code": *courseA.JoinCode}).want(http.StatusOK)
 
 		lessonA := teacherA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons",
-			map[string]string{"title": "Week 1", "description": "Intro"}).want(http.StatusCreated).fields()
+			map[string]string{"publish_at": "now", "title": "Week 1", "description": "Intro"}).want(http.StatusCreated).fields()
 		lessonB := teacherB.do(t, "POST", "/api/v1/courses/"+courseB.ID+"/lessons",
-			map[string]string{"title": "Other week 1"}).want(http.StatusCreated).fields()
+			map[string]string{"publish_at": "now", "title": "Other week 1"}).want(http.StatusCreated).fields()
 		idA, idB := lessonA["id"].(string), lessonB["id"].(string)
 
 		t.Run("TeacherCreates", func(t *testing.T) {
 			want := map[string]any{
 				"id": idA, "course_id": courseA.ID, "title": "Week 1", "description": "Intro",
-				"status": "awaiting_upload", "duration_ms": 0.0, "renditions": []any{}, "playable": false, "transcode": nil, "poster_url": nil, "chapters": []any{}, "section_id": nil,
+				"status": "awaiting_upload", "duration_ms": 0.0, "renditions": []any{}, "playable": false, "transcode": nil, "poster_url": nil, "chapters": []any{}, "section_id": nil, "watch_by": nil,
 			}
-			if diff := cmp.Diff(want, lessonA, ignoreKeys("created_at", "updated_at")); diff != "" {
+			if diff := cmp.Diff(want, lessonA, ignoreKeys("created_at", "updated_at", "publication")); diff != "" {
 				t.Errorf("created lesson (-want +got):\n%s", diff)
+			}
+			if pub, _ := lessonA["publication"].(map[string]any); pub["state"] != "published" || pub["time_zone"] != "UTC" {
+				t.Errorf("created with publish_at now: publication %v, want published in UTC", lessonA["publication"])
 			}
 		})
 
@@ -45,7 +48,10 @@ func TestLessons(t *testing.T) {
 				t.Errorf("lessons = %+v, want just %s awaiting upload", list.Lessons, idA)
 			}
 			got := studentA.do(t, "GET", "/api/v1/lessons/"+idA, nil).want(http.StatusOK).fields()
-			if diff := cmp.Diff(lessonA, got, ignoreKeys("created_at", "updated_at")); diff != "" {
+			if _, ok := got["publication"]; ok {
+				t.Errorf("a student sees the lesson's publication: %v", got["publication"])
+			}
+			if diff := cmp.Diff(lessonA, got, ignoreKeys("created_at", "updated_at", "publication")); diff != "" {
 				t.Errorf("lesson (-created +read):\n%s", diff)
 			}
 		})
@@ -53,7 +59,7 @@ func TestLessons(t *testing.T) {
 		t.Run("StudentOfAGets404ForB", func(t *testing.T) {
 			studentA.do(t, "GET", "/api/v1/courses/"+courseB.ID, nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
 			studentA.do(t, "GET", "/api/v1/courses/"+courseB.ID+"/lessons", nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
-			studentA.do(t, "POST", "/api/v1/courses/"+courseB.ID+"/lessons", map[string]string{"title": "x"}).
+			studentA.do(t, "POST", "/api/v1/courses/"+courseB.ID+"/lessons", map[string]string{"publish_at": "now", "title": "x"}).
 				wantError(http.StatusNotFound, lectern.ENOTFOUND)
 			studentA.do(t, "GET", "/api/v1/lessons/"+idB, nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
 			studentA.do(t, "DELETE", "/api/v1/lessons/"+idB, nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
@@ -63,21 +69,21 @@ func TestLessons(t *testing.T) {
 		})
 
 		t.Run("StudentMemberForbidden", func(t *testing.T) {
-			studentA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons", map[string]string{"title": "Mine"}).
+			studentA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Mine"}).
 				wantError(http.StatusForbidden, lectern.EFORBIDDEN)
 			studentA.do(t, "DELETE", "/api/v1/lessons/"+idA, nil).wantError(http.StatusForbidden, lectern.EFORBIDDEN)
 		})
 
 		t.Run("Invalid", func(t *testing.T) {
-			teacherA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons", map[string]string{"title": ""}).
+			teacherA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons", map[string]string{"publish_at": "now", "title": ""}).
 				wantError(http.StatusBadRequest, lectern.EINVALID)
-			teacherA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons", map[string]string{"title": "T", "description": strings.Repeat("d", 5001)}).
+			teacherA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons", map[string]string{"publish_at": "now", "title": "T", "description": strings.Repeat("d", 5001)}).
 				wantError(http.StatusBadRequest, lectern.EINVALID)
 		})
 
 		t.Run("TeacherEdits", func(t *testing.T) {
 			l := teacherA.do(t, "POST", "/api/v1/courses/"+courseA.ID+"/lessons",
-				map[string]string{"title": "Draft", "description": "Old words"}).want(http.StatusCreated).fields()
+				map[string]string{"publish_at": "now", "title": "Draft", "description": "Old words"}).want(http.StatusCreated).fields()
 			id := l["id"].(string)
 			got := teacherA.do(t, "PATCH", "/api/v1/lessons/"+id, map[string]string{"title": "  Week 2: vectors "}).
 				want(http.StatusOK).fields()

@@ -121,7 +121,7 @@ func (s *Server) renderDeepLinkPicker(c echo.Context, u *lectern.User, d *lecter
 	if err != nil {
 		return err
 	}
-	lessons, err := s.db.FindLessons(ctx, d.CourseID)
+	lessons, err := s.db.FindLessons(ctx, d.CourseID, u)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func TestLTIDeepLinking(t *testing.T) {
 		// Uploaded on the spot: the picker's page creates the lesson with
 		// its launch token (lti_deeplink.js), then it can be chosen.
 		var fresh struct{ ID string }
-		w.ts.client(t).do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Fresh upload"},
+		w.ts.client(t).do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Fresh upload"},
 			"X-Lectern-Launch", launchToken(t, picker)).want(http.StatusCreated).decode(&fresh)
 
 		w.admin.do(t, "POST", "/api/v1/admin/lti/keys/rotate", nil).want(http.StatusOK)

@@ -176,7 +176,7 @@ func (w *ltiWorld) taughtCourse(t *testing.T, u *lectern.User) *lectern.Course {
 func (w *ltiWorld) readyLesson(t *testing.T, courseID, title string, durationMS int64) *lectern.Lesson {
 	t.Helper()
 	ctx := context.Background()
-	l := &lectern.Lesson{CourseID: courseID, Title: title}
+	l := &lectern.Lesson{CourseID: courseID, Title: title, PublishedAt: new(time.Unix(0, 0))}
 	if err := w.ts.DB.CreateLesson(ctx, l); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/internal/ltiplatform"
@@ -50,7 +51,7 @@ func TestLTILaunch(t *testing.T) {
 			t.Errorf("second launch: user %+v, want %s renamed", u, tess.ID)
 		}
 
-		lesson := &lectern.Lesson{CourseID: course.ID, Title: "Mitosis in 5 minutes"}
+		lesson := &lectern.Lesson{CourseID: course.ID, Title: "Mitosis in 5 minutes", PublishedAt: new(time.Unix(0, 0))}
 		if err := fx.DB.CreateLesson(ctx, lesson); err != nil {
 			t.Fatal(err)
 		}

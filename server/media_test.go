@@ -132,7 +132,7 @@ func mediaClassOn(t *testing.T, ts *testServer) *mediaClass {
 func (m *mediaClass) newLesson(t *testing.T, title string) string {
 	t.Helper()
 	var l struct{ ID string }
-	m.teacher.do(t, "POST", "/api/v1/courses/"+m.course.ID+"/lessons", map[string]string{"title": title}).
+	m.teacher.do(t, "POST", "/api/v1/courses/"+m.course.ID+"/lessons", map[string]string{"publish_at": "now", "title": title}).
 		want(http.StatusCreated).decode(&l)
 	return l.ID
 }

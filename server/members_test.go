@@ -65,7 +65,7 @@ func newMemberClass(t *testing.T, fx *fixture) *memberClass {
 		c.do(t, "POST", "/api/v1/courses/join", map[string]string{"code": *m.course.JoinCode}).want(http.StatusOK)
 	}
 	var l struct{ ID string }
-	m.ownerC.do(t, "POST", "/api/v1/courses/"+m.course.ID+"/lessons", map[string]string{"title": "Entropy"}).
+	m.ownerC.do(t, "POST", "/api/v1/courses/"+m.course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Entropy"}).
 		want(http.StatusCreated).decode(&l)
 	m.lessonID = l.ID
 	return m

@@ -21,11 +21,12 @@ func (s *Server) registerOutlineRoutes(g *echo.Group) {
 // its members (and admins); anyone else gets 404.
 func (s *Server) handleOutlineGet(c echo.Context) error {
 	ctx := c.Request().Context()
-	course, err := s.db.FindCourse(ctx, c.Param("id"), currentUser(c))
+	u := currentUser(c)
+	course, err := s.db.FindCourse(ctx, c.Param("id"), u)
 	if err != nil {
 		return fmt.Errorf("find course: %w", err)
 	}
-	o, err := s.db.FindOutline(ctx, course.ID)
+	o, err := s.db.FindOutline(ctx, course.ID, u)
 	if err != nil {
 		return err
 	}
@@ -46,7 +47,8 @@ type outlineRequest struct {
 // 400 for one named twice or left out; nothing changes then.
 func (s *Server) handleOutlinePut(c echo.Context) error {
 	ctx := c.Request().Context()
-	course, err := s.findTaughtCourse(ctx, c.Param("id"), currentUser(c), "reorder its lessons")
+	u := currentUser(c)
+	course, err := s.findTaughtCourse(ctx, c.Param("id"), u, "reorder its lessons")
 	if err != nil {
 		return err
 	}
@@ -61,7 +63,7 @@ func (s *Server) handleOutlinePut(c echo.Context) error {
 	if err := s.db.SetOutline(ctx, o); err != nil {
 		return err
 	}
-	got, err := s.db.FindOutline(ctx, course.ID)
+	got, err := s.db.FindOutline(ctx, course.ID, u)
 	if err != nil {
 		return err
 	}

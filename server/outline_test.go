@@ -34,14 +34,14 @@ func TestOutlineAPI(t *testing.T) {
 		base := "/api/v1/courses/" + course.ID
 		newLesson := func(courseID, title, section string) string {
 			return teacher.do(t, "POST", "/api/v1/courses/"+courseID+"/lessons",
-				map[string]string{"title": title, "section_id": section}).want(http.StatusCreated).fields()["id"].(string)
+				map[string]string{"publish_at": "now", "title": title, "section_id": section}).want(http.StatusCreated).fields()["id"].(string)
 		}
 		week1 := teacher.do(t, "POST", base+"/sections", map[string]string{"title": "Week 1"}).want(http.StatusCreated).fields()["id"].(string)
 		week2 := teacher.do(t, "POST", base+"/sections", map[string]string{"title": "Week 2"}).want(http.StatusCreated).fields()["id"].(string)
 		a := newLesson(course.ID, "A", week1)
 		b := newLesson(course.ID, "B", "") // the last section
 		foreign := newLesson(other.ID, "Foreign", "")
-		teacher.do(t, "POST", base+"/lessons", map[string]string{"title": "X", "section_id": "nosuch"}).wantError(http.StatusNotFound, lectern.ENOTFOUND)
+		teacher.do(t, "POST", base+"/lessons", map[string]string{"publish_at": "now", "title": "X", "section_id": "nosuch"}).wantError(http.StatusNotFound, lectern.ENOTFOUND)
 
 		var o outlineJSON
 		student.do(t, "GET", base+"/outline", nil).want(http.StatusOK).decode(&o)
@@ -106,7 +106,7 @@ func TestNextLessonFollowsOutline(t *testing.T) {
 		base := "/api/v1/courses/" + course.ID
 		ids := map[string]string{}
 		for _, title := range []string{"Alpha", "Beta", "Gamma"} {
-			ids[title] = teacher.do(t, "POST", base+"/lessons", map[string]string{"title": title}).want(http.StatusCreated).fields()["id"].(string)
+			ids[title] = teacher.do(t, "POST", base+"/lessons", map[string]string{"publish_at": "now", "title": title}).want(http.StatusCreated).fields()["id"].(string)
 		}
 		for _, title := range []string{"Alpha", "Gamma"} { // Beta has nothing to watch yet
 			prefix := "lessons/" + ids[title] + "/out"

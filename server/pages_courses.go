@@ -156,7 +156,7 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 	if err != nil {
 		return fmt.Errorf("find course: %w", err)
 	}
-	lessons, err := s.db.FindLessons(ctx, course.ID)
+	lessons, err := s.db.FindLessons(ctx, course.ID, u)
 	if err != nil {
 		return fmt.Errorf("find lessons: %w", err)
 	}
@@ -175,7 +175,7 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 			v.ReadyLessons = append(v.ReadyLessons, lessonRef{l.ID, l.Title})
 		}
 	}
-	outline, err := s.db.FindOutline(ctx, course.ID)
+	outline, err := s.db.FindOutline(ctx, course.ID, u)
 	if err != nil {
 		return err
 	}

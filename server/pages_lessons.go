@@ -68,8 +68,8 @@ func (s *Server) handleUploadPage(c echo.Context, u *lectern.User) error {
 
 // nextLesson is the first lesson after l, in its course's order, that can
 // be watched; nil when there is none.
-func (s *Server) nextLesson(ctx context.Context, l *lectern.Lesson) (*lessonRef, error) {
-	lessons, err := s.db.FindLessons(ctx, l.CourseID)
+func (s *Server) nextLesson(ctx context.Context, l *lectern.Lesson, u *lectern.User) (*lessonRef, error) {
+	lessons, err := s.db.FindLessons(ctx, l.CourseID, u)
 	if err != nil {
 		return nil, fmt.Errorf("find lessons: %w", err)
 	}
@@ -101,7 +101,7 @@ func (s *Server) handleWatchPage(c echo.Context, u *lectern.User) error {
 	if err != nil {
 		return err
 	}
-	next, err := s.nextLesson(c.Request().Context(), l)
+	next, err := s.nextLesson(c.Request().Context(), l, u)
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func newStateFixture(t *testing.T) *stateFixture {
 	course := createCourse(t, teacher, "Signals")
 	lesson := func(title string) string {
 		var l struct{ ID string }
-		teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": title}).
+		teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": title}).
 			want(http.StatusCreated).decode(&l)
 		return l.ID
 	}

@@ -45,7 +45,7 @@ func newWatchClass(t *testing.T, ts *testServer) *watchClass {
 		w.studentUsers = append(w.studentUsers, u)
 	}
 	w.outsider.do(t, "POST", "/api/v1/courses/join", map[string]string{"code": *b.JoinCode}).want(http.StatusOK)
-	w.lessonID = w.teacher.do(t, "POST", "/api/v1/courses/"+a.ID+"/lessons", map[string]string{"title": "Week 1"}).
+	w.lessonID = w.teacher.do(t, "POST", "/api/v1/courses/"+a.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Week 1"}).
 		want(http.StatusCreated).fields()["id"].(string)
 	ready, duration := lectern.LessonReady, int64(watchLessonMS)
 	if _, err := ts.DB.UpdateLesson(context.Background(), w.lessonID, lectern.LessonUpdate{Status: &ready, DurationMS: &duration}); err != nil {

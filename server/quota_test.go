@@ -42,7 +42,7 @@ func TestStorageQuota(t *testing.T) {
 	teacher.do(t, "POST", "/api/v1/courses", map[string]string{"title": "Course"}).want(http.StatusCreated).decode(&course)
 	newLesson := func() string {
 		var l struct{ ID string }
-		teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Lesson"}).
+		teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Lesson"}).
 			want(http.StatusCreated).decode(&l)
 		return l.ID
 	}

@@ -50,7 +50,7 @@ func TestTranscodeStateContract(t *testing.T) {
 		upload := func(t *testing.T, title string) string {
 			t.Helper()
 			var l struct{ ID string }
-			teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": title}).
+			teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": title}).
 				want(http.StatusCreated).decode(&l)
 			teacher.do(t, "PUT", "/api/v1/lessons/"+l.ID+"/source", fakeRecording("a recording"), "Content-Type", "video/mp4").
 				want(http.StatusAccepted)

@@ -64,7 +64,7 @@ func (s *Server) handleCourseTrash(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	lessons, err := s.db.FindLessons(ctx, course.ID)
+	lessons, err := s.db.FindLessons(ctx, course.ID, u)
 	if err != nil {
 		return fmt.Errorf("find lessons: %w", err)
 	}

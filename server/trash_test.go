@@ -97,7 +97,7 @@ func TestArchivedCourse(t *testing.T) {
 				body         any
 			}{
 				{m.teacher, "PATCH", course, map[string]any{"title": "Renamed"}},
-				{m.teacher, "POST", course + "/lessons", map[string]any{"title": "New"}},
+				{m.teacher, "POST", course + "/lessons", map[string]any{"publish_at": "now", "title": "New"}},
 				{m.teacher, "PATCH", lesson, map[string]any{"title": "Renamed"}},
 				{m.teacher, "DELETE", lesson, nil},
 				{m.teacher, "POST", course + "/sections", map[string]any{"title": "Week 2"}},

@@ -179,7 +179,7 @@ func newLessonFor(t *testing.T, ts *testServer) (teacher *client, lessonID strin
 	var course lectern.Course
 	teacher.do(t, "POST", "/api/v1/courses", map[string]string{"title": "Course"}).want(http.StatusCreated).decode(&course)
 	var lesson struct{ ID string }
-	teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Lesson"}).
+	teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Lesson"}).
 		want(http.StatusCreated).decode(&lesson)
 	return teacher, lesson.ID
 }

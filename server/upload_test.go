@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/google/go-cmp/cmp"
@@ -110,7 +111,7 @@ func TestUploadSource(t *testing.T) {
 		newLesson := func(t *testing.T) string {
 			t.Helper()
 			var l struct{ ID string }
-			teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Week"}).
+			teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Week"}).
 				want(http.StatusCreated).decode(&l)
 			return l.ID
 		}
@@ -210,7 +211,7 @@ func TestUploadSourceQueueDown(t *testing.T) {
 		_, teacher := ts.loginNew(t, lectern.RoleTeacher)
 		course := createCourse(t, teacher, "Queue down")
 		var l struct{ ID string }
-		teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Week"}).
+		teacher.do(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Week"}).
 			want(http.StatusCreated).decode(&l)
 		teacher.do(t, "PUT", "/api/v1/lessons/"+l.ID+"/source", fakeRecording("recording")).want(http.StatusAccepted)
 		jobs, err := fx.DB.FindUnfinishedJobs(context.Background())
@@ -254,7 +255,7 @@ func BenchmarkUploadLarge(b *testing.B) {
 	if err := d.CreateCourse(ctx, course); err != nil {
 		b.Fatal(err)
 	}
-	lesson := &lectern.Lesson{CourseID: course.ID, Title: "Long lecture"}
+	lesson := &lectern.Lesson{CourseID: course.ID, Title: "Long lecture", PublishedAt: new(time.Unix(0, 0))}
 	if err := d.CreateLesson(ctx, lesson); err != nil {
 		b.Fatal(err)
 	}

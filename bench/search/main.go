@@ -157,7 +157,8 @@ func fill(ctx context.Context, d *db.DB, cfg config, words []string, out io.Writ
 	for i := range cfg.lessons {
 		// Round robin: courses get their lessons side by side over time,
 		// as a school's do, rather than one course after another.
-		l := &lectern.Lesson{CourseID: courses[i%cfg.courses].ID, Title: sp.cue(), Description: sp.cue() + " " + sp.cue()}
+		l := &lectern.Lesson{CourseID: courses[i%cfg.courses].ID, Title: sp.cue(), Description: sp.cue() + " " + sp.cue(),
+			PublishedAt: new(time.Unix(0, 0))}
 		if err := d.CreateLesson(ctx, l); err != nil {
 			return nil, err
 		}

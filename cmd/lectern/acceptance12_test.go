@@ -152,7 +152,7 @@ type halfUpload struct {
 func (c *cluster) newLesson(t *testing.T) string {
 	t.Helper()
 	var lesson struct{ ID string }
-	c.teacher.call(t, "POST", "/api/v1/courses/"+c.course+"/lessons", map[string]string{"title": "Outage"}, http.StatusCreated, &lesson)
+	c.teacher.call(t, "POST", "/api/v1/courses/"+c.course+"/lessons", map[string]string{"publish_at": "now", "title": "Outage"}, http.StatusCreated, &lesson)
 	return lesson.ID
 }
 

@@ -86,7 +86,7 @@ func TestAcceptance16_DatabaseAndRedisLatency(t *testing.T) {
 	student.call(t, "POST", "/api/v1/courses/join", map[string]string{"code": course.JoinCode}, http.StatusOK, nil)
 	var watched, counted, uploaded struct{ ID string }
 	for _, l := range []*struct{ ID string }{&watched, &counted, &uploaded} {
-		teacher.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Latency"}, http.StatusCreated, l)
+		teacher.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Latency"}, http.StatusCreated, l)
 	}
 	markReady(t, dbURL, watched.ID)
 

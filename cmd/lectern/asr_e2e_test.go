@@ -123,7 +123,7 @@ func pocketsphinxEndToEnd(t *testing.T) {
 	teacher.call(t, "POST", "/api/v1/courses", map[string]string{"title": "Geography"}, http.StatusCreated, &course)
 	student.call(t, "POST", "/api/v1/courses/join", map[string]string{"code": course.JoinCode}, http.StatusOK, nil)
 	var lesson struct{ ID string }
-	teacher.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Rivers"}, http.StatusCreated, &lesson)
+	teacher.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Rivers"}, http.StatusCreated, &lesson)
 	f, err := os.Open(lecture.Path)
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +199,7 @@ func failingRecognizerEndToEnd(t *testing.T) {
 	teacher := newSession(t, base, e2eAdminEmail, e2eAdminPassword).newUser(t, "teacher")
 	var course, lesson struct{ ID string }
 	teacher.call(t, "POST", "/api/v1/courses", map[string]string{"title": "Optics"}, http.StatusCreated, &course)
-	teacher.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Lenses"}, http.StatusCreated, &lesson)
+	teacher.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Lenses"}, http.StatusCreated, &lesson)
 	f, err := os.Open(clip)
 	if err != nil {
 		t.Fatal(err)

@@ -67,7 +67,7 @@ func TestServeCapsEventStreams(t *testing.T) {
 	admin := newSession(t, base, e2eAdminEmail, e2eAdminPassword)
 	var course, lesson struct{ ID string }
 	admin.call(t, "POST", "/api/v1/courses", map[string]string{"title": "Capped"}, http.StatusCreated, &course)
-	admin.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Live"}, http.StatusCreated, &lesson)
+	admin.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Live"}, http.StatusCreated, &lesson)
 	stream := func() *http.Response {
 		resp, err := admin.hc.Get(base + "/api/v1/lessons/" + lesson.ID + "/events")
 		if err != nil {

@@ -136,7 +136,7 @@ func TestAcceptance29_FullDiskAndAbandonedUploads(t *testing.T) {
 	r := teacher.json("POST", "/api/v1/courses", map[string]string{"title": "Course"})
 	mustStatus(t, "create course", r, http.StatusCreated)
 	_ = json.Unmarshal(r.Body, &course)
-	r = teacher.json("POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Lesson"})
+	r = teacher.json("POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Lesson"})
 	mustStatus(t, "create lesson", r, http.StatusCreated)
 	_ = json.Unmarshal(r.Body, &lesson)
 
@@ -206,7 +206,7 @@ func TestAcceptance29_FullDiskAndAbandonedUploads(t *testing.T) {
 			}
 		}
 		for i := 0; i < 200; i++ {
-			r := teacher.json("POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": strings.Repeat("Lesson ", 25)})
+			r := teacher.json("POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": strings.Repeat("Lesson ", 25)})
 			if r.Status >= 500 && r.Status != http.StatusInsufficientStorage {
 				t.Fatalf("lesson creation on a full disk: %d %s", r.Status, r.Body)
 			}

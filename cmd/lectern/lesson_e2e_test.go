@@ -120,7 +120,7 @@ func lessonEndToEnd(t *testing.T, base, clip, ffprobe string) {
 	teacher.call(t, "POST", "/api/v1/courses", map[string]string{"title": "Optics"}, http.StatusCreated, &course)
 	student.call(t, "POST", "/api/v1/courses/join", map[string]string{"code": course.JoinCode}, http.StatusOK, nil)
 	var lesson struct{ ID string }
-	teacher.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Refraction"}, http.StatusCreated, &lesson)
+	teacher.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Refraction"}, http.StatusCreated, &lesson)
 
 	f, err := os.Open(clip)
 	if err != nil {

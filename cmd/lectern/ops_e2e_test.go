@@ -453,7 +453,7 @@ func (c *cluster) startWorkerWith(t *testing.T, dataDir string, concurrency int,
 func (c *cluster) upload(t *testing.T, clip string) string {
 	t.Helper()
 	var lesson struct{ ID string }
-	c.teacher.call(t, "POST", "/api/v1/courses/"+c.course+"/lessons", map[string]string{"title": "Ops"}, http.StatusCreated, &lesson)
+	c.teacher.call(t, "POST", "/api/v1/courses/"+c.course+"/lessons", map[string]string{"publish_at": "now", "title": "Ops"}, http.StatusCreated, &lesson)
 	f, err := os.Open(clip)
 	if err != nil {
 		t.Fatal(err)

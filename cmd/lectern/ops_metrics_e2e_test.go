@@ -77,7 +77,7 @@ func meteredJourney(t *testing.T, base, clip string) (uploaded int64, files, ser
 	teacher.call(t, "POST", "/api/v1/courses", map[string]string{"title": "Metrics"}, http.StatusCreated, &course)
 	student.call(t, "POST", "/api/v1/courses/join", map[string]string{"code": course.JoinCode}, http.StatusOK, nil)
 	var lesson struct{ ID string }
-	teacher.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Counted"}, http.StatusCreated, &lesson)
+	teacher.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Counted"}, http.StatusCreated, &lesson)
 	f, err := os.Open(clip)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
@@ -23,7 +24,7 @@ import (
 func lessonWithRecording(t *testing.T, d *db.DB, dataDir string, course *lectern.Course, size int64, attempts int) *lectern.Job {
 	t.Helper()
 	ctx := context.Background()
-	l := &lectern.Lesson{CourseID: course.ID, Title: "Lesson"}
+	l := &lectern.Lesson{CourseID: course.ID, Title: "Lesson", PublishedAt: new(time.Unix(0, 0))}
 	if err := d.CreateLesson(ctx, l); err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestQuickStartEndToEnd(t *testing.T) {
 	var course struct{ ID string }
 	admin.call(t, "POST", "/api/v1/courses", map[string]string{"title": "First steps"}, http.StatusCreated, &course)
 	var lesson struct{ ID string }
-	admin.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Hello"}, http.StatusCreated, &lesson)
+	admin.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Hello"}, http.StatusCreated, &lesson)
 	f, err := os.Open(clip)
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ import (
 func startedLesson(t *testing.T, d *db.DB, course *lectern.Course) *lectern.Job {
 	t.Helper()
 	ctx := context.Background()
-	l := &lectern.Lesson{CourseID: course.ID, Title: "Lesson"}
+	l := &lectern.Lesson{CourseID: course.ID, Title: "Lesson", PublishedAt: new(time.Unix(0, 0))}
 	if err := d.CreateLesson(ctx, l); err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func TestAcceptance13_MinIOResetsDuringOutputUpload(t *testing.T) {
 	teacher := admin.newUser(t, "teacher")
 	var course, lesson struct{ ID string }
 	teacher.call(t, "POST", "/api/v1/courses", map[string]string{"title": "Optics"}, http.StatusCreated, &course)
-	teacher.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"title": "Refraction"}, http.StatusCreated, &lesson)
+	teacher.call(t, "POST", "/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "Refraction"}, http.StatusCreated, &lesson)
 
 	// The player: polls playback and checks every playlist it is offered.
 	var (

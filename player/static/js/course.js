@@ -14,7 +14,7 @@ initOutline(data);
 
 bindForm(document.getElementById('lesson-form'), async (f) => {
   const l = await api('POST', `/api/v1/courses/${encodeURIComponent(data.course_id)}/lessons`,
-    { title: f.title, description: f.description, section_id: f.section_id || '' });
+    { title: f.title, description: f.description, section_id: f.section_id || '', ...(f.publish ? { publish_at: 'now' } : {}) });
   location.assign(`/lessons/${encodeURIComponent(l.id)}/upload`);
 });
 

@@ -42,7 +42,7 @@ $('dl-new-upload').addEventListener('click', async () => {
   busy = true;
   let lesson;
   try {
-    lesson = await api('POST', `/api/v1/courses/${encodeURIComponent(data.course_id)}/lessons`, { title });
+    lesson = await api('POST', `/api/v1/courses/${encodeURIComponent(data.course_id)}/lessons`, { title, publish_at: 'now' });
   } catch (err) {
     busy = false;
     fail(err.message);
