@@ -113,10 +113,11 @@ func (s *Server) handleWatchPage(c echo.Context, u *lectern.User) error {
 			Lesson    *lectern.Lesson
 			Course    *lectern.Course
 			Teaching  bool
+			Assisting bool
 			Playable  bool
 			PosterURL string
 			Next      *lessonRef
-		}{l, course, teaching, lj.Playable, "", next},
+		}{l, course, teaching, mayAssist(u, course.MyRole), lj.Playable, "", next},
 		Data: map[string]any{
 			"lesson_id":   l.ID,
 			"course_id":   course.ID,

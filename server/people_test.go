@@ -55,6 +55,13 @@ func TestTeachingAssistant(t *testing.T) {
 			strings.Contains(page, "/lessons/"+lesson+"/upload") || strings.Contains(page, `id="join-code-rotate"`) {
 			t.Errorf("the TA's course page offers the member list, editing or the join code")
 		}
+		if page := string(taC.do(t, "GET", "/watch/"+lesson, nil).want(http.StatusOK).Body); !strings.Contains(page, `href="/lessons/`+lesson+`/analytics"`) ||
+			strings.Contains(page, `href="/lessons/`+lesson+`/upload"`) {
+			t.Errorf("the TA's lesson page: want the analytics link and no edit link")
+		}
+		if page := string(m.studentC.do(t, "GET", "/watch/"+lesson, nil).want(http.StatusOK).Body); strings.Contains(page, `/analytics"`) {
+			t.Errorf("a student's lesson page links to the analytics")
+		}
 		// A student may not see analytics.
 		m.studentC.do(t, "GET", "/api/v1/lessons/"+lesson+"/analytics", nil).wantError(http.StatusForbidden, lectern.EFORBIDDEN)
 
