@@ -208,6 +208,8 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		Metrics:        p.metrics,
 		AccessLog:      p.Logger.With("component", "http"),
 		MailFrom:       cfg.Mail.From,
+		DigestHour:     max(cfg.Mail.DigestHour, 0),
+		NoDigest:       cfg.Mail.DigestHour < 0,
 	}
 	if mailer != nil {
 		p.Logger.Info("mail goes through smtp", "addr", mailer.Addr())
