@@ -28,6 +28,9 @@ const (
 	// MailQuestionDigest lists a teacher's open questions, once a day.
 	// Optional.
 	MailQuestionDigest = "question_digest"
+	// MailCourseInvitation invites an address with no account to a
+	// course; its link lets them set a name and password.
+	MailCourseInvitation = "course_invitation"
 )
 
 // OptionalMail lists the kinds of mail a user may turn off, in the order

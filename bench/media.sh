@@ -7,7 +7,9 @@
 # ./bench/media (a Lectern with one published lesson, SQLite and disk storage,
 # in a temporary directory), starts nginx (sendfile on, no access log) on a
 # loopback port serving the very file Lectern stores, then:
-#   1. wrk against nginx, then against Lectern: requests/s of each, the ratio;
+#   1. wrk against nginx, then against Lectern: requests/s of each, the ratio,
+#      and the CPU time each server spent per request (from /proc: less
+#      disturbed than the rate when the machine is shared);
 #   2. wrk with LECTERN_BENCH_MEMORY_CONNECTIONS (500) connections for
 #      LECTERN_BENCH_MEMORY_SECONDS (60) against Lectern, printing its
 #      resident memory every 10 s and the requests/s.
@@ -21,6 +23,8 @@
 # LECTERN_BENCH_THREADS (2), LECTERN_BENCH_MEMORY_CONNECTIONS,
 # LECTERN_BENCH_MEMORY_SECONDS, LECTERN_BENCH_BEFORE.
 # Figures depend on the machine: the script prints its cores and load.
+# To profile Lectern under this load, run ./bench/media with -pprof ADDR
+# and wrk against the URL it prints (README, Benchmarks).
 set -eu
 cd "$(dirname "$0")/.."
 size=${LECTERN_BENCH_SIZE:-1270000}
@@ -78,9 +82,28 @@ start() {
 	file=$(sed -n 's/^file //p' "$tmp/$1.out")
 }
 
-# rps URL: requests/s of one wrk run (and its latency line).
+# ticks PID...: CPU time (user + system, in clock ticks) of the processes
+# and their children (nginx's workers).
+ticks() {
+	all="$*"
+	for p in "$@"; do all="$all $(ps -o pid= --ppid "$p" 2>/dev/null || true)"; done
+	t=0
+	for p in $all; do
+		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+hz=$(getconf CLK_TCK)
+
+# rps URL PID: requests/s of one wrk run (and its latency line); sets
+# $cpu to the CPU microseconds the server (PID) spent per request, a
+# figure that other load on the machine disturbs far less than the rate.
 rps() {
+	t0=$(ticks "$2")
 	wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$1" >"$tmp/wrk.out" 2>&1
+	t1=$(ticks "$2")
+	reqs=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$tmp/wrk.out")
+	cpu=$(awk "BEGIN{printf \"%.0f\", ($t1 - $t0) * 1000000 / $hz / ($reqs > 0 ? $reqs : 1)}")
 	if grep -q 'Non-2xx' "$tmp/wrk.out"; then
 		echo "wrk saw errors:" >&2
 		cat "$tmp/wrk.out" >&2
@@ -96,6 +119,7 @@ after_file=$file
 if [ -n "$before" ]; then
 	start before "$tmp/media-before"
 	before_url=$url
+	before_pid=$pid
 fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -127,7 +151,8 @@ http {
 }
 CONF
 "$nginx" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' &
-pids="$pids $!"
+nginx_pid=$!
+pids="$pids $nginx_pid"
 sleep 0.5
 nginx_url="http://127.0.0.1:$port/seg.m4s"
 curl -sf -o "$tmp/a" "$nginx_url" || { echo "nginx did not serve the file:" >&2; cat "$tmp/nginx/logs/error.log" >&2; exit 1; }
@@ -136,13 +161,17 @@ cmp -s "$tmp/a" "$tmp/b" || { echo "nginx and Lectern answer different bytes" >&
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 echo "segment: $size bytes; wrk -t$threads -c$conns -d${secs}s"
-n=$(rps "$nginx_url")
-echo "nginx:          $n requests/s"
-a=$(rps "$after_url")
-echo "lectern:        $a requests/s ($(awk "BEGIN{printf \"%.2f\", $a/$n}")x nginx)  $(grep '99%' "$tmp/wrk.out" | tr -s ' ')"
+rps "$nginx_url" "$nginx_pid" >"$tmp/rate"
+n=$(cat "$tmp/rate")
+ncpu=$cpu
+echo "nginx:          $n requests/s, $ncpu us CPU per request"
+rps "$after_url" "$after_pid" >"$tmp/rate"
+a=$(cat "$tmp/rate")
+echo "lectern:        $a requests/s ($(awk "BEGIN{printf \"%.2f\", $a/$n}")x nginx), $cpu us CPU per request ($(awk "BEGIN{printf \"%.2f\", $ncpu/$cpu}")x nginx's efficiency)  $(grep '99%' "$tmp/wrk.out" | tr -s ' ')"
 if [ -n "$before" ]; then
-	b=$(rps "$before_url")
-	echo "lectern before: $b requests/s ($(awk "BEGIN{printf \"%.2f\", $b/$n}")x nginx) at $before  $(grep '99%' "$tmp/wrk.out" | tr -s ' ')"
+	rps "$before_url" "$before_pid" >"$tmp/rate"
+	b=$(cat "$tmp/rate")
+	echo "lectern before: $b requests/s ($(awk "BEGIN{printf \"%.2f\", $b/$n}")x nginx), $cpu us CPU per request ($(awk "BEGIN{printf \"%.2f\", $ncpu/$cpu}")x nginx's efficiency) at $before  $(grep '99%' "$tmp/wrk.out" | tr -s ' ')"
 fi
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) after the rate runs"
 

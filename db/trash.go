@@ -279,6 +279,43 @@ func (db *DB) FindExpiredTrash(ctx context.Context, before time.Time, limit int)
 	return out, nil
 }
 
+// trashEpoch is the deletion time ExpireTrash gives: long past any
+// retention.
+var trashEpoch = time.Unix(0, 0).UTC()
+
+// ExpireTrash makes a trashed course or lesson (or, with kind "",
+// everything in the trash) past its retention at once: it can no longer
+// be restored, and the next purge removes it. An admin's "remove now"
+// expires first, so that a teacher restoring it meanwhile cannot get back
+// an item whose media is being removed. It returns how many it expired.
+func (db *DB) ExpireTrash(ctx context.Context, kind lectern.TrashKind, id string) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(t tx) error {
+		for _, table := range []struct {
+			kind lectern.TrashKind
+			name string
+		}{{lectern.TrashCourse, "courses"}, {lectern.TrashLesson, "lessons"}} {
+			if kind != "" && kind != table.kind {
+				continue
+			}
+			q, args := `UPDATE `+table.name+` SET deleted_at = ? WHERE deleted_at IS NOT NULL`, []any{trashEpoch}
+			if kind != "" {
+				q, args = q+` AND id = ?`, append(args, id)
+			}
+			m, err := t.exec(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			n += m
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("expire trash: %w", err)
+	}
+	return n, nil
+}
+
 // FindTrashLessonIDs returns the lessons whose media goes when a trashed
 // course (all its lessons, trashed or not) or lesson (itself) is purged.
 func (db *DB) FindTrashLessonIDs(ctx context.Context, kind lectern.TrashKind, id string) ([]string, error) {

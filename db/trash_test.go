@@ -202,6 +202,23 @@ func TestTrash(t *testing.T) {
 			err := d.RestoreFromTrash(ctx, lectern.TrashLesson, cl.lesson.ID, clock.Peek().Add(-30*24*time.Hour))
 			wantCode(t, err, lectern.ENOTFOUND)
 		})
+		t.Run("ExpiredAtOnceByAnAdmin", func(t *testing.T) {
+			cl := newClass(t, d)
+			if n, err := d.ExpireTrash(ctx, lectern.TrashLesson, cl.lesson.ID); err != nil || n != 0 {
+				t.Errorf("ExpireTrash of a lesson not in the trash = %d, %v; want 0", n, err)
+			}
+			if err := d.TrashLesson(ctx, cl.lesson.ID, cl.teacher.ID); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := d.ExpireTrash(ctx, lectern.TrashLesson, cl.lesson.ID); err != nil || n != 1 {
+				t.Fatalf("ExpireTrash = %d, %v; want 1", n, err)
+			}
+			since := clock.Peek().Add(-30 * 24 * time.Hour)
+			wantCode(t, d.RestoreFromTrash(ctx, lectern.TrashLesson, cl.lesson.ID, since), lectern.ENOTFOUND)
+			if ok, err := d.PurgeTrash(ctx, lectern.TrashLesson, cl.lesson.ID, since); err != nil || !ok {
+				t.Errorf("PurgeTrash of the expired lesson = %v, %v", ok, err)
+			}
+		})
 		t.Run("CourseTakesItsLessons", func(t *testing.T) {
 			cl := newClass(t, d)
 			if err := d.TrashCourse(ctx, cl.course.ID, cl.teacher.ID); err != nil {

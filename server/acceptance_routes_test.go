@@ -79,14 +79,18 @@ const beat = `{"session_id":"probe","seq":9,"position_ms":6000,"ranges":[[0,6000
 // new route (captions, search…) cannot join without saying who may call it.
 var routeCases = map[string]routeCase{
 	// Pages and files anyone may fetch.
-	"GET /":         {access: public, exempt: "a redirect", probes: one("GET", "/", nil)},
-	"GET /login":    {access: public, exempt: "the login page", probes: one("GET", "/login", nil)},
-	"GET /healthz":  {access: public, exempt: "liveness", probes: one("GET", "/healthz", nil)},
-	"GET /readyz":   {access: public, exempt: "readiness", probes: one("GET", "/readyz", nil)},
-	"GET /metrics":  {access: public, exempt: "Prometheus series, labelled by route pattern", probes: one("GET", "/metrics", nil)},
-	"GET /static/*": {access: public, exempt: "embedded files", probes: one("GET", "/static/css/app.css", nil)},
-	"GET /courses":  {access: user, exempt: "my courses", probes: one("GET", "/courses", nil)},
-	"GET /inbox":    {access: user, exempt: "my inbox", probes: one("GET", "/inbox", nil)},
+	"GET /":      {access: public, exempt: "a redirect", probes: one("GET", "/", nil)},
+	"GET /login": {access: public, exempt: "the login page", probes: one("GET", "/login", nil)},
+	// Single sign-on (oidc.go): off in this world, so both answer 404;
+	// TestSSO* run them against a real provider.
+	"GET " + server.OIDCLoginPath:    {access: public, exempt: "starts a single sign-on", probes: one("GET", server.OIDCLoginPath, nil)},
+	"GET " + server.OIDCCallbackPath: {access: public, exempt: "the provider's answer, bound to the browser by a signed cookie", probes: one("GET", server.OIDCCallbackPath+"?state=x&code=y", nil)},
+	"GET /healthz":                   {access: public, exempt: "liveness", probes: one("GET", "/healthz", nil)},
+	"GET /readyz":                    {access: public, exempt: "readiness", probes: one("GET", "/readyz", nil)},
+	"GET /metrics":                   {access: public, exempt: "Prometheus series, labelled by route pattern", probes: one("GET", "/metrics", nil)},
+	"GET /static/*":                  {access: public, exempt: "embedded files", probes: one("GET", "/static/css/app.css", nil)},
+	"GET /courses":                   {access: user, exempt: "my courses", probes: one("GET", "/courses", nil)},
+	"GET /inbox":                     {access: user, exempt: "my inbox", probes: one("GET", "/inbox", nil)},
 	"GET /join/:code": {access: user, exempt: "the join code is the credential: knowing it entitles one to join",
 		probes: func(*world, *kit) []probe {
 			return []probe{{method: "GET", path: "/join/ZZZZ-ZZZZ", want: http.StatusNotFound}}
@@ -101,14 +105,21 @@ var routeCases = map[string]routeCase{
 	// Administration.
 	"GET /admin":                         {access: admin, probes: one("GET", "/admin", nil)},
 	"GET /admin/jobs":                    {access: admin, probes: one("GET", "/admin/jobs", nil)},
+	"GET /admin/users/:id":               {access: admin, ids: true, probes: one("GET", "/admin/users/:mate", nil)},
 	"ANY " + server.QueueUIPath:          {access: admin, probes: one("GET", server.QueueUIPath, nil)},
 	"ANY " + server.QueueUIPath + "/*":   {access: admin, probes: queueUIProbes},
 	"GET /api/v1/admin/jobs":             {access: admin, probes: one("GET", "/api/v1/admin/jobs", nil)},
 	"POST /api/v1/admin/jobs/:id/retry":  {access: admin, ids: true, probes: one("POST", "/api/v1/admin/jobs/:job/retry", nil)},
 	"POST /api/v1/admin/jobs/:id/cancel": {access: admin, ids: true, probes: one("POST", "/api/v1/admin/jobs/:job/cancel", nil)},
 	"GET /api/v1/users":                  {access: admin, probes: one("GET", "/api/v1/users", nil)},
-	"GET /admin/lti":                     {access: admin, probes: one("GET", "/admin/lti", nil)},
-	"GET /api/v1/admin/lti/platforms":    {access: admin, probes: one("GET", "/api/v1/admin/lti/platforms", nil)},
+	// An account, what it owns, its role and whether it may log in.
+	"GET /api/v1/users/:id":             {access: admin, ids: true, probes: one("GET", "/api/v1/users/:mate", nil)},
+	"PATCH /api/v1/users/:id":           {access: admin, ids: true, probes: one("PATCH", "/api/v1/users/:mate", map[string]string{"role": "admin"})},
+	"DELETE /api/v1/users/:id":          {access: admin, ids: true, probes: one("DELETE", "/api/v1/users/:mate", nil)},
+	"POST /api/v1/users/:id/deactivate": {access: admin, ids: true, probes: one("POST", "/api/v1/users/:mate/deactivate", nil)},
+	"POST /api/v1/users/:id/reactivate": {access: admin, ids: true, probes: one("POST", "/api/v1/users/:mate/reactivate", nil)},
+	"GET /admin/lti":                    {access: admin, probes: one("GET", "/admin/lti", nil)},
+	"GET /api/v1/admin/lti/platforms":   {access: admin, probes: one("GET", "/api/v1/admin/lti/platforms", nil)},
 	"POST /api/v1/admin/lti/platforms": {access: admin, probes: one("POST", "/api/v1/admin/lti/platforms",
 		map[string]any{"issuer": "https://evil.example", "client_id": "x", "deployment_ids": []string{"1"},
 			"auth_login_url": "https://evil.example/a", "token_url": "https://evil.example/t", "jwks_url": "https://evil.example/j"})},
@@ -249,6 +260,18 @@ var routeCases = map[string]routeCase{
 	"GET /api/v1/courses/:id/members": {access: teacher, ids: true, probes: one("GET", "/api/v1/courses/:course/members", nil)},
 	"DELETE /api/v1/courses/:id/members/:user_id": {access: teacher, ids: true,
 		probes: one("DELETE", "/api/v1/courses/:course/members/:mate", nil)},
+	"POST /api/v1/courses/:id/members": {access: teacher, ids: true,
+		probes: one("POST", "/api/v1/courses/:course/members", map[string]string{"email": "intruder@example.org", "role": "teacher"})},
+	"PATCH /api/v1/courses/:id/members/:user_id": {access: teacher, ids: true,
+		probes: one("PATCH", "/api/v1/courses/:course/members/:mate", map[string]string{"role": "teacher"})},
+	"POST /api/v1/courses/:id/join-code": {access: teacher, ids: true, probes: one("POST", "/api/v1/courses/:course/join-code", nil)},
+	// Invitations by email: the link's token is the credential.
+	"GET /invitation": {access: public, exempt: "the page of an invitation link", probes: one("GET", "/invitation?token=x", nil)},
+	"POST /api/v1/invitations/accept": {access: public, exempt: "the invitation link's token is the credential",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "POST", path: "/api/v1/invitations/accept", anonymous: true, want: http.StatusBadRequest,
+				body: map[string]string{"token": "forged", "name": "Intruder", "password": "a long new password"}}}
+		}},
 	"GET /api/v1/courses/:id/outline": {access: member, ids: true, probes: one("GET", "/api/v1/courses/:course/outline", nil)},
 	"PUT /api/v1/courses/:id/outline": {access: teacher, ids: true,
 		probes: one("PUT", "/api/v1/courses/:course/outline", map[string]any{"version": 1, "sections": []any{}})},

@@ -36,6 +36,9 @@ var archiveExempt = map[string]bool{
 	"POST /api/v1/courses/:id/archive":      true,
 	"DELETE /api/v1/courses/:id":            true,
 	"DELETE /api/v1/courses/:id/membership": true,
+	// Who may see it is not its content: a teacher can still take a
+	// student's access away.
+	"DELETE /api/v1/courses/:id/members/:user_id": true,
 }
 
 // archiveTarget returns what the course of a request is found from: a

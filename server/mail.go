@@ -193,6 +193,8 @@ func (s *Server) composeMail(ctx context.Context, m *lectern.OutgoingMail, now t
 		c, err = s.composeQuestionAnswered(ctx, m)
 	case lectern.MailQuestionDigest:
 		c, err = s.composeQuestionDigest(ctx, m, now)
+	case lectern.MailCourseInvitation:
+		c, undo, err = s.composeCourseInvitation(ctx, m)
 	default:
 		s.logger.ErrorContext(ctx, "mail of unknown kind dropped", slog.String("kind", m.Kind))
 		return nil, nil, errNothingToSend

@@ -89,7 +89,7 @@ func (s *Server) handleMedia(c echo.Context) error {
 		return err
 	}
 	if s.presign != nil && req.Method == http.MethodGet && mediaCacheControl(key) == cacheImmutable {
-		return s.redirectMedia(c, key)
+		return s.redirectMedia(c, key, tok.UserID)
 	}
 	return s.serveObject(c, key, mediaCacheControl(key))
 }

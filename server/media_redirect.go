@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -37,21 +38,32 @@ const DefaultMediaRedirectTTL = 2 * time.Minute
 // presigner is storage that can sign a URL on which an object is read
 // without credentials (storage/s3).
 type presigner interface {
-	PresignGet(ctx context.Context, key string, ttl time.Duration, cacheControl string) (*url.URL, error)
+	PresignGet(ctx context.Context, key string, ttl time.Duration, cacheControl, holder string) (*url.URL, error)
 }
 
 // cacheRedirect is the Cache-Control of a media redirect.
 const cacheRedirect = "private, no-store"
 
-// redirectMedia answers with a redirect to a presigned URL of key.
-func (s *Server) redirectMedia(c echo.Context, key string) error {
+// redirectMedia answers with a redirect to a presigned URL of key made
+// for userID: the URL carries, signed, an opaque tag of the user (see
+// holderTag), so that two users' URLs for the same segment at the same
+// moment differ and no cache keyed on the URL serves one user's request
+// with another's answer. A URL still works for whoever holds it until it
+// expires: S3 cannot tell who asks, which is why it lives so briefly.
+func (s *Server) redirectMedia(c echo.Context, key, userID string) error {
 	// The bytes themselves may stay in the browser's own cache for as long
 	// as the URL works; shared caches must not keep them.
 	objectCache := "private, max-age=" + strconv.Itoa(int(s.presignTTL/time.Second))
-	u, err := s.presign.PresignGet(c.Request().Context(), key, s.presignTTL, objectCache)
+	u, err := s.presign.PresignGet(c.Request().Context(), key, s.presignTTL, objectCache, holderTag(s.mediaKey, userID))
 	if err != nil {
 		return storageUnavailable(c, fmt.Errorf("presign media file: %w", err))
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, cacheRedirect)
 	return c.Redirect(http.StatusFound, u.String())
+}
+
+// holderTag is the presigned URLs' tag of userID: stable per user, and
+// opaque, so that the bucket's and any CDN's logs do not carry user IDs.
+func holderTag(key []byte, userID string) string {
+	return hex.EncodeToString(mediaMAC(key, []byte("presign-holder\x00"+userID))[:8])
 }

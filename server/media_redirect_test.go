@@ -20,7 +20,8 @@ import (
 // 127.0.0.1) as a browser-facing bucket address would be: a segment
 // request is answered 302 to a presigned URL on that address, marked
 // private and no-store; following it yields the stored bytes, whole or
-// by range; playlists and HEAD are still answered by Lectern; and a
+// by range; each user's URL carries a signed tag of its holder (two
+// users' URLs differ, a swapped tag is refused by the bucket); playlists and HEAD are still answered by Lectern; and a
 // student removed from the course gets 404, not a redirect. (Stream mode
 // against MinIO is TestMediaDelivery's MinIO subtests.)
 func TestMediaFromS3ByRedirect(t *testing.T) {
@@ -70,6 +71,40 @@ func TestMediaFromS3ByRedirect(t *testing.T) {
 	r = m.anonymous.do(t, "GET", base+"v0/seg_00000.m4s", nil, "Range", "bytes=10-19").want(http.StatusPartialContent)
 	if !bytes.Equal(r.Body, seg[10:20]) {
 		t.Errorf("range through the redirect = %x, want %x", r.Body, seg[10:20])
+	}
+
+	// Each user's URL is their own: a signed tag of its holder makes two
+	// users' URLs for the same segment differ, and a changed tag breaks
+	// the signature.
+	classmate := &client{base: m.ts.URL, header: http.Header{}, hc: noFollow.hc}
+	cbase := mediaBase(t, playback(t, m.classmate, m.lessonID))
+	r = classmate.do(t, "GET", cbase+"v0/seg_00000.m4s", nil).want(http.StatusFound)
+	cloc, err := url.Parse(r.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, theirs := loc.Query().Get(s3.HolderParam), cloc.Query().Get(s3.HolderParam)
+	if mine == "" || theirs == "" || mine == theirs {
+		t.Errorf("holder tags %q (student) and %q (classmate): want two different tags", mine, theirs)
+	}
+	bucket := &http.Client{}
+	get := func(u *url.URL) int {
+		resp, err := bucket.Get(u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := get(cloc); st != http.StatusOK {
+		t.Errorf("classmate's presigned URL: %d, want 200", st)
+	}
+	q := loc.Query()
+	q.Set(s3.HolderParam, theirs)
+	forged := *loc
+	forged.RawQuery = q.Encode()
+	if st := get(&forged); st != http.StatusForbidden {
+		t.Errorf("presigned URL with another holder's tag: %d, want 403", st)
 	}
 
 	// Playlists and HEAD stay with Lectern.

@@ -91,6 +91,7 @@ func (s *Server) registerPageRoutes(e *echo.Echo) {
 	e.GET("/search", s.page(s.handleSearchPage), h)
 	e.GET("/admin", s.page(s.handleAdminUsersPage), h)
 	e.GET("/admin/jobs", s.page(s.handleAdminJobsPage), h)
+	e.GET("/admin/users/:id", s.page(s.handleAdminUserPage), h)
 	e.GET("/static/*", s.handleStatic, h)
 }
 
@@ -244,6 +245,8 @@ func (s *Server) renderError(c echo.Context, u *lectern.User, err error) error {
 type errorView struct {
 	Heading string
 	Message string
+	// BackURL and BackLabel are the way on; empty means the courses.
+	BackURL, BackLabel string
 }
 
 // handleHome sends people to their home page (homeFor), or to the login
@@ -254,6 +257,27 @@ func (s *Server) handleHome(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
 	return c.Redirect(http.StatusSeeOther, homeFor(u))
+}
+
+// loginView is the login page's: where to go after logging in, and the
+// single sign-on button when it is on.
+type loginView struct {
+	Next             string
+	SSOLabel, SSOURL string
+}
+
+func (s *Server) ssoLabel() string {
+	if s.sso == nil {
+		return ""
+	}
+	return s.sso.opts.ButtonLabel
+}
+
+func (s *Server) ssoURL(next string) string {
+	if next == "" {
+		return OIDCLoginPath
+	}
+	return OIDCLoginPath + "?next=" + url.QueryEscape(next)
 }
 
 // handleLoginPage shows the login form, or skips it for someone who is
@@ -270,6 +294,6 @@ func (s *Server) handleLoginPage(c echo.Context) error {
 	}
 	return s.render(c, http.StatusOK, pageView{
 		Name: "login", Title: "Log in", Script: "js/login.js",
-		View: struct{ Next string }{next},
+		View: loginView{Next: next, SSOLabel: s.ssoLabel(), SSOURL: s.ssoURL(next)},
 	})
 }

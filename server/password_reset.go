@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -114,6 +115,11 @@ func (s *Server) composePasswordReset(ctx context.Context, m *lectern.OutgoingMa
 	}
 	if err != nil {
 		return mailContent{}, nil, err
+	}
+	// Users who log in with single sign-on have no Lectern password to
+	// reset (their school's identity provider keeps it).
+	if only, err := s.ssoOnly(ctx, u); err != nil || only {
+		return mailContent{}, nil, cmp.Or(err, errNothingToSend)
 	}
 	now := s.clock.Now()
 	n, err := s.db.CountUserTokens(ctx, u.ID, lectern.TokenPasswordReset, now.Add(-resetLinkTTL))

@@ -110,6 +110,9 @@ type Options struct {
 	// Limits protect the server from one user, one address or one slow
 	// client; the zero value takes the defaults.
 	Limits Limits
+	// OIDC turns on single sign-on with an OpenID Connect provider
+	// (oidc.go); nil leaves it off.
+	OIDC *OIDCOptions
 	// LTIScoreInterval is how often scores queued for LMS gradebooks are
 	// sent (lti_grades.go); zero means DefaultLTIScoreInterval, negative
 	// turns the sender off (another process sends them).
@@ -157,6 +160,8 @@ type Server struct {
 	readyChecks    map[string]func(context.Context) error
 	degradedChecks map[string]func(context.Context) error
 	mediaKey       []byte
+	// sso is single sign-on (oidc.go); nil when off.
+	sso            *oidcSSO
 	mediaTTL       time.Duration
 	limits         Limits
 	storageTimeout time.Duration
@@ -242,6 +247,10 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	sso, err := newOIDCSSO(opts.OIDC)
+	if err != nil {
+		return nil, err
+	}
 	dummy, err := HashPassword(randomToken())
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -260,6 +269,7 @@ func New(opts Options) (*Server, error) {
 		readyChecks:    opts.ReadyChecks,
 		degradedChecks: opts.DegradedChecks,
 		mediaKey:       deriveMediaKey(opts.Secret),
+		sso:            sso,
 		mediaTTL:       mediaTTL,
 		limits:         opts.Limits.withDefaults(),
 		storageTimeout: opts.StorageTimeout,
@@ -408,10 +418,12 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerAdminJobRoutes(api)
 	s.registerSessionRoutes(api)
 	s.registerPasswordResetRoutes(e, api)
+	s.registerOIDCRoutes(e)
 	s.registerAccountRoutes(e, api)
 	s.registerMailPrefRoutes(e, api)
 	s.registerTokenRoutes(api)
 	s.registerUserRoutes(api)
+	s.registerPeopleRoutes(e, api)
 	s.registerCourseRoutes(api)
 	s.registerLessonRoutes(api)
 	s.registerTrashRoutes(api)

@@ -207,7 +207,16 @@ func (s *Server) handleTrashPurge(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.purge(c.Request().Context(), db.ExpiredTrash{Kind: it.Kind, ID: it.ID}, s.purgeNow()); err != nil {
+	ctx := c.Request().Context()
+	// Expired first, it can no longer be restored while its media goes.
+	n, err := s.db.ExpireTrash(ctx, it.Kind, it.ID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return lectern.Errorf(lectern.ENOTFOUND, "%s not found in the trash", it.Kind)
+	}
+	if _, err := s.purge(ctx, db.ExpiredTrash{Kind: it.Kind, ID: it.ID}, s.purgeCutoff()); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -216,21 +225,26 @@ func (s *Server) handleTrashPurge(c echo.Context) error {
 // handleTrashEmpty removes everything in the trash for good now (admins
 // only) and says how many courses and lessons went.
 func (s *Server) handleTrashEmpty(c echo.Context) error {
-	n, err := s.purgeBefore(c.Request().Context(), s.purgeNow())
+	ctx := c.Request().Context()
+	if _, err := s.db.ExpireTrash(ctx, "", ""); err != nil {
+		return err
+	}
+	n, err := s.PurgeTrash(ctx)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]int{"purged": n})
 }
 
-// purgeNow is the cut-off that takes everything in the trash now.
-func (s *Server) purgeNow() time.Time { return s.clock.Now().Add(time.Microsecond) }
+// purgeCutoff is the time before which what went to the trash is
+// removed: the retention ago.
+func (s *Server) purgeCutoff() time.Time { return s.clock.Now().Add(-s.trashRetention()) }
 
 // PurgeTrash removes for good, media then data, the courses and lessons
 // whose retention has passed, and returns how many it removed. The purge
 // loop calls it; it is safe to run in several processes at once.
 func (s *Server) PurgeTrash(ctx context.Context) (int, error) {
-	return s.purgeBefore(ctx, s.clock.Now().Add(-s.trashRetention()))
+	return s.purgeBefore(ctx, s.purgeCutoff())
 }
 
 // purgeBefore purges what went to the trash before before, in batches.

@@ -130,6 +130,12 @@ func TestArchivedCourse(t *testing.T) {
 				"ranges": [][]int64{{0, 4000}}}).want(http.StatusOK)
 			m.student.do(t, "GET", lesson+"/comments", nil).want(http.StatusOK)
 		})
+		t.Run("AccessCanStillBeTakenAway", func(t *testing.T) {
+			var mate struct{ ID string }
+			m.classmate.do(t, "GET", "/api/v1/me", nil).want(http.StatusOK).decode(&mate)
+			m.teacher.do(t, "DELETE", course+"/members/"+mate.ID, nil).want(http.StatusNoContent)
+			m.classmate.do(t, "GET", lesson, nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
+		})
 		t.Run("Restore", func(t *testing.T) {
 			var back courseSettingsJSON
 			m.teacher.do(t, "POST", course+"/unarchive", nil).want(http.StatusOK).decode(&back)
@@ -346,6 +352,7 @@ func TestTrashPurge(t *testing.T) {
 			if n := len(storedKeys(t, fx.Store, lectern.LessonPrefix(young))); n != 0 {
 				t.Errorf("emptying the trash left %d objects of the young lesson", n)
 			}
+			m.teacher.do(t, "POST", "/api/v1/trash/lessons/"+young+"/restore", nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
 		})
 	})
 }

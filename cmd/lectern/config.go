@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/server"
 )
 
 // Config is everything a lectern process is told from outside: the fixed
@@ -80,6 +81,9 @@ type Config struct {
 	StorageTimeout time.Duration
 	// Mail is how mail is sent (config_mail.go).
 	Mail MailConfig
+	// OIDC is single sign-on (config_oidc.go); an empty Issuer turns it
+	// off.
+	OIDC server.OIDCOptions
 
 	// How ffmpeg is confined (config_limits.go): FFmpegSandbox is
 	// transcode.SandboxAuto (also ""), SandboxRequired or SandboxOff;
@@ -220,7 +224,7 @@ func configVars() []configVar {
 		{"LECTERN_ASR_LANG", "asr-lang", "language of the automatic captions, a BCP 47 tag such as en or de (default en)", setString(func(c *Config) *string { return &c.ASRLang })},
 		{"LECTERN_ASR_CONCURRENCY", "asr-concurrency", "speech recognitions at once per worker, beside its transcodes (default 1)", setPositiveInt(func(c *Config) *int { return &c.ASRConcurrency })},
 		{"LECTERN_STORAGE_TIMEOUT", "storage-timeout", "a playlist or segment request whose storage does not answer within this gets 503, at most 10s (default 8s)", setStorageTimeout},
-	}, mailConfigVars()...)
+	}, append(mailConfigVars(), oidcConfigVars()...)...)
 }
 
 // RegisterConfigFlags defines the configuration flags on fs. Every flag is

@@ -16,7 +16,7 @@ func (c *Config) Validate() error {
 		c.validateAddr, c.validateDataDir, c.validateDatabaseURL,
 		c.validateRedisURL, c.validateS3, c.validateSecret, c.validateTools,
 		c.validateAdmin, c.validatePublicURL, c.validateLogFormat,
-		c.validateMetricsAddr, c.validateLeases, c.validateASR, c.validateMail,
+		c.validateMetricsAddr, c.validateLeases, c.validateASR, c.validateMail, c.validateOIDC,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -210,6 +210,7 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		MailFrom:       cfg.Mail.From,
 		DigestHour:     max(cfg.Mail.DigestHour, 0),
 		NoDigest:       cfg.Mail.DigestHour < 0,
+		OIDC:           cfg.oidcOptions(),
 	}
 	if mailer != nil {
 		p.Logger.Info("mail goes through smtp", "addr", mailer.Addr())

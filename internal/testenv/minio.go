@@ -25,16 +25,24 @@ const (
 // LECTERN_TEST_REQUIRE_SERVICES=1.
 func MinIOBinary(tb testing.TB) string {
 	tb.Helper()
-	bin := filepath.Join(os.Getenv("HOME"), "go", "bin", "minio")
+	return goBinary(tb, "minio", "a minio server binary")
+}
+
+// goBinary finds a program .ci/run installs with go install: in
+// $GOPATH/bin, or on PATH. Without one the test is skipped, or fails
+// when LECTERN_TEST_REQUIRE_SERVICES=1.
+func goBinary(tb testing.TB, name, need string) string {
+	tb.Helper()
+	bin := filepath.Join(os.Getenv("HOME"), "go", "bin", name)
 	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		bin = filepath.Join(strings.TrimSpace(string(out)), "bin", "minio")
+		bin = filepath.Join(strings.TrimSpace(string(out)), "bin", name)
 	}
 	if _, err := os.Stat(bin); err == nil {
 		return bin
 	}
-	bin, err := exec.LookPath("minio")
+	bin, err := exec.LookPath(name)
 	if err != nil {
-		unavailable(tb, "a minio server binary", "testenv: no minio server binary in $GOPATH/bin or on PATH")
+		unavailable(tb, need, "testenv: no %s binary in $GOPATH/bin or on PATH", name)
 	}
 	return bin
 }

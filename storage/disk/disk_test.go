@@ -178,6 +178,10 @@ func TestSymlinkOutOfRootRefused(t *testing.T) {
 	if _, err := s.Stat(ctx, "evil/secret"); err == nil {
 		t.Errorf("Stat through a symlink out of the root succeeded")
 	}
+	if f, _, err := s.OpenFile(ctx, "evil/secret"); err == nil {
+		f.Close()
+		t.Errorf("OpenFile (media) through a symlink out of the root succeeded")
+	}
 	for info, err := range s.List(ctx, "") {
 		if err == nil {
 			t.Errorf("List shows %q through a symlink", info.Key)

@@ -92,6 +92,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// HolderParam is the query parameter of PresignGet's holder.
+const HolderParam = "x-lectern-holder"
+
 // newPresigner returns the client that signs PresignGet's URLs.
 func newPresigner(cfg Config) (*minio.Client, error) {
 	endpoint, secure := cfg.Endpoint, cfg.UseSSL
@@ -119,14 +122,22 @@ func newPresigner(cfg Config) (*minio.Client, error) {
 
 // PresignGet returns a URL on which the object under key can be read with
 // GET, without credentials, until ttl has passed. The bucket answers it
-// with Cache-Control cacheControl. Signing sends no request.
-func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration, cacheControl string) (*url.URL, error) {
+// with Cache-Control cacheControl. A non-empty holder (an opaque tag of
+// whom the URL is for) is a signed query parameter, HolderParam, that the
+// bucket ignores: URLs made for different holders differ, so that no
+// cache keyed on the URL can hand one holder's answer to another, and
+// the tag cannot be changed without breaking the signature. Signing sends
+// no request.
+func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration, cacheControl, holder string) (*url.URL, error) {
 	if err := lectern.ValidateKey(key); err != nil {
 		return nil, err
 	}
 	params := url.Values{}
 	if cacheControl != "" {
 		params.Set("response-cache-control", cacheControl)
+	}
+	if holder != "" {
+		params.Set(HolderParam, holder)
 	}
 	u, err := s.presigner.PresignedGetObject(ctx, s.bucket, key, ttl, params)
 	if err != nil {
