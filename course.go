@@ -13,8 +13,22 @@ type MemberRole string
 // Course member roles.
 const (
 	MemberTeacher MemberRole = "teacher"
+	// MemberTA is a teaching assistant: they answer questions and see the
+	// course's analytics and question inbox, but do not upload, edit or
+	// delete anything, nor manage the course's members.
+	MemberTA      MemberRole = "ta"
 	MemberStudent MemberRole = "student"
 )
+
+// Valid reports whether r is one of the course member roles.
+func (r MemberRole) Valid() bool {
+	return r == MemberTeacher || r == MemberTA || r == MemberStudent
+}
+
+// Assists reports whether a member with role r helps teach the course
+// (a teacher or a teaching assistant): they see entries meant for
+// teachers, answer questions and see analytics.
+func (r MemberRole) Assists() bool { return r == MemberTeacher || r == MemberTA }
 
 // Course groups lessons and the people who teach and follow them.
 type Course struct {

@@ -22,6 +22,9 @@ const (
 	// MailEmailChanged tells an old address that the account's address
 	// changed (Payload is the new one).
 	MailEmailChanged = "email_changed"
+	// MailCourseInvitation invites an address with no account to a
+	// course; its link lets them set a name and password.
+	MailCourseInvitation = "course_invitation"
 )
 
 // OutgoingMail is a mail waiting in the outbox: what to send to whom, not

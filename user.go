@@ -29,7 +29,15 @@ type User struct {
 	Role         Role      `json:"role" db:"role"`
 	PasswordHash string    `json:"-" db:"password_hash"`
 	CreatedAt    time.Time `json:"created_at" db:"created_at"`
+	// DeactivatedAt is when an admin deactivated the account, nil while it
+	// is active: a deactivated account cannot log in and has no sessions
+	// or API tokens; everything it made stays.
+	DeactivatedAt *time.Time `json:"deactivated_at" db:"deactivated_at"`
 }
+
+// DeactivatedMessage is what a deactivated account is told when it tries
+// to log in.
+const DeactivatedMessage = "This account has been deactivated. Ask an administrator of this Lectern to reactivate it."
 
 // IsAdmin reports whether u is an admin.
 func (u *User) IsAdmin() bool { return u != nil && u.Role == RoleAdmin }

@@ -95,6 +95,10 @@ func (db *DB) CreatePlan(ctx context.Context, l *Lease, spec string, chunks []Ch
 		if n == 0 || l.Token == "" {
 			return lectern.Errorf(lectern.ECONFLICT, "the lease on transcode job %s was taken over", l.JobID)
 		}
+		// A job retried by an admin plans again from scratch.
+		if _, err := t.exec(ctx, `DELETE FROM transcode_chunks WHERE job_id = ?`, l.JobID); err != nil {
+			return err
+		}
 		if _, err := t.exec(ctx, `DELETE FROM transcode_plans WHERE job_id = ?`, l.JobID); err != nil {
 			return err
 		}

@@ -43,7 +43,7 @@ func visibleTo(viewer *lectern.User) (string, []any) {
 	}
 	return `(vm.role IS NOT NULL OR ` + admin + `)
 		AND (c.visibility = 'class' OR c.author_id = ? OR c.thread_author_id = ?
-			OR (c.visibility = 'teachers' AND (vm.role = 'teacher' OR ` + admin + `)))
+			OR (c.visibility = 'teachers' AND (vm.role IN ('teacher', 'ta') OR ` + admin + `)))
 		AND ` + liveComment,
 		[]any{viewer.ID, viewer.ID}
 }
@@ -97,9 +97,10 @@ func memberRole(ctx context.Context, t tx, courseID, userID string) (lectern.Mem
 }
 
 // teaches reports whether a user with this role in a course (or an admin)
-// moderates the course's entries and answers its questions.
+// moderates the course's entries and answers its questions: its teachers
+// and teaching assistants.
 func teaches(u *lectern.User, role lectern.MemberRole) bool {
-	return role == lectern.MemberTeacher || u.IsAdmin()
+	return role.Assists() || u.IsAdmin()
 }
 
 // validBody trims body and checks it has 1 to lectern.MaxCommentBody

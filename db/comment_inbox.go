@@ -8,9 +8,9 @@ import (
 	"github.com/lectern/lectern"
 )
 
-// teacherJoin joins the viewer's membership vm, as a teacher, of the
-// entry's course; its one argument is the viewer's id.
-const teacherJoin = `JOIN course_members vm ON vm.course_id = c.course_id AND vm.user_id = ? AND vm.role = 'teacher'`
+// teacherJoin joins the viewer's membership vm, as a teacher or teaching
+// assistant, of the entry's course; its one argument is the viewer's id.
+const teacherJoin = `JOIN course_members vm ON vm.course_id = c.course_id AND vm.user_id = ? AND vm.role IN ('teacher', 'ta')`
 
 // FindInbox returns viewer's question inbox: the questions with status
 // f.Status (open when empty) in every course viewer teaches, that viewer
@@ -95,7 +95,7 @@ func (db *DB) FindInboxCounts(ctx context.Context, viewer *lectern.User) (*lecte
 	err := db.read(ctx, func(t tx) error {
 		var teaching int
 		if err := t.get(ctx, &teaching, `SELECT COUNT(*) FROM course_members
-			WHERE user_id = ? AND role = 'teacher'`, viewer.ID); err != nil {
+			WHERE user_id = ? AND role IN ('teacher', 'ta')`, viewer.ID); err != nil {
 			return err
 		}
 		counts.Teaches = teaching > 0

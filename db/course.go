@@ -39,9 +39,7 @@ func newJoinCode() string {
 // normJoinCode is the form join codes are stored and looked up in.
 func normJoinCode(code string) string { return lectern.NormalizeJoinCode(code) }
 
-func validMemberRole(r lectern.MemberRole) bool {
-	return r == lectern.MemberTeacher || r == lectern.MemberStudent
-}
+func validMemberRole(r lectern.MemberRole) bool { return r.Valid() }
 
 // courseColumns selects a course and the viewer's role in it from
 // courses c LEFT JOIN course_members m.
@@ -227,7 +225,7 @@ func (db *DB) JoinCourse(ctx context.Context, code string, userID string) (*lect
 // returns ENOTFOUND when the course or the user does not exist.
 func (db *DB) AddCourseMember(ctx context.Context, courseID, userID string, role lectern.MemberRole) error {
 	if !validMemberRole(role) {
-		return lectern.Errorf(lectern.EINVALID, "member role must be teacher or student")
+		return lectern.Errorf(lectern.EINVALID, "member role must be teacher, ta or student")
 	}
 	err := db.write(ctx, func(t tx) error {
 		if err := courseExists(ctx, t, courseID); err != nil {
@@ -271,7 +269,7 @@ func (db *DB) FindCourseMembers(ctx context.Context, courseID string) ([]*lecter
 		return t.sel(ctx, &members, `SELECT m.course_id, m.user_id, u.name, u.email, m.role, m.joined_at
 			FROM course_members m JOIN users u ON u.id = m.user_id
 			WHERE m.course_id = ?
-			ORDER BY CASE m.role WHEN 'teacher' THEN 0 ELSE 1 END, u.name, u.email`, courseID)
+			ORDER BY CASE m.role WHEN 'teacher' THEN 0 WHEN 'ta' THEN 1 ELSE 2 END, u.name, u.email`, courseID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find course members: %w", err)

@@ -23,7 +23,7 @@ func (db *DB) FindSessionCredential(ctx context.Context, tokenHash string) (*lec
 	return db.findCredential(ctx, "no such session, or it has expired", `SELECT `+prefixed("u.", userColumns)+`,
 		s.expires_at AS credential_until
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, db.now())
+		WHERE s.token_hash = ? AND s.expires_at > ? AND u.deactivated_at IS NULL`, tokenHash, db.now())
 }
 
 // FindAPITokenCredential is FindUserByAPIToken that also returns when the
@@ -32,7 +32,7 @@ func (db *DB) FindAPITokenCredential(ctx context.Context, tokenHash string) (*le
 	return db.findCredential(ctx, "unknown api token", `SELECT `+prefixed("u.", userColumns)+`,
 		k.expires_at AS credential_until
 		FROM api_tokens k JOIN users u ON u.id = k.user_id
-		WHERE k.token_hash = ? AND (k.expires_at IS NULL OR k.expires_at > ?)`, tokenHash, db.now())
+		WHERE k.token_hash = ? AND (k.expires_at IS NULL OR k.expires_at > ?) AND u.deactivated_at IS NULL`, tokenHash, db.now())
 }
 
 func (db *DB) findCredential(ctx context.Context, notFoundMsg, query string, args ...any) (*lectern.User, time.Time, error) {

@@ -17,13 +17,23 @@ type JobDetail struct {
 	CourseID    string `db:"course_id"`
 	CourseTitle string `db:"course_title"`
 	TeacherName string `db:"teacher_name"`
+	// ChunksDone and ChunksTotal count the pieces of a chunked transcode
+	// (0 of 0 for one encoded in one run), and ChunkWorkers are the
+	// workers holding its running pieces, comma-separated.
+	ChunksDone   int    `db:"chunks_done"`
+	ChunksTotal  int    `db:"chunks_total"`
+	ChunkWorkers string `db:"chunk_workers"`
 }
 
 // FindJobDetails returns the jobs f selects with their place in line,
 // lesson, course and teacher, newest first. It is for admins: nothing is scoped by membership.
 func (db *DB) FindJobDetails(ctx context.Context, f JobFilter) ([]*JobDetail, error) {
 	query := `SELECT ` + qualified(jobColumns, "j") + `, ` + queuePosition + `, l.title AS lesson_title, c.id AS course_id,
-			c.title AS course_title, u.name AS teacher_name
+			c.title AS course_title, u.name AS teacher_name,
+			(SELECT COUNT(*) FROM transcode_chunks tc WHERE tc.job_id = j.id AND tc.state = 'done') AS chunks_done,
+			(SELECT COUNT(*) FROM transcode_chunks tc WHERE tc.job_id = j.id) AS chunks_total,
+			COALESCE((SELECT ` + db.groupConcat("DISTINCT tc.worker_host") + ` FROM transcode_chunks tc
+				WHERE tc.job_id = j.id AND tc.state = 'running'), '') AS chunk_workers
 		FROM jobs j JOIN lessons l ON l.id = j.lesson_id
 			JOIN courses c ON c.id = l.course_id
 			JOIN users u ON u.id = c.owner_id
@@ -104,4 +114,12 @@ func (db *DB) FindStalledJobs(ctx context.Context, before time.Time) ([]*lectern
 		return nil, fmt.Errorf("find stalled jobs: %w", err)
 	}
 	return jobs, nil
+}
+
+// groupConcat is the dialect's aggregate joining expr's values with commas.
+func (db *DB) groupConcat(expr string) string {
+	if db.dialect == DialectPostgres {
+		return "string_agg(" + expr + ", ',')"
+	}
+	return "group_concat(" + expr + ")"
 }

@@ -15,12 +15,11 @@ import (
 // it back.
 func (db *DB) RemoveCourseMember(ctx context.Context, courseID, userID string) error {
 	err := db.write(ctx, func(t tx) error {
-		var owner string
 		// Locking the course row makes removals from one course take turns
 		// on PostgreSQL, so that two teachers removing each other cannot
 		// both see the other still there (SQLite writers take turns anyway).
-		err := t.get(ctx, &owner, `SELECT owner_id FROM courses WHERE id = ?`+db.forUpdate(), courseID)
-		if notFound(err) {
+		owner, err := db.lockCourseOwner(ctx, t, courseID)
+		if lectern.ErrorCode(err) == lectern.ENOTFOUND {
 			return lectern.Errorf(lectern.ENOTFOUND, "course member not found")
 		}
 		if err != nil {
@@ -38,13 +37,8 @@ func (db *DB) RemoveCourseMember(ctx context.Context, courseID, userID string) e
 			return lectern.Errorf(lectern.ECONFLICT, "the course's owner cannot be removed from it")
 		}
 		if role == lectern.MemberTeacher {
-			var teachers int
-			if err := t.get(ctx, &teachers, `SELECT COUNT(*) FROM course_members
-				WHERE course_id = ? AND role = 'teacher'`, courseID); err != nil {
+			if err := keepATeacher(ctx, t, courseID, "the course's last teacher cannot be removed from it"); err != nil {
 				return err
-			}
-			if teachers <= 1 {
-				return lectern.Errorf(lectern.ECONFLICT, "the course's last teacher cannot be removed from it")
 			}
 		}
 		_, err = t.exec(ctx, `DELETE FROM course_members WHERE course_id = ? AND user_id = ?`, courseID, userID)

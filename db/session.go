@@ -24,6 +24,14 @@ func (db *DB) CreateSession(ctx context.Context, s *lectern.Session) error {
 	}
 	ns.ExpiresAt = normTime(s.ExpiresAt)
 	err := db.write(ctx, func(t tx) error {
+		// No login of any kind starts a session of a deactivated account.
+		var off int
+		if err := t.get(ctx, &off, `SELECT COUNT(*) FROM users WHERE id = ? AND deactivated_at IS NOT NULL`, ns.UserID); err != nil {
+			return err
+		}
+		if off > 0 {
+			return errDeactivated
+		}
 		_, err := t.named(ctx, `INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, user_agent)
 			VALUES (:id, :token_hash, :user_id, :created_at, :expires_at, :user_agent)`, &ns)
 		return err
@@ -31,6 +39,8 @@ func (db *DB) CreateSession(ctx context.Context, s *lectern.Session) error {
 	switch {
 	case isForeignKeyViolation(err):
 		return lectern.Errorf(lectern.ENOTFOUND, "user not found")
+	case lectern.ErrorCode(err) == lectern.EFORBIDDEN:
+		return err
 	case isUniqueViolation(err):
 		return lectern.Errorf(lectern.ECONFLICT, "session already exists")
 	case err != nil:
@@ -40,13 +50,16 @@ func (db *DB) CreateSession(ctx context.Context, s *lectern.Session) error {
 	return nil
 }
 
+// errDeactivated refuses a login to a deactivated account.
+var errDeactivated = lectern.Errorf(lectern.EFORBIDDEN, lectern.DeactivatedMessage)
+
 // FindUserBySession returns the user logged in with the session whose
 // token hash is tokenHash. It returns ENOTFOUND when there is no such
 // session or it has expired by the clock.
 func (db *DB) FindUserBySession(ctx context.Context, tokenHash string) (*lectern.User, error) {
 	return db.findUser(ctx, "no such session, or it has expired", `SELECT u.id, u.email, u.name, u.role, u.password_hash, u.created_at
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, db.now())
+		WHERE s.token_hash = ? AND s.expires_at > ? AND u.deactivated_at IS NULL`, tokenHash, db.now())
 }
 
 // DeleteSession removes a session (a logout). Removing a missing session

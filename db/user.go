@@ -8,7 +8,7 @@ import (
 	"github.com/lectern/lectern"
 )
 
-const userColumns = `id, email, name, role, password_hash, created_at`
+const userColumns = `id, email, name, role, password_hash, created_at, deactivated_at`
 
 // normEmail is the form emails are stored and looked up in.
 func normEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
@@ -69,7 +69,7 @@ func (db *DB) insertUser(ctx context.Context, t tx, u *lectern.User) error {
 	nu := *u
 	nu.ID = newID()
 	nu.CreatedAt = db.now()
-	_, err := t.named(ctx, `INSERT INTO users (`+userColumns+`)
+	_, err := t.named(ctx, `INSERT INTO users (id, email, name, role, password_hash, created_at)
 		VALUES (:id, :email, :name, :role, :password_hash, :created_at)`, &nu)
 	if isUniqueViolation(err) {
 		return lectern.Errorf(lectern.ECONFLICT, "a user with this email already exists")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -52,6 +53,17 @@ type adminJobJSON struct {
 	FinishedAt *time.Time `json:"finished_at"`
 	WorkerHost string     `json:"worker_host"`
 	LogTail    string     `json:"log_tail"`
+	// Chunks is the progress of a transcode encoded in chunks (see
+	// docs/operations.md); null for one encoded in one run.
+	Chunks *chunksJSON `json:"chunks"`
+}
+
+// chunksJSON counts a chunked transcode's pieces and names the workers
+// holding the running ones.
+type chunksJSON struct {
+	Done    int      `json:"done"`
+	Total   int      `json:"total"`
+	Workers []string `json:"workers"`
 }
 
 func toAdminJobJSON(j *db.JobDetail) adminJobJSON {
@@ -59,8 +71,19 @@ func toAdminJobJSON(j *db.JobDetail) adminJobJSON {
 		ID: j.ID, LessonID: j.LessonID, LessonTitle: j.LessonTitle, CourseID: j.CourseID,
 		CourseTitle: j.CourseTitle, TeacherName: j.TeacherName, transcodeJSON: toTranscodeJSON(&j.JobStatus),
 		Attempt: j.Attempt, Retries: j.Retries, Queue: j.Queue, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt,
-		FinishedAt: j.FinishedAt, WorkerHost: j.WorkerHost, LogTail: j.LogTail,
+		FinishedAt: j.FinishedAt, WorkerHost: j.WorkerHost, LogTail: j.LogTail, Chunks: toChunksJSON(j),
 	}
+}
+
+func toChunksJSON(j *db.JobDetail) *chunksJSON {
+	if j.ChunksTotal == 0 {
+		return nil
+	}
+	c := &chunksJSON{Done: j.ChunksDone, Total: j.ChunksTotal, Workers: []string{}}
+	if j.ChunkWorkers != "" {
+		c.Workers = strings.Split(j.ChunkWorkers, ",")
+	}
+	return c
 }
 
 // handleJobList lists transcode jobs, newest first, optionally of one

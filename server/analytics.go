@@ -57,12 +57,12 @@ func (s *Server) handleAnalyticsCSV(c echo.Context) error {
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }
 
-// lessonAnalytics checks that the caller teaches the lesson's course (or
-// is an admin) and gathers its analytics with question counts.
+// lessonAnalytics checks that the caller teaches or assists the lesson's
+// course (or is an admin) and gathers its analytics with question counts.
 func (s *Server) lessonAnalytics(c echo.Context) (*lectern.LessonAnalytics, error) {
 	ctx := c.Request().Context()
 	u := currentUser(c)
-	l, err := s.findTaughtLesson(ctx, c.Param("id"), u, "see its analytics")
+	l, err := s.findAssistedLesson(ctx, c.Param("id"), u, "see its analytics")
 	if err != nil {
 		return nil, err
 	}

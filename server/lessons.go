@@ -89,16 +89,38 @@ func mayTeach(u *lectern.User, role lectern.MemberRole) bool {
 	return role == lectern.MemberTeacher || u.IsAdmin()
 }
 
+// mayAssist reports whether a user with this role in a course (or an
+// admin) helps teach it: teachers and teaching assistants answer
+// questions and see analytics; only teachers change lessons (mayTeach).
+func mayAssist(u *lectern.User, role lectern.MemberRole) bool {
+	return role.Assists() || u.IsAdmin()
+}
+
+// findAssistedLesson is findTaughtLesson for what teaching assistants
+// may do too (see analytics): EFORBIDDEN "only the course's teachers and
+// teaching assistants may <doing>" for a student.
+func (s *Server) findAssistedLesson(ctx context.Context, id string, u *lectern.User, doing string) (*lectern.Lesson, error) {
+	return s.findLessonFor(ctx, id, u, mayAssist, "teachers and teaching assistants", doing)
+}
+
 // findTaughtLesson finds lesson id for u when u teaches its course (or is
 // an admin): ENOTFOUND when u may not see it at all, EFORBIDDEN "only the
 // course's teachers may <doing>" when u only follows the course.
 func (s *Server) findTaughtLesson(ctx context.Context, id string, u *lectern.User, doing string) (*lectern.Lesson, error) {
+	return s.findLessonFor(ctx, id, u, mayTeach, "teachers", doing)
+}
+
+// findLessonFor finds lesson id for u when may allows u's role in its
+// course: ENOTFOUND when u may not see it at all, EFORBIDDEN "only the
+// course's <who> may <doing>" otherwise.
+func (s *Server) findLessonFor(ctx context.Context, id string, u *lectern.User,
+	may func(*lectern.User, lectern.MemberRole) bool, who, doing string) (*lectern.Lesson, error) {
 	l, role, err := s.db.FindLesson(ctx, id, u)
 	if err != nil {
 		return nil, fmt.Errorf("find lesson: %w", err)
 	}
-	if !mayTeach(u, role) {
-		return nil, lectern.Errorf(lectern.EFORBIDDEN, "only the course's teachers may %s", doing)
+	if !may(u, role) {
+		return nil, lectern.Errorf(lectern.EFORBIDDEN, "only the course's %s may %s", who, doing)
 	}
 	return l, nil
 }

@@ -177,6 +177,8 @@ func (s *Server) composeMail(ctx context.Context, m *lectern.OutgoingMail, now t
 		c, undo, err = s.composeEmailChange(ctx, m)
 	case lectern.MailEmailChanged:
 		c = s.composeEmailChanged(m)
+	case lectern.MailCourseInvitation:
+		c, undo, err = s.composeCourseInvitation(ctx, m)
 	default:
 		s.logger.ErrorContext(ctx, "mail of unknown kind dropped", slog.String("kind", m.Kind))
 		return nil, nil, errNothingToSend

@@ -91,6 +91,7 @@ func (s *Server) registerPageRoutes(e *echo.Echo) {
 	e.GET("/search", s.page(s.handleSearchPage), h)
 	e.GET("/admin", s.page(s.handleAdminUsersPage), h)
 	e.GET("/admin/jobs", s.page(s.handleAdminJobsPage), h)
+	e.GET("/admin/users/:id", s.page(s.handleAdminUserPage), h)
 	e.GET("/static/*", s.handleStatic, h)
 }
 

@@ -90,7 +90,12 @@ type coursePageView struct {
 	// the join link's path (teachers only).
 	JoinCode string
 	JoinPath string
-	Lessons  []coursePageLesson
+	// Assisting is true for the course's teachers and teaching
+	// assistants (and admins): they see analytics links.
+	Assisting bool
+	// MailEnabled says whether invitations can be sent by mail.
+	MailEnabled bool
+	Lessons     []coursePageLesson
 	// Groups are the lessons in the course's order: those in no section
 	// (ID ""), then each section, empty ones included.
 	Groups         []coursePageGroup
@@ -155,7 +160,8 @@ func (s *Server) handleCoursePage(c echo.Context, u *lectern.User) error {
 	if err != nil {
 		return fmt.Errorf("find lessons: %w", err)
 	}
-	v := coursePageView{Course: course, Teaching: mayTeach(u, course.MyRole), ReadyLessons: []lessonRef{}}
+	v := coursePageView{Course: course, Teaching: mayTeach(u, course.MyRole), Assisting: mayAssist(u, course.MyRole),
+		MailEnabled: s.mailConfigured(), ReadyLessons: []lessonRef{}}
 	v.Editing = v.Teaching && course.ArchivedAt == nil
 	// The page shows what the lessons API shows: the script's first
 	// render and its polls then agree.

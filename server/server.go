@@ -416,6 +416,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerAccountRoutes(e, api)
 	s.registerTokenRoutes(api)
 	s.registerUserRoutes(api)
+	s.registerPeopleRoutes(e, api)
 	s.registerCourseRoutes(api)
 	s.registerLessonRoutes(api)
 	s.registerTrashRoutes(api)

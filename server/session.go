@@ -131,6 +131,11 @@ func (s *Server) verifyLogin(c echo.Context, email, password string) (*lectern.U
 	if !ok {
 		return nil, errBadLogin()
 	}
+	// Told only to whoever knows the password, so that it reveals nothing
+	// to anyone else.
+	if u.DeactivatedAt != nil {
+		return nil, lectern.Errorf(lectern.EFORBIDDEN, lectern.DeactivatedMessage)
+	}
 	if only, err := s.ssoOnly(c.Request().Context(), u); err != nil || only {
 		if err == nil {
 			err = s.errSSOOnly()

@@ -28,7 +28,7 @@ func TestLogin(t *testing.T) {
 				User map[string]any `json:"user"`
 			}
 			r.want(http.StatusOK).decode(&got)
-			want := map[string]any{"id": teacher.ID, "email": teacher.Email, "name": teacher.Name, "role": "teacher"}
+			want := map[string]any{"id": teacher.ID, "email": teacher.Email, "name": teacher.Name, "role": "teacher", "active": true}
 			if diff := cmp.Diff(want, got.User, ignoreKeys("created_at")); diff != "" {
 				t.Errorf("user (-want +got):\n%s", diff)
 			}

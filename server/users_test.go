@@ -16,7 +16,7 @@ func TestMe(t *testing.T) {
 		ts := newServer(t, fx)
 		u, c := ts.loginNew(t, lectern.RoleTeacher)
 		got := c.do(t, "GET", "/api/v1/me", nil).want(http.StatusOK).fields()
-		want := map[string]any{"id": u.ID, "email": u.Email, "name": u.Name, "role": "teacher"}
+		want := map[string]any{"id": u.ID, "email": u.Email, "name": u.Name, "role": "teacher", "active": true}
 		if diff := cmp.Diff(want, got, ignoreKeys("created_at")); diff != "" {
 			t.Errorf("me (-want +got):\n%s", diff)
 		}
@@ -83,7 +83,7 @@ func TestUsers(t *testing.T) {
 		t.Run("AdminCreates", func(t *testing.T) {
 			req := map[string]string{"email": " New.Teacher@Example.org ", "name": "New Teacher", "password": "correct horse", "role": "teacher"}
 			got := admin.do(t, "POST", "/api/v1/users", req).want(http.StatusCreated).fields()
-			want := map[string]any{"email": "new.teacher@example.org", "name": "New Teacher", "role": "teacher"}
+			want := map[string]any{"email": "new.teacher@example.org", "name": "New Teacher", "role": "teacher", "active": true}
 			if diff := cmp.Diff(want, got, ignoreKeys("id", "created_at")); diff != "" {
 				t.Errorf("created user (-want +got):\n%s", diff)
 			}

@@ -1,12 +1,14 @@
 package transcode
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -253,12 +255,12 @@ func (h *Handler) advance(ctx context.Context, p ChunkPayload, log *slog.Logger)
 	if err := jsonUnmarshal(plan.Spec, &spec); err != nil {
 		return err
 	}
-	out, playlists, scenes, complete, err := stitch(&spec, chunks)
+	out, playlists, changed, complete, err := stitch(&spec, chunks)
 	if err != nil {
 		return h.failPlan(ctx, p, err, log)
 	}
 	if complete {
-		return h.publishPlan(ctx, p, plan, &spec, out, playlists, scenes, log)
+		return h.publishPlan(ctx, p, plan, &spec, out, playlists, changed, log)
 	}
 	if plan.PlayableAt != nil || !openingDone(chunks) {
 		return nil
@@ -323,7 +325,7 @@ func (h *Handler) uploadPlaylists(ctx context.Context, prefix string, out *Outpu
 // every segment as written, the images, then the publication (fenced on
 // the plan's lease, so only one delivery publishes).
 func (h *Handler) publishPlan(ctx context.Context, p ChunkPayload, plan *db.Plan, spec *chunkSpec, out *Output,
-	playlists map[string]string, scenes []SceneChange, log *slog.Logger) error {
+	playlists map[string]string, changed []changedFrame, log *slog.Logger) error {
 	// A delivery publishing the plan playable writes estimated playlists:
 	// unless this one takes that over, wait until it has published (or
 	// died), so that the final playlists land last.
@@ -365,7 +367,7 @@ func (h *Handler) publishPlan(ctx context.Context, p ChunkPayload, plan *db.Plan
 	prev, err := h.DB.PublishLesson(ctx, p.LessonID, p.Attempt, db.Publication{
 		JobID: p.JobID, LeaseToken: plan.LeaseToken, OutputPrefix: plan.Prefix,
 		Renditions: renditionsOf(out), Poster: im.Poster, Thumbnails: im.Thumbnails, DurationMS: out.DurationMS,
-		Chapters: spec.Source.Chapters, SuggestedChapters: sceneStarts(mergeScenes(scenes)), ASRLang: h.ASRLang,
+		Chapters: spec.Source.Chapters, SuggestedChapters: sceneStarts(slideChanges(sortFrames(changed), out.DurationMS)), ASRLang: h.ASRLang,
 	})
 	switch lectern.ErrorCode(err) {
 	case "":
@@ -415,13 +417,8 @@ func (h *Handler) dropReplaced(ctx context.Context, prev, prefix string, log *sl
 	}
 }
 
-// mergeScenes orders the slide changes the chunks found.
-func mergeScenes(s []SceneChange) []SceneChange {
-	out := append([]SceneChange(nil), s...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].AtMS < out[j-1].AtMS; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
+// sortFrames orders the changed frames the chunks found by time.
+func sortFrames(fs []changedFrame) []changedFrame {
+	slices.SortFunc(fs, func(a, b changedFrame) int { return cmp.Compare(a.atMS, b.atMS) })
+	return fs
 }

@@ -52,8 +52,10 @@ func (s chunkSpec) segSeconds() float64 { return float64(s.SegFrames) / s.Ladder
 // chunkResult is what a piece made, stored with it once done.
 type chunkResult struct {
 	// Rungs are the video rungs' segments, largest rung first.
-	Rungs  []rungResult  `json:"rungs,omitempty"`
-	Scenes []SceneChange `json:"scenes,omitempty"`
+	Rungs []rungResult `json:"rungs,omitempty"`
+	// Changed are the frames the slide-change branch found changed: the
+	// slide changes are found on all chunks' frames at once.
+	Changed []changedFrameJSON `json:"changed,omitempty"`
 	// Audio is the audio rendition, measured.
 	Audio *Rendition `json:"audio,omitempty"`
 }
@@ -70,6 +72,10 @@ type segmentOut struct {
 	Seconds float64 `json:"seconds"`
 	Bytes   int64   `json:"bytes"`
 }
+
+// openingSegs is the most segments of the opening chunk (8 s): the lesson
+// is playable once it and the audio are stored.
+const openingSegs = 2
 
 // Chunk priorities at the start: the audio, then the opening chunk (both
 // are needed to play), then the rest by index.
@@ -95,9 +101,12 @@ func planChunks(src *Source, l Ladder, chunkSeconds int) (spec chunkSpec, chunks
 	if l.Audio != nil {
 		chunks = append(chunks, db.Chunk{Kind: db.ChunkAudio, Priority: priorityAudio})
 	}
-	for start := 0; start < spec.TotalSegs; start += per {
+	for start := 0; start < spec.TotalSegs; {
 		n := min(per, spec.TotalSegs-start)
-		if rest := spec.TotalSegs - start - n; rest > 0 && rest < per/2 {
+		if start == 0 {
+			// The opening chunk is short: the lesson plays once it is stored.
+			n = min(n, openingSegs)
+		} else if rest := spec.TotalSegs - start - n; rest > 0 && rest < per/2 {
 			n += rest // no short chunk at the end: it would cost its start-up for little
 		}
 		c := db.Chunk{Index: len(chunks), Kind: db.ChunkVideo, StartSeg: start, Segs: n}
@@ -105,7 +114,7 @@ func planChunks(src *Source, l Ladder, chunkSeconds int) (spec chunkSpec, chunks
 			c.Priority = priorityOpening
 		}
 		chunks = append(chunks, c)
-		start += n - per
+		start += n
 	}
 	for i := range chunks {
 		chunks[i].Index, chunks[i].MaxTries = i, lectern.MaxTranscodeTries
@@ -150,8 +159,12 @@ func (p *Pipeline) encodeChunk(ctx context.Context, spec *chunkSpec, c *db.Chunk
 		}
 		res.Rungs = append(res.Rungs, r)
 	}
-	if res.Scenes, err = readScenes(outDir, spec.Source.DurationMS); err != nil {
+	frames, err := readChangedFrames(outDir)
+	if err != nil {
 		return nil, fmt.Errorf("encode chunk: %w", err)
+	}
+	for _, f := range frames {
+		res.Changed = append(res.Changed, changedFrameJSON{AtMS: f.atMS, Share: f.share})
 	}
 	return res, nil
 }
@@ -324,7 +337,7 @@ func (p *Pipeline) runEncode(ctx context.Context, args []string, outDir string, 
 // (whole segments, the lesson's last one as long as is left), with their
 // measured bitrates, the audio rendition, and the media playlists to
 // write by path. complete says every chunk is done.
-func stitch(spec *chunkSpec, chunks []db.Chunk) (out *Output, playlists map[string]string, scenes []SceneChange, complete bool, err error) {
+func stitch(spec *chunkSpec, chunks []db.Chunk) (out *Output, playlists map[string]string, changed []changedFrame, complete bool, err error) {
 	l := spec.Ladder
 	rungs := make([][]segmentOut, len(l.Video))
 	codecs := make([]string, len(l.Video))
@@ -343,7 +356,9 @@ func stitch(spec *chunkSpec, chunks []db.Chunk) (out *Output, playlists map[stri
 			audio = res.Audio
 			continue
 		}
-		scenes = append(scenes, res.Scenes...)
+		for _, f := range res.Changed {
+			changed = append(changed, changedFrame{atMS: f.AtMS, share: f.Share})
+		}
 		for i := range l.Video {
 			if c.State == db.ChunkDone && i < len(res.Rungs) {
 				rungs[i] = append(rungs[i], res.Rungs[i].Segs...)
@@ -373,7 +388,7 @@ func stitch(spec *chunkSpec, chunks []db.Chunk) (out *Output, playlists map[stri
 	for _, r := range out.Renditions {
 		out.DurationMS = max(out.DurationMS, r.DurationMS)
 	}
-	return out, playlists, scenes, complete, nil
+	return out, playlists, changed, complete, nil
 }
 
 // plannedSegments are the segments video chunk c will write.

@@ -114,6 +114,16 @@ func sceneOutput(s *ffmpeg.Stream, outDir string) *ffmpeg.Stream {
 // slide changes of a recording durationMS long. A missing file (no video)
 // means none.
 func readScenes(outDir string, durationMS int64) ([]SceneChange, error) {
+	frames, err := readChangedFrames(outDir)
+	if err != nil {
+		return nil, err
+	}
+	return slideChanges(frames, durationMS), nil
+}
+
+// readChangedFrames reads and removes the branch's file in outDir,
+// returning the changed frames it lists (none when it is missing).
+func readChangedFrames(outDir string) ([]changedFrame, error) {
 	path := filepath.Join(outDir, scenesFile)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -130,7 +140,7 @@ func readScenes(outDir string, durationMS int64) ([]SceneChange, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read scene changes: %w", err)
 	}
-	return slideChanges(frames, durationMS), nil
+	return frames, nil
 }
 
 // changedFrame is a frame the branch found changed: its time and the
@@ -138,6 +148,12 @@ func readScenes(outDir string, durationMS int64) ([]SceneChange, error) {
 type changedFrame struct {
 	atMS  int64
 	share float64
+}
+
+// changedFrameJSON is a changedFrame as a chunk's result stores it.
+type changedFrameJSON struct {
+	AtMS  int64   `json:"at_ms"`
+	Share float64 `json:"share"`
 }
 
 // parseScenes reads the metadata filter's printout:

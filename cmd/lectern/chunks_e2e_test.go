@@ -66,6 +66,11 @@ func TestChunksAcrossWorkers(t *testing.T) {
 		t.Fatalf("master playlist of the playable lesson: %s\n%s", resp.Status, master)
 	}
 
+	// The admin jobs API counts the pieces: audio and five 8 s chunks.
+	if j := c.job(t, lesson); j.Chunks == nil || j.Chunks.Total != 6 || j.State != lectern.JobRunning {
+		t.Errorf("admin job while chunks run: %s, chunks %+v; want running with 6 pieces", j.State, j.Chunks)
+	}
+
 	// Kill a worker in the middle of a chunk.
 	victim := -1
 	waitUntilWithin(t, transcodeGuard, "a worker in the middle of a chunk", func() bool {
@@ -93,8 +98,8 @@ func TestChunksAcrossWorkers(t *testing.T) {
 	if countLogs(survivor, "transcode published") != 1 {
 		t.Errorf("the surviving worker logged %d publications, want 1", countLogs(survivor, "transcode published"))
 	}
-	if j := c.job(t, lesson); j.State != lectern.JobSucceeded {
-		t.Errorf("job %s, want succeeded", j.State)
+	if j := c.job(t, lesson); j.State != lectern.JobSucceeded || j.Chunks == nil || j.Chunks.Done != 6 || len(j.Chunks.Workers) != 0 {
+		t.Errorf("job %s, chunks %+v; want succeeded, 6 of 6 pieces done, none held", j.State, j.Chunks)
 	}
 	var got []string
 	waitUntilWithin(t, time.Minute, "exactly one output in storage", func() bool {

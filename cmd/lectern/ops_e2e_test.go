@@ -356,6 +356,10 @@ type adminJob struct {
 	Percent    float64
 	Attempt    int
 	WorkerHost string `json:"worker_host"`
+	Chunks     *struct {
+		Done, Total int
+		Workers     []string
+	}
 }
 
 // cluster is the scaled setup: an api process on PostgreSQL, Redis and

@@ -15,7 +15,7 @@ function showNewUser(u) {
   for (const tr of rows.querySelectorAll('tr.is-new')) tr.classList.remove('is-new');
   const since = new Date(u.created_at).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
   const row = el('tr', { class: 'is-new', dataset: { email: u.email } },
-    el('th', { scope: 'row' }, el('span', { class: 'person' }, u.name), el('span', { class: 'muted small' }, u.email)),
+    el('th', { scope: 'row' }, el('a', { class: 'person', href: `/admin/users/${encodeURIComponent(u.id)}` }, u.name), el('span', { class: 'muted small' }, u.email)),
     el('td', {}, el('span', { class: 'badge badge-role' }, ROLE_LABEL[u.role] || u.role)),
     // A new account owns nothing yet.
     el('td', { class: 'small' }, el('span', { class: 'muted', 'aria-label': 'none' }, '–')),

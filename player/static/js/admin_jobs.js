@@ -76,7 +76,9 @@ function renderRow(j) {
     whyCell(j, d),
     cell('Try', { class: 'num job-try' }, tries),
     cell('Teacher', { class: 'small' }, j.teacher_name || '–'),
-    cell('Worker', { class: 'small' }, j.worker_host || '–'),
+    cell('Worker', { class: 'small' }, j.chunks
+      ? `${j.chunks.done} of ${j.chunks.total} parts${j.chunks.workers.length ? ' · ' + j.chunks.workers.join(', ') : ''}`
+      : (j.worker_host || '–')),
     cell('Created', { class: 'small muted' }, when(j.created_at)),
     cell('Finished', { class: 'small muted' }, j.finished_at ? when(j.finished_at) : '–'),
     actions(j));

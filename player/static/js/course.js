@@ -156,7 +156,8 @@ if (data.teaching && data.lessons) followStates(data.lessons);
 // (GET /api/v1/courses/{id}/members) and remove them; a student leaves the
 // course. Both ask first, and both take effect at once on the server.
 
-const ROLE_LABEL = { teacher: 'Teacher', student: 'Student' };
+const ROLE_LABEL = { teacher: 'Teacher', ta: 'Teaching assistant', student: 'Student' };
+const ROLE_WITH_ARTICLE = { teacher: 'a teacher', ta: 'a teaching assistant', student: 'a student' };
 const memberRows = document.getElementById('member-rows');
 const courseTitle = document.querySelector('h1')?.textContent.trim() || 'this course';
 
@@ -169,7 +170,13 @@ function showMemberCount() {
 /** memberRow is one member's row, with a Remove button when they may be removed. */
 function memberRow(m) {
   const joined = new Date(m.joined_at).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
-  const role = el('span', { class: 'badge badge-role' }, ROLE_LABEL[m.role] || m.role);
+  let role = el('span', { class: 'badge badge-role' }, ROLE_LABEL[m.role] || m.role);
+  if (!m.owner) {
+    role = el('select', { class: 'member-role', 'aria-label': `Role of ${m.name || m.email}` },
+      ...Object.entries(ROLE_LABEL).map(([value, label]) => el('option', { value }, label)));
+    role.value = m.role;
+    role.addEventListener('change', () => changeRole(m, role));
+  }
   const action = m.removable
     ? el('button', { type: 'button', class: 'btn btn-small btn-danger', 'aria-label': `Remove ${m.name}` }, 'Remove')
     : el('span', { class: 'muted small' }, m.owner ? 'Created the course' : 'Last teacher');
@@ -212,6 +219,48 @@ async function removeMember(m, row, button) {
   (next || document.getElementById('members-heading')).focus();
   toast(`${m.name} was removed from the course.`);
 }
+
+/** changeRole gives m the role chosen in select, or puts the select back. */
+async function changeRole(m, select) {
+  select.disabled = true;
+  try {
+    await api('PATCH', `/api/v1/courses/${encodeURIComponent(data.course_id)}/members/${encodeURIComponent(m.user_id)}`, { role: select.value });
+    m.role = select.value;
+    toast(`${m.name || m.email} is now ${ROLE_WITH_ARTICLE[m.role]}.`);
+    await loadMembers();
+    memberRows.querySelector(`tr[data-member-id="${CSS.escape(m.user_id)}"] select`)?.focus();
+  } catch (err) {
+    select.value = m.role;
+    select.disabled = false;
+    toast(err.message, true);
+  }
+}
+
+bindForm(document.getElementById('member-add-form'), async (f) => {
+  if (!f.email || !f.email.trim()) throw new Error('Enter an email address.');
+  const res = await api('POST', `/api/v1/courses/${encodeURIComponent(data.course_id)}/members`, { email: f.email, role: f.role });
+  document.getElementById('member-email').value = '';
+  toast(res.message);
+  if (!res.invited) await loadMembers();
+});
+
+const rotate = document.getElementById('join-code-rotate');
+rotate?.addEventListener('click', async () => {
+  if (!confirm('Make a new join code? The current code and join link stop working at once; people already in the course stay.')) return;
+  rotate.disabled = true;
+  try {
+    const res = await api('POST', `/api/v1/courses/${encodeURIComponent(data.course_id)}/join-code`);
+    document.getElementById('join-code-value').textContent = res.join_code;
+    const link = document.getElementById('join-link');
+    link.href = res.join_path;
+    link.textContent = res.join_path;
+    toast('The course has a new join code. The old one no longer works.');
+  } catch (err) {
+    toast(err.message, true);
+  } finally {
+    rotate.disabled = false;
+  }
+});
 
 if (memberRows) loadMembers();
 
