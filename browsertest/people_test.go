@@ -117,9 +117,11 @@ func TestPeopleInTheBrowser(t *testing.T) {
 	})
 
 	t.Run("NewJoinCode", func(t *testing.T) {
+		oldCode := grace.use(t).text("#join-code-value")
 		graceDialogs.next(true)
-		grace.use(t).do(chromedp.Click(chromedp.CSS("#join-code-rotate")))
-		grace.waitFor("the new code", `document.getElementById("join-code-value").textContent !== `+jsString(course.JoinCode), stepTimeout)
+		grace.do(chromedp.Click(chromedp.CSS("#join-code-rotate")))
+		grace.waitFor("the new code", `document.getElementById("join-code-value").textContent !== `+jsString(oldCode)+
+			` && document.getElementById("join-link").getAttribute("href") !== `+jsString("/join/"+oldCode), stepTimeout)
 		if msg := graceDialogs.last(); !strings.Contains(msg, "stop working") {
 			t.Errorf("confirm message = %q", msg)
 		}
