@@ -86,4 +86,21 @@ func TestScheduledLessonAppears(t *testing.T) {
 		t.Errorf("the lesson appeared before its time %s", at)
 	}
 	st.shot("scheduled-lesson-appeared")
+
+	// A watch-by date shows on the lesson for the student, in their zone.
+	by := time.Date(2031, 1, 14, 17, 0, 0, 0, loc)
+	apiCall(t, teacher, "PATCH", l.URL+"/api/v1/lessons/"+lesson.ID, map[string]string{"watch_by": by.Format(time.RFC3339)}, nil, http.StatusOK)
+	st.open("/watch/" + lesson.ID)
+	st.waitFor("the watch-by date", `(document.querySelector("#watch-by time")?.textContent || "").startsWith("Watch by ")`, stepTimeout)
+	mine := eval[string](st, `Intl.DateTimeFormat().resolvedOptions().timeZone`)
+	myLoc, err := time.LoadLocation(mine)
+	if err != nil {
+		myLoc = time.UTC
+	}
+	if got, want := st.text("#watch-by"), "Watch by "+by.In(myLoc).Format("Mon 2 Jan, 15:04"); got != want {
+		t.Errorf("the watch page says %q, want %q (the student's zone, %s)", got, want, mine)
+	}
+	if strings.Contains(st.text("body"), zone) {
+		t.Errorf("the student's watch page names the course's zone: students see no scheduling")
+	}
 }
