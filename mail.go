@@ -22,10 +22,21 @@ const (
 	// MailEmailChanged tells an old address that the account's address
 	// changed (Payload is the new one).
 	MailEmailChanged = "email_changed"
+	// MailQuestionAnswered tells an asker that a teacher answered their
+	// question (Payload is the answer's ID). Optional.
+	MailQuestionAnswered = "question_answered"
+	// MailQuestionDigest lists a teacher's open questions, once a day.
+	// Optional.
+	MailQuestionDigest = "question_digest"
 	// MailCourseInvitation invites an address with no account to a
 	// course; its link lets them set a name and password.
 	MailCourseInvitation = "course_invitation"
 )
+
+// OptionalMail lists the kinds of mail a user may turn off, in the order
+// the account page shows them. Account mail (resets, confirmations,
+// notices of a changed address) is not among them.
+var OptionalMail = []string{MailQuestionAnswered, MailQuestionDigest}
 
 // OutgoingMail is a mail waiting in the outbox: what to send to whom, not
 // the finished message, which is made when it is sent.

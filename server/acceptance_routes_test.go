@@ -207,9 +207,18 @@ var routeCases = map[string]routeCase{
 		// Someone else's token is not found: it stays valid (the snapshot
 		// lists the student's tokens).
 		probes: one("DELETE", "/api/v1/tokens/:token", nil)},
-	"GET /account/tokens": {access: user, exempt: "my API tokens page", probes: one("GET", "/account/tokens", nil)},
-	"GET /account":        {access: user, exempt: "my account page", probes: one("GET", "/account", nil)},
-	"PATCH /api/v1/me":    {access: user, exempt: "my name", probes: one("PATCH", "/api/v1/me", map[string]any{})},
+	"GET /account/tokens":             {access: user, exempt: "my API tokens page", probes: one("GET", "/account/tokens", nil)},
+	"GET /api/v1/me/mail-preferences": {access: user, exempt: "my mail preferences", probes: one("GET", "/api/v1/me/mail-preferences", nil)},
+	"PUT /api/v1/me/mail-preferences": {access: user, exempt: "my mail preferences",
+		probes: one("PUT", "/api/v1/me/mail-preferences", map[string]bool{"question_digest": true})},
+	"GET /unsubscribe": {access: public, exempt: "the signed token names the user and the mail; the page only asks",
+		probes: one("GET", "/unsubscribe?token=x", nil)},
+	"POST /unsubscribe": {access: public, exempt: "the signed token is the credential",
+		probes: func(*world, *kit) []probe {
+			return []probe{{method: "POST", path: "/unsubscribe?token=forged.x", anonymous: true, want: http.StatusBadRequest}}
+		}},
+	"GET /account":     {access: user, exempt: "my account page", probes: one("GET", "/account", nil)},
+	"PATCH /api/v1/me": {access: user, exempt: "my name", probes: one("PATCH", "/api/v1/me", map[string]any{})},
 	// The test server has no mail set up, which it says with 503.
 	"POST /api/v1/me/email": {access: user, exempt: "my address: a link goes to the new one",
 		probes: func(*world, *kit) []probe {

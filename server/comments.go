@@ -211,6 +211,7 @@ func (s *Server) handleCommentCreate(c echo.Context) error {
 		return fmt.Errorf("create comment: %w", err)
 	}
 	s.publish(ctx, cm.LessonID, changeCreated, cm.ID)
+	s.queueAnsweredMail(ctx, cm)
 	if cm.ParentID != "" {
 		// The thread's reply count, and perhaps its status, changed.
 		s.publish(ctx, cm.LessonID, changeUpdated, cm.ParentID)

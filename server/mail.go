@@ -56,12 +56,23 @@ type mailState struct {
 	// publicURL is where links in mail point, without a trailing slash.
 	publicURL string
 	wake      chan struct{}
+	// digestHour is the hour (UTC) of the daily question digest; -1
+	// turns it off. lastDigestCheck is the sender's own.
+	digestHour      int
+	lastDigestCheck time.Time
 	// sender is the loop that sends; nil when off.
 	sender *loop
 }
 
 func newMailState(opts Options) (*mailState, error) {
-	ms := &mailState{mailer: opts.Mailer, publicURL: strings.TrimRight(opts.PublicURL, "/"), wake: make(chan struct{}, 1)}
+	ms := &mailState{mailer: opts.Mailer, publicURL: strings.TrimRight(opts.PublicURL, "/"), wake: make(chan struct{}, 1),
+		digestHour: opts.DigestHour}
+	if opts.DigestHour < 0 || opts.DigestHour > 23 {
+		return nil, fmt.Errorf("server: Options.DigestHour %d is not an hour from 0 to 23", opts.DigestHour)
+	}
+	if opts.NoDigest {
+		ms.digestHour = -1
+	}
 	if opts.Mailer == nil {
 		return ms, nil
 	}
@@ -105,6 +116,7 @@ func (s *Server) startMailSender(interval time.Duration) {
 		interval = DefaultMailInterval
 	}
 	s.mail.sender = startWokenLoop(interval, s.mail.wake, func(ctx context.Context) {
+		s.queueDigests(ctx)
 		if _, err := s.sendMail(ctx); err != nil && ctx.Err() == nil {
 			s.logger.WarnContext(ctx, "mail sender", slog.Any("error", err))
 		}
@@ -177,6 +189,10 @@ func (s *Server) composeMail(ctx context.Context, m *lectern.OutgoingMail, now t
 		c, undo, err = s.composeEmailChange(ctx, m)
 	case lectern.MailEmailChanged:
 		c = s.composeEmailChanged(m)
+	case lectern.MailQuestionAnswered:
+		c, err = s.composeQuestionAnswered(ctx, m)
+	case lectern.MailQuestionDigest:
+		c, err = s.composeQuestionDigest(ctx, m, now)
 	case lectern.MailCourseInvitation:
 		c, undo, err = s.composeCourseInvitation(ctx, m)
 	default:
@@ -193,6 +209,9 @@ func (s *Server) composeMail(ctx context.Context, m *lectern.OutgoingMail, now t
 type mailContent struct {
 	Subject string
 	Body    string
+	// Unsubscribe, for optional mail, is the link that turns it off,
+	// shown at the end and in List-Unsubscribe.
+	Unsubscribe string
 }
 
 // formatMail writes c as an RFC 5322 message of plain UTF-8 text
@@ -213,9 +232,16 @@ func (s *Server) formatMail(m *lectern.OutgoingMail, c mailContent, now time.Tim
 	hdr("Content-Type", "text/plain; charset=utf-8")
 	hdr("Content-Transfer-Encoding", "quoted-printable")
 	hdr("Auto-Submitted", "auto-generated")
+	body := c.Body
+	if c.Unsubscribe != "" {
+		hdr("List-Unsubscribe", "<"+c.Unsubscribe+">")
+		hdr("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+		body += "\n-- \nTo stop getting this mail, open " + c.Unsubscribe + "\nor choose what you get on " +
+			s.mail.publicURL + "/account\n"
+	}
 	b.WriteString("\r\n")
 	w := quotedprintable.NewWriter(&b)
-	body := strings.ReplaceAll(strings.ReplaceAll(c.Body, "\r\n", "\n"), "\n", "\r\n")
+	body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")
 	_, _ = w.Write([]byte(body)) // writes to a bytes.Buffer do not fail
 	_ = w.Close()
 	return b.Bytes()

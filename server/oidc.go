@@ -325,6 +325,9 @@ func (s *Server) oidcUser(ctx context.Context, issuer, subject string, claims ma
 	if err != nil {
 		return nil, err
 	}
+	if u.DeactivatedAt != nil {
+		return nil, &oidcRefusal{"Account deactivated", lectern.DeactivatedMessage}
+	}
 	if u.Role == lectern.RoleStudent && s.oidcTeacher(claims) {
 		if _, err := s.db.PromoteToTeacher(ctx, u.ID); err != nil {
 			return nil, err

@@ -208,6 +208,17 @@ func TestSSOLinksVerifiedEmail(t *testing.T) {
 	}
 	// Its owner still logs in with the password.
 	w.login(t, una, "local-password-1")
+
+	// A deactivated account is not let in by single sign-on either.
+	if _, err := fx.DB.SetUserActive(ctx, tess.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	c = w.client(t)
+	r, _ = w.ssoLogin(t, c, ssoTeacher)
+	r.want(http.StatusForbidden)
+	if !strings.Contains(string(r.Body), "deactivated") || me(t, c) != nil {
+		t.Fatalf("deactivated account: %s", r.Body)
+	}
 }
 
 // TestSSORefusals: a forged state, a replayed callback, an expired login

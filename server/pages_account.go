@@ -16,13 +16,18 @@ func (s *Server) handleAccountPage(c echo.Context, u *lectern.User) error {
 	if err != nil {
 		return err
 	}
+	prefs, err := s.mailPrefs(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, pageView{
 		Name: "account", Title: "Your account", User: u, Nav: "account", Script: "js/account.js",
 		View: struct {
 			Sessions       []sessionJSON
 			HasPassword    bool
 			MailConfigured bool
-		}{sessions, u.PasswordHash != "", s.mailConfigured()},
+			MailPrefs      []mailPrefJSON
+		}{sessions, u.PasswordHash != "", s.mailConfigured(), prefs},
 	})
 }
 

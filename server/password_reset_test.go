@@ -20,19 +20,29 @@ const mailPublicURL = "http://lectern.test"
 
 // newMailServer starts a server whose mail goes through a real SMTP
 // server (STARTTLS and AUTH PLAIN) started for the test.
-func newMailServer(t *testing.T, fx *fixture) (*testServer, *testenv.SMTPServer) {
+func newMailServer(t *testing.T, fx *fixture, edit ...func(*server.Options)) (*testServer, *testenv.SMTPServer) {
 	t.Helper()
 	mta := testenv.StartSMTP(t, true)
+	return newServerMailingTo(t, fx, mta, edit...), mta
+}
+
+// newServerMailingTo starts a server whose mail goes to mta; the question
+// digest is off unless edit turns it on.
+func newServerMailingTo(t *testing.T, fx *fixture, mta *testenv.SMTPServer, edit ...func(*server.Options)) *testServer {
+	t.Helper()
 	mailer, err := smtp.New(smtp.Config{Host: mta.Host, Port: mta.Port, Security: smtp.StartTLS,
 		Username: mta.Username, Password: mta.Password, TLSConfig: mta.TLSConfig, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := newServer(t, fx, func(o *server.Options) {
+	return newServer(t, fx, func(o *server.Options) {
 		o.Mailer, o.MailFrom, o.PublicURL = mailer, "Lectern <lectern@example.org>", mailPublicURL
 		o.MailInterval = 20 * time.Millisecond
+		o.NoDigest = true
+		for _, e := range edit {
+			e(o)
+		}
 	})
-	return ts, mta
 }
 
 // linkPath is the path and query of a link from a mail, to follow on the

@@ -126,6 +126,12 @@ type Options struct {
 	// MailInterval is how often the outbox is looked at (mail.go); zero
 	// means DefaultMailInterval, negative turns the sender off.
 	MailInterval time.Duration
+	// DigestHour is the hour (UTC, 0 to 23) at which teachers get their
+	// daily digest of open questions (mail_digest.go); NoDigest turns
+	// the digest off (another process may send it: the database keeps
+	// it to one a day).
+	DigestHour int
+	NoDigest   bool
 	// LTIRosterInterval is how often each linked LMS course's roster is
 	// read again (lti_roster.go); zero means DefaultLTIRosterInterval,
 	// negative turns the periodic sync off (teachers and admins still
@@ -414,6 +420,7 @@ func (s *Server) newEcho(trusted []netip.Prefix) *echo.Echo {
 	s.registerPasswordResetRoutes(e, api)
 	s.registerOIDCRoutes(e)
 	s.registerAccountRoutes(e, api)
+	s.registerMailPrefRoutes(e, api)
 	s.registerTokenRoutes(api)
 	s.registerUserRoutes(api)
 	s.registerPeopleRoutes(e, api)

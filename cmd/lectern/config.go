@@ -141,6 +141,7 @@ func DefaultConfig() Config {
 		Addr:              ":8080",
 		DataDir:           "./lectern-data",
 		S3:                S3Config{Bucket: "lectern"},
+		Mail:              MailConfig{DigestHour: 7},
 		FFmpeg:            "ffmpeg",
 		FFprobe:           "ffprobe",
 		WorkerConcurrency: 1,

@@ -20,6 +20,9 @@ type MailConfig struct {
 	Username string
 	Password string
 	From     string
+	// DigestHour is the hour (UTC) of teachers' daily digest of open
+	// questions; -1 is off.
+	DigestHour int
 }
 
 // mailConfigVars are the LECTERN_SMTP_* and LECTERN_MAIL_FROM settings.
@@ -33,8 +36,23 @@ func mailConfigVars() []configVar {
 		{"LECTERN_SMTP_TLS", "smtp-tls", "starttls (required, never skipped), tls (from the first byte) or none (default starttls)", str(func(m *MailConfig) *string { return &m.Security })},
 		{"LECTERN_SMTP_USERNAME", "smtp-username", "SMTP login, sent with AUTH PLAIN (default: send without logging in)", str(func(m *MailConfig) *string { return &m.Username })},
 		{"LECTERN_SMTP_PASSWORD", "smtp-password", "SMTP password", func(c *Config, v string) error { c.Mail.Password = v; return nil }},
+		{"LECTERN_MAIL_DIGEST_HOUR", "mail-digest-hour", "hour (0 to 23, UTC) at which teachers get the daily digest of open questions, or off (default 7)", setDigestHour},
 		{"LECTERN_MAIL_FROM", "mail-from", "sender of Lectern's mail, like \"Lectern <lectern@school.example>\" (required with an SMTP host)", str(func(m *MailConfig) *string { return &m.From })},
 	}
+}
+
+func setDigestHour(c *Config, v string) error {
+	v = strings.TrimSpace(v)
+	if strings.EqualFold(v, "off") {
+		c.Mail.DigestHour = -1
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 23 {
+		return fmt.Errorf("must be an hour from 0 to 23, or off, got %q", v)
+	}
+	c.Mail.DigestHour = n
+	return nil
 }
 
 func setSMTPPort(c *Config, v string) error {
@@ -61,7 +79,7 @@ func (c *Config) smtpConfig() smtp.Config {
 func (c *Config) validateMail() error {
 	m := c.Mail
 	if m.Host == "" {
-		for _, env := range []string{"LECTERN_SMTP_PORT", "LECTERN_SMTP_TLS", "LECTERN_SMTP_USERNAME", "LECTERN_SMTP_PASSWORD", "LECTERN_MAIL_FROM"} {
+		for _, env := range []string{"LECTERN_SMTP_PORT", "LECTERN_SMTP_TLS", "LECTERN_SMTP_USERNAME", "LECTERN_SMTP_PASSWORD", "LECTERN_MAIL_FROM", "LECTERN_MAIL_DIGEST_HOUR"} {
 			if _, set := c.names[env]; set {
 				return c.errorf(env, "has no effect without %s", c.name("LECTERN_SMTP_HOST"))
 			}

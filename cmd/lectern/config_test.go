@@ -62,6 +62,8 @@ func TestConfigDefaults(t *testing.T) {
 		TrashRetention: 30 * 24 * time.Hour,
 		MinFreeDisk:    512 << 20,
 		StorageTimeout: 8 * time.Second,
+		// Mail: off; the digest at 7 when it is on.
+		Mail: MailConfig{DigestHour: 7},
 		// Automatic captions: off, English when turned on.
 		ASRLang:        "en",
 		ASRConcurrency: 1,
@@ -145,6 +147,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		MinFreeDisk:    0,
 		StorageQuota:   10_000_000_000,
 		StorageTimeout: 5 * time.Second,
+		Mail:           MailConfig{DigestHour: 7},
 		ASRCommand:     "/opt/asr/run --model '/opt/asr/my model.bin' {audio} {output} {lang}",
 		ASRLang:        "pt-br",
 		ASRConcurrency: 2,

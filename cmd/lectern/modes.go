@@ -208,6 +208,8 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		Metrics:        p.metrics,
 		AccessLog:      p.Logger.With("component", "http"),
 		MailFrom:       cfg.Mail.From,
+		DigestHour:     max(cfg.Mail.DigestHour, 0),
+		NoDigest:       cfg.Mail.DigestHour < 0,
 		OIDC:           cfg.oidcOptions(),
 	}
 	if mailer != nil {

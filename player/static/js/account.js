@@ -69,6 +69,14 @@ endOthers?.addEventListener('click', async () => {
   }
 });
 
+const mailForm = document.getElementById('mail-form');
+bindForm(mailForm, async () => {
+  const body = {};
+  for (const box of mailForm.querySelectorAll('input[type=checkbox]')) body[box.name] = box.checked;
+  await api('PUT', '/api/v1/me/mail-preferences', body);
+  toast('Mail choices saved.');
+});
+
 const confirmForm = document.getElementById('confirm-email-form');
 bindForm(confirmForm, async () => {
   const u = await api('POST', '/api/v1/me/email/confirm', { token: confirmForm.dataset.token }, { noRedirect: true });
