@@ -297,6 +297,9 @@ type StudentProgress struct {
 	Completed   bool       `json:"completed"`
 	CompletedAt *time.Time `json:"completed_at"`
 	LastSeenAt  *time.Time `json:"last_seen_at"`
+	// WatchByStatus is on_time, late or not_yet for a lesson with a
+	// watch-by date (see WatchByStatus), absent otherwise.
+	WatchByStatus string `json:"watch_by_status,omitempty"`
 }
 
 // AnalyticsBucket is one stretch of a lesson in its analytics.
@@ -341,6 +344,27 @@ type LessonAnalytics struct {
 	// again for it to count in MostRewatched: it grows with Viewers.
 	RewatchThreshold int               `json:"rewatch_threshold"`
 	Students         []StudentProgress `json:"students"`
+	// WatchBy is the lesson's watch-by date; null for none.
+	WatchBy *time.Time `json:"watch_by"`
+}
+
+// Watch-by statuses of a student, for a lesson with a watch-by date.
+const (
+	WatchedOnTime = "on_time"
+	WatchedLate   = "late"
+	NotWatchedYet = "not_yet"
+)
+
+// WatchByStatus says whether a student who completed a lesson at
+// completedAt (nil: not yet) did so by watchBy.
+func WatchByStatus(completedAt *time.Time, watchBy time.Time) string {
+	switch {
+	case completedAt == nil:
+		return NotWatchedYet
+	case completedAt.After(watchBy):
+		return WatchedLate
+	}
+	return WatchedOnTime
 }
 
 // RewatchedRange is a stretch of a lesson that students went back over:

@@ -79,6 +79,11 @@ func (s *Server) lessonAnalytics(c echo.Context) (*lectern.LessonAnalytics, erro
 	if err := s.addQuestionCounts(ctx, a, u); err != nil {
 		return nil, err
 	}
+	if a.WatchBy = l.WatchBy; l.WatchBy != nil {
+		for i := range a.Students {
+			a.Students[i].WatchByStatus = lectern.WatchByStatus(a.Students[i].CompletedAt, *l.WatchBy)
+		}
+	}
 	return a, nil
 }
 

@@ -153,6 +153,38 @@ func TestPublication(t *testing.T) {
 			if seen.WatchBy == nil || !seen.WatchBy.Equal(want) || seen.Publication != nil {
 				t.Errorf("the student sees watch_by %v and publication %+v, want %s and none", seen.WatchBy, seen.Publication, want)
 			}
+			// Analytics: the student who finished is on time, then late
+			// once the date is before they finished; the classmate not yet.
+			m.student.do(t, "PUT", "/api/v1/lessons/"+draft.ID+"/progress",
+				map[string]any{"session_id": "s1", "seq": 1, "position_ms": 6000, "ranges": [][]int64{{0, 6000}}}).want(http.StatusOK)
+			statuses := func() map[string]string {
+				var a struct {
+					WatchBy  *time.Time `json:"watch_by"`
+					Students []struct {
+						Email  string `json:"email"`
+						Status string `json:"watch_by_status"`
+					}
+				}
+				m.teacher.do(t, "GET", "/api/v1/lessons/"+draft.ID+"/analytics", nil).want(http.StatusOK).decode(&a)
+				out := map[string]string{}
+				for _, st := range a.Students {
+					out[st.Email] = st.Status
+				}
+				return out
+			}
+			email := func(c *client) string {
+				var me struct{ Email string }
+				c.do(t, "GET", "/api/v1/me", nil).want(http.StatusOK).decode(&me)
+				return me.Email
+			}
+			studentEmail, classmateEmail := email(m.student), email(m.classmate)
+			if got := statuses(); got[studentEmail] != "on_time" || got[classmateEmail] != "not_yet" {
+				t.Errorf("watch-by statuses = %v, want the student on_time and the classmate not_yet", got)
+			}
+			patch(t, map[string]any{"watch_by": fx.Clock.Now().Add(-time.Hour).Format(time.RFC3339)})
+			if got := statuses(); got[studentEmail] != "late" || got[classmateEmail] != "not_yet" {
+				t.Errorf("watch-by statuses = %v, want the student late and the classmate not_yet", got)
+			}
 			if l := patch(t, map[string]any{"watch_by": nil}); l.WatchBy != nil {
 				t.Errorf("cleared watch_by = %v", l.WatchBy)
 			}

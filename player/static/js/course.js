@@ -7,6 +7,7 @@ import './copy.js';
 import { api, bindForm, clock, el, pageData, toast } from './api.js';
 import { describeJob, isActive } from './jobstate.js';
 import { initOutline } from './outline.js';
+import { when } from './publish.js';
 import './course_settings.js';
 
 const data = pageData();
@@ -150,6 +151,17 @@ async function followStates(lessons) {
 }
 
 if (data.teaching && data.lessons) followStates(data.lessons);
+
+/** showPublication badges a teacher's draft and scheduled lessons. */
+function showPublication(l) {
+  const p = l.publication;
+  const meta = row(l.id)?.querySelector('.meta');
+  if (!p || !meta || p.state === 'published') return;
+  const text = p.state === 'draft' ? 'Draft'
+    : `Scheduled for ${when(p.publish_at, Intl.DateTimeFormat().resolvedOptions().timeZone)}`;
+  meta.prepend(el('span', { class: `badge badge-${p.state}`, dataset: { publicationFor: l.id } }, text), ' ');
+}
+if (data.teaching) (data.lessons || []).forEach(showPublication);
 
 // ---- Members ------------------------------------------------------------
 // Kept apart from the lesson rows above. Teachers see the course's members

@@ -12,6 +12,7 @@ import './common.js';
 import { api, clock, pageData, toast } from './api.js';
 import { describeJob } from './jobstate.js';
 import { ChapterEditor } from './chapter_editor.js';
+import { initPublishing } from './publish.js';
 import { fingerprintOf as fingerprintFor, isRefusal, recordingUpload, uploadErrorMessage } from './recording_upload.js';
 
 const data = pageData();
@@ -279,3 +280,5 @@ $('details-form').addEventListener('submit', async (ev) => {
 
 showPreviousUploads();
 if (render(data.lesson, true).active) follow();
+
+initPublishing(pageData().lesson);

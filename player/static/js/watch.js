@@ -143,3 +143,11 @@ main();
     video.addEventListener('seeked', hide);
   }
 }
+
+// The watch-by date, in the viewer's own time zone: "Watch by Tue 12 Jan, 17:00".
+const watchBy = document.querySelector('#watch-by time');
+if (watchBy) {
+  watchBy.textContent = `Watch by ${new Intl.DateTimeFormat('en-GB', {
+    weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit',
+  }).format(new Date(watchBy.getAttribute('datetime')))}`;
+}
