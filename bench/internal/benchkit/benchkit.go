@@ -322,10 +322,13 @@ func NewCourse(ctx context.Context, base, title string) (*Course, error) {
 	return c, err
 }
 
-// NewLesson creates a lesson awaiting its upload and returns its ID.
+// NewLesson creates a lesson awaiting its upload, published (so that the
+// course's students see it once it is ready; a new lesson is otherwise a
+// draft), and returns its ID.
 func (c *Course) NewLesson(ctx context.Context, title string) (string, error) {
 	var l struct{ ID string }
-	err := c.Teacher.Call(ctx, "POST", "/api/v1/courses/"+c.ID+"/lessons", map[string]string{"title": title}, &l, http.StatusCreated)
+	err := c.Teacher.Call(ctx, "POST", "/api/v1/courses/"+c.ID+"/lessons",
+		map[string]string{"title": title, "publish_at": "now"}, &l, http.StatusCreated)
 	return l.ID, err
 }
 
