@@ -15,7 +15,7 @@ func TestNewPagesParsesEveryPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"account", "admin_jobs", "admin_lti", "admin_user", "admin_users", "analytics", "captions", "confirm_email", "course", "courses", "error", "forgot", "inbox", "invitation", "join", "login", "lti_deeplink", "lti_deeplink_return", "lti_login", "lti_refused", "lti_verify", "reset", "search", "tokens", "trash", "upload", "watch"}
+	want := []string{"account", "admin_jobs", "admin_lti", "admin_user", "admin_users", "analytics", "captions", "confirm_email", "course", "courses", "error", "forgot", "inbox", "invitation", "join", "login", "lti_deeplink", "lti_deeplink_return", "lti_login", "lti_refused", "lti_verify", "reset", "search", "tokens", "trash", "unsubscribe", "upload", "watch"}
 	if diff := cmp.Diff(want, p.Names()); diff != "" {
 		t.Errorf("pages (-want +got):\n%s", diff)
 	}
