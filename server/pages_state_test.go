@@ -164,8 +164,12 @@ func TestCoursePageComingSoon(t *testing.T) {
 	})
 	t.Run("Teacher", func(t *testing.T) {
 		body := string(fx.teacher.do(t, "GET", "/courses/"+fx.courseID, nil).want(http.StatusOK).Body)
-		if strings.Contains(body, "Coming soon") {
-			t.Errorf("teacher's course page says Coming soon instead of the state")
+		// (The new-lesson form's help mentions what students see, “Coming
+		// soon”; the rows are what must not say it.)
+		for _, id := range []string{fx.pendingID, fx.playable} {
+			if row := rowOf(t, body, id); strings.Contains(row, "Coming soon") {
+				t.Errorf("teacher's course page says Coming soon instead of the state:\n%s", row)
+			}
 		}
 		var api struct{ Lessons json.RawMessage }
 		fx.teacher.do(t, "GET", "/api/v1/courses/"+fx.courseID+"/lessons", nil).want(http.StatusOK).decode(&api)
