@@ -155,7 +155,8 @@ func prepare(ctx context.Context, d *db.DB, students int) (*class, error) {
 	if err := d.CreateCourse(ctx, course); err != nil {
 		return nil, err
 	}
-	l := &lectern.Lesson{CourseID: course.ID, Title: "An hour"}
+	// Published: the students the bench plays see it.
+	l := &lectern.Lesson{CourseID: course.ID, Title: "An hour", PublishedAt: new(time.Unix(0, 0))}
 	if err := d.CreateLesson(ctx, l); err != nil {
 		return nil, err
 	}

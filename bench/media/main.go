@@ -136,7 +136,8 @@ func prepare(ctx context.Context, d *db.DB, store *disk.Store, size int) (string
 	if err := d.CreateCourse(ctx, course); err != nil {
 		return "", "", err
 	}
-	l := &lectern.Lesson{CourseID: course.ID, Title: "One segment"}
+	// Published: the students the bench plays see it.
+	l := &lectern.Lesson{CourseID: course.ID, Title: "One segment", PublishedAt: new(time.Unix(0, 0))}
 	if err := d.CreateLesson(ctx, l); err != nil {
 		return "", "", err
 	}
