@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 
 	tusd "github.com/tus/tusd/v2/pkg/handler"
@@ -270,6 +271,14 @@ func (w *tusErrorWriter) finish() {
 		w.status, code = http.StatusRequestTimeout, lectern.EINVALID
 		msg = "the upload stopped: nothing arrived for a while; what arrived is kept, and the upload resumes from there"
 	}
+	if w.status >= 500 && storageConnectionLost(w.body.String()) {
+		// The object store dropped the connection (MinIO resets it when
+		// its drive fills mid-part): not a server bug. The part is not
+		// kept; the client asks for the offset and sends it again.
+		w.status, code = http.StatusServiceUnavailable, lectern.EUNAVAILABLE
+		msg = "the video storage did not take this part; what arrived before it is kept, and the upload resumes from there"
+		w.Header().Set("Retry-After", strconv.Itoa(storageRetryAfter))
+	}
 	if w.status >= 500 {
 		w.logger.ErrorContext(w.req.Context(), "resumable upload failed",
 			slog.String("method", w.req.Method), slog.Int("status", w.status), slog.String("error", strings.TrimSpace(w.body.String())))
@@ -291,6 +300,12 @@ func (w *tusErrorWriter) finish() {
 func uploadWentSilent(text string) bool {
 	return strings.HasPrefix(strings.TrimSpace(text), tusd.ErrReadTimeout.ErrorCode) ||
 		strings.Contains(text, errUploadIdle.Error())
+}
+
+// storageConnectionLost reports whether tusd's error body says the
+// connection to the object store failed while a part was sent.
+func storageConnectionLost(text string) bool {
+	return strings.Contains(text, "request send failed") || strings.Contains(text, "connection reset by peer")
 }
 
 // pathLike matches what looks like a file path or URL path in a message.
