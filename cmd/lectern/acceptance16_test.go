@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/internal/testenv"
