@@ -11,17 +11,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/jobs"
 )
 
 // newRegistry is the process's metrics registry: Go runtime and process
-// series, and the queue's sizes and latency read from Redis at scrape time.
-func newRegistry(q *jobs.Queue, logger *slog.Logger) *prometheus.Registry {
+// series, the queue's sizes and latency read from Redis at scrape time,
+// and the pieces of chunked transcodes in progress.
+func newRegistry(q *jobs.Queue, d *db.DB, logger *slog.Logger) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		jobs.NewCollector(q, logger),
+		jobs.NewCollector(q, d, logger),
 	} {
 		if err := reg.Register(c); err != nil {
 			logger.Warn("register metrics", "error", err)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -138,7 +140,7 @@ func (p *process) open(ctx context.Context, migrate bool, attrs ...any) error {
 		return err
 	}
 	p.backends = b
-	p.metrics = newRegistry(b.Queue, p.Logger)
+	p.metrics = newRegistry(b.Queue, b.DB, p.Logger)
 	p.enqueue = &jobs.Client{Queue: b.Queue, DB: b.DB, Storage: b.Storage, Logger: p.Logger,
 		HeartbeatEvery: p.Config.HeartbeatInterval, JobDeadline: p.Config.JobDeadline}
 	if err := p.startMetricsHTTP(); err != nil {
@@ -278,6 +280,7 @@ func (p *process) startWorker() error {
 		Storage:        p.backends.Storage,
 		Pipeline:       pipeline,
 		Logger:         p.Logger.With("component", "transcode"),
+		Host:           p.Config.workerName(),
 		TempDir:        workDir,
 		StallTimeout:   p.Config.StallTimeout,
 		HeartbeatEvery: p.Config.HeartbeatInterval,
@@ -304,7 +307,7 @@ func (p *process) startWorker() error {
 		p.worker = nil
 		return err
 	}
-	p.Logger.Info("worker started", "concurrency", p.Config.WorkerConcurrency,
+	p.Logger.Info("worker started", "name", th.Host, "concurrency", p.Config.WorkerConcurrency,
 		"queues", transcode.Queues())
 	if rec != nil {
 		if err := p.startCaptions(rec, pipeline, workDir); err != nil {
@@ -447,4 +450,17 @@ func (m *WorkerMain) Run(ctx context.Context) error {
 		return err
 	}
 	return m.startWorker()
+}
+
+// workerName is LECTERN_WORKER_NAME, or host:pid when it is empty, so
+// that two worker processes on one host are told apart.
+func (c *Config) workerName() string {
+	if c.WorkerName != "" {
+		return c.WorkerName
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "worker"
+	}
+	return host + ":" + strconv.Itoa(os.Getpid())
 }
