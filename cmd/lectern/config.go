@@ -30,9 +30,13 @@ type Config struct {
 	FFmpeg            string
 	FFprobe           string
 	WorkerConcurrency int
-	MaxUploadBytes    int64
-	AdminEmail        string
-	AdminPassword     string
+	// WorkerName names this worker process in the jobs it runs, the admin
+	// jobs page and the chunk metrics; empty is host:pid, which tells two
+	// workers on one host apart.
+	WorkerName     string
+	MaxUploadBytes int64
+	AdminEmail     string
+	AdminPassword  string
 	// PublicURL is how users reach the server, without a trailing slash.
 	// Empty means http://localhost with the port the server listens on.
 	PublicURL       string
@@ -195,6 +199,7 @@ func configVars() []configVar {
 		{"LECTERN_FFMPEG", "ffmpeg", "ffmpeg path or name on PATH (default ffmpeg)", setString(func(c *Config) *string { return &c.FFmpeg })},
 		{"LECTERN_FFPROBE", "ffprobe", "ffprobe path or name on PATH (default ffprobe)", setString(func(c *Config) *string { return &c.FFprobe })},
 		{"LECTERN_WORKER_CONCURRENCY", "worker-concurrency", "transcodes at once per worker (default 1)", setWorkerConcurrency},
+		{"LECTERN_WORKER_NAME", "worker-name", "this worker's name on the admin jobs page and in metrics (default host:pid)", setString(func(c *Config) *string { return &c.WorkerName })},
 		{"LECTERN_MAX_UPLOAD_BYTES", "max-upload-bytes", "largest upload, in bytes or with a unit like 500MB or 2GiB (default 4GiB)", setMaxUploadBytes},
 		{"LECTERN_ADMIN_EMAIL", "admin-email", "create this admin at start-up when no user exists", setString(func(c *Config) *string { return &c.AdminEmail })},
 		{"LECTERN_ADMIN_PASSWORD", "admin-password", "password of that admin (at least 8 characters)", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
