@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -85,7 +83,7 @@ func (s *Server) handleMedia(c echo.Context) error {
 		return err
 	}
 	// Captions are written at request time, not read from storage.
-	if handled, err := s.serveCaptionMedia(c, tok.LessonID, key, rel); handled {
+	if handled, err := s.serveCaptionMedia(c, tok, key, rel); handled {
 		return err
 	}
 	if s.presign != nil && req.Method == http.MethodGet && mediaCacheControl(key) == cacheImmutable {
@@ -205,9 +203,8 @@ func (s *Server) refuseBorrowedToken(c echo.Context, tok mediaToken) error {
 // mediaETag is a strong validator for the object: storage never rewrites an
 // object in place, so key, size and modification time identify its bytes.
 func mediaETag(info lectern.ObjectInfo) string {
-	sum := sha256.Sum256([]byte(info.Key + "\x00" + strconv.FormatInt(info.Size, 10) +
+	return contentETag([]byte(info.Key + "\x00" + strconv.FormatInt(info.Size, 10) +
 		"\x00" + strconv.FormatInt(info.ModTime.UnixNano(), 10)))
-	return `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
 }
 
 // mediaCacheControl returns the Cache-Control of a media file by its kind.
