@@ -98,9 +98,11 @@ func playAll(t *testing.T, hc *http.Client, base, master string) map[string]int 
 
 // TestAcceptance14_MinIOSlowThenDownDuringPlayback (RELIABILITY 14) puts a
 // real proxy between Lectern and MinIO. While MinIO answers 5 s late, and
-// then while it is down, playlist and segment requests through /media
-// answer 503 within the configured storage timeout (3 s here; the default
-// is 8 s); once MinIO is back, playback resumes, and the server's
+// then while it is down, media playlist and segment requests through
+// /media answer 503 within the configured storage timeout (3 s here; the
+// default is 8 s), while the master playlist, kept in memory since the
+// first load (media_master.go), still answers at once without storage;
+// once MinIO is back, playback resumes, and the server's
 // goroutines (among them those of storage connections, on both sides of
 // the proxy) come back to what they were before.
 func TestAcceptance14_MinIOSlowThenDownDuringPlayback(t *testing.T) {
@@ -139,10 +141,19 @@ func TestAcceptance14_MinIOSlowThenDownDuringPlayback(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	baseline := runtime.NumGoroutine()
-	urls := []string{pb.HLSURL, path.Join(path.Dir(pb.HLSURL), "v0/index.m3u8"), path.Join(path.Dir(pb.HLSURL), "v0/seg1.m4s")}
+	urls := []string{path.Join(path.Dir(pb.HLSURL), "v0/index.m3u8"), path.Join(path.Dir(pb.HLSURL), "v0/seg1.m4s")}
 
 	wantUnavailable := func(t *testing.T) {
 		t.Helper()
+		start := time.Now()
+		resp, err := player.Get(ts.URL + pb.HLSURL)
+		if err != nil {
+			t.Fatalf("GET master.m3u8: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || time.Since(start) > time.Second {
+			t.Errorf("GET master.m3u8: %d in %v, want 200 from memory at once", resp.StatusCode, time.Since(start))
+		}
 		for _, u := range urls {
 			start := time.Now()
 			resp, err := player.Get(ts.URL + u)
