@@ -15,7 +15,8 @@
 #      resident memory every 10 s and the requests/s.
 # With LECTERN_BENCH_BEFORE=<commit>, the same program is also built from
 # that commit (in a temporary git worktree) and step 1 runs against it too,
-# in the same run: before and after under the same load on the machine.
+# in the same run: before and after under the same load on the machine
+# (a976c28 is the build before the media work of issue 16; bench/README.md).
 #
 # Usage: bench/media.sh
 # Settings (environment): LECTERN_BENCH_SIZE (segment bytes, 1270000),

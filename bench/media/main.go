@@ -13,7 +13,10 @@
 // and no cookie, as a player's segment requests do. The program uses only
 // what Lectern has had since media delivery began (db, storage/disk,
 // server.New), so bench/media.sh can build it against an older commit to
-// compare before and after in one run.
+// compare before and after in one run: the lesson is created through the
+// API, with "publish_at": "now", which a tree from before lessons had
+// drafts ignores (its lessons were always shown), where setting the
+// lesson's publication in the database would not build there.
 package main
 
 import (
@@ -26,6 +29,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -80,7 +84,7 @@ func run(ctx context.Context, data, addr string, size int) error {
 	if err != nil {
 		return err
 	}
-	lessonID, cookie, err := prepare(ctx, d, store, size)
+	cls, err := prepare(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -104,7 +108,14 @@ func run(ctx context.Context, data, addr string, size int) error {
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
-	hls, err := playbackURL(ctx, base, lessonID, cookie)
+	lessonID, err := createLesson(ctx, base, cls)
+	if err != nil {
+		return err
+	}
+	if err := storeOutput(ctx, d, store, lessonID, size); err != nil {
+		return err
+	}
+	hls, err := playbackURL(ctx, base, lessonID, cls.student)
 	if err != nil {
 		return err
 	}
@@ -124,24 +135,65 @@ func run(ctx context.Context, data, addr string, size int) error {
 	return nil
 }
 
-// prepare stores a published lesson with one segment and a student
-// enrolled in its course, and returns the lesson and the student's cookie.
-func prepare(ctx context.Context, d *db.DB, store *disk.Store, size int) (string, string, error) {
+// class is a course with a teacher and an enrolled student, and their
+// session cookies.
+type class struct {
+	courseID         string
+	teacher, student string
+}
+
+// prepare stores a course, its teacher and an enrolled student, each
+// with a session.
+func prepare(ctx context.Context, d *db.DB) (*class, error) {
 	run := randomHex(4)
 	teacher := &lectern.User{Email: "media-teacher-" + run + "@example.org", Name: "Bench teacher", Role: lectern.RoleTeacher}
 	if err := d.CreateUser(ctx, teacher); err != nil {
-		return "", "", err
+		return nil, err
 	}
 	course := &lectern.Course{Title: "Media benchmark " + run, OwnerID: teacher.ID}
 	if err := d.CreateCourse(ctx, course); err != nil {
-		return "", "", err
+		return nil, err
 	}
-	// Published: the students the bench plays see it.
-	l := &lectern.Lesson{CourseID: course.ID, Title: "One segment", PublishedAt: new(time.Unix(0, 0))}
-	if err := d.CreateLesson(ctx, l); err != nil {
-		return "", "", err
+	u := &lectern.User{Email: "media-student-" + run + "@example.org", Name: "Student", Role: lectern.RoleStudent}
+	if err := d.CreateUser(ctx, u); err != nil {
+		return nil, err
 	}
-	prefix := lectern.OutputPrefix(l.ID, 1)
+	if _, err := d.JoinCourse(ctx, course.JoinCode, u.ID); err != nil {
+		return nil, err
+	}
+	cls := &class{courseID: course.ID}
+	for _, s := range []struct {
+		userID string
+		cookie *string
+	}{{teacher.ID, &cls.teacher}, {u.ID, &cls.student}} {
+		secret := randomHex(32)
+		sum := sha256.Sum256([]byte(secret))
+		if err := d.CreateSession(ctx, &lectern.Session{TokenHash: hex.EncodeToString(sum[:]), UserID: s.userID,
+			ExpiresAt: time.Now().Add(24 * time.Hour)}); err != nil {
+			return nil, err
+		}
+		*s.cookie = "lectern_session=" + secret
+	}
+	return cls, nil
+}
+
+// createLesson creates the lesson as its teacher does, published now,
+// and returns its ID.
+func createLesson(ctx context.Context, base string, cls *class) (string, error) {
+	body := strings.NewReader(`{"title": "One segment", "publish_at": "now"}`)
+	var l struct {
+		ID string `json:"id"`
+	}
+	if err := call(ctx, http.MethodPost, base+"/api/v1/courses/"+cls.courseID+"/lessons", cls.teacher, body, &l); err != nil {
+		return "", fmt.Errorf("create lesson: %w", err)
+	}
+	return l.ID, nil
+}
+
+// storeOutput stores a published output of one size-byte segment for the
+// lesson and makes it the lesson's, as a finished transcode does.
+func storeOutput(ctx context.Context, d *db.DB, store *disk.Store, lessonID string, size int) error {
+	prefix := lectern.OutputPrefix(lessonID, 1)
 	seg := make([]byte, size)
 	_, _ = rand.Read(seg)
 	files := map[string][]byte{
@@ -151,51 +203,46 @@ func prepare(ctx context.Context, d *db.DB, store *disk.Store, size int) (string
 	}
 	for rel, b := range files {
 		if _, err := store.Put(ctx, prefix+rel, bytes.NewReader(b)); err != nil {
-			return "", "", err
+			return err
 		}
 	}
 	ready, dur := lectern.LessonReady, int64(4000)
-	if _, err := d.UpdateLesson(ctx, l.ID, lectern.LessonUpdate{Status: &ready, DurationMS: &dur, OutputPrefix: &prefix}); err != nil {
-		return "", "", err
-	}
-	u := &lectern.User{Email: "media-student-" + run + "@example.org", Name: "Student", Role: lectern.RoleStudent}
-	if err := d.CreateUser(ctx, u); err != nil {
-		return "", "", err
-	}
-	if _, err := d.JoinCourse(ctx, course.JoinCode, u.ID); err != nil {
-		return "", "", err
-	}
-	secret := randomHex(32)
-	sum := sha256.Sum256([]byte(secret))
-	if err := d.CreateSession(ctx, &lectern.Session{TokenHash: hex.EncodeToString(sum[:]), UserID: u.ID,
-		ExpiresAt: time.Now().Add(24 * time.Hour)}); err != nil {
-		return "", "", err
-	}
-	return l.ID, "lectern_session=" + secret, nil
+	_, err := d.UpdateLesson(ctx, lessonID, lectern.LessonUpdate{Status: &ready, DurationMS: &dur, OutputPrefix: &prefix})
+	return err
 }
 
 // playbackURL asks the playback API for the lesson's master playlist URL.
 func playbackURL(ctx context.Context, base, lessonID, cookie string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/lessons/"+lessonID+"/playback", nil)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Cookie", cookie)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
 	var p struct {
 		HLSURL string `json:"hls_url"`
 	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("playback: %s", resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
-		return "", err
+	if err := call(ctx, http.MethodGet, base+"/api/v1/lessons/"+lessonID+"/playback", cookie, nil, &p); err != nil {
+		return "", fmt.Errorf("playback: %w", err)
 	}
 	return p.HLSURL, nil
+}
+
+// call makes an API request with a session cookie and decodes its JSON
+// answer into out.
+func call(ctx context.Context, method, url, cookie string, body io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Cookie", cookie)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 func randomHex(n int) string {

@@ -62,12 +62,13 @@ type Config struct {
 	// no HTTP server of its own, is scraped; serve and api also keep
 	// /metrics on their main listener.
 	MetricsAddr string
-	// EventStreamsPerUser, MaxEventStreams and PasswordHashConcurrency
-	// are the API's tunable limits (config_limits.go); zero means the
-	// server's default.
+	// EventStreamsPerUser, MaxEventStreams, PasswordHashConcurrency and
+	// MediaStallTimeout are the API's tunable limits (config_limits.go);
+	// zero means the server's default.
 	EventStreamsPerUser     int
 	MaxEventStreams         int
 	PasswordHashConcurrency int
+	MediaStallTimeout       time.Duration
 
 	// Storage limits (storage.go): UploadExpiry is the age past which
 	// abandoned partial uploads are removed; MinFreeDisk the free space
@@ -216,6 +217,7 @@ func configVars() []configVar {
 		{"LECTERN_EVENT_STREAMS_PER_USER", "event-streams-per-user", "live update streams one user may have open at once (default 5)", setPositiveInt(func(c *Config) *int { return &c.EventStreamsPerUser })},
 		{"LECTERN_MAX_EVENT_STREAMS", "max-event-streams", "live update streams one API process holds at most (default 2000)", setPositiveInt(func(c *Config) *int { return &c.MaxEventStreams })},
 		{"LECTERN_PASSWORD_HASH_CONCURRENCY", "password-hash-concurrency", "password checks computed at once, 19 MiB each (default: the number of CPUs)", setPositiveInt(func(c *Config) *int { return &c.PasswordHashConcurrency })},
+		{"LECTERN_MEDIA_STALL_TIMEOUT", "media-stall-timeout", "a client that takes longer than this to accept each 128 KiB of a segment has its connection closed (default 30s)", setDuration(func(c *Config) *time.Duration { return &c.MediaStallTimeout })},
 		// Storage limits (storage.go).
 		{"LECTERN_UPLOAD_EXPIRY", "upload-expiry", "abandoned partial uploads untouched for this long are removed (default 24h)", setDuration(func(c *Config) *time.Duration { return &c.UploadExpiry })},
 		{"LECTERN_TRASH_RETENTION", "trash-retention", "deleted courses and lessons can be restored from the trash for this long, then their media and data are removed: days (30d) or a duration (default 30d)", setTrashRetention},
