@@ -10,8 +10,9 @@ import (
 // FindEncodingProgress returns how far the encoding of lessonID's
 // published output has come, from the states of its plan's video chunks
 // (see lectern.EncodingProgress): ENOTFOUND when the lesson's output is
-// not one still being encoded in chunks (nothing published, or all of it
-// stored). One query.
+// not one of a plan still running (nothing published, a previous
+// recording, or a plan finished). All segments are done between the last
+// chunk and the finished output's publication. One query.
 func (db *DB) FindEncodingProgress(ctx context.Context, lessonID string) (lectern.EncodingProgress, error) {
 	var rows []lectern.EncodingProgress
 	err := db.read(ctx, func(t tx) error {
@@ -32,8 +33,8 @@ func (db *DB) FindEncodingProgress(ctx context.Context, lessonID string) (lecter
 	if err != nil {
 		return lectern.EncodingProgress{}, fmt.Errorf("find encoding progress: %w", err)
 	}
-	if len(rows) == 0 || rows[0].TotalSegs == 0 || rows[0].DoneSegs == rows[0].TotalSegs {
-		return lectern.EncodingProgress{}, lectern.Errorf(lectern.ENOTFOUND, "lesson %s is not being encoded in chunks", lessonID)
+	if len(rows) == 0 || rows[0].TotalSegs == 0 {
+		return lectern.EncodingProgress{}, lectern.Errorf(lectern.ENOTFOUND, "lesson %s does not play an output being encoded in chunks", lessonID)
 	}
 	return rows[0], nil
 }

@@ -74,8 +74,15 @@ func TestFindEncodingProgress(t *testing.T) {
 			t.Fatalf("after the second chunk (-want +got, %v):\n%s", err, diff)
 		}
 		finishNext(3)
+		got, err = progress()
+		if diff := cmp.Diff(lectern.EncodingProgress{ReadySegs: 14, DoneSegs: 14, TotalSegs: 14}, got); err != nil || diff != "" {
+			t.Fatalf("with every chunk done (-want +got, %v):\n%s", err, diff)
+		}
+		if err := d.FinishPlan(ctx, job.ID); err != nil {
+			t.Fatal(err)
+		}
 		_, err = progress()
-		wantCode(t, err, lectern.ENOTFOUND) // all stored: nothing left to wait for
+		wantCode(t, err, lectern.ENOTFOUND) // the finished output is published
 
 		other := newLesson(t, d, course)
 		_, err = d.FindEncodingProgress(ctx, other.ID)

@@ -23,7 +23,8 @@ type encodingJSON struct {
 // A lesson published while its chunks are still encoded tells students
 // and teachers how much of it plays without waiting (the part from 0:00
 // without a gap) and how much is stored in all, when a seek had a later
-// chunk done first; both go away once every part is stored, and a
+// chunk done first; both are the whole length once every part is stored,
+// and absent once the lesson is ready; a
 // re-upload's plan says nothing while students still watch the old
 // recording in full.
 func TestLessonEncodingProgress(t *testing.T) {
@@ -76,8 +77,15 @@ func TestLessonEncodingProgress(t *testing.T) {
 			t.Errorf("after the second chunk: ready until %v, encoded %v; want 32000, 40000", deref(got.ReadyUntilMS), deref(got.EncodedMS))
 		}
 		finish(3)
+		if got := get(cl.author, l.ID); deref(got.ReadyUntilMS) != 56_000 || deref(got.EncodedMS) != 56_000 {
+			t.Errorf("with every chunk stored: ready until %v, encoded %v; want the whole 56000", deref(got.ReadyUntilMS), deref(got.EncodedMS))
+		}
+		ready := lectern.LessonReady
+		if _, err := fx.DB.UpdateLesson(ctx, l.ID, lectern.LessonUpdate{Status: &ready}); err != nil {
+			t.Fatal(err)
+		}
 		if got := get(cl.author, l.ID); got.ReadyUntilMS != nil || got.EncodedMS != nil {
-			t.Errorf("with every chunk stored: ready until %v, encoded %v; want both absent", deref(got.ReadyUntilMS), deref(got.EncodedMS))
+			t.Errorf("once ready: ready until %v, encoded %v; want both absent", deref(got.ReadyUntilMS), deref(got.EncodedMS))
 		}
 
 		// A re-upload: students watch the previous recording, all of it.

@@ -315,7 +315,7 @@ func (s *Server) withEncodingProgress(ctx context.Context, resp *lessonJSON, l *
 	}
 	p, err := s.db.FindEncodingProgress(ctx, l.ID)
 	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
-		return nil // a previous output, or all of it stored
+		return nil // a previous recording, all of it, plays
 	}
 	if err != nil {
 		return err
