@@ -574,3 +574,40 @@ func unpublishPartial(ctx context.Context, t tx, lessonID string) error {
 		lectern.Renditions{}, lessonID, lessonID, lectern.JobSucceeded)
 	return err
 }
+
+// ChunkCount is how many pieces of a lesson's plan are in one state.
+type ChunkCount struct {
+	LessonID string `db:"lesson_id"`
+	State    string `db:"state"`
+	N        int    `db:"n"`
+}
+
+// WorkerChunks is how many pieces one worker is running.
+type WorkerChunks struct {
+	Worker string `db:"worker_host"`
+	N      int    `db:"n"`
+}
+
+// FindChunkProgress returns, for the queue metrics, the pieces of every
+// live plan whose job is still running, counted by lesson and state, and
+// the running pieces counted by the worker holding them. A lesson drops
+// out once its transcode is published, failed or canceled, so the counts
+// stay as few as the transcodes in progress.
+func (db *DB) FindChunkProgress(ctx context.Context) ([]ChunkCount, []WorkerChunks, error) {
+	counts, workers := []ChunkCount{}, []WorkerChunks{}
+	err := db.read(ctx, func(t tx) error {
+		live := `FROM transcode_plans p JOIN jobs j ON j.id = p.job_id AND j.state = ? AND j.lease_token = p.lease_token
+			JOIN transcode_chunks c ON c.job_id = p.job_id`
+		err := t.sel(ctx, &counts, `SELECT p.lesson_id, c.state, COUNT(*) AS n `+live+`
+			GROUP BY p.lesson_id, c.state ORDER BY p.lesson_id, c.state`, lectern.JobRunning)
+		if err != nil {
+			return err
+		}
+		return t.sel(ctx, &workers, `SELECT c.worker_host, COUNT(*) AS n `+live+`
+			WHERE c.state = ? GROUP BY c.worker_host ORDER BY c.worker_host`, lectern.JobRunning, ChunkRunning)
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("find transcode chunk progress: %w", err)
+	}
+	return counts, workers, nil
+}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
 )
@@ -44,6 +46,51 @@ func TestPlanBelongsToItsLease(t *testing.T) {
 		}
 		if _, c, err := d.ClaimChunk(ctx, job.ID, "worker", clock.Peek().Add(-time.Minute)); err != nil || c.Kind != db.ChunkAudio {
 			t.Errorf("claim under b's plan: %+v, %v", c, err)
+		}
+	})
+}
+
+// The chunk progress the metrics show counts a running plan's pieces by
+// state and its running ones by worker, and forgets the lesson once its
+// transcode ends.
+func TestFindChunkProgress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	forEachDBClock(t, func(t *testing.T, d *db.DB, clock *fakeClock) {
+		course := newCourse(t, d, newUser(t, d, lectern.RoleTeacher))
+		l := newLesson(t, d, course)
+		_, job, _ := mustStart(t, d, l, "up")
+		lease, err := d.TakeLease(ctx, l.ID, 1, job.ID, "", "planner")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pieces := []db.Chunk{{Index: 0, Kind: db.ChunkAudio, MaxTries: 3},
+			{Index: 1, Kind: db.ChunkVideo, Segs: 2, MaxTries: 3}, {Index: 2, Kind: db.ChunkVideo, StartSeg: 2, Segs: 2, MaxTries: 3}}
+		if _, err := d.CreatePlan(ctx, lease, "{}", pieces); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []string{"host:1", "host:2"} {
+			if _, _, err := d.ClaimChunk(ctx, job.ID, w, clock.Peek().Add(-time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		counts, workers, err := d.FindChunkProgress(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCounts := []db.ChunkCount{{LessonID: l.ID, State: db.ChunkPending, N: 1}, {LessonID: l.ID, State: db.ChunkRunning, N: 2}}
+		wantWorkers := []db.WorkerChunks{{Worker: "host:1", N: 1}, {Worker: "host:2", N: 1}}
+		if diff := cmp.Diff(wantCounts, counts); diff != "" {
+			t.Errorf("counts (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(wantWorkers, workers); diff != "" {
+			t.Errorf("workers (-want +got):\n%s", diff)
+		}
+		if _, err := d.CancelJob(ctx, job.ID, "canceled"); err != nil {
+			t.Fatal(err)
+		}
+		if counts, workers, err := d.FindChunkProgress(ctx); err != nil || len(counts) != 0 || len(workers) != 0 {
+			t.Errorf("after the cancel: %v, %v, %v; want nothing", counts, workers, err)
 		}
 	})
 }

@@ -47,10 +47,10 @@ func TestAcceptance5_UploadOneByteOverTheLimit(t *testing.T) {
 
 	t.Run("StreamingPUT", func(t *testing.T) {
 		forEachDB(t, func(t *testing.T, fx *fixture) {
-			q := newTestQueue(t)
+			q := newTestQueue(t, fx)
 			uploads := t.TempDir()
 			ts := newServer(t, fx, func(o *server.Options) {
-				o.Queue = q.Client
+				o.Jobs = q.Jobs
 				o.MaxUploadBytes = limit
 				o.Uploads.Dir = uploads
 			})

@@ -11,11 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hibiken/asynq"
-	"github.com/hibiken/asynqmon"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/jobs"
 	"github.com/lectern/lectern/server"
 )
 
@@ -61,12 +60,12 @@ type world struct {
 
 func newWorld(t *testing.T, fx *fixture) *world {
 	t.Helper()
-	q := newTestQueue(t)
-	ui := asynqmon.New(asynqmon.Options{RootPath: server.QueueUIPath, RedisConnOpt: asynq.RedisClientOpt{Addr: q.redis.Addr()}})
+	q := newTestQueue(t, fx)
+	ui := jobs.NewQueueUI(q.Queue, server.QueueUIPath)
 	t.Cleanup(func() { ui.Close() })
 	srv, err := server.New(server.Options{
 		DB: fx.DB, Storage: fx.Store, Clock: fx.Clock, Secret: []byte("0123456789abcdef0123456789abcdef"),
-		Queue: q.Client, QueueUI: ui, Metrics: prometheus.NewRegistry(),
+		Jobs: q.Jobs, QueueUI: ui, Metrics: prometheus.NewRegistry(),
 		Uploads: server.UploadOptions{Dir: filepath.Join(t.TempDir(), "uploads")},
 	})
 	if err != nil {
@@ -237,24 +236,16 @@ func (w *world) snapshot(t *testing.T, k *kit) map[string]string {
 	out["upload"] = resp.Status + " offset " + resp.Header.Get("Upload-Offset")
 	out["objects"] = strings.Join(w.ts.storedKeys(t, k.lessonID), " ")
 	get("users", w.admin, "/api/v1/users")
-	queues, err := w.q.Inspector.Queues()
+	queues, err := w.q.Stats()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range queues {
-		info, err := w.q.Inspector.GetQueueInfo(name)
+	for _, info := range queues {
+		ids, err := w.q.PendingTaskIDs(info.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tasks, err := w.q.Inspector.ListPendingTasks(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids := []string{}
-		for _, task := range tasks {
-			ids = append(ids, task.ID)
-		}
-		out["queue "+name] = fmt.Sprintf("paused %v, pending %v", info.Paused, ids)
+		out["queue "+info.Name] = fmt.Sprintf("paused %v, pending %v", info.Paused, ids)
 	}
 	for _, rel := range []string{"master.m3u8", "v0/seg_00000.m4s"} {
 		r := k.student.do(t, "GET", k.mediaBase+rel, nil)

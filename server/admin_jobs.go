@@ -14,13 +14,6 @@ import (
 	"github.com/lectern/lectern/db"
 )
 
-// TaskCanceler takes a job's task off the queue: a waiting task is
-// deleted, a running one has its handler's context canceled (which kills
-// its ffmpeg). A task the queue no longer holds is not an error.
-type TaskCanceler interface {
-	CancelTask(ctx context.Context, taskID string) error
-}
-
 // jobsListLimit caps one listing of jobs.
 const jobsListLimit = 500
 
@@ -185,10 +178,10 @@ func (s *Server) handleJobCancel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.tasks != nil {
+	if s.jobs != nil {
 		// The running handler also sees the cancel on its next heartbeat,
 		// so a queue that cannot be reached now only delays the stop.
-		if err := s.tasks.CancelTask(ctx, j.TaskID); err != nil {
+		if err := s.jobs.CancelTranscode(ctx, j); err != nil {
 			s.logger.WarnContext(ctx, "cancel transcode task", slog.String("task", j.TaskID), slog.Any("error", err))
 		}
 	}

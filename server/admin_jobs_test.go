@@ -10,7 +10,6 @@ import (
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/server"
-	"github.com/lectern/lectern/transcode"
 )
 
 type adminJob struct {
@@ -35,10 +34,9 @@ func listJobs(t *testing.T, c *client, query string) []adminJob {
 func TestAdminJobs(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, fx *fixture) {
-		q := newTestQueue(t)
+		q := newTestQueue(t, fx)
 		ts := newServer(t, fx, func(o *server.Options) {
-			o.Queue = q.Client
-			o.Tasks = transcode.Tasks{Inspector: q.Inspector}
+			o.Jobs = q.Jobs
 		})
 		teacherUser, teacher := ts.loginNew(t, lectern.RoleTeacher)
 		_, student := ts.loginNew(t, lectern.RoleStudent)

@@ -1,14 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/hibiken/asynq"
-	"github.com/hibiken/asynqmon"
-
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/jobs"
 	"github.com/lectern/lectern/server"
 	"github.com/lectern/lectern/transcode"
 )
@@ -16,18 +16,14 @@ import (
 func TestQueueUI(t *testing.T) {
 	t.Parallel()
 	fx := openFixture(t, "sqlite:"+t.TempDir()+"/lectern.db")
-	q := newTestQueue(t)
-	ui := asynqmon.New(asynqmon.Options{RootPath: server.QueueUIPath, RedisConnOpt: asynq.RedisClientOpt{Addr: q.redis.Addr()}})
+	q := newTestQueue(t, fx)
+	ui := jobs.NewQueueUI(q.Queue, server.QueueUIPath)
 	t.Cleanup(func() { ui.Close() })
-	ts := newServer(t, fx, func(o *server.Options) { o.Queue = q.Client; o.QueueUI = ui })
+	ts := newServer(t, fx, func(o *server.Options) { o.Jobs = q.Jobs; o.QueueUI = ui })
 	_, teacher := ts.loginNew(t, lectern.RoleTeacher)
 	_, student := ts.loginNew(t, lectern.RoleStudent)
 	_, admin := ts.loginNew(t, lectern.RoleAdmin)
-	task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: "l1", JobID: "j1", Attempt: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := q.Client.Enqueue(task); err != nil {
+	if err := q.Jobs.EnqueueTranscode(context.Background(), &lectern.Job{LessonID: "l1", ID: "j1", Attempt: 1}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -89,9 +85,12 @@ func TestQueueUI(t *testing.T) {
 	})
 	t.Run("AdminPausesAndDeletes", func(t *testing.T) {
 		admin.do(t, "POST", server.QueueUIPath+"/api/queues/transcode:pause", nil).want(http.StatusNoContent)
-		info, err := q.Inspector.GetQueueInfo(transcode.QueueTranscode)
-		if err != nil || !info.Paused {
-			t.Errorf("queue paused = %v (%v), want true", info != nil && info.Paused, err)
+		stats, err := q.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := slices.IndexFunc(stats, func(s jobs.QueueStats) bool { return s.Name == transcode.QueueTranscode }); i < 0 || !stats[i].Paused {
+			t.Errorf("queue %s is not paused: %+v", transcode.QueueTranscode, stats)
 		}
 		id := "transcode:l1:1"
 		admin.do(t, "DELETE", server.QueueUIPath+"/api/queues/transcode/pending_tasks/"+id, nil).want(http.StatusNoContent)

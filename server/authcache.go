@@ -33,6 +33,11 @@ import (
 // A read that started before an invalidation must not store its answer
 // after it: every invalidation bumps a generation, and an answer is kept
 // only if the generation it was read under is still current.
+//
+// The same cache, under the same rules, keeps each published output's
+// master playlist as it is served, with its subtitles group
+// (media_master.go): the captions of a lesson change it, and they
+// invalidate it as a lesson's deletion invalidates its access.
 
 // authCacheTTL bounds how long an answer is kept: short, so that a
 // change made behind Lectern's back (in the database by hand) is noticed
@@ -47,8 +52,10 @@ const authCacheMax = 100_000
 
 // authCacheTopic is the events topic of invalidations. Its payloads are
 // "u:<user ID>" (every entry of a user: credentials and access),
-// "c:<credential key>" (one session or token) and "l:<lesson ID>" (every
-// access entry of a lesson).
+// "c:<credential key>" (one session or token), "l:<lesson ID>" (every
+// access entry and master playlist of a lesson) and "m:<lesson ID>" (the
+// lesson's master playlists only: its captions changed). A process that
+// does not know a kind drops everything.
 const authCacheTopic = "authcache"
 
 // authCacheRetry is how long the subscriber waits before subscribing
@@ -70,10 +77,15 @@ type authCache struct {
 	gen    uint64 // bumped by every invalidation
 	creds  map[string]cachedUser
 	access map[accessKey]time.Time
+	// masters holds served master playlists; masterBytes is the sum of
+	// their sizes (media_master.go).
+	masters     map[outputKey]cachedMaster
+	masterBytes int
 }
 
 func newAuthCache(now func() time.Time) *authCache {
-	return &authCache{now: now, creds: map[string]cachedUser{}, access: map[accessKey]time.Time{}}
+	return &authCache{now: now, creds: map[string]cachedUser{}, access: map[accessKey]time.Time{},
+		masters: map[outputKey]cachedMaster{}}
 }
 
 // generation returns the generation to read under, and whether caching is
@@ -175,9 +187,13 @@ func (a *authCache) apply(msg string) {
 				delete(a.access, k)
 			}
 		}
+		a.dropMasters(id)
+	case "m":
+		a.dropMasters(id)
 	default: // unknown: drop everything rather than guess
 		clear(a.creds)
 		clear(a.access)
+		a.clearMasters()
 	}
 }
 
@@ -190,6 +206,7 @@ func (a *authCache) setLive(live bool) {
 	a.gen++
 	clear(a.creds)
 	clear(a.access)
+	a.clearMasters()
 }
 
 // subscribe keeps the cache subscribed to invalidations on bus until ctx

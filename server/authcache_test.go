@@ -30,27 +30,11 @@ func TestAccessTakenAwayStopsAtOnce(t *testing.T) {
 		testAccessTakenAway(t, ts, ts, 0)
 	})
 	t.Run("Redis", func(t *testing.T) {
-		opt, err := redis.ParseURL(testenv.RedisURL(t))
-		if err != nil {
-			t.Fatal(err)
-		}
 		prefix := testenv.Name("lectern:test:authcache") + ":"
 		var busB *events.Redis
-		withRedis := func(own **events.Redis) func(*server.Options) {
-			return func(o *server.Options) {
-				rdb := redis.NewClient(opt)
-				t.Cleanup(func() { rdb.Close() })
-				bus := events.NewRedis(rdb, prefix)
-				t.Cleanup(func() { bus.Close() })
-				o.Events = bus
-				if own != nil {
-					*own = bus
-				}
-			}
-		}
 		fx := openFixture(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
-		a := newServer(t, fx, withRedis(nil))
-		b := newServer(t, fx, withRedis(&busB))
+		a := newServer(t, fx, withRedisEvents(t, prefix, nil))
+		b := newServer(t, fx, withRedisEvents(t, prefix, &busB))
 		m := testAccessTakenAway(t, a, b, 2*time.Second)
 
 		// b's invalidations stop: b must not cache any more.
@@ -68,6 +52,28 @@ func TestAccessTakenAwayStopsAtOnce(t *testing.T) {
 		}
 		onB.do(t, "GET", base+"v0/seg_00000.m4s", nil).wantError(http.StatusNotFound, lectern.ENOTFOUND)
 	})
+}
+
+// withRedisEvents gives a server its own connection to the test Redis
+// and an events bus on it under prefix: servers given the same prefix
+// hear each other, as API replicas do. own, when not nil, receives the
+// bus.
+func withRedisEvents(t *testing.T, prefix string, own **events.Redis) func(*server.Options) {
+	t.Helper()
+	opt, err := redis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(o *server.Options) {
+		rdb := redis.NewClient(opt)
+		t.Cleanup(func() { rdb.Close() })
+		bus := events.NewRedis(rdb, prefix)
+		t.Cleanup(func() { bus.Close() })
+		o.Events = bus
+		if own != nil {
+			*own = bus
+		}
+	}
 }
 
 // testAccessTakenAway makes each change on a and checks, on b, that the

@@ -178,6 +178,7 @@ func (s *Server) handleCaptionPut(c echo.Context) error {
 		s.deleteCaptionObject(save.ObjectKey)
 		return err
 	}
+	s.captionsChanged(ctx, l.ID)
 	resp := captionSavedJSON{captionTrackJSON: toCaptionTrackJSON(tr), Warnings: res.Warnings}
 	status := http.StatusOK
 	if created {
@@ -250,6 +251,7 @@ func (s *Server) handleCaptionUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.captionsChanged(ctx, l.ID)
 	return c.JSON(http.StatusOK, toCaptionTrackJSON(tr))
 }
 
@@ -270,6 +272,7 @@ func (s *Server) handleCaptionDelete(c echo.Context) error {
 	if err := s.db.DeleteCaptionTrack(ctx, l.ID, lang); err != nil {
 		return err
 	}
+	s.captionsChanged(ctx, l.ID)
 	// The objects go after the rows: a failure here leaves objects that
 	// nothing refers to (removed with the lesson), never a track whose
 	// file is missing.
@@ -364,5 +367,6 @@ func (s *Server) handleCaptionRestore(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.captionsChanged(ctx, l.ID)
 	return c.JSON(http.StatusOK, toCaptionTrackJSON(tr))
 }

@@ -28,6 +28,10 @@ const (
 	// nothing. An upload may take hours on a slow network, so only
 	// silence is limited, never its total time.
 	DefaultUploadIdleTimeout = time.Minute
+	// DefaultMediaStallTimeout is how long a media download may take no
+	// bytes: players fetch a segment whole, so a download that stands
+	// still this long has been abandoned.
+	DefaultMediaStallTimeout = 30 * time.Second
 )
 
 // Limits protect the server from one user, one address or one slow
@@ -55,6 +59,11 @@ type Limits struct {
 	// or tus PATCH) may send nothing before the connection is closed.
 	// Default DefaultUploadIdleTimeout.
 	UploadIdleTimeout time.Duration
+	// MediaStallTimeout is how long a client may take to accept each
+	// 128 KiB of a media file (a segment, an init segment, an image)
+	// before its connection is closed (media.go, stallResponse). Default
+	// DefaultMediaStallTimeout.
+	MediaStallTimeout time.Duration
 }
 
 // withDefaults returns l with every zero field set to its default.
@@ -75,6 +84,7 @@ func (l Limits) withDefaults() Limits {
 	setDur(&l.PasswordHashWait, DefaultPasswordHashWait)
 	setDur(&l.BodyTimeout, DefaultBodyTimeout)
 	setDur(&l.UploadIdleTimeout, DefaultUploadIdleTimeout)
+	setDur(&l.MediaStallTimeout, DefaultMediaStallTimeout)
 	return l
 }
 

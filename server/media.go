@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -85,7 +83,7 @@ func (s *Server) handleMedia(c echo.Context) error {
 		return err
 	}
 	// Captions are written at request time, not read from storage.
-	if handled, err := s.serveCaptionMedia(c, tok.LessonID, key, rel); handled {
+	if handled, err := s.serveCaptionMedia(c, tok, key, rel); handled {
 		return err
 	}
 	if s.presign != nil && req.Method == http.MethodGet && mediaCacheControl(key) == cacheImmutable {
@@ -119,9 +117,11 @@ func (s *Server) serveObject(c echo.Context, key, cacheControl string) error {
 	setMediaHeaders(c, key, info, cacheControl)
 	body := &objectReader{ctx: ctx, cancel: cancel, timeout: s.storageTimeout, store: s.storage, key: key, size: info.Size}
 	defer body.Close()
+	w := s.newStallResponse(c)
+	defer w.done()
 	// ServeContent answers Range, If-Range, If-None-Match, If-Modified-Since
 	// and HEAD, reading only the bytes it sends.
-	http.ServeContent(c.Response(), req, "", info.ModTime, body)
+	http.ServeContent(w, req, "", info.ModTime, body)
 	if body.err != nil && ctx.Err() == nil {
 		s.logger.WarnContext(ctx, "media read failed", slog.String("key", key), slog.Any("error", body.err))
 	}
@@ -158,27 +158,104 @@ func (s *Server) serveMediaFile(c echo.Context, fs fileStore, key, cacheControl 
 	}
 	defer f.Close()
 	setMediaHeaders(c, key, info, cacheControl)
-	http.ServeContent(readFromResponse{c.Response()}, req, "", info.ModTime, f)
+	w := s.newStallResponse(c)
+	defer w.done()
+	http.ServeContent(w, req, "", info.ModTime, f)
 	return nil
 }
 
-// readFromResponse is Echo's response with the io.ReaderFrom of the
-// writer below it, which echo.Response lacks: without it io.Copy would
-// copy a file through a buffer instead of letting the connection send it.
-type readFromResponse struct{ *echo.Response }
+// A client that stops reading a segment (a player paused mid-download, a
+// dead laptop whose TCP connection lingers) would hold its goroutine,
+// file and connection for as long as it likes: the http.Server has no
+// WriteTimeout, which would cut off slow downloads too. stallResponse
+// sends a media body in pieces of mediaPiece bytes instead, each of
+// which must be taken within Limits.MediaStallTimeout (a write deadline
+// set per piece), or the connection is closed. A slow client that keeps
+// reading is never cut off. Each piece is one io.LimitedReader over the
+// source, which the connection's ReadFrom still sends with sendfile when
+// the source is a file. A disk whose reads hang inside the kernel cannot
+// be interrupted this way; a piece that took longer than the timeout
+// ends the answer once it returns.
+
+// mediaPiece is how much of a media body is sent under one write
+// deadline: small enough that a slow client is not mistaken for a stalled
+// one, large enough that a segment costs a handful of system calls.
+const mediaPiece = 128 << 10
+
+// errMediaStalled ends a media body whose piece took too long.
+var errMediaStalled = errors.New("media body stalled")
+
+// stallResponse is Echo's response with an io.ReaderFrom that sends in
+// pieces under write deadlines (see above). It also gives the copy the
+// ReaderFrom of the writer below it, which echo.Response lacks: without
+// it io.Copy would copy a file through a buffer instead of letting the
+// connection send it.
+type stallResponse struct {
+	*echo.Response
+	rc    *http.ResponseController
+	stall time.Duration
+	armed bool // a write deadline was set, to be cleared
+}
+
+func (s *Server) newStallResponse(c echo.Context) *stallResponse {
+	return &stallResponse{Response: c.Response(), rc: http.NewResponseController(c.Response()),
+		stall: s.limits.MediaStallTimeout}
+}
 
 // ReadFrom implements io.ReaderFrom.
-func (w readFromResponse) ReadFrom(src io.Reader) (int64, error) {
+func (w *stallResponse) ReadFrom(src io.Reader) (int64, error) {
 	if !w.Committed {
 		w.WriteHeader(http.StatusOK)
 	}
+	// io.CopyN hands in a LimitedReader over the file; pieces of the file
+	// itself, not of that reader, are what sendfile recognizes.
+	left := int64(-1) // unknown: until EOF
+	if lr, ok := src.(*io.LimitedReader); ok {
+		src, left = lr.R, lr.N
+		defer func() { lr.N = left }()
+	}
+	var sent int64
+	for left != 0 {
+		size := int64(mediaPiece)
+		if left > 0 && left < size {
+			size = left
+		}
+		start := time.Now()
+		if err := w.rc.SetWriteDeadline(start.Add(w.stall)); err == nil {
+			w.armed = true
+		}
+		n, err := w.send(&io.LimitedReader{R: src, N: size})
+		sent += n
+		if left > 0 {
+			left -= n
+		}
+		if err != nil || n < size {
+			return sent, err
+		}
+		if time.Since(start) > w.stall {
+			return sent, errMediaStalled
+		}
+	}
+	return sent, nil
+}
+
+// send copies piece to the writer below, by its ReadFrom when it has one.
+func (w *stallResponse) send(piece *io.LimitedReader) (int64, error) {
 	rf, ok := w.Writer.(io.ReaderFrom)
 	if !ok {
-		return io.Copy(writerOnly{w.Response}, src)
+		return io.Copy(writerOnly{w.Response}, piece)
 	}
-	n, err := rf.ReadFrom(src)
+	n, err := rf.ReadFrom(piece)
 	w.Size += n
 	return n, err
+}
+
+// done clears the write deadline, if one was set, for the connection's
+// next request.
+func (w *stallResponse) done() {
+	if w.armed {
+		_ = w.rc.SetWriteDeadline(time.Time{})
+	}
 }
 
 // writerOnly hides every method of a writer but Write, so that io.Copy
@@ -205,9 +282,8 @@ func (s *Server) refuseBorrowedToken(c echo.Context, tok mediaToken) error {
 // mediaETag is a strong validator for the object: storage never rewrites an
 // object in place, so key, size and modification time identify its bytes.
 func mediaETag(info lectern.ObjectInfo) string {
-	sum := sha256.Sum256([]byte(info.Key + "\x00" + strconv.FormatInt(info.Size, 10) +
+	return contentETag([]byte(info.Key + "\x00" + strconv.FormatInt(info.Size, 10) +
 		"\x00" + strconv.FormatInt(info.ModTime.UnixNano(), 10)))
-	return `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
 }
 
 // mediaCacheControl returns the Cache-Control of a media file by its kind.

@@ -3,8 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -57,27 +55,15 @@ const (
 func captionMediaURL(lang string) string { return captionsMediaDir + lang + ".vtt" }
 
 // serveCaptionMedia answers the media requests that captions change: the
-// master playlist (when the lesson has published tracks) and everything
-// under captions/. It reports whether it answered; when it did not, the
-// request is served from storage as usual.
-func (s *Server) serveCaptionMedia(c echo.Context, lessonID, key, rel string) (bool, error) {
-	ctx := c.Request().Context()
+// master playlist (media_master.go) and everything under captions/. It
+// reports whether it answered; when it did not, the request is served
+// from storage as usual.
+func (s *Server) serveCaptionMedia(c echo.Context, tok mediaToken, key, rel string) (bool, error) {
 	switch {
 	case rel == masterPlaylist:
-		tracks, err := s.db.FindCaptionTracks(ctx, lessonID, false)
-		if err != nil || len(tracks) == 0 {
-			return err != nil, err
-		}
-		master, err := s.readMediaObject(ctx, key, maxMasterPlaylistBytes)
-		if lectern.ErrorCode(err) == lectern.ENOTFOUND {
-			return true, lectern.Errorf(lectern.ENOTFOUND, "media file not found")
-		}
-		if err != nil {
-			return true, err
-		}
-		return true, serveGenerated(c, rel, withSubtitles(master, tracks))
+		return true, s.serveMaster(c, tok, key)
 	case strings.HasPrefix(rel, captionsMediaDir):
-		return true, s.serveCaptionFile(c, lessonID, strings.TrimPrefix(rel, captionsMediaDir))
+		return true, s.serveCaptionFile(c, tok.LessonID, strings.TrimPrefix(rel, captionsMediaDir))
 	}
 	return false, nil
 }
@@ -146,14 +132,18 @@ func (s *Server) readMediaObject(ctx context.Context, key string, limit int64) (
 // name: short-cached, with a strong ETag of its bytes so that a player's
 // revalidation costs nothing while nothing changed.
 func serveGenerated(c echo.Context, name string, body []byte) error {
-	sum := sha256.Sum256(body)
+	serveBytes(c, name, body, contentETag(body))
+	return nil
+}
+
+// serveBytes answers with body as the file name, short-cached, with etag.
+func serveBytes(c echo.Context, name string, body []byte, etag string) {
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, lectern.ContentTypeFor(name))
-	h.Set("ETag", `"`+base64.RawURLEncoding.EncodeToString(sum[:18])+`"`)
+	h.Set("ETag", etag)
 	h.Set(echo.HeaderCacheControl, cacheShort)
 	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
 	http.ServeContent(c.Response(), c.Request(), "", time.Time{}, bytes.NewReader(body))
-	return nil
 }
 
 // withSubtitles adds the subtitles group of tracks to a master playlist:

@@ -56,9 +56,11 @@ type Options struct {
 	// take in storage (sources and outputs); zero means no limit
 	// (quota.go).
 	StorageQuota int64
-	// Queue receives the transcode tasks of uploads; nil leaves them to the
-	// start-up requeue of unfinished jobs.
-	Queue Enqueuer
+	// Jobs puts the transcodes of uploads and retries on the queue and
+	// takes canceled ones off it; nil leaves them to the start-up requeue
+	// of unfinished jobs, and a running transcode to notice a cancel on
+	// its next heartbeat.
+	Jobs Jobs
 	// StorageTimeout bounds each call a media request makes to storage:
 	// a store that does not answer within it gets the request a 503;
 	// zero means DefaultStorageTimeout.
@@ -95,9 +97,6 @@ type Options struct {
 	// Uploads says where partial resumable (tus) uploads are kept; the
 	// zero value turns the tus endpoint off.
 	Uploads UploadOptions
-	// Tasks takes canceled jobs' tasks off the queue; nil leaves a
-	// running transcode to notice the cancel on its next heartbeat.
-	Tasks TaskCanceler
 	// QueueUI is the queue's web UI (asynqmon built with RootPath
 	// QueueUIPath), served to admins under QueueUIPath; nil turns it off.
 	QueueUI http.Handler
@@ -156,7 +155,7 @@ type Server struct {
 	secureCookies  bool
 	maxUploadBytes int64
 	storageQuota   int64
-	queue          Enqueuer
+	jobs           Jobs
 	readyChecks    map[string]func(context.Context) error
 	degradedChecks map[string]func(context.Context) error
 	mediaKey       []byte
@@ -218,7 +217,6 @@ type Server struct {
 	tokenUses *db.TokenUses
 
 	// Operations (admin_jobs.go, admin_queues.go, metrics.go).
-	tasks      TaskCanceler
 	queueUI    http.Handler
 	metricsReg *prometheus.Registry
 	metrics    *httpMetrics
@@ -265,7 +263,7 @@ func New(opts Options) (*Server, error) {
 		secureCookies:  secure,
 		maxUploadBytes: opts.MaxUploadBytes,
 		storageQuota:   opts.StorageQuota,
-		queue:          opts.Queue,
+		jobs:           opts.Jobs,
 		readyChecks:    opts.ReadyChecks,
 		degradedChecks: opts.DegradedChecks,
 		mediaKey:       deriveMediaKey(opts.Secret),
@@ -302,7 +300,7 @@ func New(opts Options) (*Server, error) {
 		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s.logger = slog.New(requestIDHandler{s.logger.Handler()})
-	s.tasks, s.queueUI, s.metricsReg = opts.Tasks, opts.QueueUI, opts.Metrics
+	s.queueUI, s.metricsReg = opts.QueueUI, opts.Metrics
 	if opts.AccessLog != nil {
 		s.accessLog = slog.New(requestIDHandler{opts.AccessLog.Handler()})
 	}

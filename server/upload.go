@@ -12,17 +12,22 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/labstack/echo/v4"
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
-	"github.com/lectern/lectern/transcode"
 )
 
-// Enqueuer puts tasks on the queue; *asynq.Client satisfies it.
-type Enqueuer interface {
-	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+// Jobs is the transcode queue as the server uses it; cmd/lectern wires a
+// *jobs.Client.
+type Jobs interface {
+	// EnqueueTranscode puts the transcode of job's attempt on the queue. A
+	// task already queued for the attempt is not an error.
+	EnqueueTranscode(ctx context.Context, job *lectern.Job) error
+	// CancelTranscode takes job's task off the queue: a waiting task is
+	// deleted, a running one has its handler's context canceled (which
+	// kills its ffmpeg). A task the queue no longer holds is not an error.
+	CancelTranscode(ctx context.Context, job *lectern.Job) error
 }
 
 // DefaultMaxUploadBytes caps an upload when Options.MaxUploadBytes is zero.
@@ -205,16 +210,12 @@ func (s *Server) deleteObject(ctx context.Context, key string) {
 func (s *Server) enqueueTranscode(ctx context.Context, job *lectern.Job) {
 	ctx, cancel := context.WithTimeout(ctx, enqueueTimeout)
 	defer cancel()
-	if s.queue == nil {
+	if s.jobs == nil {
 		s.logger.WarnContext(ctx, "no queue configured: transcode stays queued until a worker starts",
 			slog.String("lesson", job.LessonID), slog.Int("attempt", job.Attempt))
 		return
 	}
-	task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
-	if err == nil {
-		_, err = s.queue.EnqueueContext(ctx, task)
-	}
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+	if err := s.jobs.EnqueueTranscode(ctx, job); err != nil {
 		s.logger.ErrorContext(ctx, "enqueue transcode; the reconciler enqueues it once the queue answers",
 			slog.String("lesson", job.LessonID), slog.Int("attempt", job.Attempt), slog.Any("error", err))
 	}

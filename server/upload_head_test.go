@@ -146,8 +146,8 @@ func wantMessage(t *testing.T, r *response, want string) {
 func TestUploadSourceRefusesWhatIsNotARecording(t *testing.T) {
 	const rest = 256 << 20 // what would follow the head
 	forEachDB(t, func(t *testing.T, fx *fixture) {
-		q := newTestQueue(t)
-		ts := newServer(t, fx, func(o *server.Options) { o.Queue = q.Client })
+		q := newTestQueue(t, fx)
+		ts := newServer(t, fx, func(o *server.Options) { o.Jobs = q.Jobs })
 		teacher, lessonID := newLessonFor(t, ts)
 		path := "/api/v1/lessons/" + lessonID + "/source"
 		// The lesson already has a recording; a refused upload must keep it.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -13,50 +14,41 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/google/go-cmp/cmp"
-	"github.com/hibiken/asynq"
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
+	"github.com/lectern/lectern/jobs"
 	"github.com/lectern/lectern/server"
 	"github.com/lectern/lectern/storage/disk"
 	"github.com/lectern/lectern/storage/storagetest"
-	"github.com/lectern/lectern/transcode"
 )
 
-// testQueue is an in-process Redis with the asynq client the server
-// enqueues with and an inspector to see what it enqueued.
+// testQueue is an in-process queue with the jobs client the server
+// enqueues with.
 type testQueue struct {
-	Client    *asynq.Client
-	Inspector *asynq.Inspector
-	redis     *miniredis.Miniredis
+	*jobs.Queue
+	Jobs *jobs.Client
 }
 
-func newTestQueue(t *testing.T) *testQueue {
+func newTestQueue(t *testing.T, fx *fixture) *testQueue {
 	t.Helper()
-	m := miniredis.NewMiniRedis()
-	m.ClockTTL(true)
-	if err := m.StartAddr("127.0.0.1:0"); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	q, err := jobs.OpenQueue(ctx, "")
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(m.Close)
-	opt := asynq.RedisClientOpt{Addr: m.Addr()}
-	q := &testQueue{Client: asynq.NewClient(opt), Inspector: asynq.NewInspector(opt), redis: m}
-	t.Cleanup(func() { q.Client.Close(); q.Inspector.Close() })
-	return q
+	t.Cleanup(func() { q.Close() })
+	return &testQueue{Queue: q, Jobs: &jobs.Client{Queue: q, DB: fx.DB, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}}
 }
 
 // taskIDs lists the IDs of the transcode tasks waiting in the queue.
 func (q *testQueue) taskIDs(t *testing.T) []string {
 	t.Helper()
-	tasks, err := q.Inspector.ListPendingTasks(transcode.QueueTranscode)
-	if err != nil && !strings.Contains(err.Error(), "not found") {
-		t.Fatalf("list pending tasks: %v", err)
-	}
-	ids := []string{}
-	for _, task := range tasks {
-		ids = append(ids, task.ID)
+	ids, err := q.PendingTaskIDs()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return ids
 }
@@ -100,9 +92,9 @@ func fakeRecording(rest string) []byte { return []byte(mp4Head + rest) }
 
 func TestUploadSource(t *testing.T) {
 	forEachDB(t, func(t *testing.T, fx *fixture) {
-		q := newTestQueue(t)
+		q := newTestQueue(t, fx)
 		const limit = 2 << 20
-		ts := newServer(t, fx, func(o *server.Options) { o.Queue = q.Client; o.MaxUploadBytes = limit })
+		ts := newServer(t, fx, func(o *server.Options) { o.Jobs = q.Jobs; o.MaxUploadBytes = limit })
 		_, teacher := ts.loginNew(t, lectern.RoleTeacher)
 		_, student := ts.loginNew(t, lectern.RoleStudent)
 		_, outsider := ts.loginNew(t, lectern.RoleTeacher)
@@ -205,9 +197,9 @@ func TestUploadSource(t *testing.T) {
 // queued in the database, where the start-up requeue finds it.
 func TestUploadSourceQueueDown(t *testing.T) {
 	forEachDB(t, func(t *testing.T, fx *fixture) {
-		q := newTestQueue(t)
-		q.redis.Close()
-		ts := newServer(t, fx, func(o *server.Options) { o.Queue = q.Client })
+		q := newTestQueue(t, fx)
+		q.Close() // Redis is gone: every enqueue fails
+		ts := newServer(t, fx, func(o *server.Options) { o.Jobs = q.Jobs })
 		_, teacher := ts.loginNew(t, lectern.RoleTeacher)
 		course := createCourse(t, teacher, "Queue down")
 		var l struct{ ID string }

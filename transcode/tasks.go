@@ -1,7 +1,6 @@
 package transcode
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -152,41 +151,6 @@ func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 		d *= 2
 	}
 	return min(d, retryCap)
-}
-
-// Tasks acts on transcode tasks in the queue by task ID, whichever
-// transcode queue holds them.
-type Tasks struct {
-	Inspector *asynq.Inspector
-}
-
-// CancelTask takes the task off the queue: a waiting, scheduled or
-// retrying task is deleted; a running one has its handler's context
-// canceled, which kills its ffmpeg. A task the queue no longer holds is
-// not an error.
-func (ts Tasks) CancelTask(_ context.Context, taskID string) error {
-	for _, q := range Queues() {
-		info, err := ts.Inspector.GetTaskInfo(q, taskID)
-		switch {
-		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
-			continue
-		case err != nil:
-			return fmt.Errorf("cancel task %s: %w", taskID, err)
-		case info.State == asynq.TaskStateActive:
-			if err := ts.Inspector.CancelProcessing(taskID); err != nil {
-				return fmt.Errorf("cancel running task %s: %w", taskID, err)
-			}
-			return nil
-		case info.State == asynq.TaskStateCompleted || info.State == asynq.TaskStateArchived:
-			return nil
-		}
-		err = ts.Inspector.DeleteTask(q, taskID)
-		if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-			return fmt.Errorf("delete task %s: %w", taskID, err)
-		}
-		return nil
-	}
-	return nil
 }
 
 // TypeChunk is the task type of one piece of a chunked transcode (see

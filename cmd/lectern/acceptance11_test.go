@@ -6,18 +6,19 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/internal/testenv"
+	"github.com/lectern/lectern/jobs"
 	"github.com/lectern/lectern/transcode"
 )
 
@@ -52,7 +53,7 @@ func TestAcceptance11_RedisFlushedWithQueuedAndRunningJobs(t *testing.T) {
 	slow := makeNoisyClip(t)
 	c := newCluster(t, map[string]string{"LECTERN_RECONCILE_INTERVAL": "1s"})
 	d := openClusterDB(t, c)
-	insp := c.inspector(t)
+	insp := c.queue(t)
 
 	// The workers reach MinIO through a proxy, which slows their
 	// downloads until the flush is done; the API stores uploads directly.
@@ -265,13 +266,16 @@ func waitJobs(t *testing.T, d *db.DB, lessons []string, what string, ok func(*db
 // taskCounts sums the transcode queues' tasks by state.
 type taskCounts struct{ pending, active, scheduled, retry, archived int }
 
-func queueCounts(t *testing.T, insp *asynq.Inspector) taskCounts {
+func queueCounts(t *testing.T, q *jobs.Queue) taskCounts {
 	t.Helper()
+	stats, err := q.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var n taskCounts
-	for _, q := range transcode.Queues() {
-		info, err := insp.GetQueueInfo(q)
-		if err != nil {
-			continue // a queue Redis does not know holds nothing
+	for _, info := range stats {
+		if !slices.Contains(transcode.Queues(), info.Name) {
+			continue
 		}
 		n.pending += info.Pending
 		n.active += info.Active

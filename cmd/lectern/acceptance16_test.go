@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/internal/testenv"
@@ -337,12 +335,7 @@ func checkLatencyBudget(t *testing.T, kinds []apiCallKind, roundTrips map[string
 // succeeds on its first try; no task was archived; none stays active.
 func checkTasksAfterLatency(t *testing.T, redisURL string, teacher *session, lessonID string) {
 	t.Helper()
-	opt, err := asynq.ParseRedisURI(redisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	insp := asynq.NewInspector(opt)
-	defer insp.Close()
+	insp := openQueue(t, redisURL)
 	for deadline := time.Now().Add(transcodeGuard); ; time.Sleep(500 * time.Millisecond) {
 		var l struct {
 			Status    string
@@ -366,21 +359,17 @@ func checkTasksAfterLatency(t *testing.T, redisURL string, teacher *session, les
 	active := -1
 	for deadline := time.Now().Add(time.Minute); active != 0; time.Sleep(500 * time.Millisecond) {
 		active = 0
-		queues, err := insp.Queues()
+		queues, err := insp.Stats()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(queues) == 0 {
 			t.Fatalf("no queue in Redis; the transcodes were queued elsewhere (want one of %v)", transcode.Queues())
 		}
-		for _, q := range queues {
-			info, err := insp.GetQueueInfo(q)
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, info := range queues {
 			active += info.Active
 			if info.Archived > 0 || info.Retry > 0 {
-				t.Errorf("queue %s holds %d archived and %d retrying tasks", q, info.Archived, info.Retry)
+				t.Errorf("queue %s holds %d archived and %d retrying tasks", info.Name, info.Archived, info.Retry)
 			}
 		}
 		if active > 0 && time.Now().After(deadline) {

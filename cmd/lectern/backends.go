@@ -13,6 +13,7 @@ import (
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
+	"github.com/lectern/lectern/jobs"
 	"github.com/lectern/lectern/storage/disk"
 	"github.com/lectern/lectern/storage/s3"
 )
@@ -31,7 +32,7 @@ type objectStore interface {
 type backends struct {
 	DB      *db.DB
 	Storage objectStore
-	Queue   *Queue
+	Queue   *jobs.Queue
 
 	storageDesc string
 }
@@ -114,7 +115,7 @@ func openBackends(ctx context.Context, cfg *Config, migrate bool) (*backends, er
 		b.Close()
 		return nil, err
 	}
-	if b.Queue, err = OpenQueue(ctx, cfg.RedisURL); err != nil {
+	if b.Queue, err = jobs.OpenQueue(ctx, cfg.RedisURL); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("open queue %s: %w", queueDesc(cfg.RedisURL), err)
 	}
@@ -133,7 +134,7 @@ func (b *backends) logAttrs(cfg *Config) []any {
 	return []any{
 		slog.String("database", describeDatabase(cfg.DatabaseURL)),
 		slog.String("storage", b.storageDesc),
-		slog.String("queue", b.Queue.String()),
+		slog.String("queue", queueDesc(cfg.RedisURL)),
 	}
 }
 

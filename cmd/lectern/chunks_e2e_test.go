@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,16 +31,41 @@ func TestChunksAcrossWorkers(t *testing.T) {
 		"LECTERN_RECONCILE_INTERVAL": "2s",
 	})
 	dirs := []string{t.TempDir(), t.TempDir()}
-	workers := []*proc{c.startWorker(t, dirs[0]), c.startWorker(t, dirs[1])}
+	// One worker is named; the other, on the same host, is host:pid.
+	workers := []*proc{c.startWorkerWith(t, dirs[0], 1, map[string]string{"LECTERN_WORKER_NAME": "worker-a"}), c.startWorker(t, dirs[1])}
+	names := map[string]bool{"worker-a": true}
 	for _, w := range workers {
 		w.waitLog("worker started")
 	}
+	host, _ := os.Hostname()
+	names[host+":"+strconv.Itoa(workers[1].cmd.Process.Pid)] = true
 	lesson := c.upload(t, clip)
 
-	// Both workers take pieces of the one lesson.
+	// Both workers take pieces of the one lesson, and /metrics shows which
+	// worker holds each running piece and how many pieces are done.
+	held := map[string]bool{}
+	var seen metrics
 	waitUntilWithin(t, transcodeGuard, "both workers to finish a piece of the lesson", func() bool {
+		m := scrape(t, c.base)
+		for name := range names {
+			if m.value("lectern_transcode_chunks_running", `worker="`+name+`"`) > 0 {
+				held[name] = true
+			}
+		}
+		if m.value("lectern_transcode_chunks", `lesson="`+lesson+`"`, `state="done"`) > 0 {
+			seen = m
+		}
 		return countLogs(workers[0], "transcode chunk done") > 0 && countLogs(workers[1], "transcode chunk done") > 0
 	})
+	if seen == "" {
+		t.Error("/metrics never counted a done piece of the lesson while it was processing")
+	} else if total := seen.value("lectern_transcode_chunks", `lesson="`+lesson+`"`); total != 6 {
+		t.Errorf("/metrics counts %v pieces of the lesson over its states, want 6", total)
+	}
+	if len(held) == 0 {
+		t.Errorf("/metrics never showed a running piece held by %v", names)
+	}
+	t.Logf("workers seen holding pieces in /metrics: %v", held)
 	// Playable while processing: the audio and the opening chunk are stored.
 	var l struct {
 		Status     string
@@ -69,6 +96,12 @@ func TestChunksAcrossWorkers(t *testing.T) {
 	// The admin jobs API counts the pieces: audio and five 8 s chunks.
 	if j := c.job(t, lesson); j.Chunks == nil || j.Chunks.Total != 6 || j.State != lectern.JobRunning {
 		t.Errorf("admin job while chunks run: %s, chunks %+v; want running with 6 pieces", j.State, j.Chunks)
+	} else {
+		for _, w := range j.Chunks.Workers {
+			if !names[w] {
+				t.Errorf("admin job names worker %q, want one of %v", w, names)
+			}
+		}
 	}
 
 	// Kill a worker in the middle of a chunk.
@@ -100,6 +133,11 @@ func TestChunksAcrossWorkers(t *testing.T) {
 	}
 	if j := c.job(t, lesson); j.State != lectern.JobSucceeded || j.Chunks == nil || j.Chunks.Done != 6 || len(j.Chunks.Workers) != 0 {
 		t.Errorf("job %s, chunks %+v; want succeeded, 6 of 6 pieces done, none held", j.State, j.Chunks)
+	}
+	// The lesson is done: its series leave /metrics, which counts only
+	// the transcodes in progress.
+	if m := scrape(t, c.base); m.has("lectern_transcode_chunks", `lesson="`+lesson+`"`) {
+		t.Errorf("/metrics still counts the pieces of the published lesson")
 	}
 	var got []string
 	waitUntilWithin(t, time.Minute, "exactly one output in storage", func() bool {

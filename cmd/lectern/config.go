@@ -30,9 +30,13 @@ type Config struct {
 	FFmpeg            string
 	FFprobe           string
 	WorkerConcurrency int
-	MaxUploadBytes    int64
-	AdminEmail        string
-	AdminPassword     string
+	// WorkerName names this worker process in the jobs it runs, the admin
+	// jobs page and the chunk metrics; empty is host:pid, which tells two
+	// workers on one host apart.
+	WorkerName     string
+	MaxUploadBytes int64
+	AdminEmail     string
+	AdminPassword  string
 	// PublicURL is how users reach the server, without a trailing slash.
 	// Empty means http://localhost with the port the server listens on.
 	PublicURL       string
@@ -58,12 +62,13 @@ type Config struct {
 	// no HTTP server of its own, is scraped; serve and api also keep
 	// /metrics on their main listener.
 	MetricsAddr string
-	// EventStreamsPerUser, MaxEventStreams and PasswordHashConcurrency
-	// are the API's tunable limits (config_limits.go); zero means the
-	// server's default.
+	// EventStreamsPerUser, MaxEventStreams, PasswordHashConcurrency and
+	// MediaStallTimeout are the API's tunable limits (config_limits.go);
+	// zero means the server's default.
 	EventStreamsPerUser     int
 	MaxEventStreams         int
 	PasswordHashConcurrency int
+	MediaStallTimeout       time.Duration
 
 	// Storage limits (storage.go): UploadExpiry is the age past which
 	// abandoned partial uploads are removed; MinFreeDisk the free space
@@ -195,6 +200,7 @@ func configVars() []configVar {
 		{"LECTERN_FFMPEG", "ffmpeg", "ffmpeg path or name on PATH (default ffmpeg)", setString(func(c *Config) *string { return &c.FFmpeg })},
 		{"LECTERN_FFPROBE", "ffprobe", "ffprobe path or name on PATH (default ffprobe)", setString(func(c *Config) *string { return &c.FFprobe })},
 		{"LECTERN_WORKER_CONCURRENCY", "worker-concurrency", "transcodes at once per worker (default 1)", setWorkerConcurrency},
+		{"LECTERN_WORKER_NAME", "worker-name", "this worker's name on the admin jobs page and in metrics (default host:pid)", setString(func(c *Config) *string { return &c.WorkerName })},
 		{"LECTERN_MAX_UPLOAD_BYTES", "max-upload-bytes", "largest upload, in bytes or with a unit like 500MB or 2GiB (default 4GiB)", setMaxUploadBytes},
 		{"LECTERN_ADMIN_EMAIL", "admin-email", "create this admin at start-up when no user exists", setString(func(c *Config) *string { return &c.AdminEmail })},
 		{"LECTERN_ADMIN_PASSWORD", "admin-password", "password of that admin (at least 8 characters)", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
@@ -211,6 +217,7 @@ func configVars() []configVar {
 		{"LECTERN_EVENT_STREAMS_PER_USER", "event-streams-per-user", "live update streams one user may have open at once (default 5)", setPositiveInt(func(c *Config) *int { return &c.EventStreamsPerUser })},
 		{"LECTERN_MAX_EVENT_STREAMS", "max-event-streams", "live update streams one API process holds at most (default 2000)", setPositiveInt(func(c *Config) *int { return &c.MaxEventStreams })},
 		{"LECTERN_PASSWORD_HASH_CONCURRENCY", "password-hash-concurrency", "password checks computed at once, 19 MiB each (default: the number of CPUs)", setPositiveInt(func(c *Config) *int { return &c.PasswordHashConcurrency })},
+		{"LECTERN_MEDIA_STALL_TIMEOUT", "media-stall-timeout", "a client that takes longer than this to accept each 128 KiB of a segment has its connection closed (default 30s)", setDuration(func(c *Config) *time.Duration { return &c.MediaStallTimeout })},
 		// Storage limits (storage.go).
 		{"LECTERN_UPLOAD_EXPIRY", "upload-expiry", "abandoned partial uploads untouched for this long are removed (default 24h)", setDuration(func(c *Config) *time.Duration { return &c.UploadExpiry })},
 		{"LECTERN_TRASH_RETENTION", "trash-retention", "deleted courses and lessons can be restored from the trash for this long, then their media and data are removed: days (30d) or a duration (default 30d)", setTrashRetention},

@@ -28,6 +28,7 @@ func (c *Config) serverLimits() server.Limits {
 		EventStreamsPerUser: c.EventStreamsPerUser,
 		MaxEventStreams:     c.MaxEventStreams,
 		PasswordHashes:      c.PasswordHashConcurrency,
+		MediaStallTimeout:   c.MediaStallTimeout,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -28,11 +29,12 @@ func TestConfigLimits(t *testing.T) {
 			"LECTERN_EVENT_STREAMS_PER_USER":    "3",
 			"LECTERN_MAX_EVENT_STREAMS":         "500",
 			"LECTERN_PASSWORD_HASH_CONCURRENCY": "4",
+			"LECTERN_MEDIA_STALL_TIMEOUT":       "45s",
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := server.Limits{EventStreamsPerUser: 3, MaxEventStreams: 500, PasswordHashes: 4}
+		want := server.Limits{EventStreamsPerUser: 3, MaxEventStreams: 500, PasswordHashes: 4, MediaStallTimeout: 45 * time.Second}
 		if diff := cmp.Diff(want, cfg.serverLimits()); diff != "" {
 			t.Errorf("limits (-want +got):\n%s", diff)
 		}
@@ -47,6 +49,7 @@ func TestConfigLimits(t *testing.T) {
 			{map[string]string{"LECTERN_MAX_EVENT_STREAMS": "lots"}, nil, `LECTERN_MAX_EVENT_STREAMS: must be a positive integer, got "lots"`},
 			{map[string]string{"LECTERN_PASSWORD_HASH_CONCURRENCY": "-2"}, nil, `LECTERN_PASSWORD_HASH_CONCURRENCY: must be a positive integer`},
 			{nil, []string{"--event-streams-per-user=1.5"}, `--event-streams-per-user: must be a positive integer`},
+			{map[string]string{"LECTERN_MEDIA_STALL_TIMEOUT": "0s"}, nil, `LECTERN_MEDIA_STALL_TIMEOUT: must be a positive duration`},
 		} {
 			_, err := loadTestConfig(t, tt.env, tt.args...)
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {

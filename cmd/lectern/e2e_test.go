@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hibiken/asynq"
 
 	"github.com/lectern/lectern/internal/testenv"
+	"github.com/lectern/lectern/transcode"
 )
 
 // embeddedEnv is the environment of "lectern serve" on a fresh data dir,
@@ -269,26 +269,21 @@ func TestScaledMigrateUserCreateAPIAndWorker(t *testing.T) {
 // with the given concurrency is registered in Redis, as asynqmon shows it.
 func checkWorkerRegistered(t *testing.T, redisURL string, concurrency int) {
 	t.Helper()
-	opt, err := asynq.ParseRedisURI(redisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	insp := asynq.NewInspector(opt)
-	defer insp.Close()
+	q := openQueue(t, redisURL)
 	for deadline := time.Now().Add(hangGuard); ; time.Sleep(50 * time.Millisecond) {
-		servers, err := insp.Servers()
+		servers, err := q.Workers()
 		if err != nil {
-			t.Fatalf("list asynq servers: %v", err)
+			t.Fatal(err)
 		}
 		if len(servers) == 1 {
-			if servers[0].Concurrency != concurrency || servers[0].Queues[queueTranscode] == 0 {
+			if servers[0].Concurrency != concurrency || servers[0].Queues[transcode.QueueTranscode] == 0 {
 				t.Errorf("worker registered with concurrency %d and queues %v; want %d and %q",
-					servers[0].Concurrency, servers[0].Queues, concurrency, queueTranscode)
+					servers[0].Concurrency, servers[0].Queues, concurrency, transcode.QueueTranscode)
 			}
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d asynq servers registered, want 1", len(servers))
+			t.Fatalf("%d workers registered, want 1", len(servers))
 		}
 	}
 }

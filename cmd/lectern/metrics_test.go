@@ -14,6 +14,7 @@ import (
 
 	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/internal/testenv"
+	"github.com/lectern/lectern/transcode"
 )
 
 // startTestWorkerMain runs "lectern worker" in-process on a migrated
@@ -75,7 +76,7 @@ func TestWorkerMetricsListener(t *testing.T) {
 		}
 		client := asynq.NewClient(opt)
 		defer client.Close()
-		if _, err := client.Enqueue(asynq.NewTask("test:later", nil), asynq.Queue(queueLong), asynq.ProcessIn(time.Hour)); err != nil {
+		if _, err := client.Enqueue(asynq.NewTask("test:later", nil), asynq.Queue(transcode.QueueLong), asynq.ProcessIn(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 

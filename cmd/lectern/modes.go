@@ -6,15 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
-	"github.com/hibiken/asynq"
-	"github.com/hibiken/asynqmon"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lectern/lectern/events"
+	"github.com/lectern/lectern/jobs"
 	"github.com/lectern/lectern/server"
 	"github.com/lectern/lectern/transcode"
 )
@@ -37,10 +38,10 @@ type process struct {
 	http     *httpServer
 	api      *server.Server
 	events   events.Bus // the API's live update bus, closed after the API
-	worker   *Worker
+	worker   *jobs.Worker
 	// captions runs automatic captions, on worker slots of its own, when
 	// a speech recognizer is configured.
-	captions *Worker
+	captions *jobs.Worker
 	url      string
 
 	// metrics is the process's registry, served at /metrics.
@@ -48,11 +49,11 @@ type process struct {
 	// metricsHTTP serves /metrics and /healthz on LECTERN_METRICS_ADDR.
 	metricsHTTP *httpServer
 	// enqueue puts transcodes on the queue their recordings call for.
-	enqueue *transcodeQueue
+	enqueue *jobs.Client
 	// queueUI is asynqmon, served to admins at /admin/queues.
-	queueUI *asynqmon.HTTPHandler
-	// reconciler runs beside the worker (reconcile.go).
-	reconciler *reconciler
+	queueUI *jobs.QueueUI
+	// reconciler runs beside the worker.
+	reconciler *jobs.Reconciler
 	// sweeper removes abandoned partial uploads beside the API (storage.go).
 	sweeper *uploadSweeper
 	// transcodes is set in modes that run the worker: /readyz then also
@@ -139,8 +140,8 @@ func (p *process) open(ctx context.Context, migrate bool, attrs ...any) error {
 		return err
 	}
 	p.backends = b
-	p.metrics = newRegistry(b.Queue, p.Logger)
-	p.enqueue = &transcodeQueue{Queue: b.Queue, DB: b.DB, Storage: b.Storage, Logger: p.Logger,
+	p.metrics = newRegistry(b.Queue, b.DB, p.Logger)
+	p.enqueue = &jobs.Client{Queue: b.Queue, DB: b.DB, Storage: b.Storage, Logger: p.Logger,
 		HeartbeatEvery: p.Config.HeartbeatInterval, JobDeadline: p.Config.JobDeadline}
 	if err := p.startMetricsHTTP(); err != nil {
 		return err
@@ -172,7 +173,7 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 	if usesDataDirDisk(cfg) {
 		ready["disk"] = lowDiskCheck(cfg)
 	}
-	p.queueUI = newQueueUI(p.backends.Queue)
+	p.queueUI = jobs.NewQueueUI(p.backends.Queue, server.QueueUIPath)
 	// Live comment streams fan out over the queue's Redis (miniredis in
 	// embedded mode), so every API replica sees every change; the bus
 	// holds one Redis subscription for all of this process's streams.
@@ -197,13 +198,12 @@ func (p *process) startHTTP(ctx context.Context, generateAdmin bool) error {
 		TrashRetention: cfg.TrashRetention,
 		MediaRedirect:  cfg.S3.Media == "redirect",
 		Uploads:        uploadOptions(cfg),
-		Queue:          p.enqueue,
+		Jobs:           p.enqueue,
 		// The limits an operator may tune (LECTERN_EVENT_STREAMS_PER_USER…).
 		Limits:         cfg.serverLimits(),
 		Events:         p.events,
 		ReadyChecks:    ready,
 		DegradedChecks: p.backends.degradedChecks(),
-		Tasks:          transcode.Tasks{Inspector: p.backends.Queue.Inspector},
 		QueueUI:        p.queueUI,
 		Metrics:        p.metrics,
 		AccessLog:      p.Logger.With("component", "http"),
@@ -280,6 +280,7 @@ func (p *process) startWorker() error {
 		Storage:        p.backends.Storage,
 		Pipeline:       pipeline,
 		Logger:         p.Logger.With("component", "transcode"),
+		Host:           p.Config.workerName(),
 		TempDir:        workDir,
 		StallTimeout:   p.Config.StallTimeout,
 		HeartbeatEvery: p.Config.HeartbeatInterval,
@@ -297,30 +298,25 @@ func (p *process) startWorker() error {
 		}
 		th.ASRLang, th.Captions = rec.Lang, p.backends.Queue.Client
 	}
-	mux := asynq.NewServeMux()
-	mux.Handle(transcode.TypeTranscode, th)
-	mux.HandleFunc(transcode.TypeChunk, th.ProcessChunk)
-	p.worker = p.backends.Queue.NewWorker(WorkerOptions{
+	p.worker = p.backends.Queue.NewTranscodeWorker(jobs.WorkerOptions{
 		Concurrency:     p.Config.WorkerConcurrency,
 		ShutdownTimeout: p.Config.ShutdownTimeout,
 		Logger:          p.Logger,
-		RetryDelay:      transcode.RetryDelay,
-		Handler:         mux,
-	})
+	}, th)
 	if err := p.worker.Start(); err != nil {
 		p.worker = nil
 		return err
 	}
-	p.Logger.Info("worker started", "concurrency", p.Config.WorkerConcurrency,
+	p.Logger.Info("worker started", "name", th.Host, "concurrency", p.Config.WorkerConcurrency,
 		"queues", transcode.Queues())
 	if rec != nil {
 		if err := p.startCaptions(rec, pipeline, workDir); err != nil {
 			return err
 		}
 	}
-	p.reconciler = &reconciler{Transcodes: p.enqueue, Captions: rec != nil, Logger: p.Logger.With("component", "reconciler"),
+	p.reconciler = &jobs.Reconciler{Transcodes: p.enqueue, Captions: rec != nil, Logger: p.Logger.With("component", "reconciler"),
 		Interval: p.Config.ReconcileInterval, Deadline: p.Config.JobDeadline}
-	p.reconciler.start()
+	p.reconciler.Start()
 	return nil
 }
 
@@ -331,25 +327,20 @@ func (p *process) startWorker() error {
 func (p *process) startCaptions(rec *transcode.Recognizer, pipeline *transcode.Pipeline, workDir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := requeueUnfinishedCaptions(ctx, p.backends.Queue, p.backends.DB, p.Logger); err != nil {
+	if err := p.enqueue.RequeueCaptions(ctx); err != nil {
 		return err
 	}
-	mux := asynq.NewServeMux()
-	mux.Handle(transcode.TypeRecognize, &transcode.RecognizeHandler{
+	p.captions = p.backends.Queue.NewCaptionsWorker(jobs.WorkerOptions{
+		Concurrency:     p.Config.ASRConcurrency,
+		ShutdownTimeout: p.Config.ShutdownTimeout,
+		Logger:          p.Logger,
+	}, &transcode.RecognizeHandler{
 		DB:         p.backends.DB,
 		Storage:    p.backends.Storage,
 		Pipeline:   pipeline,
 		Recognizer: rec,
 		Logger:     p.Logger.With("component", "captions"),
 		TempDir:    workDir,
-	})
-	p.captions = p.backends.Queue.NewWorker(WorkerOptions{
-		Concurrency:     p.Config.ASRConcurrency,
-		ShutdownTimeout: p.Config.ShutdownTimeout,
-		Logger:          p.Logger,
-		RetryDelay:      transcode.RecognizeRetryDelay,
-		Handler:         mux,
-		Queues:          map[string]int{transcode.QueueCaptions: 1},
 	})
 	if err := p.captions.Start(); err != nil {
 		p.captions = nil
@@ -393,7 +384,7 @@ func (m *ServeMain) Run(ctx context.Context) error {
 		return err
 	}
 	warnMissingTools(&m.Config, m.Logger)
-	if err := requeueUnfinishedLessons(ctx, m.enqueue, m.Logger); err != nil {
+	if err := m.enqueue.RequeueUnfinished(ctx); err != nil {
 		return err
 	}
 	m.transcodes = true
@@ -455,8 +446,21 @@ func (m *WorkerMain) Run(ctx context.Context) error {
 		return err
 	}
 	warnMissingTools(&m.Config, m.Logger)
-	if err := requeueUnfinishedLessons(ctx, m.enqueue, m.Logger); err != nil {
+	if err := m.enqueue.RequeueUnfinished(ctx); err != nil {
 		return err
 	}
 	return m.startWorker()
+}
+
+// workerName is LECTERN_WORKER_NAME, or host:pid when it is empty, so
+// that two worker processes on one host are told apart.
+func (c *Config) workerName() string {
+	if c.WorkerName != "" {
+		return c.WorkerName
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "worker"
+	}
+	return host + ":" + strconv.Itoa(os.Getpid())
 }

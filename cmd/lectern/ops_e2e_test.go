@@ -17,13 +17,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hibiken/asynq"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/internal/testenv"
+	"github.com/lectern/lectern/jobs"
 	"github.com/lectern/lectern/transcode"
 )
 
@@ -271,10 +271,10 @@ func testCancelRunning(t *testing.T, clip string) {
 	}
 	waitUntil(t, "the canceled transcode's ffmpeg", func() bool { return len(ffmpegIn(t, dir)) == 0 })
 	taskID := db.TranscodeTaskID(lesson, job.Attempt)
-	insp := c.inspector(t)
+	insp := c.queue(t)
 	waitUntil(t, "the canceled task to stop running", func() bool {
 		info := findTask(t, insp, taskID)
-		return info == nil || info.State != asynq.TaskStateActive
+		return info == nil || info.State != jobs.TaskActive
 	})
 
 	if j := c.job(t, lesson); j.State != lectern.JobCanceled {
@@ -294,10 +294,10 @@ func testCancelRunning(t *testing.T, clip string) {
 // before any worker takes it is put back by the reconciler and completes.
 func testTaskDeletedFromRedis(t *testing.T, clip string) {
 	c := newCluster(t, map[string]string{"LECTERN_RECONCILE_INTERVAL": "1s"})
-	insp := c.inspector(t)
+	insp := c.queue(t)
 	// Paused queues keep the task from the worker while it is deleted.
 	for _, q := range transcode.Queues() {
-		if err := insp.PauseQueue(q); err != nil {
+		if err := insp.Pause(q); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -314,10 +314,10 @@ func testTaskDeletedFromRedis(t *testing.T, clip string) {
 	}
 	waitUntil(t, "the task's return to the queue", func() bool {
 		info := findTask(t, insp, taskID)
-		return info != nil && info.State == asynq.TaskStatePending
+		return info != nil && info.State == jobs.TaskPending
 	})
 	for _, q := range transcode.Queues() {
-		if err := insp.UnpauseQueue(q); err != nil {
+		if err := insp.Unpause(q); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -514,32 +514,35 @@ func (c *cluster) waitReadyWithin(t *testing.T, lessonID string, guard time.Dura
 	}
 }
 
-// inspector is an asynq Inspector on the cluster's Redis.
-func (c *cluster) inspector(t *testing.T) *asynq.Inspector {
+// queue is the cluster's task queue.
+func (c *cluster) queue(t *testing.T) *jobs.Queue {
 	t.Helper()
-	opt, err := asynq.ParseRedisURI(c.redisURL)
+	return openQueue(t, c.redisURL)
+}
+
+// openQueue connects to the task queue on the Redis at redisURL until the
+// test ends.
+func openQueue(t *testing.T, redisURL string) *jobs.Queue {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	q, err := jobs.OpenQueue(ctx, redisURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	insp := asynq.NewInspector(opt)
-	t.Cleanup(func() { insp.Close() })
-	return insp
+	t.Cleanup(func() { q.Close() })
+	return q
 }
 
-// findTask returns the task with the given ID from whichever transcode
-// queue holds it; nil when none does.
-func findTask(t *testing.T, insp *asynq.Inspector, taskID string) *asynq.TaskInfo {
+// findTask returns the task with the given ID from whichever queue holds
+// it; nil when none does.
+func findTask(t *testing.T, q *jobs.Queue, taskID string) *jobs.Task {
 	t.Helper()
-	for _, q := range transcode.Queues() {
-		info, err := insp.GetTaskInfo(q, taskID)
-		switch {
-		case err == nil:
-			return info
-		case !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound):
-			t.Fatalf("find task %s in queue %s: %v", taskID, q, err)
-		}
+	task, err := q.FindTask(taskID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return nil
+	return task
 }
 
 // outputPrefixes lists the transcode output prefixes that hold objects

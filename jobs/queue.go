@@ -1,4 +1,10 @@
-package main
+// Package jobs is the life of a job on the task queue: enqueueing
+// transcodes, their chunks and automatic captions on the queue their
+// recording calls for, cancelling them, running them on workers,
+// reconciling the queue with the jobs table (the source of truth), and
+// the queue's metrics and web UI. It is the only package that knows the
+// queue is asynq on Redis; the rest of Lectern uses its typed API.
+package jobs
 
 import (
 	"context"
@@ -12,17 +18,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/lectern/lectern"
-	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/transcode"
-)
-
-// Queue names: the transcode queues, by priority (transcode.QueueFor
-// picks one per task).
-const (
-	queueCritical  = transcode.QueueCritical
-	queueTranscode = transcode.QueueTranscode
-	queueLong      = transcode.QueueLong
 )
 
 // Queue is the connection to the task queue: one Redis client shared by
@@ -35,7 +31,7 @@ type Queue struct {
 	Inspector *asynq.Inspector
 
 	embedded *miniredis.Miniredis
-	desc     string
+	closed   bool // Close has run; a second does nothing
 }
 
 // OpenQueue connects to the Redis at redisURL, or, when it is empty, starts
@@ -54,10 +50,7 @@ func OpenQueue(ctx context.Context, redisURL string) (*Queue, error) {
 		// INFO as Redis answers it, for the queue UI's Redis page.
 		answerInfo(m)
 		q.embedded = m
-		q.desc = "in-process"
 		redisURL = "redis://" + m.Addr() + "/0"
-	} else {
-		q.desc = redactURL(redisURL)
 	}
 	opt, err := redis.ParseURL(redisURL)
 	if err != nil {
@@ -82,9 +75,6 @@ func OpenQueue(ctx context.Context, redisURL string) (*Queue, error) {
 // Embedded reports whether the queue lives in this process.
 func (q *Queue) Embedded() bool { return q.embedded != nil }
 
-// String describes the queue for logs, without any password.
-func (q *Queue) String() string { return q.desc }
-
 // Ping checks that Redis answers.
 func (q *Queue) Ping(ctx context.Context) error {
 	if err := q.Redis.Ping(ctx).Err(); err != nil {
@@ -93,17 +83,19 @@ func (q *Queue) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the Redis client and stops the in-process Redis, if any.
+// Close closes the Redis client and stops the in-process Redis, if any;
+// closing again does nothing.
 // Whatever the embedded queue held is gone: the database, not the queue, is
 // the source of truth for jobs.
 func (q *Queue) Close() error {
 	var err error
-	if q.Redis != nil {
+	if q.Redis != nil && !q.closed {
 		err = q.Redis.Close()
 	}
-	if q.embedded != nil {
+	if q.embedded != nil && !q.closed {
 		q.embedded.Close()
 	}
+	q.closed = true
 	return err
 }
 
@@ -169,6 +161,29 @@ func (q *Queue) NewWorker(opts WorkerOptions) *Worker {
 	return &Worker{srv: srv, handler: opts.Handler}
 }
 
+// NewTranscodeWorker returns a worker of the transcode queues, in strict
+// priority order, that runs transcodes and their chunks with h, retrying
+// failed ones after transcode.RetryDelay. Start starts it.
+func (q *Queue) NewTranscodeWorker(opts WorkerOptions, h *transcode.Handler) *Worker {
+	mux := asynq.NewServeMux()
+	mux.Handle(transcode.TypeTranscode, h)
+	mux.HandleFunc(transcode.TypeChunk, h.ProcessChunk)
+	opts.Handler, opts.RetryDelay, opts.Queues = mux, transcode.RetryDelay, nil
+	return q.NewWorker(opts)
+}
+
+// NewCaptionsWorker returns a worker of the captions queue
+// (transcode.QueueCaptions) that runs automatic captions with h,
+// retrying failed ones after transcode.RecognizeRetryDelay. Start starts
+// it.
+func (q *Queue) NewCaptionsWorker(opts WorkerOptions, h *transcode.RecognizeHandler) *Worker {
+	mux := asynq.NewServeMux()
+	mux.Handle(transcode.TypeRecognize, h)
+	opts.Handler, opts.RetryDelay = mux, transcode.RecognizeRetryDelay
+	opts.Queues = map[string]int{transcode.QueueCaptions: 1}
+	return q.NewWorker(opts)
+}
+
 // ProcessTask runs the worker's handler, counted in running.
 func (w *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	w.running.Add(1)
@@ -200,81 +215,4 @@ func (w *Worker) Shutdown() {
 	case <-done:
 	case <-time.After(handlerStopWait):
 	}
-}
-
-// transcodeQueue is how the API and the reconciler enqueue transcodes: it
-// puts each transcode task on the queue its recording calls for
-// (transcode.QueueFor), from the task's attempt and the size of the
-// lesson's recording. It is the server's Enqueuer, so uploads, resumable
-// uploads and admin retries all go through it.
-type transcodeQueue struct {
-	Queue *Queue
-	DB    *db.DB
-	// Storage sizes recordings; nil leaves them unsized.
-	Storage lectern.Storage
-	Logger  *slog.Logger
-	// HeartbeatEvery is how often running transcodes renew their lease
-	// (LECTERN_HEARTBEAT_INTERVAL); 0 is transcode.DefaultHeartbeatEvery.
-	HeartbeatEvery time.Duration
-	// JobDeadline is how long a chunk's lease may go unrenewed before
-	// another worker may take the chunk (LECTERN_JOB_DEADLINE); 0 is
-	// liveFor.
-	JobDeadline time.Duration
-}
-
-// chunkDeadline is how long a chunk's lease may go unrenewed before the
-// chunk is given to another worker.
-func (tq *transcodeQueue) chunkDeadline() time.Duration {
-	if tq.JobDeadline > 0 {
-		return tq.JobDeadline
-	}
-	return tq.liveFor()
-}
-
-// liveFor is how recently a running job must have renewed its lease for
-// its delivery to count as alive: three beats.
-func (tq *transcodeQueue) liveFor() time.Duration {
-	if tq.HeartbeatEvery > 0 {
-		return 3 * tq.HeartbeatEvery
-	}
-	return 3 * transcode.DefaultHeartbeatEvery
-}
-
-// EnqueueContext enqueues task; a transcode task goes to the queue its
-// recording calls for, and that queue is recorded on its job (its place
-// in line depends on it), other tasks where their options say.
-func (tq *transcodeQueue) EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
-	p, err := transcode.ParseTranscodePayload(task)
-	if task.Type() != transcode.TypeTranscode || err != nil {
-		return tq.Queue.Client.EnqueueContext(ctx, task, opts...)
-	}
-	info, err := tq.Queue.Client.EnqueueContext(ctx, task, append(opts, asynq.Queue(tq.queueFor(ctx, p)))...)
-	if err != nil {
-		return nil, err
-	}
-	if err := tq.DB.SetJobQueue(ctx, p.JobID, info.Queue, transcode.QueuePriorities()[info.Queue]); err != nil {
-		// The transcode runs all the same; only its place in line is unknown.
-		tq.Logger.WarnContext(ctx, "record the queue of a transcode", "job", p.JobID, "queue", info.Queue, "error", err)
-	}
-	return info, nil
-}
-
-// queueFor sizes the lesson's recording and picks the queue of attempt
-// p.Attempt. A recording that cannot be sized leaves the choice to the
-// attempt alone.
-func (tq *transcodeQueue) queueFor(ctx context.Context, p transcode.TranscodePayload) string {
-	size := int64(-1)
-	if tq.Storage != nil {
-		l, err := tq.DB.FindLessonByID(ctx, p.LessonID)
-		if err == nil && l.SourceKey != "" {
-			var info lectern.ObjectInfo
-			if info, err = tq.Storage.Stat(ctx, l.SourceKey); err == nil {
-				size = info.Size
-			}
-		}
-		if err != nil {
-			tq.Logger.WarnContext(ctx, "size the recording to pick its transcode queue", "lesson", p.LessonID, "error", err)
-		}
-	}
-	return transcode.QueueFor(p.Attempt, size)
 }

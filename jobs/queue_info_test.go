@@ -1,4 +1,4 @@
-package main
+package jobs
 
 import (
 	"context"
@@ -93,7 +93,7 @@ func TestHumanBytes(t *testing.T) {
 // as its Redis page does, about the in-process queue.
 func TestQueueUIRedisPageOnEmbeddedQueue(t *testing.T) {
 	q := openTestQueue(t, "")
-	ui := newQueueUI(q)
+	ui := NewQueueUI(q, server.QueueUIPath)
 	t.Cleanup(func() { ui.Close() })
 	rec := httptest.NewRecorder()
 	ui.ServeHTTP(rec, httptest.NewRequest("GET", server.QueueUIPath+"/api/redis_info", nil))

@@ -1,4 +1,4 @@
-package main
+package jobs
 
 import (
 	"context"
@@ -60,7 +60,7 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := openTestQueue(t, "")
-	tq := &transcodeQueue{Queue: q, DB: d, Storage: st, Logger: logger}
+	tq := &Client{Queue: q, DB: d, Storage: st, Logger: logger}
 
 	tests := []struct {
 		name     string
@@ -68,11 +68,11 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 		attempts int
 		want     string
 	}{
-		{"SmallUpload", 50 << 20, 1, queueCritical},
-		{"OrdinaryUpload", 600 << 20, 1, queueTranscode},
-		{"LongUpload", 3 << 30, 1, queueLong},
-		{"ReUploadOrRetry", 600 << 20, 2, queueCritical},
-		{"RetryOfLongUpload", 3 << 30, 3, queueLong},
+		{"SmallUpload", 50 << 20, 1, transcode.QueueCritical},
+		{"OrdinaryUpload", 600 << 20, 1, transcode.QueueTranscode},
+		{"LongUpload", 3 << 30, 1, transcode.QueueLong},
+		{"ReUploadOrRetry", 600 << 20, 2, transcode.QueueCritical},
+		{"RetryOfLongUpload", 3 << 30, 3, transcode.QueueLong},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,12 +108,12 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 		if _, err := tq.EnqueueContext(ctx, task); err != nil {
 			t.Fatal(err)
 		}
-		unsized := &transcodeQueue{Queue: q, DB: d, Logger: logger}
+		unsized := &Client{Queue: q, DB: d, Logger: logger}
 		if err := requeueUnfinishedLessons(ctx, unsized, logger); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := q.Inspector.GetTaskInfo(queueTranscode, job.TaskID); err == nil {
-			t.Errorf("task %s was enqueued a second time on %q", job.TaskID, queueTranscode)
+		if _, err := q.Inspector.GetTaskInfo(transcode.QueueTranscode, job.TaskID); err == nil {
+			t.Errorf("task %s was enqueued a second time on %q", job.TaskID, transcode.QueueTranscode)
 		}
 	})
 }
@@ -125,7 +125,7 @@ func TestWorkerRunsCriticalBeforeEarlierLong(t *testing.T) {
 			q := openTestQueue(t, redisURL(t))
 			// A long upload and an ordinary one wait; a short lesson's
 			// task comes in last.
-			for _, queue := range []string{queueLong, queueTranscode, queueCritical} {
+			for _, queue := range []string{transcode.QueueLong, transcode.QueueTranscode, transcode.QueueCritical} {
 				task := asynq.NewTask("test:transcode", []byte(queue), asynq.Queue(queue))
 				if _, err := q.Client.Enqueue(task); err != nil {
 					t.Fatalf("Enqueue on %s: %v", queue, err)
@@ -140,7 +140,7 @@ func TestWorkerRunsCriticalBeforeEarlierLong(t *testing.T) {
 			for range 3 {
 				order = append(order, receive(t, ran, "a task to run"))
 			}
-			want := []string{queueCritical, queueTranscode, queueLong}
+			want := []string{transcode.QueueCritical, transcode.QueueTranscode, transcode.QueueLong}
 			if diff := cmp.Diff(want, order); diff != "" {
 				t.Errorf("order a one-at-a-time worker ran the queues in (-want +got):\n%s", diff)
 			}

@@ -1,4 +1,4 @@
-package main
+package jobs
 
 import (
 	"context"
@@ -65,19 +65,19 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := q.Inspector.ArchiveTask(queueTranscode, c.TaskID); err != nil {
+			if err := q.Inspector.ArchiveTask(transcode.QueueTranscode, c.TaskID); err != nil {
 				t.Fatal(err)
 			}
 
-			if err := requeueUnfinishedLessons(ctx, &transcodeQueue{Queue: q, DB: d, Logger: logger}, logger); err != nil {
+			if err := requeueUnfinishedLessons(ctx, &Client{Queue: q, DB: d, Logger: logger}, logger); err != nil {
 				t.Fatalf("requeueUnfinishedLessons: %v", err)
 			}
 			want := []string{a.TaskID, b.TaskID, c.TaskID}
 			slices.Sort(want)
-			if diff := cmp.Diff(want, pendingTasks(t, q, queueTranscode)); diff != "" {
+			if diff := cmp.Diff(want, pendingTasks(t, q, transcode.QueueTranscode)); diff != "" {
 				t.Errorf("pending transcodes (-want +got):\n%s", diff)
 			}
-			info, err := q.Inspector.GetTaskInfo(queueTranscode, a.TaskID)
+			info, err := q.Inspector.GetTaskInfo(transcode.QueueTranscode, a.TaskID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,10 +86,10 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 			}
 
 			t.Run("AgainChangesNothing", func(t *testing.T) {
-				if err := requeueUnfinishedLessons(ctx, &transcodeQueue{Queue: q, DB: d, Logger: logger}, logger); err != nil {
+				if err := requeueUnfinishedLessons(ctx, &Client{Queue: q, DB: d, Logger: logger}, logger); err != nil {
 					t.Fatalf("second requeueUnfinishedLessons: %v", err)
 				}
-				if diff := cmp.Diff(want, pendingTasks(t, q, queueTranscode)); diff != "" {
+				if diff := cmp.Diff(want, pendingTasks(t, q, transcode.QueueTranscode)); diff != "" {
 					t.Errorf("pending transcodes (-want +got):\n%s", diff)
 				}
 			})
@@ -147,7 +147,7 @@ func TestRequeueRetryingJobs(t *testing.T) {
 			t.Parallel()
 			d, course := newCourseDB(t, t.TempDir())
 			q := openTestQueue(t, redisURL(t))
-			tq := &transcodeQueue{Queue: q, DB: d, Logger: logger}
+			tq := &Client{Queue: q, DB: d, Logger: logger}
 			later := time.Now().Add(time.Hour)
 
 			// inRetry's task failed on a worker and waits in the retry set.
@@ -206,7 +206,7 @@ func TestRequeueRetryingJobs(t *testing.T) {
 					t.Errorf("%s: next try at %v, want %v", tt.name, info.NextProcessAt, later)
 				}
 			}
-			if got := pendingTasks(t, q, queueTranscode); !slices.Equal(got, []string{overdue.TaskID}) {
+			if got := pendingTasks(t, q, transcode.QueueTranscode); !slices.Equal(got, []string{overdue.TaskID}) {
 				t.Errorf("pending transcodes %v, want only the overdue one", got)
 			}
 		})
@@ -214,7 +214,7 @@ func TestRequeueRetryingJobs(t *testing.T) {
 }
 
 // enqueueJob enqueues job's transcode task through tq.
-func enqueueJob(t *testing.T, tq *transcodeQueue, job *lectern.Job, opts ...asynq.Option) {
+func enqueueJob(t *testing.T, tq *Client, job *lectern.Job, opts ...asynq.Option) {
 	t.Helper()
 	task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
 	if err != nil {
@@ -223,4 +223,20 @@ func enqueueJob(t *testing.T, tq *transcodeQueue, job *lectern.Job, opts ...asyn
 	if _, err := tq.EnqueueContext(context.Background(), task, opts...); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// findTask returns the task with the given ID from whichever transcode
+// queue holds it; nil when none does.
+func findTask(t *testing.T, insp *asynq.Inspector, taskID string) *asynq.TaskInfo {
+	t.Helper()
+	for _, q := range transcode.Queues() {
+		info, err := insp.GetTaskInfo(q, taskID)
+		switch {
+		case err == nil:
+			return info
+		case !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound):
+			t.Fatalf("find task %s in queue %s: %v", taskID, q, err)
+		}
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package jobs
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func TestReconciler(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The task vanishes from Redis (a flush, a restart without AOF).
-			if err := q.Inspector.DeleteTask(queueTranscode, lost.TaskID); err != nil {
+			if err := q.Inspector.DeleteTask(transcode.QueueTranscode, lost.TaskID); err != nil {
 				t.Fatal(err)
 			}
 			st, err := disk.New(t.TempDir())
@@ -78,9 +78,9 @@ func TestReconciler(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			r := &reconciler{Transcodes: &transcodeQueue{Queue: q, DB: d, Storage: st, Logger: logger}, Logger: logger,
+			r := &Reconciler{Transcodes: &Client{Queue: q, DB: d, Storage: st, Logger: logger}, Logger: logger,
 				Interval: 50 * time.Millisecond, Deadline: time.Minute}
-			r.start()
+			r.Start()
 			t.Cleanup(r.Close)
 			newTask := db.TranscodeTaskID(dead.LessonID, dead.Attempt) + ":1"
 			// live's task is missing from the queue too, but its delivery
@@ -96,7 +96,7 @@ func TestReconciler(t *testing.T) {
 				if _, err := d.RenewLease(ctx, liveLease, nil); err != nil {
 					t.Fatalf("renew the live delivery's lease: %v", err)
 				}
-				pending := pendingTasks(t, q, queueTranscode)
+				pending := pendingTasks(t, q, transcode.QueueTranscode)
 				if j.State == lectern.JobRetrying && slices.Equal(pending, want) && !stored(t, st, deadLease.Prefix) {
 					if j.TaskID != newTask || j.Retries != 1 || j.LeaseToken != "" {
 						t.Errorf("reclaimed job: task %q, retries %d, lease %q; want %s, 1, none", j.TaskID, j.Retries, j.LeaseToken, newTask)
@@ -121,7 +121,7 @@ func TestReconciler(t *testing.T) {
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
-			if slices.Contains(pendingTasks(t, q, queueTranscode), live.TaskID) {
+			if slices.Contains(pendingTasks(t, q, transcode.QueueTranscode), live.TaskID) {
 				t.Error("a job whose delivery renews its lease was enqueued again")
 			}
 			if stored(t, st, spentLease.Prefix) {

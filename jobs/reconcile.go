@@ -1,4 +1,4 @@
-package main
+package jobs
 
 import (
 	"context"
@@ -23,7 +23,7 @@ const deadWorkerReason = "Processing stopped: the workers running it stopped res
 // sweepBatch is how many dead output prefixes one pass deletes at most.
 const sweepBatch = 100
 
-// reconciler keeps the queue in line with the jobs table, the source of
+// Reconciler keeps the queue in line with the jobs table, the source of
 // truth. Every Interval it takes back the lease of each running job whose
 // delivery has not renewed it for Deadline (its worker killed, hung or
 // cut off) and enqueues the job again under a new task ID, so that
@@ -33,8 +33,8 @@ const sweepBatch = 100
 // it deletes the output prefixes of dead deliveries that no lesson
 // publishes. Lease fencing keeps a job that runs twice from publishing
 // twice, or from publishing at all from a delivery that lost its lease.
-type reconciler struct {
-	Transcodes *transcodeQueue
+type Reconciler struct {
+	Transcodes *Client
 	// Captions, when set, makes the reconciler also re-enqueue lost
 	// automatic captions tasks (a worker with a speech recognizer).
 	Captions bool
@@ -46,8 +46,8 @@ type reconciler struct {
 	wg   sync.WaitGroup
 }
 
-// start runs the loop in the background until Close.
-func (r *reconciler) start() {
+// Start runs the loop in the background until Close.
+func (r *Reconciler) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	r.wg.Go(func() {
@@ -67,7 +67,7 @@ func (r *reconciler) start() {
 }
 
 // Close stops the loop and waits for a pass in progress.
-func (r *reconciler) Close() {
+func (r *Reconciler) Close() {
 	if r.stop != nil {
 		r.stop()
 		r.wg.Wait()
@@ -76,7 +76,7 @@ func (r *reconciler) Close() {
 
 // once makes one pass: expired leases are taken back first, so that their
 // jobs are enqueued again in the same pass.
-func (r *reconciler) once(ctx context.Context) error {
+func (r *Reconciler) once(ctx context.Context) error {
 	if err := r.reclaimExpired(ctx); err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (r *reconciler) once(ctx context.Context) error {
 // job gets a new task ID (a late delivery of the old task is refused) and
 // is enqueued under it by requeueUnfinishedLessons; a job whose tries are
 // spent fails.
-func (r *reconciler) reclaimExpired(ctx context.Context) error {
+func (r *Reconciler) reclaimExpired(ctx context.Context) error {
 	d := r.Transcodes.DB
 	before := time.Now().Add(-r.Deadline)
 	stalled, err := d.FindStalledJobs(ctx, before)
@@ -131,7 +131,7 @@ func (r *reconciler) reclaimExpired(ctx context.Context) error {
 // sweepOutputs deletes the output prefixes of dead deliveries (their lease
 // gone) that no lesson publishes: a killed worker's partial upload, the
 // output a newer publication replaced when its delete failed.
-func (r *reconciler) sweepOutputs(ctx context.Context) error {
+func (r *Reconciler) sweepOutputs(ctx context.Context) error {
 	tq := r.Transcodes
 	if tq.Storage == nil {
 		return nil
@@ -164,7 +164,7 @@ func (r *reconciler) sweepOutputs(ctx context.Context) error {
 // unfinished (archived or completed while the database could not be
 // told) is replaced, so the transcode runs again. It logs only when it
 // enqueued something.
-func requeueUnfinishedLessons(ctx context.Context, tq *transcodeQueue, logger *slog.Logger) error {
+func requeueUnfinishedLessons(ctx context.Context, tq *Client, logger *slog.Logger) error {
 	jobs, err := tq.DB.FindUnfinishedJobs(ctx)
 	if err != nil {
 		return fmt.Errorf("requeue unfinished transcodes: %w", err)
@@ -201,7 +201,7 @@ func requeueUnfinishedLessons(ctx context.Context, tq *transcodeQueue, logger *s
 // a plan whose pieces are all done but that nobody publishes (its
 // finishing worker died) gets its publishing task; a piece whose worker
 // died on its last try fails the lesson.
-func requeueChunks(ctx context.Context, tq *transcodeQueue, logger *slog.Logger) error {
+func requeueChunks(ctx context.Context, tq *Client, logger *slog.Logger) error {
 	work, err := tq.DB.FindChunkWork(ctx, time.Now().Add(-tq.chunkDeadline()))
 	if err != nil {
 		return fmt.Errorf("requeue transcode chunks: %w", err)
@@ -244,7 +244,7 @@ func requeueChunks(ctx context.Context, tq *transcodeQueue, logger *slog.Logger)
 // still holds taskID unfinished (in any state but archived or completed).
 // It returns the new task, or nil when it enqueued nothing. A task on one
 // queue is found even when the recording would now be sized for another.
-func (tq *transcodeQueue) requeue(ctx context.Context, p transcode.TranscodePayload, taskID string, opts ...asynq.Option) (*asynq.TaskInfo, error) {
+func (tq *Client) requeue(ctx context.Context, p transcode.TranscodePayload, taskID string, opts ...asynq.Option) (*asynq.TaskInfo, error) {
 	task, err := transcode.NewTranscodeTask(p)
 	if err != nil {
 		return nil, err

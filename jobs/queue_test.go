@@ -1,4 +1,4 @@
-package main
+package jobs
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/lectern/lectern/internal/testenv"
+	"github.com/lectern/lectern/transcode"
 )
 
 // queueBackends are the two ways lectern runs its queue: the in-process
@@ -72,7 +73,7 @@ func TestQueueRunsTasks(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			q := openTestQueue(t, redisURL(t))
-			task := asynq.NewTask("test:echo", []byte("hello"), asynq.Queue(queueTranscode), asynq.TaskID("lesson-1-attempt-1"))
+			task := asynq.NewTask("test:echo", []byte("hello"), asynq.Queue(transcode.QueueTranscode), asynq.TaskID("lesson-1-attempt-1"))
 			if _, err := q.Client.Enqueue(task); err != nil {
 				t.Fatalf("Enqueue: %v", err)
 			}
@@ -107,7 +108,7 @@ func TestQueueRetriesFailedTasks(t *testing.T) {
 				}
 				return nil
 			})
-			if _, err := q.Client.Enqueue(asynq.NewTask("test:flaky", nil), asynq.Queue(queueTranscode), asynq.MaxRetry(3)); err != nil {
+			if _, err := q.Client.Enqueue(asynq.NewTask("test:flaky", nil), asynq.Queue(transcode.QueueTranscode), asynq.MaxRetry(3)); err != nil {
 				t.Fatalf("Enqueue: %v", err)
 			}
 			first := receive(t, tries, "the first try")
@@ -135,7 +136,7 @@ func TestQueueWorkerRegisters(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	want := map[string]int{queueCritical: 6, queueTranscode: 3, queueLong: 1}
+	want := map[string]int{transcode.QueueCritical: 6, transcode.QueueTranscode: 3, transcode.QueueLong: 1}
 	if diff := cmp.Diff(want, servers[0].Queues); diff != "" {
 		t.Errorf("queues the worker takes tasks from (-want +got):\n%s", diff)
 	}
@@ -164,13 +165,13 @@ func TestQueueShutdownHandsRunningTasksBack(t *testing.T) {
 			if err := w.Start(); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := q.Client.Enqueue(asynq.NewTask("test:long", nil), asynq.Queue(queueTranscode)); err != nil {
+			if _, err := q.Client.Enqueue(asynq.NewTask("test:long", nil), asynq.Queue(transcode.QueueTranscode)); err != nil {
 				t.Fatalf("Enqueue: %v", err)
 			}
 			receive(t, started, "the task to start")
 			w.Shutdown()
 
-			info, err := q.Inspector.GetQueueInfo(queueTranscode)
+			info, err := q.Inspector.GetQueueInfo(transcode.QueueTranscode)
 			if err != nil {
 				t.Fatalf("GetQueueInfo: %v", err)
 			}

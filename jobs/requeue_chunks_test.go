@@ -1,4 +1,4 @@
-package main
+package jobs
 
 import (
 	"context"
@@ -48,12 +48,12 @@ func TestRequeueChunks(t *testing.T) {
 			if err != nil || audio.Index != 0 {
 				t.Fatalf("claim: %+v, %v; want the audio piece", audio, err)
 			}
-			tq := &transcodeQueue{Queue: q, DB: d, Logger: logger, JobDeadline: time.Hour}
+			tq := &Client{Queue: q, DB: d, Logger: logger, JobDeadline: time.Hour}
 			if err := requeueUnfinishedLessons(ctx, tq, logger); err != nil {
 				t.Fatal(err)
 			}
 			want := []string{transcode.ChunkTaskID(job.ID, 1, 0), transcode.ChunkTaskID(job.ID, 2, 0)}
-			if diff := cmp.Diff(want, pendingTasks(t, q, queueTranscode)); diff != "" {
+			if diff := cmp.Diff(want, pendingTasks(t, q, transcode.QueueTranscode)); diff != "" {
 				t.Errorf("pending tasks with a live worker on the audio (-want +got):\n%s", diff)
 			}
 
@@ -65,7 +65,7 @@ func TestRequeueChunks(t *testing.T) {
 				}
 				want := append(slices.Clone(want), transcode.ChunkTaskID(job.ID, 0, 1))
 				slices.Sort(want)
-				if diff := cmp.Diff(want, pendingTasks(t, q, queueTranscode)); diff != "" {
+				if diff := cmp.Diff(want, pendingTasks(t, q, transcode.QueueTranscode)); diff != "" {
 					t.Errorf("pending tasks after the audio's worker died (-want +got):\n%s", diff)
 				}
 			})
