@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,8 @@ import (
 // in chunks is published once its audio and opening chunk are stored; a
 // student opens it while it is still processing, it plays from 0:00 with
 // its whole length on the timeline, and a seek far beyond what is encoded
-// plays after a short wait, with no error shown at any time.
+// plays after a short wait, with no error shown at any time. The page says
+// how much is ready, the figure grows, and the line goes once all is.
 func TestPlayWhileProcessing(t *testing.T) {
 	const (
 		adminEmail, adminPassword     = "admin@example.org", "admin password 1"
@@ -46,10 +48,11 @@ func TestPlayWhileProcessing(t *testing.T) {
 	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses", map[string]string{"title": "Long lectures"}, &course, http.StatusCreated)
 	apiCall(t, studentAPI, "POST", l.URL+"/api/v1/courses/join", map[string]string{"code": course.JoinCode}, nil, http.StatusOK)
 	var lesson struct {
-		ID         string `json:"id"`
-		Status     string `json:"status"`
-		Playable   bool   `json:"playable"`
-		DurationMS int64  `json:"duration_ms"`
+		ID           string `json:"id"`
+		Status       string `json:"status"`
+		Playable     bool   `json:"playable"`
+		DurationMS   int64  `json:"duration_ms"`
+		ReadyUntilMS *int64 `json:"ready_until_ms"`
 	}
 	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "A long lecture"}, &lesson, http.StatusCreated)
 	f, err := os.Open(clip)
@@ -88,6 +91,11 @@ func TestPlayWhileProcessing(t *testing.T) {
 		}).observe(root, { attributes: true });
 	})()`))
 	tb.waitFor("the player", `!document.getElementById("big-play").hidden`, stepTimeout)
+	first := checkReadyLine(t, tb, seconds)
+	apiCall(t, studentAPI, "GET", l.URL+"/api/v1/lessons/"+lesson.ID, nil, &lesson, http.StatusOK)
+	if lesson.ReadyUntilMS == nil || int64(first)*1000 > *lesson.ReadyUntilMS {
+		t.Errorf("the page says the first %d s are ready; the lesson JSON says ready until %v ms", first, lesson.ReadyUntilMS)
+	}
 	tb.do(chromedp.Click(chromedp.CSS("#big-play")))
 	tb.waitFor("the video to play from 0:00 past 2 s", `document.getElementById("video").currentTime > 2`, time.Minute)
 	tb.waitFor("the whole length on the timeline",
@@ -112,6 +120,66 @@ func TestPlayWhileProcessing(t *testing.T) {
 	if failed := eval[string](tb, `window.playerFailed`); failed != "" {
 		t.Errorf("the player showed an error: %q", failed)
 	}
+
+	// The ready part grew while the student watched, and the line goes
+	// once all of the lesson is ready.
+	for deadline := time.Now().Add(5 * time.Minute); lesson.Status != "ready"; time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the lesson was not ready within 5 minutes (status %s)", lesson.Status)
+		}
+		apiCall(t, studentAPI, "GET", l.URL+"/api/v1/lessons/"+lesson.ID, nil, &lesson, http.StatusOK)
+	}
+	tb.waitFor("the ready line and range to go", `document.getElementById("ready-note").hidden
+		&& document.getElementById("timeline-ready").hidden`, 20*time.Second)
+	seen := eval[[]int](tb, `window.readySeen`)
+	t.Logf("the ready line said %d s, then %v (-1: gone)", first, seen)
+	if slices.Max(append(seen, first)) <= first {
+		t.Errorf("the ready line said %v after the first %d s; want it to grow", seen, first)
+	}
+}
+
+// readyAt is a script giving the seconds the watch page's ready line says
+// are ready ("the first 0:12 of 1:00"), -1 while the line is hidden and -2
+// for a line that says something else.
+const readyAt = `(() => {
+	const n = document.getElementById("ready-note");
+	if (n.hidden) return -1;
+	const m = /the first (\d+):(\d\d) of 1:00 is ready to watch/.exec(n.textContent);
+	return m ? Number(m[1]) * 60 + Number(m[2]) : -2;
+})()`
+
+// checkReadyLine checks that the watch page of a lesson still being
+// prepared says how much of it is ready, in words and as a range on the
+// timeline of the same length, that axe finds nothing against it in the
+// light or dark scheme, and starts recording what the line says next
+// (window.readySeen). It returns the seconds said ready.
+func checkReadyLine(t *testing.T, tb *tab, seconds int) int {
+	t.Helper()
+	tb.waitFor("the ready line", readyAt+` > 0`, stepTimeout)
+	first := eval[int](tb, readyAt)
+	if first >= seconds {
+		t.Fatalf("the ready line says %d s of %d are ready; the test needs the lesson still processing", first, seconds)
+	}
+	width := eval[float64](tb, `parseFloat(document.getElementById("timeline-ready").style.width)`)
+	if want := float64(first) / float64(seconds) * 100; width < want-1 || width > want+4 {
+		t.Errorf("the ready range covers %.1f%% of the timeline; the line says %d s of %d (%.1f%%)", width, first, seconds, want)
+	}
+	if got := eval[string](tb, `document.getElementById("timeline").getAttribute("aria-describedby")`); got != "ready-note" {
+		t.Errorf("the seek slider is described by %q; want the ready line", got)
+	}
+	for _, scheme := range []string{"dark", "light"} {
+		tb.colorScheme(scheme)
+		if found := axeCheck(tb); len(found) > 0 {
+			t.Errorf("axe, %s scheme, on the watch page while processing: %v", scheme, found)
+		}
+	}
+	tb.do(chromedp.Evaluate[chromedp.Void](`(() => {
+		window.readySeen = [];
+		const n = document.getElementById("ready-note");
+		new MutationObserver(() => window.readySeen.push(` + readyAt + `))
+			.observe(n, { attributes: true, childList: true, characterData: true, subtree: true });
+	})()`))
+	return first
 }
 
 // makeChunkyClip is seconds of 1280×720 video with a tone: three rungs to

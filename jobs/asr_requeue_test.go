@@ -49,7 +49,7 @@ func TestRequeueUnfinishedCaptions(t *testing.T) {
 			a, b, c, done := captionedLesson(t, d, course), captionedLesson(t, d, course),
 				captionedLesson(t, d, course), captionedLesson(t, d, course)
 			for _, j := range []*lectern.ASRJob{b, c} {
-				task, err := transcode.NewRecognizeTask(transcode.RecognizePayload{LessonID: j.LessonID, Attempt: j.Attempt})
+				task, err := NewRecognizeTask(transcode.RecognizePayload{LessonID: j.LessonID, Attempt: j.Attempt})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -57,7 +57,7 @@ func TestRequeueUnfinishedCaptions(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := q.Inspector.ArchiveTask(transcode.QueueCaptions, c.TaskID); err != nil {
+			if err := q.Inspector.ArchiveTask(QueueCaptions, c.TaskID); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := d.MarkRecognizing(ctx, done.LessonID, done.Attempt); err != nil {
@@ -72,14 +72,14 @@ func TestRequeueUnfinishedCaptions(t *testing.T) {
 			}
 			want := []string{a.TaskID, b.TaskID, c.TaskID}
 			slices.Sort(want)
-			if diff := cmp.Diff(want, pendingTasks(t, q, transcode.QueueCaptions)); diff != "" {
+			if diff := cmp.Diff(want, pendingTasks(t, q, QueueCaptions)); diff != "" {
 				t.Errorf("pending captions tasks (-want +got):\n%s", diff)
 			}
 			t.Run("AgainChangesNothing", func(t *testing.T) {
 				if err := requeueUnfinishedCaptions(ctx, q, d, logger); err != nil {
 					t.Fatalf("second requeueUnfinishedCaptions: %v", err)
 				}
-				if diff := cmp.Diff(want, pendingTasks(t, q, transcode.QueueCaptions)); diff != "" {
+				if diff := cmp.Diff(want, pendingTasks(t, q, QueueCaptions)); diff != "" {
 					t.Errorf("pending captions tasks (-want +got):\n%s", diff)
 				}
 			})

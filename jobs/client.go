@@ -16,7 +16,7 @@ import (
 
 // Client is how the API and the reconciler enqueue and cancel transcodes:
 // it puts each transcode task on the queue its recording calls for
-// (transcode.QueueFor), from the task's attempt and the size of the
+// (QueueFor), from the task's attempt and the size of the
 // lesson's recording. The server's Jobs is a Client, so uploads,
 // resumable uploads and admin retries all go through it.
 type Client struct {
@@ -28,6 +28,9 @@ type Client struct {
 	// HeartbeatEvery is how often running transcodes renew their lease
 	// (LECTERN_HEARTBEAT_INTERVAL); 0 is transcode.DefaultHeartbeatEvery.
 	HeartbeatEvery time.Duration
+	// MaxRetry, when positive, is how many times EnqueueTranscode's
+	// tasks are retried after a failure, instead of MaxRetry.
+	MaxRetry int
 	// JobDeadline is how long a chunk's lease may go unrenewed before
 	// another worker may take the chunk (LECTERN_JOB_DEADLINE); 0 is
 	// liveFor.
@@ -56,15 +59,15 @@ func (tq *Client) liveFor() time.Duration {
 // recording calls for, and that queue is recorded on its job (its place
 // in line depends on it), other tasks where their options say.
 func (tq *Client) EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
-	p, err := transcode.ParseTranscodePayload(task)
-	if task.Type() != transcode.TypeTranscode || err != nil {
+	p, err := ParseTranscodePayload(task)
+	if task.Type() != TypeTranscode || err != nil {
 		return tq.Queue.Client.EnqueueContext(ctx, task, opts...)
 	}
 	info, err := tq.Queue.Client.EnqueueContext(ctx, task, append(opts, asynq.Queue(tq.queueFor(ctx, p)))...)
 	if err != nil {
 		return nil, err
 	}
-	if err := tq.DB.SetJobQueue(ctx, p.JobID, info.Queue, transcode.QueuePriorities()[info.Queue]); err != nil {
+	if err := tq.DB.SetJobQueue(ctx, p.JobID, info.Queue, QueuePriorities()[info.Queue]); err != nil {
 		// The transcode runs all the same; only its place in line is unknown.
 		tq.Logger.WarnContext(ctx, "record the queue of a transcode", "job", p.JobID, "queue", info.Queue, "error", err)
 	}
@@ -88,7 +91,7 @@ func (tq *Client) queueFor(ctx context.Context, p transcode.TranscodePayload) st
 			tq.Logger.WarnContext(ctx, "size the recording to pick its transcode queue", "lesson", p.LessonID, "error", err)
 		}
 	}
-	return transcode.QueueFor(p.Attempt, size)
+	return QueueFor(p.Attempt, size)
 }
 
 // asynqLogger routes asynq's logging into slog.
@@ -107,14 +110,15 @@ func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "fatal"
 // recording calls for. A task already queued for the attempt is not an
 // error: the queue refuses the same attempt twice.
 func (tq *Client) EnqueueTranscode(ctx context.Context, job *lectern.Job) error {
-	task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
+	task, err := NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
 	if err != nil {
 		return err
 	}
-	if _, err := tq.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return err
+	var opts []asynq.Option
+	if tq.MaxRetry > 0 {
+		opts = append(opts, asynq.MaxRetry(tq.MaxRetry))
 	}
-	return nil
+	return ignoreConflict(tq.EnqueueContext(ctx, task, opts...))
 }
 
 // CancelTranscode takes job's task off the queue, whichever transcode
@@ -123,7 +127,7 @@ func (tq *Client) EnqueueTranscode(ctx context.Context, job *lectern.Job) error 
 // ffmpeg. A task the queue no longer holds is not an error.
 func (tq *Client) CancelTranscode(_ context.Context, job *lectern.Job) error {
 	ins, taskID := tq.Queue.Inspector, job.TaskID
-	for _, q := range transcode.Queues() {
+	for _, q := range Queues() {
 		info, err := ins.GetTaskInfo(q, taskID)
 		switch {
 		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):

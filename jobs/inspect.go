@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-
-	"github.com/lectern/lectern/transcode"
 )
 
 // TaskState is where a task is in the queue: "pending", "active",
@@ -53,7 +51,7 @@ type WorkerInfo struct {
 }
 
 // jobQueues are every queue a job's task may be on.
-func jobQueues() []string { return append(transcode.Queues(), transcode.QueueCaptions) }
+func jobQueues() []string { return append(Queues(), QueueCaptions) }
 
 func toTask(info *asynq.TaskInfo) *Task {
 	return &Task{ID: info.ID, Type: info.Type, Queue: info.Queue, State: TaskState(info.State.String()),
@@ -79,7 +77,7 @@ func (q *Queue) FindTask(taskID string) (*Task, error) {
 // queues (every transcode queue when none is named).
 func (q *Queue) PendingTaskIDs(queues ...string) ([]string, error) {
 	if len(queues) == 0 {
-		queues = transcode.Queues()
+		queues = Queues()
 	}
 	ids := []string{}
 	for _, name := range queues {

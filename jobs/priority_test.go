@@ -68,16 +68,16 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 		attempts int
 		want     string
 	}{
-		{"SmallUpload", 50 << 20, 1, transcode.QueueCritical},
-		{"OrdinaryUpload", 600 << 20, 1, transcode.QueueTranscode},
-		{"LongUpload", 3 << 30, 1, transcode.QueueLong},
-		{"ReUploadOrRetry", 600 << 20, 2, transcode.QueueCritical},
-		{"RetryOfLongUpload", 3 << 30, 3, transcode.QueueLong},
+		{"SmallUpload", 50 << 20, 1, QueueCritical},
+		{"OrdinaryUpload", 600 << 20, 1, QueueTranscode},
+		{"LongUpload", 3 << 30, 1, QueueLong},
+		{"ReUploadOrRetry", 600 << 20, 2, QueueCritical},
+		{"RetryOfLongUpload", 3 << 30, 3, QueueLong},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			job := lessonWithRecording(t, d, dataDir, course, tt.size, tt.attempts)
-			task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
+			task, err := NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,8 +93,8 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if j.Queue != tt.want || j.QueuePriority != transcode.QueuePriorities()[tt.want] {
-				t.Errorf("job records queue %q (priority %d), want %q (%d)", j.Queue, j.QueuePriority, tt.want, transcode.QueuePriorities()[tt.want])
+			if j.Queue != tt.want || j.QueuePriority != QueuePriorities()[tt.want] {
+				t.Errorf("job records queue %q (priority %d), want %q (%d)", j.Queue, j.QueuePriority, tt.want, QueuePriorities()[tt.want])
 			}
 		})
 	}
@@ -104,7 +104,7 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 		// which cannot size it (no storage), would pick "transcode": it
 		// must see the task where it is and enqueue nothing.
 		job := lessonWithRecording(t, d, dataDir, course, 1<<20, 1)
-		task, _ := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
+		task, _ := NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
 		if _, err := tq.EnqueueContext(ctx, task); err != nil {
 			t.Fatal(err)
 		}
@@ -112,8 +112,8 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 		if err := requeueUnfinishedLessons(ctx, unsized, logger); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := q.Inspector.GetTaskInfo(transcode.QueueTranscode, job.TaskID); err == nil {
-			t.Errorf("task %s was enqueued a second time on %q", job.TaskID, transcode.QueueTranscode)
+		if _, err := q.Inspector.GetTaskInfo(QueueTranscode, job.TaskID); err == nil {
+			t.Errorf("task %s was enqueued a second time on %q", job.TaskID, QueueTranscode)
 		}
 	})
 }
@@ -125,7 +125,7 @@ func TestWorkerRunsCriticalBeforeEarlierLong(t *testing.T) {
 			q := openTestQueue(t, redisURL(t))
 			// A long upload and an ordinary one wait; a short lesson's
 			// task comes in last.
-			for _, queue := range []string{transcode.QueueLong, transcode.QueueTranscode, transcode.QueueCritical} {
+			for _, queue := range []string{QueueLong, QueueTranscode, QueueCritical} {
 				task := asynq.NewTask("test:transcode", []byte(queue), asynq.Queue(queue))
 				if _, err := q.Client.Enqueue(task); err != nil {
 					t.Fatalf("Enqueue on %s: %v", queue, err)
@@ -140,7 +140,7 @@ func TestWorkerRunsCriticalBeforeEarlierLong(t *testing.T) {
 			for range 3 {
 				order = append(order, receive(t, ran, "a task to run"))
 			}
-			want := []string{transcode.QueueCritical, transcode.QueueTranscode, transcode.QueueLong}
+			want := []string{QueueCritical, QueueTranscode, QueueLong}
 			if diff := cmp.Diff(want, order); diff != "" {
 				t.Errorf("order a one-at-a-time worker ran the queues in (-want +got):\n%s", diff)
 			}

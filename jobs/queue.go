@@ -106,14 +106,26 @@ type WorkerOptions struct {
 	// handing them back to the queue for another worker.
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
-	// RetryDelay says how long a failed task waits before its next try;
-	// nil means asynq's exponential backoff.
-	RetryDelay asynq.RetryDelayFunc
-	// Handler processes tasks; usually an *asynq.ServeMux.
-	Handler asynq.Handler
-	// Queues are the queues served, with their priorities, in strict
-	// order; nil means the transcode queues (transcode.QueuePriorities).
-	Queues map[string]int
+	// RetryDelay, when set, replaces the worker's delay before the next
+	// try of a failed task (tests retry at once).
+	RetryDelay transcode.RetryDelayFunc
+	// CheckInterval, when set, is how often the worker looks for tasks
+	// that have become due (retries, scheduled tasks) and for new tasks
+	// when idle; zero is the queue's default (seconds).
+	CheckInterval time.Duration
+}
+
+// workerSetup is what a kind of worker serves and how it retries.
+type workerSetup struct {
+	// handler processes tasks; usually an *asynq.ServeMux.
+	handler asynq.Handler
+	// queues are the queues served, with their priorities, in strict
+	// order; nil means the transcode queues (QueuePriorities).
+	queues map[string]int
+	// retryDelay says how long a failed task waits before its next try
+	// (WorkerOptions.RetryDelay overrides it); nil means asynq's
+	// exponential backoff.
+	retryDelay asynq.RetryDelayFunc
 }
 
 // Worker processes tasks from its queues: by default every transcode
@@ -134,12 +146,15 @@ type Worker struct {
 // partial output).
 const handlerStopWait = 15 * time.Second
 
-// NewWorker returns a worker on q's Redis; Start starts it.
-func (q *Queue) NewWorker(opts WorkerOptions) *Worker {
+// newWorker returns a worker on q's Redis; Start starts it.
+func (q *Queue) newWorker(opts WorkerOptions, ws workerSetup) *Worker {
 	logger := opts.Logger.With("component", "worker")
-	queues := opts.Queues
+	queues := ws.queues
 	if queues == nil {
-		queues = transcode.QueuePriorities()
+		queues = QueuePriorities()
+	}
+	if opts.RetryDelay != nil {
+		ws.retryDelay = func(n int, err error, _ *asynq.Task) time.Duration { return opts.RetryDelay(n, err) }
 	}
 	srv := asynq.NewServerFromRedisClient(q.Redis, asynq.Config{
 		Concurrency: opts.Concurrency,
@@ -149,43 +164,50 @@ func (q *Queue) NewWorker(opts WorkerOptions) *Worker {
 		// short lesson could still wait hours behind a long upload.
 		StrictPriority:  true,
 		ShutdownTimeout: opts.ShutdownTimeout,
-		RetryDelayFunc:  opts.RetryDelay,
-		Logger:          asynqLogger{logger},
-		LogLevel:        asynq.InfoLevel,
+		RetryDelayFunc:  ws.retryDelay,
+		// Zero leaves asynq's defaults.
+		DelayedTaskCheckInterval: opts.CheckInterval,
+		TaskCheckInterval:        opts.CheckInterval,
+		Logger:                   asynqLogger{logger},
+		LogLevel:                 asynq.InfoLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			retried, _ := asynq.GetRetryCount(ctx)
 			id, _ := asynq.GetTaskID(ctx)
 			logger.Warn("task failed", "type", t.Type(), "task_id", id, "retried", retried, "error", err)
 		}),
 	})
-	return &Worker{srv: srv, handler: opts.Handler}
+	return &Worker{srv: srv, handler: ws.handler}
+}
+
+// TranscodeHandler runs transcodes and the pieces of chunked ones;
+// *transcode.Handler is one.
+type TranscodeHandler interface {
+	ProcessTranscode(ctx context.Context, p transcode.TranscodePayload, d transcode.Delivery) error
+	ProcessChunk(ctx context.Context, p transcode.ChunkPayload, d transcode.Delivery) error
 }
 
 // NewTranscodeWorker returns a worker of the transcode queues, in strict
 // priority order, that runs transcodes and their chunks with h, retrying
-// failed ones after transcode.RetryDelay. Start starts it.
-func (q *Queue) NewTranscodeWorker(opts WorkerOptions, h *transcode.Handler) *Worker {
+// failed ones after RetryDelay. Start starts it.
+func (q *Queue) NewTranscodeWorker(opts WorkerOptions, h TranscodeHandler) *Worker {
 	mux := asynq.NewServeMux()
-	mux.Handle(transcode.TypeTranscode, h)
-	mux.HandleFunc(transcode.TypeChunk, h.ProcessChunk)
-	opts.Handler, opts.RetryDelay, opts.Queues = mux, transcode.RetryDelay, nil
-	return q.NewWorker(opts)
+	mux.HandleFunc(TypeTranscode, handle(ParseTranscodePayload, h.ProcessTranscode))
+	mux.HandleFunc(TypeChunk, handle(ParseChunkPayload, h.ProcessChunk))
+	return q.newWorker(opts, workerSetup{handler: mux, retryDelay: RetryDelay})
 }
 
 // NewCaptionsWorker returns a worker of the captions queue
-// (transcode.QueueCaptions) that runs automatic captions with h,
-// retrying failed ones after transcode.RecognizeRetryDelay. Start starts
+// (QueueCaptions) that runs automatic captions with h,
+// retrying failed ones after RecognizeRetryDelay. Start starts
 // it.
 func (q *Queue) NewCaptionsWorker(opts WorkerOptions, h *transcode.RecognizeHandler) *Worker {
 	mux := asynq.NewServeMux()
-	mux.Handle(transcode.TypeRecognize, h)
-	opts.Handler, opts.RetryDelay = mux, transcode.RecognizeRetryDelay
-	opts.Queues = map[string]int{transcode.QueueCaptions: 1}
-	return q.NewWorker(opts)
+	mux.HandleFunc(TypeRecognize, handle(ParseRecognizePayload, h.ProcessRecognize))
+	return q.newWorker(opts, workerSetup{handler: mux, retryDelay: RecognizeRetryDelay, queues: map[string]int{QueueCaptions: 1}})
 }
 
-// ProcessTask runs the worker's handler, counted in running.
-func (w *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
+// process runs the worker's handler, counted in running.
+func (w *Worker) process(ctx context.Context, t *asynq.Task) error {
 	w.running.Add(1)
 	defer w.running.Done()
 	return w.handler.ProcessTask(ctx, t)
@@ -196,7 +218,7 @@ func (w *Worker) Start() error {
 	if w.handler == nil {
 		return errors.New("start worker: no handler")
 	}
-	if err := w.srv.Start(w); err != nil {
+	if err := w.srv.Start(asynq.HandlerFunc(w.process)); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	return nil

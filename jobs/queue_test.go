@@ -12,7 +12,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/lectern/lectern/internal/testenv"
-	"github.com/lectern/lectern/transcode"
 )
 
 // queueBackends are the two ways lectern runs its queue: the in-process
@@ -41,13 +40,12 @@ func startTestWorker(t *testing.T, q *Queue, taskType string, h asynq.HandlerFun
 	t.Helper()
 	mux := asynq.NewServeMux()
 	mux.Handle(taskType, h)
-	w := q.NewWorker(WorkerOptions{
+	w := q.newWorker(WorkerOptions{
 		Concurrency:     1,
 		ShutdownTimeout: 5 * time.Second,
 		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-		RetryDelay:      func(int, error, *asynq.Task) time.Duration { return 0 },
-		Handler:         mux,
-	})
+		RetryDelay:      func(int, error) time.Duration { return 0 },
+	}, workerSetup{handler: mux})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +71,7 @@ func TestQueueRunsTasks(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			q := openTestQueue(t, redisURL(t))
-			task := asynq.NewTask("test:echo", []byte("hello"), asynq.Queue(transcode.QueueTranscode), asynq.TaskID("lesson-1-attempt-1"))
+			task := asynq.NewTask("test:echo", []byte("hello"), asynq.Queue(QueueTranscode), asynq.TaskID("lesson-1-attempt-1"))
 			if _, err := q.Client.Enqueue(task); err != nil {
 				t.Fatalf("Enqueue: %v", err)
 			}
@@ -108,7 +106,7 @@ func TestQueueRetriesFailedTasks(t *testing.T) {
 				}
 				return nil
 			})
-			if _, err := q.Client.Enqueue(asynq.NewTask("test:flaky", nil), asynq.Queue(transcode.QueueTranscode), asynq.MaxRetry(3)); err != nil {
+			if _, err := q.Client.Enqueue(asynq.NewTask("test:flaky", nil), asynq.Queue(QueueTranscode), asynq.MaxRetry(3)); err != nil {
 				t.Fatalf("Enqueue: %v", err)
 			}
 			first := receive(t, tries, "the first try")
@@ -136,7 +134,7 @@ func TestQueueWorkerRegisters(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	want := map[string]int{transcode.QueueCritical: 6, transcode.QueueTranscode: 3, transcode.QueueLong: 1}
+	want := map[string]int{QueueCritical: 6, QueueTranscode: 3, QueueLong: 1}
 	if diff := cmp.Diff(want, servers[0].Queues); diff != "" {
 		t.Errorf("queues the worker takes tasks from (-want +got):\n%s", diff)
 	}
@@ -156,22 +154,21 @@ func TestQueueShutdownHandsRunningTasksBack(t *testing.T) {
 			}
 			mux := asynq.NewServeMux()
 			mux.HandleFunc("test:long", handler)
-			w := q.NewWorker(WorkerOptions{
+			w := q.newWorker(WorkerOptions{
 				Concurrency:     1,
 				ShutdownTimeout: 100 * time.Millisecond,
 				Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-				Handler:         mux,
-			})
+			}, workerSetup{handler: mux})
 			if err := w.Start(); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := q.Client.Enqueue(asynq.NewTask("test:long", nil), asynq.Queue(transcode.QueueTranscode)); err != nil {
+			if _, err := q.Client.Enqueue(asynq.NewTask("test:long", nil), asynq.Queue(QueueTranscode)); err != nil {
 				t.Fatalf("Enqueue: %v", err)
 			}
 			receive(t, started, "the task to start")
 			w.Shutdown()
 
-			info, err := q.Inspector.GetQueueInfo(transcode.QueueTranscode)
+			info, err := q.Inspector.GetQueueInfo(QueueTranscode)
 			if err != nil {
 				t.Fatalf("GetQueueInfo: %v", err)
 			}

@@ -220,7 +220,7 @@ func requeueChunks(ctx context.Context, tq *Client, logger *slog.Logger) error {
 			continue
 		}
 		p := transcode.ChunkPayload{LessonID: w.LessonID, JobID: w.JobID, Attempt: w.Attempt, Index: w.Index}
-		task, err := transcode.NewChunkTask(p, w.Tries, w.Queue)
+		task, err := NewChunkTask(p, w.Tries, w.Queue)
 		if err != nil {
 			return err
 		}
@@ -228,8 +228,8 @@ func requeueChunks(ctx context.Context, tq *Client, logger *slog.Logger) error {
 		if w.RetryAt != nil && w.RetryAt.After(time.Now()) {
 			opts = append(opts, asynq.ProcessAt(*w.RetryAt))
 		}
-		info, err := requeueTask(ctx, tq.Queue.Inspector, tq.Queue.Client, transcode.Queues(),
-			transcode.ChunkTaskID(w.JobID, w.Index, w.Tries), task, opts...)
+		info, err := requeueTask(ctx, tq.Queue.Inspector, tq.Queue.Client, Queues(),
+			ChunkTaskID(w.JobID, w.Index, w.Tries), task, opts...)
 		if err != nil {
 			return fmt.Errorf("requeue chunk %d of lesson %s: %w", w.Index, w.LessonID, err)
 		}
@@ -245,12 +245,12 @@ func requeueChunks(ctx context.Context, tq *Client, logger *slog.Logger) error {
 // It returns the new task, or nil when it enqueued nothing. A task on one
 // queue is found even when the recording would now be sized for another.
 func (tq *Client) requeue(ctx context.Context, p transcode.TranscodePayload, taskID string, opts ...asynq.Option) (*asynq.TaskInfo, error) {
-	task, err := transcode.NewTranscodeTask(p)
+	task, err := NewTranscodeTask(p)
 	if err != nil {
 		return nil, err
 	}
 	// The job's own task ID: a reclaimed job's differs from the attempt's.
-	return requeueTask(ctx, tq.Queue.Inspector, tq, transcode.Queues(), taskID, task, append(opts, asynq.TaskID(taskID))...)
+	return requeueTask(ctx, tq.Queue.Inspector, tq, Queues(), taskID, task, append(opts, asynq.TaskID(taskID))...)
 }
 
 // requeueTask enqueues task through enq, with opts, unless one of queues
@@ -258,7 +258,7 @@ func (tq *Client) requeue(ctx context.Context, p transcode.TranscodePayload, tas
 // completed while the database could not be told) is deleted first, so
 // the work runs again. It returns the new task, or nil when it enqueued
 // nothing.
-func requeueTask(ctx context.Context, ins *asynq.Inspector, enq transcode.Enqueuer, queues []string, taskID string,
+func requeueTask(ctx context.Context, ins *asynq.Inspector, enq enqueuer, queues []string, taskID string,
 	task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
 	for _, name := range queues {
 		info, err := ins.GetTaskInfo(name, taskID)
@@ -292,11 +292,11 @@ func requeueUnfinishedCaptions(ctx context.Context, q *Queue, d *db.DB, logger *
 		return fmt.Errorf("requeue unfinished automatic captions: %w", err)
 	}
 	for _, j := range jobs {
-		task, err := transcode.NewRecognizeTask(transcode.RecognizePayload{LessonID: j.LessonID, Attempt: j.Attempt})
+		task, err := NewRecognizeTask(transcode.RecognizePayload{LessonID: j.LessonID, Attempt: j.Attempt})
 		if err != nil {
 			return err
 		}
-		info, err := requeueTask(ctx, q.Inspector, q.Client, []string{transcode.QueueCaptions}, j.TaskID, task)
+		info, err := requeueTask(ctx, q.Inspector, q.Client, []string{QueueCaptions}, j.TaskID, task)
 		if err != nil {
 			return fmt.Errorf("requeue automatic captions of lesson %s: %w", j.LessonID, err)
 		}

@@ -41,12 +41,12 @@ func TestReconciler(t *testing.T) {
 			q := openTestQueue(t, redisURL(t))
 			lost, dead, spent, live := startedLesson(t, d, course), startedLesson(t, d, course),
 				startedLesson(t, d, course), startedLesson(t, d, course)
-			task, _ := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: lost.LessonID, JobID: lost.ID, Attempt: lost.Attempt})
+			task, _ := NewTranscodeTask(transcode.TranscodePayload{LessonID: lost.LessonID, JobID: lost.ID, Attempt: lost.Attempt})
 			if _, err := q.Client.Enqueue(task); err != nil {
 				t.Fatal(err)
 			}
 			// The task vanishes from Redis (a flush, a restart without AOF).
-			if err := q.Inspector.DeleteTask(transcode.QueueTranscode, lost.TaskID); err != nil {
+			if err := q.Inspector.DeleteTask(QueueTranscode, lost.TaskID); err != nil {
 				t.Fatal(err)
 			}
 			st, err := disk.New(t.TempDir())
@@ -96,7 +96,7 @@ func TestReconciler(t *testing.T) {
 				if _, err := d.RenewLease(ctx, liveLease, nil); err != nil {
 					t.Fatalf("renew the live delivery's lease: %v", err)
 				}
-				pending := pendingTasks(t, q, transcode.QueueTranscode)
+				pending := pendingTasks(t, q, QueueTranscode)
 				if j.State == lectern.JobRetrying && slices.Equal(pending, want) && !stored(t, st, deadLease.Prefix) {
 					if j.TaskID != newTask || j.Retries != 1 || j.LeaseToken != "" {
 						t.Errorf("reclaimed job: task %q, retries %d, lease %q; want %s, 1, none", j.TaskID, j.Retries, j.LeaseToken, newTask)
@@ -121,7 +121,7 @@ func TestReconciler(t *testing.T) {
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
-			if slices.Contains(pendingTasks(t, q, transcode.QueueTranscode), live.TaskID) {
+			if slices.Contains(pendingTasks(t, q, QueueTranscode), live.TaskID) {
 				t.Error("a job whose delivery renews its lease was enqueued again")
 			}
 			if stored(t, st, spentLease.Prefix) {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
-	"github.com/lectern/lectern/transcode"
 )
 
 // TestRequeueChunks: the database is the source of truth for the pieces
@@ -52,8 +51,8 @@ func TestRequeueChunks(t *testing.T) {
 			if err := requeueUnfinishedLessons(ctx, tq, logger); err != nil {
 				t.Fatal(err)
 			}
-			want := []string{transcode.ChunkTaskID(job.ID, 1, 0), transcode.ChunkTaskID(job.ID, 2, 0)}
-			if diff := cmp.Diff(want, pendingTasks(t, q, transcode.QueueTranscode)); diff != "" {
+			want := []string{ChunkTaskID(job.ID, 1, 0), ChunkTaskID(job.ID, 2, 0)}
+			if diff := cmp.Diff(want, pendingTasks(t, q, QueueTranscode)); diff != "" {
 				t.Errorf("pending tasks with a live worker on the audio (-want +got):\n%s", diff)
 			}
 
@@ -63,9 +62,9 @@ func TestRequeueChunks(t *testing.T) {
 				if err := requeueUnfinishedLessons(ctx, tq, logger); err != nil {
 					t.Fatal(err)
 				}
-				want := append(slices.Clone(want), transcode.ChunkTaskID(job.ID, 0, 1))
+				want := append(slices.Clone(want), ChunkTaskID(job.ID, 0, 1))
 				slices.Sort(want)
-				if diff := cmp.Diff(want, pendingTasks(t, q, transcode.QueueTranscode)); diff != "" {
+				if diff := cmp.Diff(want, pendingTasks(t, q, QueueTranscode)); diff != "" {
 					t.Errorf("pending tasks after the audio's worker died (-want +got):\n%s", diff)
 				}
 			})

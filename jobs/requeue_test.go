@@ -60,12 +60,12 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 			// there; c's ended archived although its job never heard.
 			a, b, c := startedLesson(t, d, course), startedLesson(t, d, course), startedLesson(t, d, course)
 			for _, j := range []*lectern.Job{b, c} {
-				task, _ := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: j.LessonID, JobID: j.ID, Attempt: j.Attempt})
+				task, _ := NewTranscodeTask(transcode.TranscodePayload{LessonID: j.LessonID, JobID: j.ID, Attempt: j.Attempt})
 				if _, err := q.Client.Enqueue(task); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := q.Inspector.ArchiveTask(transcode.QueueTranscode, c.TaskID); err != nil {
+			if err := q.Inspector.ArchiveTask(QueueTranscode, c.TaskID); err != nil {
 				t.Fatal(err)
 			}
 
@@ -74,14 +74,14 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 			}
 			want := []string{a.TaskID, b.TaskID, c.TaskID}
 			slices.Sort(want)
-			if diff := cmp.Diff(want, pendingTasks(t, q, transcode.QueueTranscode)); diff != "" {
+			if diff := cmp.Diff(want, pendingTasks(t, q, QueueTranscode)); diff != "" {
 				t.Errorf("pending transcodes (-want +got):\n%s", diff)
 			}
-			info, err := q.Inspector.GetTaskInfo(transcode.QueueTranscode, a.TaskID)
+			info, err := q.Inspector.GetTaskInfo(QueueTranscode, a.TaskID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p, err := transcode.ParseTranscodePayload(asynq.NewTask(info.Type, info.Payload)); err != nil || p.JobID != a.ID || p.Attempt != a.Attempt {
+			if p, err := ParseTranscodePayload(asynq.NewTask(info.Type, info.Payload)); err != nil || p.JobID != a.ID || p.Attempt != a.Attempt {
 				t.Errorf("requeued payload = %+v, %v; want job %s attempt %d", p, err, a.ID, a.Attempt)
 			}
 
@@ -89,7 +89,7 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 				if err := requeueUnfinishedLessons(ctx, &Client{Queue: q, DB: d, Logger: logger}, logger); err != nil {
 					t.Fatalf("second requeueUnfinishedLessons: %v", err)
 				}
-				if diff := cmp.Diff(want, pendingTasks(t, q, transcode.QueueTranscode)); diff != "" {
+				if diff := cmp.Diff(want, pendingTasks(t, q, QueueTranscode)); diff != "" {
 					t.Errorf("pending transcodes (-want +got):\n%s", diff)
 				}
 			})
@@ -154,14 +154,13 @@ func TestRequeueRetryingJobs(t *testing.T) {
 			inRetry := retryingLesson(t, d, course, later)
 			enqueueJob(t, tq, inRetry)
 			failed := make(chan struct{}, 1)
-			w := q.NewWorker(WorkerOptions{
+			w := q.newWorker(WorkerOptions{
 				Concurrency: 1, ShutdownTimeout: 5 * time.Second, Logger: logger,
-				RetryDelay: func(int, error, *asynq.Task) time.Duration { return time.Hour },
-				Handler: asynq.HandlerFunc(func(context.Context, *asynq.Task) error {
-					failed <- struct{}{}
-					return errors.New("storage is down")
-				}),
-			})
+				RetryDelay: func(int, error) time.Duration { return time.Hour },
+			}, workerSetup{handler: asynq.HandlerFunc(func(context.Context, *asynq.Task) error {
+				failed <- struct{}{}
+				return errors.New("storage is down")
+			})})
 			if err := w.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -206,7 +205,7 @@ func TestRequeueRetryingJobs(t *testing.T) {
 					t.Errorf("%s: next try at %v, want %v", tt.name, info.NextProcessAt, later)
 				}
 			}
-			if got := pendingTasks(t, q, transcode.QueueTranscode); !slices.Equal(got, []string{overdue.TaskID}) {
+			if got := pendingTasks(t, q, QueueTranscode); !slices.Equal(got, []string{overdue.TaskID}) {
 				t.Errorf("pending transcodes %v, want only the overdue one", got)
 			}
 		})
@@ -216,7 +215,7 @@ func TestRequeueRetryingJobs(t *testing.T) {
 // enqueueJob enqueues job's transcode task through tq.
 func enqueueJob(t *testing.T, tq *Client, job *lectern.Job, opts ...asynq.Option) {
 	t.Helper()
-	task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
+	task, err := NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +228,7 @@ func enqueueJob(t *testing.T, tq *Client, job *lectern.Job, opts ...asynq.Option
 // queue holds it; nil when none does.
 func findTask(t *testing.T, insp *asynq.Inspector, taskID string) *asynq.TaskInfo {
 	t.Helper()
-	for _, q := range transcode.Queues() {
+	for _, q := range Queues() {
 		info, err := insp.GetTaskInfo(q, taskID)
 		switch {
 		case err == nil:

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lectern/lectern/jobs"
 	"github.com/lectern/lectern/server"
-	"github.com/lectern/lectern/transcode"
 )
 
 // access is who may call a route.
@@ -375,8 +375,8 @@ func searchProbes(path string) func(w *world, k *kit) []probe {
 func queueUIProbes(_ *world, k *kit) []probe {
 	return []probe{
 		{method: "GET", path: server.QueueUIPath + "/api/queues"},
-		{method: "POST", path: server.QueueUIPath + "/api/queues/" + transcode.QueueCritical + ":pause"},
-		{method: "DELETE", path: server.QueueUIPath + "/api/queues/" + transcode.QueueCritical + "/pending_tasks/transcode:" + k.lessonID + ":2"},
+		{method: "POST", path: server.QueueUIPath + "/api/queues/" + jobs.QueueCritical + ":pause"},
+		{method: "DELETE", path: server.QueueUIPath + "/api/queues/" + jobs.QueueCritical + "/pending_tasks/transcode:" + k.lessonID + ":2"},
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/jobs"
 	"github.com/lectern/lectern/server"
-	"github.com/lectern/lectern/transcode"
 )
 
 func TestQueueUI(t *testing.T) {
@@ -54,7 +53,7 @@ func TestQueueUI(t *testing.T) {
 			} `json:"queues"`
 		}
 		admin.do(t, "GET", server.QueueUIPath+"/api/queues", nil).want(http.StatusOK).decode(&queues)
-		if len(queues.Queues) != 1 || queues.Queues[0].Queue != transcode.QueueTranscode || queues.Queues[0].Pending != 1 {
+		if len(queues.Queues) != 1 || queues.Queues[0].Queue != jobs.QueueTranscode || queues.Queues[0].Pending != 1 {
 			t.Errorf("queues = %+v, want the transcode queue with one pending task", queues.Queues)
 		}
 	})
@@ -89,8 +88,8 @@ func TestQueueUI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if i := slices.IndexFunc(stats, func(s jobs.QueueStats) bool { return s.Name == transcode.QueueTranscode }); i < 0 || !stats[i].Paused {
-			t.Errorf("queue %s is not paused: %+v", transcode.QueueTranscode, stats)
+		if i := slices.IndexFunc(stats, func(s jobs.QueueStats) bool { return s.Name == jobs.QueueTranscode }); i < 0 || !stats[i].Paused {
+			t.Errorf("queue %s is not paused: %+v", jobs.QueueTranscode, stats)
 		}
 		id := "transcode:l1:1"
 		admin.do(t, "DELETE", server.QueueUIPath+"/api/queues/transcode/pending_tasks/"+id, nil).want(http.StatusNoContent)

@@ -37,6 +37,12 @@ type lessonJSON struct {
 	// Playable says that a published output can be watched, even while a
 	// re-upload is being processed.
 	Playable bool `json:"playable"`
+	// ReadyUntilMS and EncodedMS say, while a lesson published before all
+	// of it is encoded is processing, where the part that plays without
+	// waiting ends and how long the stored parts are in all (see
+	// withEncodingProgress); absent otherwise.
+	ReadyUntilMS *int64 `json:"ready_until_ms,omitempty"`
+	EncodedMS    *int64 `json:"encoded_ms,omitempty"`
 	// Transcode is the state of the lesson's latest transcode job, for the
 	// course's teachers and admins; null for students and before any
 	// upload.
@@ -278,6 +284,9 @@ func (s *Server) lessonDetail(ctx context.Context, l *lectern.Lesson, role lecte
 		return lessonJSON{}, err
 	}
 	resp.Progress = progress[l.ID]
+	if err := s.withEncodingProgress(ctx, &resp, l); err != nil {
+		return lessonJSON{}, err
+	}
 	if err := s.withChapters(ctx, &resp); err != nil {
 		return lessonJSON{}, err
 	}
@@ -295,6 +304,25 @@ func (s *Server) lessonDetail(ctx context.Context, l *lectern.Lesson, role lecte
 	}
 	s.withPublication(&resp, l, teaching, zone)
 	return resp, nil
+}
+
+// withEncodingProgress adds to resp how much of lesson l is stored while
+// it is processing but already playable (published chunk by chunk): for
+// students and teachers alike, since both watch it.
+func (s *Server) withEncodingProgress(ctx context.Context, resp *lessonJSON, l *lectern.Lesson) error {
+	if l.Status != lectern.LessonProcessing || l.OutputPrefix == "" {
+		return nil
+	}
+	p, err := s.db.FindEncodingProgress(ctx, l.ID)
+	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
+		return nil // a previous recording, all of it, plays
+	}
+	if err != nil {
+		return err
+	}
+	ready, encoded := p.Extent(l.DurationMS)
+	resp.ReadyUntilMS, resp.EncodedMS = &ready, &encoded
+	return nil
 }
 
 // lessonUpdateRequest holds the lesson fields a teacher may change; an

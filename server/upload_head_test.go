@@ -316,11 +316,8 @@ func TestRealRecordingsStillUploadAndTranscode(t *testing.T) {
 				if err != nil || len(jobs) != 1 {
 					t.Fatalf("jobs = %v, %v; want one", jobs, err)
 				}
-				task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: lessonID, JobID: jobs[0].ID, Attempt: jobs[0].Attempt})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := worker.ProcessTask(context.Background(), task); err != nil {
+				p := transcode.TranscodePayload{LessonID: lessonID, JobID: jobs[0].ID, Attempt: jobs[0].Attempt}
+				if err := worker.ProcessTranscode(context.Background(), p, transcode.Delivery{}); err != nil {
 					t.Fatalf("transcode: %v", err)
 				}
 				var l struct {

@@ -14,8 +14,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/internal/testenv"
 	"github.com/lectern/lectern/transcode"
@@ -45,8 +43,8 @@ func TestAcceptance3_HeaderBombsRefusedAtProbe(t *testing.T) {
 			l := e.newLesson(t)
 			job := e.upload(t, l, b.path)
 			runs.reset()
-			if err := e.run(t, job); !errors.Is(err, asynq.SkipRetry) {
-				t.Errorf("ProcessTask = %v, want the job failed for good (SkipRetry)", err)
+			if err := e.run(t, job); !errors.Is(err, transcode.ErrSkipRetry) {
+				t.Errorf("ProcessTranscode = %v, want the job failed for good (ErrSkipRetry)", err)
 			}
 			j := e.job(t, job.ID)
 			if j.State != lectern.JobFailed || j.Failure != lectern.FailureRefused || j.Retries != 0 || !b.reason.MatchString(j.Error) {

@@ -15,11 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/internal/testenv"
+	"github.com/lectern/lectern/jobs"
 	"github.com/lectern/lectern/transcode"
 )
 
@@ -51,23 +50,23 @@ func TestAcceptance4_BadFilesFailAfterOneAttempt(t *testing.T) {
 		{"TruncatedMatroska", truncated(t, mkv, 0.4), "The file is damaged or incomplete: only 0:0"},
 	}
 	e := newHandlerEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
-	q := newCountingQueue(t, e.Handler)
-	jobs := map[string]*lectern.Job{}
+	q := newCountingQueue(t, e)
+	byFile := map[string]*lectern.Job{}
 	for _, f := range files {
 		job := e.upload(t, e.newLesson(t), f.path)
-		jobs[f.name] = job
+		byFile[f.name] = job
 		q.enqueue(t, job)
 	}
 	for _, f := range files {
 		t.Run(f.name, func(t *testing.T) {
-			job := jobs[f.name]
+			job := byFile[f.name]
 			j := e.waitJob(t, job.ID, lectern.JobFailed, lectern.JobSucceeded)
 			if j.State != lectern.JobFailed || j.Failure != lectern.FailureRefused || j.Retries != 0 || !strings.HasPrefix(j.Error, f.reason) {
 				t.Errorf("job: state %q, failure %q, retries %d, reason %q; want failed at once (refused), %q…",
 					j.State, j.Failure, j.Retries, j.Error, f.reason)
 			}
 			state := q.waitSettled(t, job)
-			if n := q.deliveries(job); n != 1 || state != asynq.TaskStateArchived {
+			if n := q.deliveries(job); n != 1 || state != jobs.TaskArchived {
 				t.Errorf("the queue ran the task %d times and left it %v; want once, archived (no retry)", n, state)
 			}
 			t.Logf("%s: refused after %d attempt: %q", f.name, q.deliveries(job), j.Error)
@@ -121,7 +120,7 @@ func TestAcceptance7_SlowRecordingTimesOut(t *testing.T) {
 		return transcode.Timeout(durationMS)
 	}
 	stopWatch := watchGroups(e.WorkDir)
-	q := newCountingQueue(t, e.Handler)
+	q := newCountingQueue(t, e)
 	long := e.upload(t, e.newLesson(t), slow)
 	short := e.upload(t, e.newLesson(t), c.good)
 	start := time.Now()
@@ -134,7 +133,7 @@ func TestAcceptance7_SlowRecordingTimesOut(t *testing.T) {
 		t.Errorf("job: state %q, failure %q, retries %d, reason %q; want failed (timeout) after one retry, \"Processing took too long…\"",
 			j.State, j.Failure, j.Retries, j.Error)
 	}
-	if state := q.waitSettled(t, long); q.deliveries(long) != 2 || state != asynq.TaskStateArchived {
+	if state := q.waitSettled(t, long); q.deliveries(long) != 2 || state != jobs.TaskArchived {
 		t.Errorf("the queue ran the task %d times and left it %v; want twice (one retry), then archived", q.deliveries(long), state)
 	}
 	if s := e.waitJob(t, short.ID, lectern.JobSucceeded, lectern.JobFailed); s.State != lectern.JobSucceeded {
@@ -177,49 +176,39 @@ func TestAcceptance7_SlowRecordingTimesOut(t *testing.T) {
 	e.checkWorkDirEmpty(t)
 }
 
-// countingQueue is a real asynq queue (on miniredis) with one worker
-// slot in front of a handler, counting each task's deliveries.
+// countingQueue is a real queue (in-process) with one worker slot in
+// front of a handler, counting each task's deliveries.
 type countingQueue struct {
-	client    *asynq.Client
-	inspector *asynq.Inspector
-	mu        sync.Mutex
-	runs      map[string]int
+	q      *jobs.Queue
+	client *jobs.Client
+	h      *transcode.Handler
+	mu     sync.Mutex
+	runs   map[string]int
 }
 
-func newCountingQueue(t *testing.T, h *transcode.Handler) *countingQueue {
+func newCountingQueue(t *testing.T, e *handlerEnv) *countingQueue {
 	t.Helper()
-	opt := newQueue(t)
-	noDelay := func(int, error, *asynq.Task) time.Duration { return 0 }
-	h.RetryDelay = noDelay
-	q := &countingQueue{client: asynq.NewClient(opt), inspector: asynq.NewInspector(opt), runs: map[string]int{}}
-	t.Cleanup(func() { q.client.Close(); q.inspector.Close() })
-	srv := asynq.NewServer(opt, asynq.Config{
-		Concurrency: 1, Queues: map[string]int{transcode.QueueTranscode: 1},
-		RetryDelayFunc:           noDelay,
-		DelayedTaskCheckInterval: 100 * time.Millisecond,
-		TaskCheckInterval:        100 * time.Millisecond,
-		Logger:                   quietLogger{},
-	})
-	if err := srv.Start(asynq.HandlerFunc(func(ctx context.Context, task *asynq.Task) error {
-		id, _ := asynq.GetTaskID(ctx)
-		q.mu.Lock()
-		q.runs[id]++
-		q.mu.Unlock()
-		return h.ProcessTask(ctx, task)
-	})); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	return q
+	cq := &countingQueue{h: e.Handler, runs: map[string]int{}}
+	cq.q, cq.client = startQueue(t, e, cq, 0)
+	return cq
+}
+
+// ProcessTranscode counts the delivery and runs it.
+func (q *countingQueue) ProcessTranscode(ctx context.Context, p transcode.TranscodePayload, d transcode.Delivery) error {
+	q.mu.Lock()
+	q.runs[d.TaskID]++
+	q.mu.Unlock()
+	return q.h.ProcessTranscode(ctx, p, d)
+}
+
+// ProcessChunk runs a chunk task, uncounted.
+func (q *countingQueue) ProcessChunk(ctx context.Context, p transcode.ChunkPayload, d transcode.Delivery) error {
+	return q.h.ProcessChunk(ctx, p, d)
 }
 
 func (q *countingQueue) enqueue(t *testing.T, job *lectern.Job) {
 	t.Helper()
-	task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := q.client.Enqueue(task); err != nil {
+	if err := q.client.EnqueueTranscode(context.Background(), job); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -233,18 +222,18 @@ func (q *countingQueue) deliveries(job *lectern.Job) int {
 // waitSettled waits until the queue holds job's task as archived or
 // completed (no try pending), then a moment more for a retry that should
 // not come, and returns its state.
-func (q *countingQueue) waitSettled(t *testing.T, job *lectern.Job) asynq.TaskState {
+func (q *countingQueue) waitSettled(t *testing.T, job *lectern.Job) jobs.TaskState {
 	t.Helper()
 	id := db.TranscodeTaskID(job.LessonID, job.Attempt)
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		info, err := q.inspector.GetTaskInfo(transcode.QueueTranscode, id)
-		if err == nil && (info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted) {
+		info, err := q.q.FindTask(id)
+		if err == nil && info != nil && (info.State == jobs.TaskArchived || info.State == jobs.TaskCompleted) {
 			time.Sleep(500 * time.Millisecond) // a retry would be delivered by now (no delay)
 			return info.State
 		}
 	}
 	t.Fatalf("task %s never settled", id)
-	return 0
+	return ""
 }
 
 // waitJob waits until job id is in one of states and returns it.

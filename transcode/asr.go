@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
 	ffmpeg "github.com/u2takey/ffmpeg-go"
 
 	"github.com/lectern/lectern"
@@ -38,7 +37,7 @@ const (
 // errNoSpeech means the recognizer wrote captions without a single cue.
 var errNoSpeech = errors.New("the recognizer heard no speech in this recording")
 
-// RecognizeHandler processes TypeRecognize tasks: it fetches the lesson's
+// RecognizeHandler runs automatic captions tasks (jobs.TypeRecognize): it fetches the lesson's
 // recording, decodes its sound to a 16 kHz mono WAV with Pipeline (under
 // the same allowlists, limits and sandbox as a transcode), runs
 // Recognizer on it (confined the same way: minimal environment, limits,
@@ -71,13 +70,13 @@ func (h *RecognizeHandler) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// ProcessTask implements asynq.Handler. It returns nil when the captions
-// are saved, skipped or stale, an error wrapping asynq.SkipRetry when the
-// job failed for good, and any other error for the queue to retry.
-func (h *RecognizeHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	p, err := ParseRecognizePayload(t)
-	if err != nil {
-		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+// ProcessRecognize runs delivery d of the automatic captions p. It
+// returns nil when the captions are saved, skipped or stale, an error
+// wrapping ErrSkipRetry when the job failed for good, and any other error
+// for the queue to retry.
+func (h *RecognizeHandler) ProcessRecognize(ctx context.Context, p RecognizePayload, d Delivery) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrSkipRetry, err)
 	}
 	log := h.logger().With("lesson", p.LessonID, "attempt", p.Attempt)
 	job, err := h.DB.MarkRecognizing(ctx, p.LessonID, p.Attempt)
@@ -91,7 +90,7 @@ func (h *RecognizeHandler) ProcessTask(ctx context.Context, t *asynq.Task) error
 	}
 	human, err := h.DB.HasHumanCaptions(ctx, job.LessonID, job.Lang)
 	if err != nil {
-		return h.failed(ctx, job, err, log)
+		return h.failed(ctx, d, job, err, log)
 	}
 	if human {
 		log.Info("automatic captions skipped: a person's track exists", "lang", job.Lang)
@@ -102,7 +101,7 @@ func (h *RecognizeHandler) ProcessTask(ctx context.Context, t *asynq.Task) error
 	tr, skipped, err := h.recognize(ctx, job)
 	switch {
 	case err != nil:
-		return h.failed(ctx, job, err, log)
+		return h.failed(ctx, d, job, err, log)
 	case skipped:
 		log.Info("automatic captions not saved: a person's track appeared meanwhile", "lang", job.Lang)
 	default:
@@ -256,8 +255,8 @@ func (h *RecognizeHandler) timeLimit(durationMS int64) time.Duration {
 
 // failed records a failed try and returns what the queue should see: the
 // job waits for its next try, or, when it has none left (or cannot
-// succeed: no sound, no speech), fails for good with SkipRetry.
-func (h *RecognizeHandler) failed(ctx context.Context, job *lectern.ASRJob, err error, log *slog.Logger) error {
+// succeed: no sound, no speech), fails for good with ErrSkipRetry.
+func (h *RecognizeHandler) failed(ctx context.Context, d Delivery, job *lectern.ASRJob, err error, log *slog.Logger) error {
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
 	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -266,9 +265,7 @@ func (h *RecognizeHandler) failed(ctx context.Context, job *lectern.ASRJob, err 
 		return err
 	}
 	reason := asrReason(err)
-	retried, inQueue := asynq.GetRetryCount(ctx)
-	maxRetry, _ := asynq.GetMaxRetry(ctx)
-	final := IsBadInput(err) || errors.Is(err, errNoSpeech) || job.Tries >= job.MaxTries || (inQueue && retried >= maxRetry)
+	final := IsBadInput(err) || errors.Is(err, errNoSpeech) || job.Tries >= job.MaxTries || (d.InQueue && d.Retried >= d.MaxRetry)
 	if !final {
 		log.Warn("automatic captions failed; retrying", "try", job.Tries, "max_tries", job.MaxTries, "error", err)
 		if rerr := h.DB.RetryRecognition(bctx, job.LessonID, job.Attempt, reason+" Trying again."); rerr != nil {
@@ -283,7 +280,7 @@ func (h *RecognizeHandler) failed(ctx context.Context, job *lectern.ASRJob, err 
 	if ferr := h.DB.FailRecognition(bctx, job.LessonID, job.Attempt, reason); ferr != nil {
 		return h.settle(ferr, log)
 	}
-	return fmt.Errorf("%w: automatic captions: %w", asynq.SkipRetry, err)
+	return fmt.Errorf("%w: automatic captions: %w", ErrSkipRetry, err)
 }
 
 // asrReason says why a try failed, in a sentence a teacher can read.

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/transcode"
@@ -53,13 +51,11 @@ func (e *handlerEnv) publish(t *testing.T, l *lectern.Lesson, path string) *lect
 // tries times while it asks to be retried, and returns the last error.
 func recognize(t *testing.T, h *transcode.RecognizeHandler, lessonID string, attempt, tries int) error {
 	t.Helper()
-	task, err := transcode.NewRecognizeTask(transcode.RecognizePayload{LessonID: lessonID, Attempt: attempt})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := transcode.RecognizePayload{LessonID: lessonID, Attempt: attempt}
+	var err error
 	for range tries {
-		err = h.ProcessTask(context.Background(), task)
-		if err == nil || errors.Is(err, asynq.SkipRetry) {
+		err = h.ProcessRecognize(context.Background(), p, transcode.Delivery{})
+		if err == nil || errors.Is(err, transcode.ErrSkipRetry) {
 			return err
 		}
 	}
@@ -194,8 +190,8 @@ func TestRecognizeFailures(t *testing.T) {
 			l := e.newLesson(t)
 			e.publish(t, l, c.good)
 			err := recognize(t, h, l.ID, 1, 5)
-			if !errors.Is(err, asynq.SkipRetry) {
-				t.Errorf("last try: %v, want SkipRetry", err)
+			if !errors.Is(err, transcode.ErrSkipRetry) {
+				t.Errorf("last try: %v, want ErrSkipRetry", err)
 			}
 			j := asrJob(t, e.DB, l.ID)
 			if j.State != lectern.ASRFailed || j.Tries != 3 || !strings.HasPrefix(j.Error, tc.reason) {

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
 )
@@ -57,7 +55,7 @@ func (h *Handler) planChunked(ctx context.Context, p TranscodePayload, lease *db
 	if h.Sources != nil {
 		h.Sources.adopt(spec.SourceKey, input)
 	}
-	queue, _ := asynq.GetQueueName(ctx)
+	queue := deliveryOf(ctx).Queue
 	for _, c := range chunks {
 		h.enqueueChunk(ctx, ChunkPayload{LessonID: p.LessonID, JobID: p.JobID, Attempt: p.Attempt, Index: c.Index}, 0, queue, log)
 	}
@@ -67,16 +65,12 @@ func (h *Handler) planChunked(ctx context.Context, p TranscodePayload, lease *db
 
 // enqueueChunk enqueues a piece's task; a failure is only logged, since
 // the reconciler enqueues the pieces of live plans that have no task.
-func (h *Handler) enqueueChunk(ctx context.Context, p ChunkPayload, tries int, queue string, log *slog.Logger, opts ...asynq.Option) {
+func (h *Handler) enqueueChunk(ctx context.Context, p ChunkPayload, tries int, queue string, log *slog.Logger) {
 	if h.Chunks == nil {
 		log.Warn("no queue to enqueue chunks on; the reconciler will")
 		return
 	}
-	task, err := NewChunkTask(p, tries, queue)
-	if err == nil {
-		_, err = h.Chunks.EnqueueContext(context.WithoutCancel(ctx), task, opts...)
-	}
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+	if err := h.Chunks.EnqueueChunk(context.WithoutCancel(ctx), p, tries, queue); err != nil {
 		log.Warn("enqueue transcode chunk; the reconciler will", "index", p.Index, "error", err)
 	}
 }
@@ -90,17 +84,16 @@ func (h *Handler) chunkDeadline() time.Duration {
 	return 3 * h.heartbeatEvery()
 }
 
-// ProcessChunk implements the TypeChunk task: it claims the most urgent
+// ProcessChunk runs delivery d of a chunk task: it claims the most urgent
 // piece of the job's plan, encodes and uploads it, records it done and
 // then publishes what the plan allows: playable once the audio and the
 // opening chunk are stored, ready once every piece is. With no piece to
 // claim it publishes a plan whose pieces are all done (its finishing
 // worker died). A failed piece is retried alone; one out of tries fails
 // the lesson.
-func (h *Handler) ProcessChunk(ctx context.Context, t *asynq.Task) error {
-	p, err := ParseChunkPayload(t)
-	if err != nil {
-		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+func (h *Handler) ProcessChunk(ctx context.Context, p ChunkPayload, d Delivery) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrSkipRetry, err)
 	}
 	log := h.logger().With("lesson", p.LessonID, "attempt", p.Attempt, "job", p.JobID)
 	plan, c, err := h.DB.ClaimChunk(ctx, p.JobID, h.host(), time.Now().Add(-h.chunkDeadline()))
@@ -117,7 +110,7 @@ func (h *Handler) ProcessChunk(ctx context.Context, t *asynq.Task) error {
 	log = log.With("chunk", c.Index, "kind", c.Kind, "try", c.Tries, "output", plan.Prefix)
 	var spec chunkSpec
 	if err := jsonUnmarshal(plan.Spec, &spec); err != nil {
-		return h.chunkFailed(ctx, t, c, lectern.Errorf(lectern.EINVALID, "unreadable plan: %v", err), log)
+		return h.chunkFailed(ctx, d, c, lectern.Errorf(lectern.EINVALID, "unreadable plan: %v", err), log)
 	}
 	log.Info("transcode chunk started")
 	start := time.Now()
@@ -134,7 +127,7 @@ func (h *Handler) ProcessChunk(ctx context.Context, t *asynq.Task) error {
 		err = fmt.Errorf("%w: %w", cause, err)
 	}
 	if err != nil {
-		return h.chunkFailed(ctx, t, c, err, log)
+		return h.chunkFailed(ctx, d, c, err, log)
 	}
 	log.Info("transcode chunk done", "seconds", time.Since(start).Seconds())
 	return h.advance(ctx, p, log)
@@ -193,8 +186,8 @@ func (h *Handler) runChunk(ctx context.Context, plan *db.Plan, spec *chunkSpec, 
 // chunkFailed records a failed piece and returns what the queue should
 // see: nil when there is nothing to retry, the error for the queue to
 // retry the task (which claims the piece again when it is due), or
-// SkipRetry when the piece, and with it the lesson, failed for good.
-func (h *Handler) chunkFailed(ctx context.Context, t *asynq.Task, c *db.Chunk, err error, log *slog.Logger) error {
+// ErrSkipRetry when the piece, and with it the lesson, failed for good.
+func (h *Handler) chunkFailed(ctx context.Context, d Delivery, c *db.Chunk, err error, log *slog.Logger) error {
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
 	switch {
@@ -229,10 +222,9 @@ func (h *Handler) chunkFailed(ctx context.Context, t *asynq.Task, c *db.Chunk, e
 			log.Error("record transcode chunk failure", "error", ferr)
 			return ferr
 		}
-		return fmt.Errorf("%w: %s: %w", asynq.SkipRetry, kind, err)
+		return fmt.Errorf("%w: %s: %w", ErrSkipRetry, kind, err)
 	}
-	retried, _ := asynq.GetRetryCount(ctx)
-	retryAt := time.Now().Add(h.retryDelay()(retried, err, t))
+	retryAt := time.Now().Add(h.retryDelay()(d.Retried, err))
 	log.Warn("transcode chunk failed; retrying", "retry_at", retryAt, "error", err)
 	if rerr := h.DB.RetryChunk(bctx, c, retryReason(err), retryAt); rerr != nil {
 		log.Warn("record transcode chunk retry", "error", rerr)
@@ -304,7 +296,7 @@ func (h *Handler) failPlan(ctx context.Context, p ChunkPayload, err error, log *
 	if ferr != nil && lectern.ErrorCode(ferr) != lectern.ECONFLICT {
 		return ferr
 	}
-	return fmt.Errorf("%w: %w", asynq.SkipRetry, err)
+	return fmt.Errorf("%w: %w", ErrSkipRetry, err)
 }
 
 // uploadPlaylists stores the media playlists and the master playlist.

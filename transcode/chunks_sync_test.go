@@ -46,7 +46,7 @@ func TestChunkedAVSync30Minutes(t *testing.T) {
 		t.Fatalf("%d pieces, want 32 (audio and 31 chunks)", len(tasks.tasks))
 	}
 	for task := tasks.pop(); task != nil; task = tasks.pop() {
-		if err := e.Handler.ProcessChunk(context.Background(), task); err != nil {
+		if err := processChunk(context.Background(), e, task); err != nil {
 			t.Fatal(err)
 		}
 	}

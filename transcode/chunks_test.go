@@ -18,28 +18,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/internal/testenv"
 	"github.com/lectern/lectern/transcode"
 )
 
-// taskList collects the tasks a handler enqueues; the test runs them as
-// a worker would, in its own order.
+// taskList collects the chunk tasks a handler enqueues; the test runs
+// them as a worker would, in its own order.
 type taskList struct {
 	mu    sync.Mutex
-	tasks []*asynq.Task
+	tasks []*transcode.ChunkPayload
 }
 
-func (l *taskList) EnqueueContext(_ context.Context, t *asynq.Task, _ ...asynq.Option) (*asynq.TaskInfo, error) {
+func (l *taskList) EnqueueChunk(_ context.Context, p transcode.ChunkPayload, _ int, _ string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.tasks = append(l.tasks, t)
-	return &asynq.TaskInfo{}, nil
+	l.tasks = append(l.tasks, &p)
+	return nil
 }
 
-func (l *taskList) pop() *asynq.Task {
+func (l *taskList) EnqueueRecognize(context.Context, transcode.RecognizePayload) error { return nil }
+
+func (l *taskList) pop() *transcode.ChunkPayload {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.tasks) == 0 {
@@ -48,6 +48,11 @@ func (l *taskList) pop() *asynq.Task {
 	t := l.tasks[0]
 	l.tasks = l.tasks[1:]
 	return t
+}
+
+// processChunk runs the chunk task p as a worker would.
+func processChunk(ctx context.Context, e *handlerEnv, p *transcode.ChunkPayload) error {
+	return e.Handler.ProcessChunk(ctx, *p, transcode.Delivery{})
 }
 
 // lectureClip is a 480p lecture-like recording: a still slide whose text
@@ -122,7 +127,7 @@ func TestChunkedTranscode(t *testing.T) {
 		t.Fatalf("after planning: status %s, output %q; want processing, nothing published", got.Status, got.OutputPrefix)
 	}
 	for i := 0; i < 2; i++ {
-		if err := e.Handler.ProcessChunk(ctx, tasks.pop()); err != nil {
+		if err := processChunk(ctx, e, tasks.pop()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,7 +150,7 @@ func TestChunkedTranscode(t *testing.T) {
 		t.Error("the last chunk's segment is stored before its chunk ran")
 	}
 	for task := tasks.pop(); task != nil; task = tasks.pop() {
-		if err := e.Handler.ProcessChunk(ctx, task); err != nil {
+		if err := processChunk(ctx, e, task); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -278,7 +283,7 @@ func chunkedEnv(t *testing.T, src string) (*handlerEnv, *taskList, *lectern.Less
 	e := newHandlerEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
 	tasks := &taskList{}
 	e.Handler.ChunkSeconds, e.Handler.Chunks = 8, tasks
-	e.Handler.RetryDelay = func(int, error, *asynq.Task) time.Duration { return 0 }
+	e.Handler.RetryDelay = func(int, error) time.Duration { return 0 }
 	l := e.newLesson(t)
 	job := e.upload(t, l, src)
 	if err := e.run(t, job); err != nil {
@@ -313,7 +318,7 @@ func TestChunkFailures(t *testing.T) {
 		e.Handler.Storage = &failingStore{Storage: e.Store, match: "v0/seg_00002.m4s", fails: 1}
 		var failed int
 		for task := tasks.pop(); task != nil; task = tasks.pop() {
-			if err := e.Handler.ProcessChunk(ctx, task); err != nil {
+			if err := processChunk(ctx, e, task); err != nil {
 				failed++
 				tasks.tasks = append(tasks.tasks, task) // the queue retries it
 			}
@@ -333,8 +338,8 @@ func TestChunkFailures(t *testing.T) {
 		e, tasks, l, job := chunkedEnv(t, src)
 		e.Handler.Storage = &failingStore{Storage: e.Store, match: "v0/seg_00002.m4s", fails: 100}
 		for task := tasks.pop(); task != nil; task = tasks.pop() {
-			err := e.Handler.ProcessChunk(ctx, task)
-			if err != nil && !errors.Is(err, asynq.SkipRetry) {
+			err := processChunk(ctx, e, task)
+			if err != nil && !errors.Is(err, transcode.ErrSkipRetry) {
 				tasks.tasks = append(tasks.tasks, task)
 			}
 		}
@@ -352,7 +357,7 @@ func TestChunkFailures(t *testing.T) {
 	t.Run("ReuploadStopsOldChunks", func(t *testing.T) {
 		e, tasks, l, _ := chunkedEnv(t, src)
 		for range 2 { // audio and the opening chunk: playable
-			if err := e.Handler.ProcessChunk(ctx, tasks.pop()); err != nil {
+			if err := processChunk(ctx, e, tasks.pop()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -365,7 +370,7 @@ func TestChunkFailures(t *testing.T) {
 			t.Errorf("after a re-upload: status %s, output %q; want queued, the old partial output taken back", old.Status, old.OutputPrefix)
 		}
 		for task := tasks.pop(); task != nil; task = tasks.pop() {
-			if err := e.Handler.ProcessChunk(ctx, task); err != nil {
+			if err := processChunk(ctx, e, task); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -376,7 +381,7 @@ func TestChunkFailures(t *testing.T) {
 	t.Run("WantedSegmentGoesFirst", func(t *testing.T) {
 		e, tasks, l, job := chunkedEnv(t, src)
 		for range 2 {
-			if err := e.Handler.ProcessChunk(ctx, tasks.pop()); err != nil {
+			if err := processChunk(ctx, e, tasks.pop()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -385,7 +390,7 @@ func TestChunkFailures(t *testing.T) {
 		if err != nil || !pending || !inProgress {
 			t.Fatalf("segment 4: pending %v, in progress %v, %v; want pending", pending, inProgress, err)
 		}
-		if err := e.Handler.ProcessChunk(ctx, tasks.pop()); err != nil {
+		if err := processChunk(ctx, e, tasks.pop()); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := strings.Join(e.chunkStates(t, job.ID), " "), "done/1 done/1 pending/0 done/1"; got != want {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/internal/testenv"
 	"github.com/lectern/lectern/transcode"
@@ -89,10 +87,9 @@ func TestHandlerSetupFailureFailsAtOnce(t *testing.T) {
 				tt.set(t, &h)
 				l := e.newLesson(t)
 				job := e.upload(t, l, c.good)
-				task, _ := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: l.ID, JobID: job.ID, Attempt: job.Attempt})
-				err := h.ProcessTask(t.Context(), task)
-				if !errors.Is(err, asynq.SkipRetry) {
-					t.Errorf("ProcessTask = %v, want an error wrapping asynq.SkipRetry", err)
+				err := h.ProcessTranscode(t.Context(), transcode.TranscodePayload{LessonID: l.ID, JobID: job.ID, Attempt: job.Attempt}, transcode.Delivery{})
+				if !errors.Is(err, transcode.ErrSkipRetry) {
+					t.Errorf("ProcessTranscode = %v, want an error wrapping transcode.ErrSkipRetry", err)
 				}
 				j := e.job(t, job.ID)
 				if j.State != lectern.JobFailed || j.Failure != lectern.FailureSetup || j.Retries != 0 ||
@@ -122,8 +119,8 @@ func TestHandlerRetryingThenExhausted(t *testing.T) {
 		for try := 1; try < lectern.MaxTranscodeTries; try++ {
 			before := time.Now()
 			err := e.run(t, job)
-			if err == nil || errors.Is(err, asynq.SkipRetry) {
-				t.Fatalf("try %d: ProcessTask = %v, want an error the queue retries", try, err)
+			if err == nil || errors.Is(err, transcode.ErrSkipRetry) {
+				t.Fatalf("try %d: ProcessTranscode = %v, want an error the queue retries", try, err)
 			}
 			j := e.job(t, job.ID)
 			if j.State != lectern.JobRetrying || j.Retries != try || j.Failure != "" || !strings.HasPrefix(j.Error, "encode: signal: segmentation fault") ||
@@ -132,7 +129,7 @@ func TestHandlerRetryingThenExhausted(t *testing.T) {
 					try, j.State, j.Retries, j.Failure, j.Error, j.LogTail, try)
 			}
 			// Retry n waits RetryDelay(n-1, …), as the worker computes it.
-			delay := transcode.RetryDelay(try-1, err, nil)
+			delay := transcode.RetryDelay(try-1, err)
 			if j.RetryAt == nil || j.RetryAt.Before(before.Add(delay).Add(-time.Second)) || j.RetryAt.After(time.Now().Add(delay).Add(time.Second)) {
 				t.Errorf("after try %d: retry at %v, want about %s from now", try, j.RetryAt, delay)
 			}
@@ -141,8 +138,8 @@ func TestHandlerRetryingThenExhausted(t *testing.T) {
 			}
 		}
 		err := e.run(t, job)
-		if !errors.Is(err, asynq.SkipRetry) {
-			t.Errorf("last try: ProcessTask = %v, want SkipRetry", err)
+		if !errors.Is(err, transcode.ErrSkipRetry) {
+			t.Errorf("last try: ProcessTranscode = %v, want ErrSkipRetry", err)
 		}
 		j := e.job(t, job.ID)
 		want := "Processing failed after 6 tries: encode: signal: segmentation fault"
@@ -167,8 +164,8 @@ func TestHandlerTimeoutRetriedOnceThenFails(t *testing.T) {
 	job := e.upload(t, l, c.good)
 
 	err := e.run(t, job)
-	if err == nil || errors.Is(err, asynq.SkipRetry) {
-		t.Fatalf("first timeout: ProcessTask = %v, want an error the queue retries once", err)
+	if err == nil || errors.Is(err, transcode.ErrSkipRetry) {
+		t.Fatalf("first timeout: ProcessTranscode = %v, want an error the queue retries once", err)
 	}
 	wantDead(t, pidFile)
 	j := e.job(t, job.ID)
@@ -177,8 +174,8 @@ func TestHandlerTimeoutRetriedOnceThenFails(t *testing.T) {
 	}
 	os.Remove(pidFile)
 	err = e.run(t, job)
-	if !errors.Is(err, asynq.SkipRetry) {
-		t.Errorf("second timeout: ProcessTask = %v, want SkipRetry", err)
+	if !errors.Is(err, transcode.ErrSkipRetry) {
+		t.Errorf("second timeout: ProcessTranscode = %v, want ErrSkipRetry", err)
 	}
 	wantDead(t, pidFile)
 	j = e.job(t, job.ID)

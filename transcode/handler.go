@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
 )
@@ -47,7 +45,7 @@ var errStale = errors.New("transcode attempt is stale")
 // another): this delivery stops and writes nothing more.
 var errLeaseLost = errors.New("transcode lease taken over by another delivery")
 
-// Handler processes TypeTranscode tasks: it fetches a lesson's source from
+// Handler runs transcode tasks (jobs.TypeTranscode): it fetches a lesson's source from
 // storage into a temporary directory, probes, encodes and makes images
 // with Pipeline, uploads the output under the attempt's own prefix and
 // publishes it with one conditional update (see db.PublishLesson), then
@@ -77,14 +75,13 @@ type Handler struct {
 	// TimeLimit is how long a try of a recording of the given duration
 	// may take before it is killed; nil is Timeout.
 	TimeLimit func(durationMS int64) time.Duration
-	// RetryDelay must be the worker's asynq.Config.RetryDelayFunc: the
-	// handler tells people when the next try starts with it. Nil is
-	// RetryDelay.
-	RetryDelay asynq.RetryDelayFunc
+	// RetryDelay must be the worker's retry delay: the handler tells
+	// people when the next try starts with it. Nil is RetryDelay.
+	RetryDelay RetryDelayFunc
 	// ASRLang, when set, gives every published lesson automatic captions
 	// in that language: the publication records the job (so the
 	// reconciler can enqueue it should this worker die now), then the
-	// task goes on QueueCaptions through Captions.
+	// task goes on the captions queue through Captions.
 	ASRLang  string
 	Captions Enqueuer
 	// ChunkSeconds, when positive, splits the encode of a recording
@@ -99,11 +96,6 @@ type Handler struct {
 	// Sources keeps the recordings of the plans this worker works on;
 	// nil downloads the recording for every chunk.
 	Sources *SourceCache
-}
-
-// Enqueuer puts a task on the queue: an *asynq.Client does.
-type Enqueuer interface {
-	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -121,21 +113,20 @@ func (h *Handler) host() string {
 	return name
 }
 
-// ProcessTask implements asynq.Handler. It returns nil when the attempt is
-// done or stale, an error wrapping asynq.SkipRetry when the job failed for
-// good (or the payload is malformed), and any other error for the queue to
-// retry with backoff, the job then retrying with the reason and the time
-// of its next try.
-func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	p, err := ParseTranscodePayload(t)
-	if err != nil {
-		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+// ProcessTranscode runs delivery d of the transcode p. It returns nil when
+// the attempt is done or stale, an error wrapping ErrSkipRetry when the
+// job failed for good (or the payload is malformed), and any other error
+// for the queue to retry with backoff, the job then retrying with the
+// reason and the time of its next try.
+func (h *Handler) ProcessTranscode(ctx context.Context, p TranscodePayload, d Delivery) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrSkipRetry, err)
 	}
+	ctx = withDelivery(ctx, d)
 	log := h.logger().With("lesson", p.LessonID, "attempt", p.Attempt, "job", p.JobID)
 	// A task ID the reconciler replaced (its lease expired) is refused;
 	// outside a queue (tests, tools) there is none to check.
-	taskID, _ := asynq.GetTaskID(ctx)
-	lease, err := h.DB.TakeLease(ctx, p.LessonID, p.Attempt, p.JobID, taskID, h.host())
+	lease, err := h.DB.TakeLease(ctx, p.LessonID, p.Attempt, p.JobID, d.TaskID, h.host())
 	switch lectern.ErrorCode(err) {
 	case "":
 	case lectern.ECONFLICT, lectern.ENOTFOUND:
@@ -158,7 +149,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	outcome := OutcomeSucceeded
 	if err != nil {
-		err, outcome = h.failed(ctx, t, p, lease, err, log)
+		err, outcome = h.failed(ctx, d, p, lease, err, log)
 		// Whatever this delivery uploaded is no one's now (unless its
 		// lease is still held: then the reconciler's sweep removes it once
 		// the lease is taken back).
@@ -309,7 +300,7 @@ func renditionsOf(out *Output) lectern.Renditions {
 // replaced. Nothing is deleted before: the prefix is this delivery's
 // alone, so no other delivery's output, published or not, is touched. A
 // delivery that lost its lease or whose attempt went stale leaves its
-// upload to ProcessTask to discard.
+// upload to ProcessTranscode to discard.
 func (h *Handler) publish(ctx context.Context, p TranscodePayload, lease *db.Lease, out string, pub db.Publication, log *slog.Logger) error {
 	if err := h.upload(ctx, out, pub.OutputPrefix); err != nil {
 		return err
@@ -347,11 +338,8 @@ func (h *Handler) enqueueCaptions(ctx context.Context, p TranscodePayload, log *
 	if h.Captions == nil {
 		return
 	}
-	task, err := NewRecognizeTask(RecognizePayload{LessonID: p.LessonID, Attempt: p.Attempt})
-	if err == nil {
-		_, err = h.Captions.EnqueueContext(context.WithoutCancel(ctx), task)
-	}
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+	err := h.Captions.EnqueueRecognize(context.WithoutCancel(ctx), RecognizePayload{LessonID: p.LessonID, Attempt: p.Attempt})
+	if err != nil {
 		log.Warn("enqueue automatic captions; the reconciler will", "error", err)
 	}
 }
@@ -462,7 +450,7 @@ func (h *Handler) uploadFile(ctx context.Context, dir, path, prefix string) erro
 // The job's own count of tries decides which try is the last, together
 // with the queue's, since the queue also spends a retry on a task whose
 // worker died.
-func (h *Handler) failed(ctx context.Context, t *asynq.Task, p TranscodePayload, lease *db.Lease, err error, log *slog.Logger) (error, string) {
+func (h *Handler) failed(ctx context.Context, d Delivery, p TranscodePayload, lease *db.Lease, err error, log *slog.Logger) (error, string) {
 	if errors.Is(err, errLeaseLost) {
 		log.Warn("transcode stopped: another delivery took over its lease; this one wrote nothing more")
 		return nil, OutcomeSuperseded
@@ -499,11 +487,11 @@ func (h *Handler) failed(ctx context.Context, t *asynq.Task, p TranscodePayload,
 		return err, OutcomeRetried
 	}
 	f := tryFailure{err: err, tail: logTail(err), tries: job.Retries + 1, maxTries: job.MaxTries}
-	retried, inQueue := asynq.GetRetryCount(ctx)
-	if maxRetry, ok := asynq.GetMaxRetry(ctx); inQueue && ok && retried >= maxRetry {
+	retried := d.Retried
+	if d.InQueue && retried >= d.MaxRetry {
 		f.maxTries = f.tries // the queue will not run the task again
 	}
-	if !inQueue {
+	if !d.InQueue {
 		retried = job.Retries
 	}
 	switch {
@@ -521,13 +509,13 @@ func (h *Handler) failed(ctx context.Context, t *asynq.Task, p TranscodePayload,
 			log.Warn("transcode failed: it took too long, and may not be retried again", "tries", f.tries, "error", err)
 			return h.failFor(bctx, p, lease, f, lectern.FailureTimeout, reason, OutcomeTimeout, log)
 		}
-		return h.retry(bctx, t, p, lease, f, retried, reason+" It is tried once more.", log)
+		return h.retry(bctx, p, lease, f, retried, reason+" It is tried once more.", log)
 	case f.tries >= f.maxTries:
 		reason := fmt.Sprintf("Processing failed after %d tries: %s", f.tries, summary(err))
 		log.Warn("transcode failed: no tries left", "tries", f.tries, "error", err)
 		return h.failFor(bctx, p, lease, f, lectern.FailureExhausted, reason, OutcomeFailed, log)
 	}
-	return h.retry(bctx, t, p, lease, f, retried, retryReason(err), log)
+	return h.retry(bctx, p, lease, f, retried, retryReason(err), log)
 }
 
 // tryFailure is one failed try of a job.
@@ -540,22 +528,22 @@ type tryFailure struct {
 }
 
 // failFor fails the job for good with a failure of kind and returns what
-// the queue should see: SkipRetry, so that the queue does not run the
+// the queue should see: ErrSkipRetry, so that the queue does not run the
 // task again whatever its own count says.
 func (h *Handler) failFor(ctx context.Context, p TranscodePayload, lease *db.Lease, f tryFailure, kind lectern.JobFailure,
 	reason, outcome string, log *slog.Logger) (error, string) {
 	if stale := h.fail(ctx, p, lease, kind, reason, f.tail, log); stale {
 		return nil, OutcomeStale
 	}
-	return fmt.Errorf("%w: %s: %w", asynq.SkipRetry, kind, f.err), outcome
+	return fmt.Errorf("%w: %s: %w", ErrSkipRetry, kind, f.err), outcome
 }
 
 // retry records that the job waits for its next try, due when the worker
 // will start it: RetryDelay with the arguments the queue passes it (the
-// retries the queue counted, the error, the task).
-func (h *Handler) retry(ctx context.Context, t *asynq.Task, p TranscodePayload, lease *db.Lease, f tryFailure, retried int,
+// retries the queue counted, the error).
+func (h *Handler) retry(ctx context.Context, p TranscodePayload, lease *db.Lease, f tryFailure, retried int,
 	reason string, log *slog.Logger) (error, string) {
-	retryAt := time.Now().Add(h.retryDelay()(retried, f.err, t))
+	retryAt := time.Now().Add(h.retryDelay()(retried, f.err))
 	log.Warn("transcode failed; retrying", "try", f.tries, "max_tries", f.maxTries, "retry_at", retryAt, "error", f.err)
 	err := h.DB.RetryTranscode(ctx, p.LessonID, p.Attempt, p.JobID, lease.Token, reason, f.tail, retryAt)
 	switch lectern.ErrorCode(err) {
@@ -578,7 +566,7 @@ func (h *Handler) timeLimit(durationMS int64) time.Duration {
 	return Timeout(durationMS)
 }
 
-func (h *Handler) retryDelay() asynq.RetryDelayFunc {
+func (h *Handler) retryDelay() RetryDelayFunc {
 	if h.RetryDelay != nil {
 		return h.RetryDelay
 	}

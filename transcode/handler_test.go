@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hibiken/asynq"
 
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
@@ -181,11 +180,8 @@ func (e *handlerEnv) upload(t *testing.T, l *lectern.Lesson, path string) *lecte
 // run processes job's task with the handler, as a worker would.
 func (e *handlerEnv) run(t *testing.T, job *lectern.Job) error {
 	t.Helper()
-	task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e.Handler.ProcessTask(context.Background(), task)
+	p := transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt}
+	return e.Handler.ProcessTranscode(context.Background(), p, transcode.Delivery{})
 }
 
 func (e *handlerEnv) lesson(t *testing.T, id string) *lectern.Lesson {
@@ -276,7 +272,7 @@ func TestHandlerPublishes(t *testing.T) {
 		l := e.newLesson(t)
 		job := e.upload(t, l, c.good)
 		if err := e.run(t, job); err != nil {
-			t.Fatalf("ProcessTask: %v", err)
+			t.Fatalf("ProcessTranscode: %v", err)
 		}
 		e.checkPublished(t, e.lesson(t, l.ID), 1)
 		j := e.job(t, job.ID)
@@ -289,7 +285,7 @@ func TestHandlerPublishes(t *testing.T) {
 		t.Run("DuplicateDeliveryDoesNothing", func(t *testing.T) {
 			before := e.keys(t, lectern.LessonPrefix(l.ID))
 			if err := e.run(t, job); err != nil {
-				t.Errorf("ProcessTask of a finished attempt: %v, want nil", err)
+				t.Errorf("ProcessTranscode of a finished attempt: %v, want nil", err)
 			}
 			if diff := cmp.Diff(before, e.keys(t, lectern.LessonPrefix(l.ID))); diff != "" {
 				t.Errorf("stored objects changed (-before +after):\n%s", diff)
@@ -314,8 +310,8 @@ func TestHandlerRefusesBadInput(t *testing.T) {
 				l := e.newLesson(t)
 				job := e.upload(t, l, tt.path)
 				err := e.run(t, job)
-				if !errors.Is(err, asynq.SkipRetry) {
-					t.Errorf("ProcessTask = %v, want an error wrapping asynq.SkipRetry", err)
+				if !errors.Is(err, transcode.ErrSkipRetry) {
+					t.Errorf("ProcessTranscode = %v, want an error wrapping transcode.ErrSkipRetry", err)
 				}
 				got := e.lesson(t, l.ID)
 				if got.Status != lectern.LessonFailed || !strings.HasPrefix(got.Error, tt.reason) {
@@ -352,11 +348,10 @@ func TestHandlerStaleAttempt(t *testing.T) {
 			}
 			h := *e.Handler
 			h.Storage = e.Store.Store
-			task, _ := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: l.ID, JobID: job2.ID, Attempt: 2})
-			err2 = h.ProcessTask(ctx, task)
+			err2 = h.ProcessTranscode(ctx, transcode.TranscodePayload{LessonID: l.ID, JobID: job2.ID, Attempt: 2}, transcode.Delivery{})
 		})
 		if err := e.run(t, job1); err != nil {
-			t.Errorf("ProcessTask of the stale attempt = %v, want nil (nothing left to do)", err)
+			t.Errorf("ProcessTranscode of the stale attempt = %v, want nil (nothing left to do)", err)
 		}
 		if job2 == nil || err2 != nil {
 			t.Fatalf("attempt 2 did not run during attempt 1's upload (err %v)", err2)
@@ -427,12 +422,11 @@ func TestHandlerStaleDeliveryChangesNothing(t *testing.T) {
 			h := *e.Handler
 			h.Storage = e.Store.Store
 			h.Host = "worker-b"
-			task, _ := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: l.ID, JobID: job.ID, Attempt: 1})
-			errB = h.ProcessTask(context.Background(), task)
+			errB = h.ProcessTranscode(context.Background(), transcode.TranscodePayload{LessonID: l.ID, JobID: job.ID, Attempt: 1}, transcode.Delivery{})
 			published = e.keys(t, lectern.OutputPrefix(l.ID, 2))
 		})
 		if err := e.run(t, job); err != nil {
-			t.Errorf("ProcessTask of the stale delivery = %v, want nil (it stops)", err)
+			t.Errorf("ProcessTranscode of the stale delivery = %v, want nil (it stops)", err)
 		}
 		if errB != nil || len(published) == 0 {
 			t.Fatalf("the second delivery did not publish during the first's upload (err %v)", errB)

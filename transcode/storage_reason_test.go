@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/internal/testenv"
 	"github.com/lectern/lectern/storage/s3"
+	"github.com/lectern/lectern/transcode"
 )
 
 // When MinIO goes away while a worker publishes, the reason teachers and
@@ -64,8 +63,8 @@ func TestHandlerStorageFailureInPlainWords(t *testing.T) {
 			}
 		}
 	}
-	if err := e.run(t, job); err == nil || errors.Is(err, asynq.SkipRetry) {
-		t.Fatalf("ProcessTask with MinIO gone = %v, want an error the queue retries", err)
+	if err := e.run(t, job); err == nil || errors.Is(err, transcode.ErrSkipRetry) {
+		t.Fatalf("ProcessTranscode with MinIO gone = %v, want an error the queue retries", err)
 	}
 	j := e.job(t, job.ID)
 	if want := "The media store could not be reached; Lectern will try again."; j.State != lectern.JobRetrying || j.Error != want {
@@ -86,8 +85,8 @@ func TestHandlerStorageFailureInPlainWords(t *testing.T) {
 		}
 		j = e.job(t, job.ID)
 	}
-	if err := e.run(t, job); !errors.Is(err, asynq.SkipRetry) {
-		t.Errorf("last try: ProcessTask = %v, want SkipRetry", err)
+	if err := e.run(t, job); !errors.Is(err, transcode.ErrSkipRetry) {
+		t.Errorf("last try: ProcessTranscode = %v, want ErrSkipRetry", err)
 	}
 	j = e.job(t, job.ID)
 	want := "Processing failed after 6 tries: the media store could not be reached"

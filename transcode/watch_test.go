@@ -11,12 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-	"github.com/hibiken/asynq"
-
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/internal/testenv"
-	"github.com/lectern/lectern/transcode"
 )
 
 // stallingFFmpeg writes a wrapper around the real ffmpeg that records its
@@ -68,27 +64,8 @@ func TestHandlerWatchdogKillsStalledFFmpegAndRetries(t *testing.T) {
 	job := e.upload(t, l, c.good)
 
 	// A real queue, so that the retry is the queue's.
-	m := miniredis.RunT(t)
-	opt := asynq.RedisClientOpt{Addr: m.Addr()}
-	noDelay := func(int, error, *asynq.Task) time.Duration { return 0 }
-	e.Handler.RetryDelay = noDelay
-	srv := asynq.NewServer(opt, asynq.Config{
-		Concurrency: 1, Queues: map[string]int{transcode.QueueTranscode: 1},
-		RetryDelayFunc:           noDelay,
-		DelayedTaskCheckInterval: 100 * time.Millisecond,
-		LogLevel:                 asynq.ErrorLevel,
-	})
-	if err := srv.Start(e.Handler); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	client := asynq.NewClient(opt)
-	t.Cleanup(func() { client.Close() })
-	task, err := transcode.NewTranscodeTask(transcode.TranscodePayload{LessonID: l.ID, JobID: job.ID, Attempt: job.Attempt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Enqueue(task); err != nil {
+	_, client := startQueue(t, e, e.Handler, 0)
+	if err := client.EnqueueTranscode(context.Background(), job); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(2 * time.Minute)

@@ -19,7 +19,6 @@ import (
 	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/internal/testenv"
 	"github.com/lectern/lectern/jobs"
-	"github.com/lectern/lectern/transcode"
 )
 
 // RELIABILITY 11: Redis flushed (as a restart without persistence leaves
@@ -274,7 +273,7 @@ func queueCounts(t *testing.T, q *jobs.Queue) taskCounts {
 	}
 	var n taskCounts
 	for _, info := range stats {
-		if !slices.Contains(transcode.Queues(), info.Name) {
+		if !slices.Contains(jobs.Queues(), info.Name) {
 			continue
 		}
 		n.pending += info.Pending

@@ -17,7 +17,7 @@ import (
 	"github.com/lectern/lectern"
 	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/internal/testenv"
-	"github.com/lectern/lectern/transcode"
+	"github.com/lectern/lectern/jobs"
 )
 
 // RELIABILITY 16: 500 ms ± 200 ms of latency on the database and Redis
@@ -364,7 +364,7 @@ func checkTasksAfterLatency(t *testing.T, redisURL string, teacher *session, les
 			t.Fatal(err)
 		}
 		if len(queues) == 0 {
-			t.Fatalf("no queue in Redis; the transcodes were queued elsewhere (want one of %v)", transcode.Queues())
+			t.Fatalf("no queue in Redis; the transcodes were queued elsewhere (want one of %v)", jobs.Queues())
 		}
 		for _, info := range queues {
 			active += info.Active

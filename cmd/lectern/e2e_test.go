@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/lectern/lectern/internal/testenv"
-	"github.com/lectern/lectern/transcode"
+	"github.com/lectern/lectern/jobs"
 )
 
 // embeddedEnv is the environment of "lectern serve" on a fresh data dir,
@@ -276,9 +276,9 @@ func checkWorkerRegistered(t *testing.T, redisURL string, concurrency int) {
 			t.Fatal(err)
 		}
 		if len(servers) == 1 {
-			if servers[0].Concurrency != concurrency || servers[0].Queues[transcode.QueueTranscode] == 0 {
+			if servers[0].Concurrency != concurrency || servers[0].Queues[jobs.QueueTranscode] == 0 {
 				t.Errorf("worker registered with concurrency %d and queues %v; want %d and %q",
-					servers[0].Concurrency, servers[0].Queues, concurrency, transcode.QueueTranscode)
+					servers[0].Concurrency, servers[0].Queues, concurrency, jobs.QueueTranscode)
 			}
 			return
 		}

@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/internal/testenv"
+	"github.com/lectern/lectern/jobs"
 	"github.com/lectern/lectern/transcode"
 )
 
@@ -69,14 +68,10 @@ func TestWorkerMetricsListener(t *testing.T) {
 		if base == "http://" {
 			t.Fatal("LECTERN_METRICS_ADDR is set but the worker serves no metrics")
 		}
-		// A long upload waits on its queue: the worker's scrape shows it.
-		opt, err := asynq.ParseRedisURI(redisURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		client := asynq.NewClient(opt)
-		defer client.Close()
-		if _, err := client.Enqueue(asynq.NewTask("test:later", nil), asynq.Queue(transcode.QueueLong), asynq.ProcessIn(time.Hour)); err != nil {
+		// Automatic captions wait on their queue, which this worker (no
+		// speech recognizer) does not serve: the worker's scrape shows them.
+		tasks := jobs.Tasks{Queue: openQueue(t, redisURL)}
+		if err := tasks.EnqueueRecognize(context.Background(), transcode.RecognizePayload{LessonID: "l1", Attempt: 1}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -85,8 +80,8 @@ func TestWorkerMetricsListener(t *testing.T) {
 			t.Fatalf("GET /metrics = %d, want 200", status)
 		}
 		for _, want := range []string{
-			`asynq_tasks_enqueued_total{queue="transcode_long",state="scheduled"} 1`,
-			`asynq_queue_size{queue="transcode_long"} 1`,
+			`asynq_tasks_enqueued_total{queue="captions",state="pending"} 1`,
+			`asynq_queue_size{queue="captions"} 1`,
 			"go_goroutines ",
 			"process_resident_memory_bytes ",
 		} {

@@ -288,7 +288,7 @@ func (p *process) startWorker() error {
 		// The worker's own, so that a job says truly when its next try is.
 		RetryDelay:    transcode.RetryDelay,
 		ChunkSeconds:  p.Config.ChunkSeconds,
-		Chunks:        p.backends.Queue.Client,
+		Chunks:        jobs.Tasks{Queue: p.backends.Queue},
 		ChunkDeadline: p.Config.JobDeadline,
 		Sources:       transcode.NewSourceCache(workDir),
 	}
@@ -296,7 +296,7 @@ func (p *process) startWorker() error {
 		if err := rec.Check(); err != nil {
 			return p.Config.errorf("LECTERN_ASR_COMMAND", "%v", err)
 		}
-		th.ASRLang, th.Captions = rec.Lang, p.backends.Queue.Client
+		th.ASRLang, th.Captions = rec.Lang, jobs.Tasks{Queue: p.backends.Queue}
 	}
 	p.worker = p.backends.Queue.NewTranscodeWorker(jobs.WorkerOptions{
 		Concurrency:     p.Config.WorkerConcurrency,
@@ -308,7 +308,7 @@ func (p *process) startWorker() error {
 		return err
 	}
 	p.Logger.Info("worker started", "name", th.Host, "concurrency", p.Config.WorkerConcurrency,
-		"queues", transcode.Queues())
+		"queues", jobs.Queues())
 	if rec != nil {
 		if err := p.startCaptions(rec, pipeline, workDir); err != nil {
 			return err
@@ -347,7 +347,7 @@ func (p *process) startCaptions(rec *transcode.Recognizer, pipeline *transcode.P
 		return err
 	}
 	p.Logger.Info("automatic captions started", "concurrency", p.Config.ASRConcurrency,
-		"queue", transcode.QueueCaptions, "lang", rec.Lang, "recognizer", rec.Args[0])
+		"queue", jobs.QueueCaptions, "lang", rec.Lang, "recognizer", rec.Args[0])
 	return nil
 }
 

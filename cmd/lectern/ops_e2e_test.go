@@ -24,7 +24,6 @@ import (
 	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/internal/testenv"
 	"github.com/lectern/lectern/jobs"
-	"github.com/lectern/lectern/transcode"
 )
 
 // recoveryGuard is RELIABILITY 8's bound on finishing the job of a killed
@@ -296,7 +295,7 @@ func testTaskDeletedFromRedis(t *testing.T, clip string) {
 	c := newCluster(t, map[string]string{"LECTERN_RECONCILE_INTERVAL": "1s"})
 	insp := c.queue(t)
 	// Paused queues keep the task from the worker while it is deleted.
-	for _, q := range transcode.Queues() {
+	for _, q := range jobs.Queues() {
 		if err := insp.Pause(q); err != nil {
 			t.Fatal(err)
 		}
@@ -316,7 +315,7 @@ func testTaskDeletedFromRedis(t *testing.T, clip string) {
 		info := findTask(t, insp, taskID)
 		return info != nil && info.State == jobs.TaskPending
 	})
-	for _, q := range transcode.Queues() {
+	for _, q := range jobs.Queues() {
 		if err := insp.Unpause(q); err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,7 @@ import (
 
 // staleWorkAge is the age past which a transcode's working directory can
 // only be what a crashed or killed worker left: no task may run that long
-// (see transcode.NewTranscodeTask's timeout).
+// (see jobs.NewTranscodeTask's timeout).
 const staleWorkAge = 24 * time.Hour
 
 // prepareWorkDir creates dir, where transcodes make their working

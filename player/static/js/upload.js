@@ -11,6 +11,7 @@
 import './common.js';
 import { api, clock, pageData, toast } from './api.js';
 import { describeJob } from './jobstate.js';
+import { teacherSentence } from './readiness.js';
 import { ChapterEditor } from './chapter_editor.js';
 import { initPublishing } from './publish.js';
 import { fingerprintOf as fingerprintFor, isRefusal, recordingUpload, uploadErrorMessage } from './recording_upload.js';
@@ -187,8 +188,10 @@ function render(l, first = false) {
   $('transcode-message').hidden = !d.detail;
   $('transcode-advice').textContent = d.advice;
   $('transcode-advice').hidden = !d.advice;
-  let note = '';
-  if (l.playable && t && d.state !== 'succeeded') {
+  // While a long recording is published chunk by chunk, students watch it
+  // already: the note says how much, in the watch page's figures.
+  let note = teacherSentence(l);
+  if (!note && l.playable && t && d.state !== 'succeeded') {
     note = d.active ? 'Students watch the previous recording until this one is ready.' : 'Students still watch the previous recording.';
   }
   $('transcode-note').textContent = note;

@@ -11,6 +11,7 @@ import { Conversation } from './conversation.js';
 import { Chapters, chapterFromHash } from './chapters.js';
 import { Transcript } from './transcript.js';
 import { describeJob, isActive, sentence } from './jobstate.js';
+import { readyPart, readySentence } from './readiness.js';
 
 const data = pageData();
 
@@ -85,7 +86,38 @@ async function waitUntilPlayable() {
     try {
       l = await api('GET', `/api/v1/lessons/${encodeURIComponent(data.lesson_id)}`);
     } catch { continue; /* keep waiting */ }
-    if (l.playable) return;
+    if (l.playable) return l;
+  }
+}
+
+/**
+ * showReadiness shows how much of lesson l is ready to watch while it is
+ * still being prepared: in words under the player (the seek slider points
+ * to them) and as a tinted range on the timeline; nothing once all of it is.
+ */
+function showReadiness(l) {
+  const p = readyPart(l);
+  const text = readySentence(l);
+  const note = $('ready-note');
+  if (note.textContent !== text) note.textContent = text;
+  note.hidden = !text;
+  $('timeline-ready').hidden = !p;
+  $('timeline-ready').style.width = p ? `${p.fraction * 100}%` : '0';
+  if (p) $('timeline').setAttribute('aria-describedby', 'ready-note');
+  else $('timeline').removeAttribute('aria-describedby');
+  return p !== null;
+}
+
+/**
+ * followReadiness keeps showReadiness up to date, asking for the lesson
+ * every 5 s until all of it is ready.
+ */
+async function followReadiness(l) {
+  while (showReadiness(l)) {
+    await sleep(5000);
+    try {
+      l = await api('GET', `/api/v1/lessons/${encodeURIComponent(data.lesson_id)}`);
+    } catch { /* ask again */ }
   }
 }
 
@@ -99,15 +131,17 @@ async function main() {
   window.lecternPlayer = player;
   const conversation = new Conversation(player, data);
   conversation.start();
-  if (!data.lesson.playable) {
+  let lesson = data.lesson;
+  if (!lesson.playable) {
     // Nothing to ask about yet: a question needs a moment of the video.
     setComposing(false);
-    await waitUntilPlayable();
+    lesson = await waitUntilPlayable();
     setComposing(true);
     $('player-message-advice').hidden = true;
     $('player-message-link')?.setAttribute('hidden', '');
     $('controls').hidden = false;
   }
+  followReadiness(lesson);
   player.showMessage('Loading…', '');
   const link = deepLink();
   const progress = new Progress(player, data.lesson_id);
