@@ -149,7 +149,9 @@ func TestMasterPlaylistOfAProgressiveOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := mediaBase(t, playback(t, m.student, id))
-	load := func() string { return string(m.anonymous.do(t, "GET", base+"master.m3u8", nil).want(http.StatusOK).Body) }
+	load := func() string {
+		return string(m.anonymous.do(t, "GET", base+"master.m3u8", nil).want(http.StatusOK).Body)
+	}
 	if got := load(); !strings.Contains(got, "# estimated") {
 		t.Fatalf("master while encoding:\n%s", got)
 	}
