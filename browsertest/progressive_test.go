@@ -55,6 +55,10 @@ func TestPlayWhileProcessing(t *testing.T) {
 		ReadyUntilMS *int64 `json:"ready_until_ms"`
 	}
 	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "A long lecture"}, &lesson, http.StatusCreated)
+	// The teacher's browser is started now: later, while the lesson is
+	// still being prepared, there is no time to lose.
+	teacherTab := newTab(t, l.URL, "teacher", shots)
+	teacherTab.login(teacherEmail, teacherPassword)
 	f, err := os.Open(clip)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +124,14 @@ func TestPlayWhileProcessing(t *testing.T) {
 	if failed := eval[string](tb, `window.playerFailed`); failed != "" {
 		t.Errorf("the player showed an error: %q", failed)
 	}
+
+	checkTeacherSeesReadyPart(t, teacherTab, lesson.ID, func() *int64 {
+		apiCall(t, studentAPI, "GET", l.URL+"/api/v1/lessons/"+lesson.ID, nil, &lesson, http.StatusOK)
+		if lesson.Status == "ready" {
+			return nil
+		}
+		return lesson.ReadyUntilMS
+	})
 
 	// The ready part grew while the student watched, and the line goes
 	// once all of the lesson is ready.
@@ -212,4 +224,33 @@ func chunkDone(log string, index int) bool {
 		}
 	}
 	return false
+}
+
+// checkTeacherSeesReadyPart opens the upload page of a lesson still being
+// prepared and checks that it tells the teacher what students can watch
+// already, in the figures the lesson JSON gives students (readyUntil
+// asks it again; nil once the lesson is ready), not that they watch a
+// previous recording.
+func checkTeacherSeesReadyPart(t *testing.T, tb *tab, lessonID string, readyUntil func() *int64) {
+	t.Helper()
+	before := readyUntil()
+	tb.open("/lessons/" + lessonID + "/upload")
+	tb.waitFor("the processing card", `document.getElementById("transcode-title").textContent !== ""`, stepTimeout)
+	note := eval[string](tb, `(n => n.hidden ? "" : n.textContent)(document.getElementById("transcode-note"))`)
+	after := readyUntil()
+	if before == nil || after == nil {
+		t.Logf("the lesson became ready before the teacher's page could say how much of it was (it said %q)", note)
+		return
+	}
+	if note == "Students can already watch all of it." {
+		return
+	}
+	var m, s int64
+	if _, err := fmt.Sscanf(note, "Students can already watch it: the first %d:%d of 1:00 is ready", &m, &s); err != nil {
+		t.Fatalf("the upload page says %q while students can watch the first %d ms; want it to say so", note, *before)
+	}
+	if said := (m*60 + s) * 1000; said < *before/1000*1000 || said > *after {
+		t.Errorf("the upload page says the first %d:%02d is ready; the lesson JSON said %d ms before and %d ms after", m, s, *before, *after)
+	}
+	tb.shot("upload-page-ready-part")
 }
