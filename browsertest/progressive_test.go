@@ -125,7 +125,7 @@ func TestPlayWhileProcessing(t *testing.T) {
 		t.Errorf("the player showed an error: %q", failed)
 	}
 
-	checkTeacherSeesReadyPart(t, teacherTab, lesson.ID, func() *int64 {
+	checkTeacherSeesReadyPart(t, teacherTab, course.ID, lesson.ID, func() *int64 {
 		apiCall(t, studentAPI, "GET", l.URL+"/api/v1/lessons/"+lesson.ID, nil, &lesson, http.StatusOK)
 		if lesson.Status == "ready" {
 			return nil
@@ -226,31 +226,40 @@ func chunkDone(log string, index int) bool {
 	return false
 }
 
-// checkTeacherSeesReadyPart opens the upload page of a lesson still being
-// prepared and checks that it tells the teacher what students can watch
-// already, in the figures the lesson JSON gives students (readyUntil
-// asks it again; nil once the lesson is ready), not that they watch a
-// previous recording.
-func checkTeacherSeesReadyPart(t *testing.T, tb *tab, lessonID string, readyUntil func() *int64) {
+// checkTeacherSeesReadyPart opens the upload page and the course page of
+// a lesson still being prepared and checks that each tells the teacher
+// what students can watch already, in the figures the lesson JSON gives
+// students (readyUntil asks it again; nil once the lesson is ready), not
+// that they watch a previous recording.
+func checkTeacherSeesReadyPart(t *testing.T, tb *tab, courseID, lessonID string, readyUntil func() *int64) {
 	t.Helper()
-	before := readyUntil()
-	tb.open("/lessons/" + lessonID + "/upload")
-	tb.waitFor("the processing card", `document.getElementById("transcode-title").textContent !== ""`, stepTimeout)
-	note := eval[string](tb, `(n => n.hidden ? "" : n.textContent)(document.getElementById("transcode-note"))`)
-	after := readyUntil()
-	if before == nil || after == nil {
-		t.Logf("the lesson became ready before the teacher's page could say how much of it was (it said %q)", note)
-		return
+	pages := []struct{ name, path, ready, text string }{
+		{"upload page", "/lessons/" + lessonID + "/upload", `document.getElementById("transcode-title").textContent !== ""`,
+			`(n => n.hidden ? "" : n.textContent)(document.getElementById("transcode-note"))`},
+		{"course page", "/courses/" + courseID, `document.querySelector('[data-state-for="` + lessonID + `"]').textContent !== ""`,
+			`document.querySelector('[data-state-for="` + lessonID + `"] .small').textContent`},
 	}
-	if note == "Students can already watch all of it." {
-		return
+	for _, p := range pages {
+		before := readyUntil()
+		tb.open(p.path)
+		tb.waitFor("the lesson's processing state on the "+p.name, p.ready, stepTimeout)
+		note := eval[string](tb, p.text)
+		after := readyUntil()
+		if before == nil || after == nil {
+			t.Logf("the lesson became ready before the teacher's %s could say how much of it was (it said %q)", p.name, note)
+			return
+		}
+		if note == "Students can already watch all of it." {
+			continue
+		}
+		var m, s int64
+		if _, err := fmt.Sscanf(note, "Students can already watch it: the first %d:%d of 1:00 is ready", &m, &s); err != nil {
+			t.Fatalf("the %s says %q while students can watch the first %d ms; want it to say so", p.name, note, *before)
+		}
+		if said := (m*60 + s) * 1000; said < *before/1000*1000 || said > *after {
+			t.Errorf("the %s says the first %d:%02d is ready; the lesson JSON said %d ms before and %d ms after",
+				p.name, m, s, *before, *after)
+		}
+		tb.shot(strings.ReplaceAll(p.name, " ", "-") + "-ready-part")
 	}
-	var m, s int64
-	if _, err := fmt.Sscanf(note, "Students can already watch it: the first %d:%d of 1:00 is ready", &m, &s); err != nil {
-		t.Fatalf("the upload page says %q while students can watch the first %d ms; want it to say so", note, *before)
-	}
-	if said := (m*60 + s) * 1000; said < *before/1000*1000 || said > *after {
-		t.Errorf("the upload page says the first %d:%02d is ready; the lesson JSON said %d ms before and %d ms after", m, s, *before, *after)
-	}
-	tb.shot("upload-page-ready-part")
 }
