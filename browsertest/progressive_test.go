@@ -55,6 +55,10 @@ func TestPlayWhileProcessing(t *testing.T) {
 		ReadyUntilMS *int64 `json:"ready_until_ms"`
 	}
 	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons", map[string]string{"publish_at": "now", "title": "A long lecture"}, &lesson, http.StatusCreated)
+	// The teacher's browser is started now: later, while the lesson is
+	// still being prepared, there is no time to lose.
+	teacherTab := newTab(t, l.URL, "teacher", shots)
+	teacherTab.login(teacherEmail, teacherPassword)
 	f, err := os.Open(clip)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +124,14 @@ func TestPlayWhileProcessing(t *testing.T) {
 	if failed := eval[string](tb, `window.playerFailed`); failed != "" {
 		t.Errorf("the player showed an error: %q", failed)
 	}
+
+	checkTeacherSeesReadyPart(t, teacherTab, course.ID, lesson.ID, func() *int64 {
+		apiCall(t, studentAPI, "GET", l.URL+"/api/v1/lessons/"+lesson.ID, nil, &lesson, http.StatusOK)
+		if lesson.Status == "ready" {
+			return nil
+		}
+		return lesson.ReadyUntilMS
+	})
 
 	// The ready part grew while the student watched, and the line goes
 	// once all of the lesson is ready.
@@ -212,4 +224,42 @@ func chunkDone(log string, index int) bool {
 		}
 	}
 	return false
+}
+
+// checkTeacherSeesReadyPart opens the upload page and the course page of
+// a lesson still being prepared and checks that each tells the teacher
+// what students can watch already, in the figures the lesson JSON gives
+// students (readyUntil asks it again; nil once the lesson is ready), not
+// that they watch a previous recording.
+func checkTeacherSeesReadyPart(t *testing.T, tb *tab, courseID, lessonID string, readyUntil func() *int64) {
+	t.Helper()
+	pages := []struct{ name, path, ready, text string }{
+		{"upload page", "/lessons/" + lessonID + "/upload", `document.getElementById("transcode-title").textContent !== ""`,
+			`(n => n.hidden ? "" : n.textContent)(document.getElementById("transcode-note"))`},
+		{"course page", "/courses/" + courseID, `document.querySelector('[data-state-for="` + lessonID + `"]').textContent !== ""`,
+			`document.querySelector('[data-state-for="` + lessonID + `"] .small').textContent`},
+	}
+	for _, p := range pages {
+		before := readyUntil()
+		tb.open(p.path)
+		tb.waitFor("the lesson's processing state on the "+p.name, p.ready, stepTimeout)
+		note := eval[string](tb, p.text)
+		after := readyUntil()
+		if before == nil || after == nil {
+			t.Logf("the lesson became ready before the teacher's %s could say how much of it was (it said %q)", p.name, note)
+			return
+		}
+		if note == "Students can already watch all of it." {
+			continue
+		}
+		var m, s int64
+		if _, err := fmt.Sscanf(note, "Students can already watch it: the first %d:%d of 1:00 is ready", &m, &s); err != nil {
+			t.Fatalf("the %s says %q while students can watch the first %d ms; want it to say so", p.name, note, *before)
+		}
+		if said := (m*60 + s) * 1000; said < *before/1000*1000 || said > *after {
+			t.Errorf("the %s says the first %d:%02d is ready; the lesson JSON said %d ms before and %d ms after",
+				p.name, m, s, *before, *after)
+		}
+		tb.shot(strings.ReplaceAll(p.name, " ", "-") + "-ready-part")
+	}
 }

@@ -53,10 +53,22 @@ type LTIContextRow struct {
 	SyncAttemptedAt *time.Time `json:"sync_attempted_at" db:"sync_attempted_at"`
 	SyncError       string     `json:"sync_error" db:"sync_error"`
 	SyncedMembers   int        `json:"synced_members" db:"synced_members"`
+	// CourseArchived is whether the Lectern course is archived: its
+	// roster is then not synced (ErrRosterOfArchivedCourse).
+	CourseArchived bool `json:"-" db:"course_archived"`
 }
 
 const ltiContextColumns = `x.platform_id, COALESCE(NULLIF(p.name, ''), p.issuer) AS platform_name, p.issuer,
-	x.context_id, x.course_id, x.title, x.memberships_url, x.synced_at, x.sync_attempted_at, x.sync_error, x.synced_members`
+	x.context_id, x.course_id, x.title, x.memberships_url, x.synced_at, x.sync_attempted_at, x.sync_error, x.synced_members,
+	EXISTS (SELECT 1 FROM courses c WHERE c.id = x.course_id AND c.archived_at IS NOT NULL) AS course_archived`
+
+// ErrRosterOfArchivedCourse is why the roster of an archived course is
+// not synced: an archived course is read-only for everyone, its members
+// included.
+func ErrRosterOfArchivedCourse() error {
+	return lectern.Errorf(lectern.ECONFLICT, "The Lectern course is archived, so it is read-only: "+
+		"Lectern left its members as they were. A teacher can restore it from the archive to sync its roster again.")
+}
 
 func fillRoster(rows []*LTIContextRow) []*LTIContextRow {
 	for _, r := range rows {
@@ -150,13 +162,14 @@ func (db *DB) MarkLTIRosterFailed(ctx context.Context, platformID, contextID, re
 // with their role; the course's other members known by this issuer
 // (Inactive, Deleted, or absent from the roster) are taken out, except
 // the course's owner and its last teacher. Local accounts (joined by
-// code) are never touched. An empty roster changes nothing (EINVALID):
+// code) are never touched. An archived course changes nothing
+// (ErrRosterOfArchivedCourse). An empty roster changes nothing (EINVALID):
 // an LMS does not list a course with nobody in it, so it is taken for a
 // fault, not for everyone leaving.
 func (db *DB) SyncLTIRoster(ctx context.Context, platformID, contextID, issuer string, roster []LTIRosterMember) (*LTIRosterResult, error) {
 	var res LTIRosterResult
 	err := db.write(ctx, func(t tx) error {
-		var courseID, owner string
+		var courseID string
 		if err := t.get(ctx, &courseID, `SELECT course_id FROM lti_contexts WHERE platform_id = ? AND context_id = ?`,
 			platformID, contextID); err != nil {
 			if notFound(err) {
@@ -164,9 +177,17 @@ func (db *DB) SyncLTIRoster(ctx context.Context, platformID, contextID, issuer s
 			}
 			return err
 		}
-		if err := t.get(ctx, &owner, `SELECT owner_id FROM courses WHERE id = ?`+db.forUpdate(), courseID); err != nil {
+		var course struct {
+			Owner    string     `db:"owner_id"`
+			Archived *time.Time `db:"archived_at"`
+		}
+		if err := t.get(ctx, &course, `SELECT owner_id, archived_at FROM courses WHERE id = ?`+db.forUpdate(), courseID); err != nil {
 			return err
 		}
+		if course.Archived != nil {
+			return ErrRosterOfArchivedCourse()
+		}
+		owner := course.Owner
 		keep := map[string]bool{}
 		for _, m := range roster {
 			if !m.Active || m.CourseRole == "" {

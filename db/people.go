@@ -298,15 +298,7 @@ func (db *DB) SetUserActive(ctx context.Context, userID string, active bool) ([]
 		if _, err := t.exec(ctx, `UPDATE users SET deactivated_at = ? WHERE id = ?`, db.now(), userID); err != nil {
 			return err
 		}
-		if ended, err = endSessions(ctx, t, userID, ""); err != nil {
-			return err
-		}
-		var tokens []string
-		if err := t.sel(ctx, &tokens, `SELECT token_hash FROM api_tokens WHERE user_id = ?`, userID); err != nil {
-			return err
-		}
-		ended = append(ended, tokens...)
-		_, err = t.exec(ctx, `DELETE FROM api_tokens WHERE user_id = ?`, userID)
+		ended, err = endCredentials(ctx, t, userID)
 		return err
 	})
 	if err != nil {
@@ -435,12 +427,32 @@ func (db *DB) FindUserHoldings(ctx context.Context, userID string) (*UserHolding
 	return &h, nil
 }
 
+// endCredentials deletes the user's sessions and API tokens and returns
+// their token hashes, so that the caller can end what they opened
+// (cached credentials, event streams).
+func endCredentials(ctx context.Context, t tx, userID string) ([]string, error) {
+	ended, err := endSessions(ctx, t, userID, "")
+	if err != nil {
+		return nil, err
+	}
+	var tokens []string
+	if err := t.sel(ctx, &tokens, `SELECT token_hash FROM api_tokens WHERE user_id = ?`, userID); err != nil {
+		return nil, err
+	}
+	if _, err := t.exec(ctx, `DELETE FROM api_tokens WHERE user_id = ?`, userID); err != nil {
+		return nil, err
+	}
+	return append(ended, tokens...), nil
+}
+
 // DeleteUser deletes an account and what is only theirs (sessions,
-// tokens, memberships, comments, progress). It returns ENOTFOUND when
-// there is no such user, ECONFLICT while they own a course (its lessons
-// would go with them: the course goes to another teacher or the trash
-// first) or when they are the last active admin.
-func (db *DB) DeleteUser(ctx context.Context, userID string) error {
+// tokens, memberships, comments, progress), and returns the token hashes
+// of the sessions and API tokens it ended, as SetUserActive does. It
+// returns ENOTFOUND when there is no such user, ECONFLICT while they own
+// a course (its lessons would go with them: the course goes to another
+// teacher or the trash first) or when they are the last active admin.
+func (db *DB) DeleteUser(ctx context.Context, userID string) ([]string, error) {
+	var ended []string
 	err := db.write(ctx, func(t tx) error {
 		if err := lockUsers(ctx, db, t); err != nil {
 			return err
@@ -465,11 +477,14 @@ func (db *DB) DeleteUser(ctx context.Context, userID string) error {
 		if owned > 0 {
 			return lectern.Errorf(lectern.ECONFLICT, "this account created %d course(s); they would lose their lessons: delete them, or deactivate the account instead", owned)
 		}
+		if ended, err = endCredentials(ctx, t, userID); err != nil {
+			return err
+		}
 		_, err = t.exec(ctx, `DELETE FROM users WHERE id = ?`, userID)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("delete user: %w", err)
+		return nil, fmt.Errorf("delete user: %w", err)
 	}
-	return nil
+	return ended, nil
 }

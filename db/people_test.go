@@ -248,15 +248,17 @@ func TestUserAdministration(t *testing.T) {
 				t.Errorf("holdings = %+v", h)
 			}
 			// An owner of a course is not deleted; someone who owns none is.
-			wantCode(t, d.DeleteUser(ctx, u.ID), lectern.ECONFLICT)
+			_, err = d.DeleteUser(ctx, u.ID)
+			wantCode(t, err, lectern.ECONFLICT)
 			s := newUser(t, d, lectern.RoleStudent)
 			join(t, d, c, s)
-			if err := d.DeleteUser(ctx, s.ID); err != nil {
+			if _, err := d.DeleteUser(ctx, s.ID); err != nil {
 				t.Fatal(err)
 			}
 			_, err = d.FindUserByID(ctx, s.ID)
 			wantCode(t, err, lectern.ENOTFOUND)
-			wantCode(t, d.DeleteUser(ctx, s.ID), lectern.ENOTFOUND)
+			_, err = d.DeleteUser(ctx, s.ID)
+			wantCode(t, err, lectern.ENOTFOUND)
 		})
 	})
 }

@@ -38,11 +38,10 @@ func delivery(ctx context.Context) transcode.Delivery {
 	return d
 }
 
-// enqueuer puts a task on the queue: an *asynq.Client, or a Client that
-// puts transcodes on the queue their recordings call for.
-type enqueuer interface {
-	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
-}
+// enqueueFunc puts a task on the queue: an *asynq.Client's
+// EnqueueContext, or a Client's enqueue, which puts transcodes on the
+// queue their recordings call for.
+type enqueueFunc func(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
 
 // Tasks is how the transcode handlers enqueue the tasks they make (it is
 // their transcode.Enqueuer): the pieces of chunked transcodes and
@@ -55,7 +54,7 @@ func (ts Tasks) EnqueueChunk(ctx context.Context, p transcode.ChunkPayload, trie
 	if err != nil {
 		return err
 	}
-	return ignoreConflict(ts.Queue.Client.EnqueueContext(ctx, task))
+	return ignoreConflict(ts.Queue.client.EnqueueContext(ctx, task))
 }
 
 // EnqueueRecognize implements transcode.Enqueuer.
@@ -64,7 +63,7 @@ func (ts Tasks) EnqueueRecognize(ctx context.Context, p transcode.RecognizePaylo
 	if err != nil {
 		return err
 	}
-	return ignoreConflict(ts.Queue.Client.EnqueueContext(ctx, task))
+	return ignoreConflict(ts.Queue.client.EnqueueContext(ctx, task))
 }
 
 // ignoreConflict drops the error of a task already on the queue: the

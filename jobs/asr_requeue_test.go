@@ -53,11 +53,11 @@ func TestRequeueUnfinishedCaptions(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := q.Client.Enqueue(task); err != nil {
+				if _, err := q.client.Enqueue(task); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := q.Inspector.ArchiveTask(QueueCaptions, c.TaskID); err != nil {
+			if err := q.inspector.ArchiveTask(QueueCaptions, c.TaskID); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := d.MarkRecognizing(ctx, done.LessonID, done.Attempt); err != nil {

@@ -55,15 +55,15 @@ func (tq *Client) liveFor() time.Duration {
 	return 3 * transcode.DefaultHeartbeatEvery
 }
 
-// EnqueueContext enqueues task; a transcode task goes to the queue its
+// enqueue enqueues task; a transcode task goes to the queue its
 // recording calls for, and that queue is recorded on its job (its place
 // in line depends on it), other tasks where their options say.
-func (tq *Client) EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
+func (tq *Client) enqueue(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
 	p, err := ParseTranscodePayload(task)
 	if task.Type() != TypeTranscode || err != nil {
-		return tq.Queue.Client.EnqueueContext(ctx, task, opts...)
+		return tq.Queue.client.EnqueueContext(ctx, task, opts...)
 	}
-	info, err := tq.Queue.Client.EnqueueContext(ctx, task, append(opts, asynq.Queue(tq.queueFor(ctx, p)))...)
+	info, err := tq.Queue.client.EnqueueContext(ctx, task, append(opts, asynq.Queue(tq.queueFor(ctx, p)))...)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (tq *Client) EnqueueTranscode(ctx context.Context, job *lectern.Job) error 
 	if tq.MaxRetry > 0 {
 		opts = append(opts, asynq.MaxRetry(tq.MaxRetry))
 	}
-	return ignoreConflict(tq.EnqueueContext(ctx, task, opts...))
+	return ignoreConflict(tq.enqueue(ctx, task, opts...))
 }
 
 // CancelTranscode takes job's task off the queue, whichever transcode
@@ -126,7 +126,7 @@ func (tq *Client) EnqueueTranscode(ctx context.Context, job *lectern.Job) error 
 // running one has its handler's context canceled, which kills its
 // ffmpeg. A task the queue no longer holds is not an error.
 func (tq *Client) CancelTranscode(_ context.Context, job *lectern.Job) error {
-	ins, taskID := tq.Queue.Inspector, job.TaskID
+	ins, taskID := tq.Queue.inspector, job.TaskID
 	for _, q := range Queues() {
 		info, err := ins.GetTaskInfo(q, taskID)
 		switch {

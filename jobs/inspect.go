@@ -62,7 +62,7 @@ func toTask(info *asynq.TaskInfo) *Task {
 // captions queue holds it; nil when none does.
 func (q *Queue) FindTask(taskID string) (*Task, error) {
 	for _, name := range jobQueues() {
-		info, err := q.Inspector.GetTaskInfo(name, taskID)
+		info, err := q.inspector.GetTaskInfo(name, taskID)
 		switch {
 		case err == nil:
 			return toTask(info), nil
@@ -81,7 +81,7 @@ func (q *Queue) PendingTaskIDs(queues ...string) ([]string, error) {
 	}
 	ids := []string{}
 	for _, name := range queues {
-		tasks, err := q.Inspector.ListPendingTasks(name)
+		tasks, err := q.inspector.ListPendingTasks(name)
 		if errors.Is(err, asynq.ErrQueueNotFound) {
 			continue
 		}
@@ -98,14 +98,14 @@ func (q *Queue) PendingTaskIDs(queues ...string) ([]string, error) {
 
 // Stats counts the tasks of every queue Redis knows, by name.
 func (q *Queue) Stats() ([]QueueStats, error) {
-	names, err := q.Inspector.Queues()
+	names, err := q.inspector.Queues()
 	if err != nil {
 		return nil, fmt.Errorf("list queues: %w", err)
 	}
 	slices.Sort(names)
 	out := make([]QueueStats, 0, len(names))
 	for _, name := range names {
-		info, err := q.Inspector.GetQueueInfo(name)
+		info, err := q.inspector.GetQueueInfo(name)
 		if err != nil {
 			return nil, fmt.Errorf("queue %s: %w", name, err)
 		}
@@ -117,7 +117,7 @@ func (q *Queue) Stats() ([]QueueStats, error) {
 
 // Workers lists the worker processes registered with the queue.
 func (q *Queue) Workers() ([]WorkerInfo, error) {
-	servers, err := q.Inspector.Servers()
+	servers, err := q.inspector.Servers()
 	if err != nil {
 		return nil, fmt.Errorf("list workers: %w", err)
 	}
@@ -129,10 +129,10 @@ func (q *Queue) Workers() ([]WorkerInfo, error) {
 }
 
 // Pause stops workers taking tasks from the named queue until Unpause.
-func (q *Queue) Pause(queue string) error { return q.Inspector.PauseQueue(queue) }
+func (q *Queue) Pause(queue string) error { return q.inspector.PauseQueue(queue) }
 
 // Unpause lets workers take tasks from the named queue again.
-func (q *Queue) Unpause(queue string) error { return q.Inspector.UnpauseQueue(queue) }
+func (q *Queue) Unpause(queue string) error { return q.inspector.UnpauseQueue(queue) }
 
 // DeleteTask deletes the task of ID taskID, not running, from queue.
-func (q *Queue) DeleteTask(queue, taskID string) error { return q.Inspector.DeleteTask(queue, taskID) }
+func (q *Queue) DeleteTask(queue, taskID string) error { return q.inspector.DeleteTask(queue, taskID) }

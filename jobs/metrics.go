@@ -16,7 +16,7 @@ import (
 // Redis at scrape time, and of the chunked transcodes in progress, read
 // from d.
 func NewCollector(q *Queue, d *db.DB, logger *slog.Logger) prometheus.Collector {
-	return &queueCollector{inspector: q.Inspector, db: d, logger: logger}
+	return &queueCollector{inspector: q.inspector, db: d, logger: logger}
 }
 
 // queueCollector exports the queue's state the way asynq's x/metrics

@@ -81,7 +81,7 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			info, err := tq.EnqueueContext(ctx, task)
+			info, err := tq.enqueue(ctx, task)
 			if err != nil {
 				t.Fatalf("EnqueueContext: %v", err)
 			}
@@ -105,14 +105,14 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 		// must see the task where it is and enqueue nothing.
 		job := lessonWithRecording(t, d, dataDir, course, 1<<20, 1)
 		task, _ := NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
-		if _, err := tq.EnqueueContext(ctx, task); err != nil {
+		if _, err := tq.enqueue(ctx, task); err != nil {
 			t.Fatal(err)
 		}
 		unsized := &Client{Queue: q, DB: d, Logger: logger}
 		if err := requeueUnfinishedLessons(ctx, unsized, logger); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := q.Inspector.GetTaskInfo(QueueTranscode, job.TaskID); err == nil {
+		if _, err := q.inspector.GetTaskInfo(QueueTranscode, job.TaskID); err == nil {
 			t.Errorf("task %s was enqueued a second time on %q", job.TaskID, QueueTranscode)
 		}
 	})
@@ -127,7 +127,7 @@ func TestWorkerRunsCriticalBeforeEarlierLong(t *testing.T) {
 			// task comes in last.
 			for _, queue := range []string{QueueLong, QueueTranscode, QueueCritical} {
 				task := asynq.NewTask("test:transcode", []byte(queue), asynq.Queue(queue))
-				if _, err := q.Client.Enqueue(task); err != nil {
+				if _, err := q.client.Enqueue(task); err != nil {
 					t.Fatalf("Enqueue on %s: %v", queue, err)
 				}
 			}

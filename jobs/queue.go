@@ -27,8 +27,8 @@ import (
 type Queue struct {
 	// Redis is the shared client; asynq never closes it, Close does.
 	Redis     *redis.Client
-	Client    *asynq.Client
-	Inspector *asynq.Inspector
+	client    *asynq.Client
+	inspector *asynq.Inspector
 
 	embedded *miniredis.Miniredis
 	closed   bool // Close has run; a second does nothing
@@ -67,8 +67,8 @@ func OpenQueue(ctx context.Context, redisURL string) (*Queue, error) {
 		q.Close()
 		return nil, err
 	}
-	q.Client = asynq.NewClientFromRedisClient(q.Redis)
-	q.Inspector = asynq.NewInspectorFromRedisClient(q.Redis)
+	q.client = asynq.NewClientFromRedisClient(q.Redis)
+	q.inspector = asynq.NewInspectorFromRedisClient(q.Redis)
 	return q, nil
 }
 

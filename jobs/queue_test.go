@@ -72,12 +72,12 @@ func TestQueueRunsTasks(t *testing.T) {
 			t.Parallel()
 			q := openTestQueue(t, redisURL(t))
 			task := asynq.NewTask("test:echo", []byte("hello"), asynq.Queue(QueueTranscode), asynq.TaskID("lesson-1-attempt-1"))
-			if _, err := q.Client.Enqueue(task); err != nil {
+			if _, err := q.client.Enqueue(task); err != nil {
 				t.Fatalf("Enqueue: %v", err)
 			}
 			// A TaskID is refused while its task exists: this is what keeps
 			// a lesson's attempt from being queued twice.
-			if _, err := q.Client.Enqueue(task); !errors.Is(err, asynq.ErrTaskIDConflict) {
+			if _, err := q.client.Enqueue(task); !errors.Is(err, asynq.ErrTaskIDConflict) {
 				t.Fatalf("second Enqueue with the same TaskID: got %v, want ErrTaskIDConflict", err)
 			}
 			got := make(chan string, 2)
@@ -106,7 +106,7 @@ func TestQueueRetriesFailedTasks(t *testing.T) {
 				}
 				return nil
 			})
-			if _, err := q.Client.Enqueue(asynq.NewTask("test:flaky", nil), asynq.Queue(QueueTranscode), asynq.MaxRetry(3)); err != nil {
+			if _, err := q.client.Enqueue(asynq.NewTask("test:flaky", nil), asynq.Queue(QueueTranscode), asynq.MaxRetry(3)); err != nil {
 				t.Fatalf("Enqueue: %v", err)
 			}
 			first := receive(t, tries, "the first try")
@@ -126,7 +126,7 @@ func TestQueueWorkerRegisters(t *testing.T) {
 	var servers []*asynq.ServerInfo
 	for deadline := time.Now().Add(30 * time.Second); len(servers) == 0; {
 		var err error
-		if servers, err = q.Inspector.Servers(); err != nil {
+		if servers, err = q.inspector.Servers(); err != nil {
 			t.Fatalf("Servers: %v", err)
 		}
 		if time.Now().After(deadline) {
@@ -162,13 +162,13 @@ func TestQueueShutdownHandsRunningTasksBack(t *testing.T) {
 			if err := w.Start(); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := q.Client.Enqueue(asynq.NewTask("test:long", nil), asynq.Queue(QueueTranscode)); err != nil {
+			if _, err := q.client.Enqueue(asynq.NewTask("test:long", nil), asynq.Queue(QueueTranscode)); err != nil {
 				t.Fatalf("Enqueue: %v", err)
 			}
 			receive(t, started, "the task to start")
 			w.Shutdown()
 
-			info, err := q.Inspector.GetQueueInfo(QueueTranscode)
+			info, err := q.inspector.GetQueueInfo(QueueTranscode)
 			if err != nil {
 				t.Fatalf("GetQueueInfo: %v", err)
 			}

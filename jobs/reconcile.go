@@ -228,7 +228,7 @@ func requeueChunks(ctx context.Context, tq *Client, logger *slog.Logger) error {
 		if w.RetryAt != nil && w.RetryAt.After(time.Now()) {
 			opts = append(opts, asynq.ProcessAt(*w.RetryAt))
 		}
-		info, err := requeueTask(ctx, tq.Queue.Inspector, tq.Queue.Client, Queues(),
+		info, err := requeueTask(ctx, tq.Queue.inspector, tq.Queue.client.EnqueueContext, Queues(),
 			ChunkTaskID(w.JobID, w.Index, w.Tries), task, opts...)
 		if err != nil {
 			return fmt.Errorf("requeue chunk %d of lesson %s: %w", w.Index, w.LessonID, err)
@@ -250,7 +250,7 @@ func (tq *Client) requeue(ctx context.Context, p transcode.TranscodePayload, tas
 		return nil, err
 	}
 	// The job's own task ID: a reclaimed job's differs from the attempt's.
-	return requeueTask(ctx, tq.Queue.Inspector, tq, Queues(), taskID, task, append(opts, asynq.TaskID(taskID))...)
+	return requeueTask(ctx, tq.Queue.inspector, tq.enqueue, Queues(), taskID, task, append(opts, asynq.TaskID(taskID))...)
 }
 
 // requeueTask enqueues task through enq, with opts, unless one of queues
@@ -258,7 +258,7 @@ func (tq *Client) requeue(ctx context.Context, p transcode.TranscodePayload, tas
 // completed while the database could not be told) is deleted first, so
 // the work runs again. It returns the new task, or nil when it enqueued
 // nothing.
-func requeueTask(ctx context.Context, ins *asynq.Inspector, enq enqueuer, queues []string, taskID string,
+func requeueTask(ctx context.Context, ins *asynq.Inspector, enq enqueueFunc, queues []string, taskID string,
 	task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
 	for _, name := range queues {
 		info, err := ins.GetTaskInfo(name, taskID)
@@ -274,7 +274,7 @@ func requeueTask(ctx context.Context, ins *asynq.Inspector, enq enqueuer, queues
 			return nil, fmt.Errorf("delete finished task %s: %w", taskID, err)
 		}
 	}
-	info, err := enq.EnqueueContext(ctx, task, opts...)
+	info, err := enq(ctx, task, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil, nil // enqueued meanwhile by the API or another worker
 	}
@@ -296,7 +296,7 @@ func requeueUnfinishedCaptions(ctx context.Context, q *Queue, d *db.DB, logger *
 		if err != nil {
 			return err
 		}
-		info, err := requeueTask(ctx, q.Inspector, q.Client, []string{QueueCaptions}, j.TaskID, task)
+		info, err := requeueTask(ctx, q.inspector, q.client.EnqueueContext, []string{QueueCaptions}, j.TaskID, task)
 		if err != nil {
 			return fmt.Errorf("requeue automatic captions of lesson %s: %w", j.LessonID, err)
 		}

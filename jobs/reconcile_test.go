@@ -42,11 +42,11 @@ func TestReconciler(t *testing.T) {
 			lost, dead, spent, live := startedLesson(t, d, course), startedLesson(t, d, course),
 				startedLesson(t, d, course), startedLesson(t, d, course)
 			task, _ := NewTranscodeTask(transcode.TranscodePayload{LessonID: lost.LessonID, JobID: lost.ID, Attempt: lost.Attempt})
-			if _, err := q.Client.Enqueue(task); err != nil {
+			if _, err := q.client.Enqueue(task); err != nil {
 				t.Fatal(err)
 			}
 			// The task vanishes from Redis (a flush, a restart without AOF).
-			if err := q.Inspector.DeleteTask(QueueTranscode, lost.TaskID); err != nil {
+			if err := q.inspector.DeleteTask(QueueTranscode, lost.TaskID); err != nil {
 				t.Fatal(err)
 			}
 			st, err := disk.New(t.TempDir())

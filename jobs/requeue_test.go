@@ -36,7 +36,7 @@ func startedLesson(t *testing.T, d *db.DB, course *lectern.Course) *lectern.Job 
 // pendingTasks lists the IDs of the tasks waiting in queue of q.
 func pendingTasks(t *testing.T, q *Queue, queue string) []string {
 	t.Helper()
-	tasks, err := q.Inspector.ListPendingTasks(queue)
+	tasks, err := q.inspector.ListPendingTasks(queue)
 	if err != nil {
 		t.Fatalf("ListPendingTasks: %v", err)
 	}
@@ -61,11 +61,11 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 			a, b, c := startedLesson(t, d, course), startedLesson(t, d, course), startedLesson(t, d, course)
 			for _, j := range []*lectern.Job{b, c} {
 				task, _ := NewTranscodeTask(transcode.TranscodePayload{LessonID: j.LessonID, JobID: j.ID, Attempt: j.Attempt})
-				if _, err := q.Client.Enqueue(task); err != nil {
+				if _, err := q.client.Enqueue(task); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := q.Inspector.ArchiveTask(QueueTranscode, c.TaskID); err != nil {
+			if err := q.inspector.ArchiveTask(QueueTranscode, c.TaskID); err != nil {
 				t.Fatal(err)
 			}
 
@@ -77,7 +77,7 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 			if diff := cmp.Diff(want, pendingTasks(t, q, QueueTranscode)); diff != "" {
 				t.Errorf("pending transcodes (-want +got):\n%s", diff)
 			}
-			info, err := q.Inspector.GetTaskInfo(QueueTranscode, a.TaskID)
+			info, err := q.inspector.GetTaskInfo(QueueTranscode, a.TaskID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,11 +166,11 @@ func TestRequeueRetryingJobs(t *testing.T) {
 			}
 			receive(t, failed, "the task's first try")
 			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-				if info := findTask(t, q.Inspector, inRetry.TaskID); info != nil && info.State == asynq.TaskStateRetry {
+				if info := findTask(t, q.inspector, inRetry.TaskID); info != nil && info.State == asynq.TaskStateRetry {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("the failed task never reached the retry set: %+v", findTask(t, q.Inspector, inRetry.TaskID))
+					t.Fatalf("the failed task never reached the retry set: %+v", findTask(t, q.inspector, inRetry.TaskID))
 				}
 			}
 			w.Shutdown()
@@ -196,7 +196,7 @@ func TestRequeueRetryingJobs(t *testing.T) {
 				{"GoneEnqueuedForItsRetryTime", gone, asynq.TaskStateScheduled},
 				{"OverdueEnqueuedNow", overdue, asynq.TaskStatePending},
 			} {
-				info := findTask(t, q.Inspector, tt.job.TaskID)
+				info := findTask(t, q.inspector, tt.job.TaskID)
 				if info == nil || info.State != tt.state {
 					t.Errorf("%s: task %+v, want one in state %v", tt.name, info, tt.state)
 					continue
@@ -219,7 +219,7 @@ func enqueueJob(t *testing.T, tq *Client, job *lectern.Job, opts ...asynq.Option
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tq.EnqueueContext(context.Background(), task, opts...); err != nil {
+	if _, err := tq.enqueue(context.Background(), task, opts...); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -16,7 +16,7 @@ import (
 
 func TestNewTranscodeTask(t *testing.T) {
 	t.Parallel()
-	client := openTestQueue(t, "").Client
+	client := openTestQueue(t, "").client
 	p := transcode.TranscodePayload{LessonID: "lesson1", JobID: "job1", Attempt: 3}
 	task, err := NewTranscodeTask(p)
 	if err != nil {

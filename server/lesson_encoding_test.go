@@ -13,6 +13,7 @@ import (
 // encodingJSON is what a lesson's JSON says about how much of it is
 // stored.
 type encodingJSON struct {
+	ID           string `json:"id"`
 	Status       string `json:"status"`
 	Playable     bool   `json:"playable"`
 	DurationMS   int64  `json:"duration_ms"`
@@ -71,6 +72,21 @@ func TestLessonEncodingProgress(t *testing.T) {
 				t.Errorf("%s sees %+v (ready until %v, encoded %v); want processing, playable, ready until 16000, encoded 24000",
 					name, got, deref(got.ReadyUntilMS), deref(got.EncodedMS))
 			}
+		}
+		var list struct{ Lessons []encodingJSON }
+		cl.author.do(t, "GET", "/api/v1/courses/"+cl.courseID+"/lessons", nil).want(http.StatusOK).decode(&list)
+		listed := false
+		for _, got := range list.Lessons {
+			listed = listed || got.ID == l.ID
+			if got.ID == l.ID && (deref(got.ReadyUntilMS) != 16_000 || deref(got.EncodedMS) != 24_000) {
+				t.Errorf("the lesson list says ready until %v, encoded %v; want 16000, 24000", deref(got.ReadyUntilMS), deref(got.EncodedMS))
+			}
+			if got.ID == cl.lessonID && got.ReadyUntilMS != nil {
+				t.Errorf("the list gives the ready lesson ready_until_ms %v", deref(got.ReadyUntilMS))
+			}
+		}
+		if !listed {
+			t.Errorf("the lesson list %+v has no lesson %s", list.Lessons, l.ID)
 		}
 		finish(2)
 		if got := get(cl.author, l.ID); deref(got.ReadyUntilMS) != 32_000 || deref(got.EncodedMS) != 40_000 {

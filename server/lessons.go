@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -186,6 +187,14 @@ func (s *Server) courseLessons(ctx context.Context, course *lectern.Course, less
 	if err != nil {
 		return nil, err
 	}
+	var encoding map[string]lectern.EncodingProgress
+	if slices.ContainsFunc(lessons, func(l *lectern.Lesson) bool {
+		return l.Status == lectern.LessonProcessing && l.OutputPrefix != ""
+	}) {
+		if encoding, err = s.db.FindEncodingProgress(ctx, course.ID); err != nil {
+			return nil, err
+		}
+	}
 	var jobs map[string]*db.JobStatus
 	if mayTeach(u, course.MyRole) {
 		if jobs, err = s.db.FindCurrentJobs(ctx, course.ID); err != nil {
@@ -205,6 +214,7 @@ func (s *Server) courseLessons(ctx context.Context, course *lectern.Course, less
 		if j, ok := jobs[l.ID]; ok {
 			lj.Transcode = toTranscodeJSON(j)
 		}
+		setEncodingProgress(&lj, l, encoding)
 		s.withPublication(&lj, l, mayTeach(u, course.MyRole), course.TimeZone)
 		out = append(out, lj)
 	}
@@ -313,16 +323,24 @@ func (s *Server) withEncodingProgress(ctx context.Context, resp *lessonJSON, l *
 	if l.Status != lectern.LessonProcessing || l.OutputPrefix == "" {
 		return nil
 	}
-	p, err := s.db.FindEncodingProgress(ctx, l.ID)
-	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
-		return nil // a previous recording, all of it, plays
-	}
+	progress, err := s.db.FindEncodingProgress(ctx, l.CourseID)
 	if err != nil {
 		return err
 	}
+	setEncodingProgress(resp, l, progress)
+	return nil
+}
+
+// setEncodingProgress sets resp's ready_until_ms and encoded_ms from
+// progress, by lesson ID (db.FindEncodingProgress): a lesson not in it
+// plays all of what it plays (a previous recording, during a re-upload).
+func setEncodingProgress(resp *lessonJSON, l *lectern.Lesson, progress map[string]lectern.EncodingProgress) {
+	p, ok := progress[l.ID]
+	if !ok || l.Status != lectern.LessonProcessing || l.OutputPrefix == "" {
+		return
+	}
 	ready, encoded := p.Extent(l.DurationMS)
 	resp.ReadyUntilMS, resp.EncodedMS = &ready, &encoded
-	return nil
 }
 
 // lessonUpdateRequest holds the lesson fields a teacher may change; an

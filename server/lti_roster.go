@@ -106,6 +106,10 @@ func (s *Server) syncLTIRoster(ctx context.Context, row *db.LTIContextRow) (*db.
 }
 
 func (s *Server) readAndApplyRoster(ctx context.Context, p *lectern.LTIPlatform, row *db.LTIContextRow) (*db.LTIRosterResult, error) {
+	if row.CourseArchived {
+		// Not worth asking the LMS; SyncLTIRoster checks it again.
+		return nil, db.ErrRosterOfArchivedCourse()
+	}
 	members, err := s.ltiServices(p.ID, p.TokenURL, p.ClientID).Roster(ctx, row.MembershipsURL)
 	if err != nil {
 		var se *lti.ServiceError

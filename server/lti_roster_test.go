@@ -13,7 +13,8 @@ import (
 	"github.com/lectern/lectern/server"
 )
 
-// roleIn is the user's role in the course, "" when not a member.
+// roleIn is the user's role in the course, archived or not, "" when not
+// a member.
 func (w *ltiWorld) roleIn(t *testing.T, email, courseID string) lectern.MemberRole {
 	t.Helper()
 	u, err := w.ts.DB.FindUserByEmail(context.Background(), email)
@@ -27,7 +28,11 @@ func (w *ltiWorld) roleIn(t *testing.T, email, courseID string) lectern.MemberRo
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range courses {
+	archived, err := w.ts.DB.FindArchivedCourses(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range append(courses, archived...) {
 		if c.ID == courseID {
 			return c.MyRole
 		}
@@ -204,5 +209,56 @@ func TestLTIRosterPeriodic(t *testing.T) {
 		w.p.SetMembers("c1", []ltiplatform.Member{lmsMember("t1", ltiplatform.RoleInstructor)})
 		fx.Clock.Advance(time.Second)
 		eventually(t, "Ada to be dropped from the course", func() bool { return w.roleIn(t, "ada@school.example", course.ID) == "" })
+	})
+}
+
+// TestLTIRosterLeavesArchivedCourse: an archived course is read-only for
+// everyone, so neither its teacher's sync nor an admin's (the path the
+// background sync takes) changes its members, the LMS is not even asked,
+// and the course's LMS link says why. Restored, it syncs again.
+func TestLTIRosterLeavesArchivedCourse(t *testing.T) {
+	forEachDB(t, func(t *testing.T, fx *fixture) {
+		w := newLTIWorld(t, fx)
+		w.p.AddUser(ltiplatform.User{Sub: "s2", Name: "Ada Early", Email: "ada@school.example"})
+		w.p.AddUser(ltiplatform.User{Sub: "s3", Name: "Bo Bird", Email: "bo@school.example"})
+		w.p.SetMembers("c1", []ltiplatform.Member{lmsMember("t1", ltiplatform.RoleInstructor), lmsMember("s2", ltiplatform.RoleLearner)})
+		teacherPage := w.launch(t, w.p.ResourceLinkMessage("t1", "l1"))
+		course := w.taughtCourse(t, w.userByEmail(t, "tess@school.example"))
+		teacher := func(t *testing.T, method, path string) *response {
+			return w.ts.client(t).do(t, method, path, nil, "X-Lectern-Launch", launchToken(t, teacherPage))
+		}
+		teacher(t, "POST", "/api/v1/courses/"+course.ID+"/lti/sync").want(http.StatusOK)
+		if got := w.roleIn(t, "ada@school.example", course.ID); got != lectern.MemberStudent {
+			t.Fatalf("Ada is %q after the first sync", got)
+		}
+		teacher(t, "POST", "/api/v1/courses/"+course.ID+"/archive").want(http.StatusOK)
+
+		// In the LMS, Ada leaves and Bo joins.
+		w.p.SetMembers("c1", []ltiplatform.Member{lmsMember("t1", ltiplatform.RoleInstructor), lmsMember("s3", ltiplatform.RoleLearner)})
+		pages := w.p.RosterPages()
+		teacher(t, "POST", "/api/v1/courses/"+course.ID+"/lti/sync").wantError(http.StatusConflict, lectern.ECONFLICT)
+		fx.Clock.Advance(2 * time.Minute)
+		var n struct{ Synced, Failed int }
+		w.admin.do(t, "POST", "/api/v1/admin/lti/platforms/"+w.platform.ID+"/sync", nil).want(http.StatusOK).decode(&n)
+		if n.Synced != 0 || n.Failed != 1 {
+			t.Errorf("admin's sync of the archived course's platform: %+v, want 1 failed", n)
+		}
+		if ada, bo := w.roleIn(t, "ada@school.example", course.ID), w.roleIn(t, "bo@school.example", course.ID); ada != lectern.MemberStudent || bo != "" {
+			t.Errorf("after syncing the archived course Ada is %q and Bo %q, want the members unchanged (Ada a student, Bo none)", ada, bo)
+		}
+		if got := w.p.RosterPages(); got != pages {
+			t.Errorf("the platform served %d roster pages for an archived course", got-pages)
+		}
+		var shown rosterSync
+		w.admin.do(t, "GET", "/api/v1/admin/lti/platforms/"+w.platform.ID, nil).want(http.StatusOK).decode(&shown)
+		if len(shown.Contexts) != 1 || !strings.Contains(shown.Contexts[0].SyncError, "archived") {
+			t.Errorf("the platform's linked course shows %+v, want it to say the course is archived", shown.Contexts)
+		}
+
+		teacher(t, "POST", "/api/v1/courses/"+course.ID+"/unarchive").want(http.StatusOK)
+		teacher(t, "POST", "/api/v1/courses/"+course.ID+"/lti/sync").want(http.StatusOK)
+		if ada, bo := w.roleIn(t, "ada@school.example", course.ID), w.roleIn(t, "bo@school.example", course.ID); ada != "" || bo != lectern.MemberStudent {
+			t.Errorf("restored and synced, Ada is %q and Bo %q, want Bo in her place", ada, bo)
+		}
 	})
 }

@@ -23,7 +23,10 @@ import (
 // What changes it invalidates it, in every API process, as access is:
 // the lesson's captions saved, changed, restored or deleted ("m:" with the
 // lesson's ID), the lesson deleted, trashed, or put back to a draft
-// ("l:"). A new transcode is a new attempt, so a new output and a new key:
+// ("l:"). An output published while its later chunks are still encoded
+// (media_pending.go) gets its final playlists when they are done, under
+// the same prefix: its master is kept only once no plan encodes it. A
+// new transcode is a new attempt, so a new output and a new key:
 // links issued after it never see the old playlist. An entry also lives
 // at most authCacheTTL, which bounds how long a change made outside the
 // API process is missed, such as the worker deleting a replaced output
@@ -118,12 +121,20 @@ func (s *Server) serveMaster(c echo.Context, tok mediaToken, key string) error {
 	m, ok := s.auth.master(k)
 	if !ok {
 		gen, _ := s.auth.generation()
+		// Before the read: once no plan encodes the output, its
+		// playlists are the final ones.
+		final, err := s.outputFinished(c.Request().Context(), lectern.OutputPrefix(tok.LessonID, tok.Attempt))
+		if err != nil {
+			return err
+		}
 		body, err := s.writeMaster(c, tok.LessonID, key)
 		if err != nil {
 			return err
 		}
 		m = cachedMaster{body: body, etag: contentETag(body)}
-		s.auth.putMaster(gen, k, m)
+		if final {
+			s.auth.putMaster(gen, k, m)
+		}
 	}
 	serveBytes(c, masterPlaylist, m.body, m.etag)
 	return nil

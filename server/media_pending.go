@@ -82,6 +82,22 @@ func (s *Server) holdPendingSegment(c echo.Context, prefix, rel string) error {
 	}
 }
 
+// outputFinished reports whether no plan is still encoding the output
+// under prefix. Outputs known finished cost nothing.
+func (s *Server) outputFinished(ctx context.Context, prefix string) (bool, error) {
+	if s.finished.has(prefix) {
+		return true, nil
+	}
+	_, inProgress, err := s.db.SegmentPending(ctx, prefix, 0, false)
+	if err != nil {
+		return false, err
+	}
+	if !inProgress {
+		s.finished.add(prefix)
+	}
+	return !inProgress, nil
+}
+
 // segmentNumber returns the number of a video segment's path in an output
 // ("v0/seg_00012.m4s" is 12; see transcode.SegmentIndex), and false for
 // any other file.

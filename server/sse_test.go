@@ -215,6 +215,22 @@ func TestLessonEvents(t *testing.T) {
 			c.do(t, "DELETE", "/api/v1/session", nil).want(http.StatusNoContent)
 			es.wantEnd(t, "session_ended")
 		})
+		// An admin deactivating or deleting an account ends its streams at
+		// once too.
+		for _, action := range []struct{ name, method, path string }{
+			{"DeactivationEndsTheStreamAtOnce", "POST", "/deactivate"}, {"DeletionEndsTheStreamAtOnce", "DELETE", ""},
+		} {
+			t.Run(action.name, func(t *testing.T) {
+				server.SetStreamTiming(srv, time.Hour, time.Hour)
+				u, pw := ts.createUser(t, lectern.RoleAdmin)
+				es := openEvents(t, ts.login(t, u, pw), cl.lessonID)
+				r := cl.admin.do(t, action.method, "/api/v1/users/"+u.ID+action.path, nil)
+				if r.Status != http.StatusOK && r.Status != http.StatusNoContent {
+					t.Fatalf("%s %s: status %d %s", action.method, action.path, r.Status, r.Body)
+				}
+				es.wantEnd(t, "session_ended")
+			})
+		}
 		t.Run("RecheckEndsTheStreamOfALoggedOutSession", func(t *testing.T) {
 			server.SetStreamTiming(srv, time.Hour, 10*time.Millisecond)
 			u, pw := ts.createUser(t, lectern.RoleAdmin)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -147,10 +148,7 @@ func (s *Server) handleUserDeactivate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.invalidateAuth(ctx, "u:"+id)
-	for _, h := range ended {
-		s.endSessionStreams(ctx, h)
-	}
+	s.endUserAccess(ctx, id, ended)
 	return s.respondUser(c, id)
 }
 
@@ -164,18 +162,31 @@ func (s *Server) handleUserReactivate(c echo.Context) error {
 	return s.respondUser(c, id)
 }
 
+// endUserAccess ends, here and in every API process, what a deactivated
+// or deleted account had open: its cached credentials and the event
+// streams of its sessions (ended, their token hashes).
+func (s *Server) endUserAccess(ctx context.Context, id string, ended []string) {
+	s.invalidateAuth(ctx, "u:"+id)
+	for _, h := range ended {
+		s.endSessionStreams(ctx, h)
+	}
+}
+
 // handleUserDelete deletes an account (admins only): 409 while it owns
-// courses or is the last admin, and for the caller's own account.
+// courses or is the last admin, and for the caller's own account. Its
+// sessions, API tokens and live event streams end at once, as at
+// deactivation.
 func (s *Server) handleUserDelete(c echo.Context) error {
 	ctx := c.Request().Context()
 	id := c.Param("id")
 	if id == currentUser(c).ID {
 		return lectern.Errorf(lectern.ECONFLICT, "you cannot delete your own account")
 	}
-	if err := s.db.DeleteUser(ctx, id); err != nil {
+	ended, err := s.db.DeleteUser(ctx, id)
+	if err != nil {
 		return err
 	}
-	s.invalidateAuth(ctx, "u:"+id)
+	s.endUserAccess(ctx, id, ended)
 	return c.NoContent(http.StatusNoContent)
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"LECTERN_FFMPEG":             "/opt/ffmpeg",
 		"LECTERN_FFPROBE":            "/opt/ffprobe",
 		"LECTERN_WORKER_CONCURRENCY": "3",
+		"LECTERN_WORKER_NAME":        "gpu-box-2",
 		"LECTERN_MAX_UPLOAD_BYTES":   "500MB",
 		"LECTERN_ADMIN_EMAIL":        "root@example.org",
 		"LECTERN_ADMIN_PASSWORD":     "long enough",
@@ -129,6 +131,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		FFmpeg:            "/opt/ffmpeg",
 		FFprobe:           "/opt/ffprobe",
 		WorkerConcurrency: 3,
+		WorkerName:        "gpu-box-2",
 		MaxUploadBytes:    500_000_000,
 		AdminEmail:        "root@example.org",
 		AdminPassword:     "long enough",
@@ -422,5 +425,16 @@ func TestRedactURL(t *testing.T) {
 		if got := redactURL(in); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Two workers on one host get different names unless they are given one.
+func TestWorkerName(t *testing.T) {
+	host, _ := os.Hostname()
+	if got, want := (&Config{}).workerName(), host+":"+strconv.Itoa(os.Getpid()); got != want {
+		t.Errorf("default worker name = %q, want %q (host:pid)", got, want)
+	}
+	if got := (&Config{WorkerName: "gpu-box-2"}).workerName(); got != "gpu-box-2" {
+		t.Errorf("worker name = %q, want LECTERN_WORKER_NAME's gpu-box-2", got)
 	}
 }

@@ -5,6 +5,7 @@
 import './common.js';
 import './copy.js';
 import { api, bindForm, clock, el, pageData, toast } from './api.js';
+import { teacherSentence } from './readiness.js';
 import { describeJob, isActive } from './jobstate.js';
 import { initOutline } from './outline.js';
 import { when } from './publish.js';
@@ -117,7 +118,8 @@ function showState(l) {
     parts.push(el('span', { class: `badge badge-${d.state}` }, d.short));
   }
   if (l.playable && d.state !== 'succeeded') {
-    parts.push(el('span', { class: 'small' }, '(students watch the previous recording)'));
+    // A long recording published chunk by chunk plays already: say how much.
+    parts.push(el('span', { class: 'small' }, teacherSentence(l) || '(students watch the previous recording)'));
   }
   slot.replaceChildren(...parts);
   if (l.playable) watchLinks(r, l);
