@@ -107,7 +107,8 @@ func (h *Handler) ProcessChunk(ctx context.Context, p ChunkPayload, d Delivery) 
 	default:
 		return fmt.Errorf("claim transcode chunk: %w", err)
 	}
-	log = log.With("chunk", c.Index, "kind", c.Kind, "try", c.Tries, "output", plan.Prefix)
+	log = log.With("chunk", c.Index, "kind", c.Kind, "start_seg", c.StartSeg, "segs", c.Segs, "try", c.Tries,
+		"output", plan.Prefix)
 	var spec chunkSpec
 	if err := jsonUnmarshal(plan.Spec, &spec); err != nil {
 		return h.chunkFailed(ctx, d, c, lectern.Errorf(lectern.EINVALID, "unreadable plan: %v", err), log)
