@@ -134,6 +134,20 @@ func (l *lectern) createUser(t *testing.T, admin *http.Client, email, name, pass
 	}
 }
 
+// teacherLesson makes, through the API, a teacher (by the admin) with a
+// course and a published lesson awaiting its recording, and returns the
+// teacher's session and the lesson's ID.
+func (l *lectern) teacherLesson(t *testing.T, admin *http.Client, email, password string) (*http.Client, string) {
+	t.Helper()
+	l.createUser(t, admin, email, "Ada Lovelace", password, "teacher")
+	teacher := l.apiLogin(t, email, password)
+	var course, lesson struct{ ID string }
+	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses", map[string]string{"title": "Acoustics"}, &course, http.StatusCreated)
+	apiCall(t, teacher, "POST", l.URL+"/api/v1/courses/"+course.ID+"/lessons",
+		map[string]string{"publish_at": "now", "title": "Tones"}, &lesson, http.StatusCreated)
+	return teacher, lesson.ID
+}
+
 // apiLogin returns an HTTP client with a session for email.
 func (l *lectern) apiLogin(t *testing.T, email, password string) *http.Client {
 	t.Helper()

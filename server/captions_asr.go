@@ -19,6 +19,9 @@ type asrJSON struct {
 	Error     string           `json:"error"`
 	Cues      int              `json:"cues"`
 	UpdatedAt time.Time        `json:"updated_at"`
+	// Summary says it in one sentence, as the caption editor shows it
+	// (and updates it while recognition runs).
+	Summary string `json:"summary"`
 }
 
 // findASR is the lesson's automatic captions for its teachers; nil when
@@ -31,8 +34,10 @@ func (s *Server) findASR(ctx context.Context, lessonID string) (*asrJSON, error)
 	if err != nil {
 		return nil, err
 	}
-	return &asrJSON{State: j.State, Lang: j.Lang, Tries: j.Tries, MaxTries: j.MaxTries, Error: j.Error,
-		Cues: j.Cues, UpdatedAt: j.UpdatedAt}, nil
+	a := &asrJSON{State: j.State, Lang: j.Lang, Tries: j.Tries, MaxTries: j.MaxTries, Error: j.Error,
+		Cues: j.Cues, UpdatedAt: j.UpdatedAt}
+	a.Summary = asrSummary(a)
+	return a, nil
 }
 
 // asrSummary says in one sentence where a lesson's automatic captions are,

@@ -8,6 +8,7 @@
 // with unsaved changes asks first.
 import './common.js';
 import { api, ApiError, el, pageData, relTime } from './api.js';
+import { watchASR } from './caption_asr.js';
 import { CueEditor } from './caption_editor.js';
 import { cueFrom, plainCues, sameCues, saveBody } from './caption_cues.js';
 import { Drafts } from './caption_drafts.js';
@@ -631,3 +632,12 @@ playback.start(data.lesson_id, !!data.lesson?.playable).then(refreshSelection);
 renderTrackSelect();
 renderTrack();
 refresh();
+
+// The draft automatic captions make joins the languages once it is made;
+// tracks already listed (the one being edited among them) stay as they are.
+watchASR($('asr-status'), captionsURL(''), data.asr, (tracks) => {
+  const fresh = tracks.filter((t) => t.lang !== state.lang && !state.tracks.some((x) => x.lang === t.lang));
+  if (!fresh.length) return;
+  fresh.forEach(upsertTrack);
+  renderTrackSelect();
+});

@@ -1,7 +1,8 @@
 // password_reset.js — the two pages of a password reset: asking for a
 // link by email (the server answers the same whether or not the address
 // has an account), and setting a new password with the link's token,
-// which logs this browser in.
+// which logs this browser in (and, when asked, revokes the account's API
+// tokens).
 import './common.js';
 import { api, bindForm } from './api.js';
 
@@ -21,6 +22,7 @@ bindForm(reset, async (f) => {
   if (!f.password) throw new Error('Enter a new password.');
   if (f.password !== f.password2) throw new Error('The two passwords differ.');
   const res = await api('POST', '/api/v1/password-reset/confirm',
-    { token: reset.dataset.token, password: f.password }, { noRedirect: true });
+    { token: reset.dataset.token, password: f.password, end_api_tokens: f.end_api_tokens === 'true' },
+    { noRedirect: true });
   location.assign(res?.user?.role === 'admin' ? '/admin' : '/courses');
 });
