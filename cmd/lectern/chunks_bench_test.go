@@ -145,9 +145,11 @@ func runBench(t *testing.T, src string, r benchRun) *benchResult {
 		if l.Playable && res.playable == 0 && openingServed(t, c, lesson) {
 			res.playable = since()
 		}
+		if l.DurationMS > 0 {
+			res.srcSeconds = float64(l.DurationMS) / 1000
+		}
 		if l.Status == string(lectern.LessonReady) {
 			res.ready = since()
-			res.srcSeconds = float64(l.DurationMS) / 1000
 		}
 	}
 	own, child := cpuSeconds(t, workers)
