@@ -465,3 +465,16 @@ func (l *runLog) maxRSS(op string) int64 {
 	}
 	return m
 }
+
+// count is how many runs of op there were.
+func (l *runLog) count(op string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, r := range l.runs {
+		if r.op == op {
+			n++
+		}
+	}
+	return n
+}

@@ -248,12 +248,12 @@ func (h *Handler) advance(ctx context.Context, p ChunkPayload, log *slog.Logger)
 	if err := jsonUnmarshal(plan.Spec, &spec); err != nil {
 		return err
 	}
-	out, playlists, changed, complete, err := stitch(&spec, chunks)
+	out, playlists, changed, images, complete, err := stitch(&spec, chunks)
 	if err != nil {
 		return h.failPlan(ctx, p, err, log)
 	}
 	if complete {
-		return h.publishPlan(ctx, p, plan, &spec, out, playlists, changed, log)
+		return h.publishPlan(ctx, p, plan, &spec, out, playlists, changed, images, log)
 	}
 	if plan.PlayableAt != nil || !openingDone(chunks) {
 		return nil
@@ -318,7 +318,7 @@ func (h *Handler) uploadPlaylists(ctx context.Context, prefix string, out *Outpu
 // every segment as written, the images, then the publication (fenced on
 // the plan's lease, so only one delivery publishes).
 func (h *Handler) publishPlan(ctx context.Context, p ChunkPayload, plan *db.Plan, spec *chunkSpec, out *Output,
-	playlists map[string]string, changed []changedFrame, log *slog.Logger) error {
+	playlists map[string]string, changed []changedFrame, images *chunkImages, log *slog.Logger) error {
 	// A delivery publishing the plan playable writes estimated playlists:
 	// unless this one takes that over, wait until it has published (or
 	// died), so that the final playlists land last.
@@ -337,17 +337,13 @@ func (h *Handler) publishPlan(ctx context.Context, p ChunkPayload, plan *db.Plan
 		case <-time.After(time.Second):
 		}
 	}
-	input, release, err := h.sources().get(ctx, h.Storage, spec.SourceKey)
-	if err != nil {
-		return err
-	}
-	defer release()
 	dir, err := os.MkdirTemp(h.TempDir, "lectern-images-")
 	if err != nil {
 		return setupIfMissing(fmt.Errorf("make work directory: %w", err))
 	}
 	defer os.RemoveAll(dir)
-	im, err := h.Pipeline.Images(ctx, &spec.Source, input, dir)
+	// The chunks wrote the images from their own decode.
+	im, err := writeChunkImages(&spec.Source, images, dir)
 	if err == nil {
 		err = h.upload(ctx, dir, plan.Prefix)
 	}

@@ -58,6 +58,10 @@ type chunkResult struct {
 	Changed []changedFrameJSON `json:"changed,omitempty"`
 	// Audio is the audio rendition, measured.
 	Audio *Rendition `json:"audio,omitempty"`
+	// Thumbs are the scrubbing thumbnails whose times fall in the chunk,
+	// Posters its poster candidates (see chunk_images.go).
+	Thumbs  []chunkThumb      `json:"thumbs,omitempty"`
+	Posters []posterCandidate `json:"posters,omitempty"`
 }
 
 // rungResult is one rung of a video chunk.
@@ -138,6 +142,9 @@ func (p *Pipeline) encodeChunk(ctx context.Context, spec *chunkSpec, c *db.Chunk
 	if outDir, err = prepareOutDir(outDir, l); err != nil {
 		return nil, fmt.Errorf("encode chunk: %w", err)
 	}
+	if err := os.MkdirAll(filepath.Join(outDir, chunkImagesDir), 0o755); err != nil {
+		return nil, fmt.Errorf("encode chunk: %w", err)
+	}
 	args, err := p.chunkArgs(spec, c, abs, outDir)
 	if err != nil {
 		return nil, err
@@ -165,6 +172,9 @@ func (p *Pipeline) encodeChunk(ctx context.Context, spec *chunkSpec, c *db.Chunk
 	}
 	for _, f := range frames {
 		res.Changed = append(res.Changed, changedFrameJSON{AtMS: f.atMS, Share: f.share})
+	}
+	if err := p.readChunkImages(spec, c, outDir, res); err != nil {
+		return nil, fmt.Errorf("encode chunk: %w", err)
 	}
 	return res, nil
 }
@@ -236,7 +246,7 @@ func (p *Pipeline) chunkArgs(spec *chunkSpec, c *db.Chunk, input, outDir string)
 	}
 	in := p.input(&spec.Source, input, seek)
 	v := in.Get(strconv.Itoa(spec.Source.Video.Index)).Filter("fps", ffmpeg.Args{l.FrameRate})
-	n := len(l.Video)
+	n := len(l.Video) + p.imageBranchCount(spec, c)
 	if !p.SkipScenes {
 		n++
 	}
@@ -252,6 +262,7 @@ func (p *Pipeline) chunkArgs(spec *chunkSpec, c *db.Chunk, input, outDir string)
 	if !p.SkipScenes {
 		outs = append(outs, sceneOutput(sceneBranch(branches[n-1], filepath.Join(outDir, scenesFile)), outDir))
 	}
+	outs = append(outs, p.chunkImageOutputs(spec, c, outDir, branches[len(l.Video):])...)
 	for i, r := range l.Video {
 		scaled := branches[i].
 			Filter("scale", ffmpeg.Args{strconv.Itoa(r.Width), strconv.Itoa(r.Height)}).
@@ -337,17 +348,18 @@ func (p *Pipeline) runEncode(ctx context.Context, args []string, outDir string, 
 // (whole segments, the lesson's last one as long as is left), with their
 // measured bitrates, the audio rendition, and the media playlists to
 // write by path. complete says every chunk is done.
-func stitch(spec *chunkSpec, chunks []db.Chunk) (out *Output, playlists map[string]string, changed []changedFrame, complete bool, err error) {
+func stitch(spec *chunkSpec, chunks []db.Chunk) (out *Output, playlists map[string]string, changed []changedFrame, images *chunkImages, complete bool, err error) {
 	l := spec.Ladder
 	rungs := make([][]segmentOut, len(l.Video))
 	codecs := make([]string, len(l.Video))
 	var audio *Rendition
+	images = &chunkImages{}
 	complete = true
 	for _, c := range chunks {
 		var res chunkResult
 		if c.State == db.ChunkDone {
 			if err := jsonUnmarshal(c.Result, &res); err != nil {
-				return nil, nil, nil, false, fmt.Errorf("chunk %d: %w", c.Index, err)
+				return nil, nil, nil, nil, false, fmt.Errorf("chunk %d: %w", c.Index, err)
 			}
 		} else {
 			complete = false
@@ -356,6 +368,7 @@ func stitch(spec *chunkSpec, chunks []db.Chunk) (out *Output, playlists map[stri
 			audio = res.Audio
 			continue
 		}
+		images.add(&res)
 		for _, f := range res.Changed {
 			changed = append(changed, changedFrame{atMS: f.AtMS, share: f.Share})
 		}
@@ -365,7 +378,7 @@ func stitch(spec *chunkSpec, chunks []db.Chunk) (out *Output, playlists map[stri
 				if codecs[i] == "" {
 					codecs[i] = res.Rungs[i].Codecs
 				} else if codecs[i] != res.Rungs[i].Codecs {
-					return nil, nil, nil, false, fmt.Errorf("chunk %d of rung %s has codec %s, not %s",
+					return nil, nil, nil, nil, false, fmt.Errorf("chunk %d of rung %s has codec %s, not %s",
 						c.Index, l.Video[i].Name, res.Rungs[i].Codecs, codecs[i])
 				}
 				continue
@@ -388,7 +401,7 @@ func stitch(spec *chunkSpec, chunks []db.Chunk) (out *Output, playlists map[stri
 	for _, r := range out.Renditions {
 		out.DurationMS = max(out.DurationMS, r.DurationMS)
 	}
-	return out, playlists, changed, complete, nil
+	return out, playlists, changed, images, complete, nil
 }
 
 // plannedSegments are the segments video chunk c will write.

@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"os/exec"
@@ -400,4 +404,137 @@ func TestChunkFailures(t *testing.T) {
 			t.Error("segment 4 still pending after its chunk ran")
 		}
 	})
+}
+
+// TestChunkedImages: a chunked transcode takes its poster and scrubbing
+// thumbnails from the chunks' own decode (no ffmpeg pass over the source
+// for them after the chunks), and they have the shape a single-process
+// run gives the same source: the same tiles, sheets and WebVTT cues, and
+// a poster of the same size that is not black.
+func TestChunkedImages(t *testing.T) {
+	e := newHandlerEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
+	ctx := context.Background()
+	runs := &runLog{}
+	e.Handler.Pipeline.Logger = slog.New(runs)
+	tasks := &taskList{}
+	e.Handler.ChunkSeconds, e.Handler.Chunks = 8, tasks
+	// 36 s: thumbnails at 0, 10, 20 and 30 s fall inside chunks that
+	// start at 0, 8, 16, 24 and 32 s.
+	src := lectureClip(t, 36)
+	l := e.newLesson(t)
+	job := e.upload(t, l, src)
+	if err := e.run(t, job); err != nil {
+		t.Fatal(err)
+	}
+	for task := tasks.pop(); task != nil; task = tasks.pop() {
+		if err := processChunk(ctx, e, task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runs.count("encode") == 0 {
+		t.Fatal("the pipeline's runs were not seen")
+	}
+	for _, op := range []string{"poster", "thumbnails"} {
+		if n := runs.count(op); n > 0 {
+			t.Errorf("a chunked transcode ran ffmpeg for the %s %d times: a second pass over the source", op, n)
+		}
+	}
+	got := e.lesson(t, l.ID)
+	if got.Status != lectern.LessonReady || got.Poster == "" || got.Thumbnails == "" {
+		t.Fatalf("status %s, poster %q, thumbnails %q; want ready with both", got.Status, got.Poster, got.Thumbnails)
+	}
+	out := e.copyOut(t, got.OutputPrefix)
+
+	single := t.TempDir()
+	p := e.Handler.Pipeline
+	s, err := p.Probe(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := p.Images(ctx, s, src, single)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.Tiles != 4 {
+		t.Fatalf("single run: %d tiles, want 4", im.Tiles)
+	}
+	wantVTT, err := os.ReadFile(filepath.Join(single, transcode.ThumbnailsVTT))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotVTT, err := os.ReadFile(filepath.Join(out, got.Thumbnails))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(gotVTT) != string(wantVTT) {
+		t.Errorf("chunked thumbnails track:\n%s\nwant the single run's:\n%s", gotVTT, wantVTT)
+	}
+	for _, sheet := range im.Sprites {
+		want, got := imageSize(t, filepath.Join(single, sheet)), imageSize(t, filepath.Join(out, sheet))
+		if got != want {
+			t.Errorf("sprite sheet %s is %v, want %v as in a single run", sheet, got, want)
+		}
+	}
+	want, gotSize := imageSize(t, filepath.Join(single, transcode.PosterFile)), imageSize(t, filepath.Join(out, got.Poster))
+	if gotSize != want {
+		t.Errorf("poster is %v, want %v as in a single run", gotSize, want)
+	}
+	if y := meanLuma(t, filepath.Join(out, got.Poster)); y < 40 {
+		t.Errorf("poster's mean luma is %.0f: a black frame", y)
+	}
+	// Each tile shows the same moment as the single run's tile.
+	for i := range im.Tiles {
+		sheet := filepath.Join(out, im.Sprites[0])
+		if d := tileDiff(t, sheet, filepath.Join(single, im.Sprites[0]), i, im.TileWidth, im.TileHeight); d > 12 {
+			t.Errorf("tile %d differs from the single run's by %.1f grey levels on average", i, d)
+		}
+	}
+}
+
+func openJPEG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := jpeg.Decode(f)
+	if err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	return img
+}
+
+func imageSize(t *testing.T, path string) image.Point { return openJPEG(t, path).Bounds().Size() }
+
+// lumaIn is the mean grey level of img within r.
+func lumaIn(img image.Image, r image.Rectangle) float64 {
+	var sum float64
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			sum += float64(color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y)
+		}
+	}
+	return sum / float64(r.Dx()*r.Dy())
+}
+
+func meanLuma(t *testing.T, path string) float64 {
+	img := openJPEG(t, path)
+	return lumaIn(img, img.Bounds())
+}
+
+// tileDiff is the mean absolute grey-level difference of tile i of two
+// sprite sheets of 10 columns.
+func tileDiff(t *testing.T, a, b string, i, w, h int) float64 {
+	ia, ib := openJPEG(t, a), openJPEG(t, b)
+	at := image.Pt(i%10*w, i/10*h)
+	var sum float64
+	for y := at.Y; y < at.Y+h; y++ {
+		for x := at.X; x < at.X+w; x++ {
+			ya := float64(color.GrayModel.Convert(ia.At(x, y)).(color.Gray).Y)
+			yb := float64(color.GrayModel.Convert(ib.At(x, y)).(color.Gray).Y)
+			sum += math.Abs(ya - yb)
+		}
+	}
+	return sum / float64(w*h)
 }

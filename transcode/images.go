@@ -127,8 +127,22 @@ func (p *Pipeline) posterArgs(src *Source, abs, dst string, w posterWindow) (arg
 		"t":  seconds3(w.length),
 	})
 	// Two frames a second are plenty to choose from.
-	v := in.Get(strconv.Itoa(src.Video.Index)).Filter("fps", ffmpeg.Args{"2"})
-	if w.pickBright {
+	v := posterBranch(src, in.Get(strconv.Itoa(src.Video.Index)).Filter("fps", ffmpeg.Args{"2"}), w.pickBright)
+	out := v.Output(dst, ffmpeg.KwArgs{
+		"frames:v": "1",
+		"q:v":      "3",
+		// One image, not a numbered sequence.
+		"update":       "1",
+		"map_metadata": "-1",
+	})
+	return out.GlobalArgs(imageGlobalArgs()...).GetArgs(), nil
+}
+
+// posterBranch picks the poster from the frames of v: with pickBright,
+// not a near-black one; the frame closest to their average look, rather
+// than a transition; scaled to the poster's size.
+func posterBranch(src *Source, v *ffmpeg.Stream, pickBright bool) *ffmpeg.Stream {
+	if pickBright {
 		// Keep frames whose mean luma is clearly above black (16).
 		v = v.Filter("signalstats", nil).Filter("metadata", nil, ffmpeg.KwArgs{
 			"mode": "select", "key": "lavfi.signalstats.YAVG", "function": "greater", "value": "24",
@@ -138,17 +152,9 @@ func (p *Pipeline) posterArgs(src *Source, abs, dst string, w posterWindow) (arg
 	size := scaledRung(src.Video.Width, src.Video.Height, short, 0)
 	// thumbnail picks the frame closest to the window's average look,
 	// rather than a transition.
-	v = v.Filter("thumbnail", nil, ffmpeg.KwArgs{"n": "40"}).
+	return v.Filter("thumbnail", nil, ffmpeg.KwArgs{"n": "40"}).
 		Filter("scale", ffmpeg.Args{strconv.Itoa(size.Width), strconv.Itoa(size.Height)}).
 		Filter("setsar", ffmpeg.Args{"1"})
-	out := v.Output(dst, ffmpeg.KwArgs{
-		"frames:v": "1",
-		"q:v":      "3",
-		// One image, not a numbered sequence.
-		"update":       "1",
-		"map_metadata": "-1",
-	})
-	return out.GlobalArgs(imageGlobalArgs()...).GetArgs(), nil
 }
 
 // imageGlobalArgs apply to the image runs: errors only, as the JPEG

@@ -30,16 +30,12 @@ const (
 // lays the frames out on sprite sheets here: the tile count is then exact
 // (never a padded, black tile) and the WebVTT cues match the sheets.
 func (p *Pipeline) thumbnails(ctx context.Context, src *Source, abs, outDir string) (*Images, error) {
-	frames := filepath.Join(outDir, framesDir)
-	if err := os.MkdirAll(frames, 0o755); err != nil {
-		return nil, fmt.Errorf("thumbnails: %w", err)
+	frames, err := makeThumbDirs(outDir)
+	if err != nil {
+		return nil, err
 	}
 	defer os.RemoveAll(frames)
-	if err := os.MkdirAll(filepath.Join(outDir, thumbsDir), 0o755); err != nil {
-		return nil, fmt.Errorf("thumbnails: %w", err)
-	}
-	w, h := src.Video.Width, src.Video.Height
-	tile := scaledRung(w, h, min(thumbShort(w, h), floorEven(min(w, h))), 0)
+	tile := thumbTile(src)
 	args, err := p.thumbnailArgs(src, abs, frames, tile.Width, tile.Height)
 	if err != nil {
 		return nil, err
@@ -59,6 +55,12 @@ func (p *Pipeline) thumbnails(ctx context.Context, src *Source, abs, outDir stri
 	if len(names) == 0 {
 		return nil, fmt.Errorf("thumbnails: ffmpeg wrote no frame")
 	}
+	return layoutThumbnails(src, outDir, names, tile)
+}
+
+// layoutThumbnails lays out the thumbnail frames names (in order) on
+// sprite sheets in outDir and writes their WebVTT track.
+func layoutThumbnails(src *Source, outDir string, names []string, tile Rung) (*Images, error) {
 	im := &Images{Thumbnails: ThumbnailsVTT, Tiles: len(names), TileWidth: tile.Width, TileHeight: tile.Height}
 	if err := writeSprites(outDir, names, im); err != nil {
 		return nil, fmt.Errorf("thumbnails: %w", err)
@@ -68,6 +70,24 @@ func (p *Pipeline) thumbnails(ctx context.Context, src *Source, abs, outDir stri
 		return nil, fmt.Errorf("thumbnails: %w", err)
 	}
 	return im, nil
+}
+
+// makeThumbDirs makes the thumbnails' directory in outDir and a scratch
+// directory for their frames, which it returns.
+func makeThumbDirs(outDir string) (frames string, err error) {
+	frames = filepath.Join(outDir, framesDir)
+	for _, d := range []string{frames, filepath.Join(outDir, thumbsDir)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", fmt.Errorf("thumbnails: %w", err)
+		}
+	}
+	return frames, nil
+}
+
+// thumbTile is the size of src's thumbnails.
+func thumbTile(src *Source) Rung {
+	w, h := src.Video.Width, src.Video.Height
+	return scaledRung(w, h, min(thumbShort(w, h), floorEven(min(w, h))), 0)
 }
 
 // thumbShort is the short side of a tile whose long side is thumbLong.
