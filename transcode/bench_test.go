@@ -2,10 +2,17 @@ package transcode
 
 import (
 	"context"
+	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/lectern/lectern/db"
 )
 
 // BenchmarkLadder encodes a 1080p source into the full ladder and reports
@@ -22,8 +29,25 @@ func BenchmarkLadder(b *testing.B) {
 
 	b.Run("OneProcess", func(b *testing.B) {
 		benchEncode(b, src, func(outDir string) error {
-			_, err := p.Encode(context.Background(), src, input, outDir, l, nil)
+			if _, err := p.Encode(context.Background(), src, input, outDir, l, nil); err != nil {
+				return err
+			}
+			_, err := p.Images(context.Background(), src, input, outDir)
 			return err
+		})
+	})
+	chunkSeconds := DefaultChunkSeconds
+	if v, err := strconv.Atoi(os.Getenv("LECTERN_CHUNK_SECONDS")); err == nil && v > 0 {
+		chunkSeconds = v
+	}
+	b.Run("Chunked", func(b *testing.B) {
+		spec, chunks, ok := planChunks(src, l, chunkSeconds)
+		if !ok {
+			b.Skipf("a %d ms source is not chunked with %d s chunks", src.DurationMS, chunkSeconds)
+		}
+		b.Logf("%d pieces of %d s (the opening one of %d s)", len(chunks), chunkSeconds, openingSegs*SegmentSeconds)
+		benchEncode(b, src, func(outDir string) error {
+			return encodeChunked(p, &spec, chunks, input, outDir)
 		})
 	})
 	b.Run("ProcessPerRung", func(b *testing.B) {
@@ -47,25 +71,105 @@ func benchSource(b *testing.B, p *Pipeline) (string, *Source) {
 	return input, mustProbe(b, p, input)
 }
 
-// benchEncode times encode into a fresh directory per iteration.
+// benchEncode times encode into a fresh directory per iteration and
+// reports, per iteration, the CPU seconds of the child processes
+// (ffmpeg; user+sys, from the rusage of waited-for children) as cpu-s and
+// cpu/src, and the bytes written as bytes.
 func benchEncode(b *testing.B, src *Source, encode func(outDir string) error) {
 	b.Helper()
+	var cpu time.Duration
+	var bytes int64
 	for range b.N {
 		b.StopTimer()
 		outDir, err := os.MkdirTemp(b.TempDir(), "out")
 		if err != nil {
 			b.Fatal(err)
 		}
+		before := childrenCPU(b)
 		b.StartTimer()
 		if err := encode(outDir); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
+		cpu += childrenCPU(b) - before
+		bytes += dirBytes(b, outDir)
 		os.RemoveAll(outDir)
 		b.StartTimer()
 	}
 	perOp := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(perOp/(float64(src.DurationMS)/1000), "wall/src")
+	cpuOp := cpu.Seconds() / float64(b.N)
+	b.ReportMetric(cpuOp, "cpu-s")
+	b.ReportMetric(cpuOp/(float64(src.DurationMS)/1000), "cpu/src")
+	b.ReportMetric(float64(bytes)/float64(b.N), "bytes")
+}
+
+// childrenCPU is the user+sys time of this process's waited-for children.
+func childrenCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// dirBytes is the size of the files under dir.
+func dirBytes(b *testing.B, dir string) int64 {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		n += fi.Size()
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+// encodeChunked is the chunked transcode of spec, serially in this
+// process: every piece into its own directory (as on its worker), then
+// the stitch and the images from the pieces' results, written as the
+// publication stores them.
+func encodeChunked(p *Pipeline, spec *chunkSpec, plan []db.Chunk, input, outDir string) error {
+	ctx := context.Background()
+	chunks := append([]db.Chunk(nil), plan...)
+	for i := range chunks {
+		c := &chunks[i]
+		dir := filepath.Join(outDir, "c"+strconv.Itoa(c.Index))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return err
+		}
+		var res *chunkResult
+		var err error
+		if c.Kind == db.ChunkAudio {
+			res, err = p.encodeAudio(ctx, spec, input, dir, func(float64) {})
+		} else {
+			res, err = p.encodeChunk(ctx, spec, c, input, dir, func(float64) {})
+		}
+		if err != nil {
+			return err
+		}
+		js, err := json.Marshal(res)
+		if err != nil {
+			return err
+		}
+		c.State, c.Result = db.ChunkDone, string(js)
+	}
+	_, playlists, _, images, _, err := stitch(spec, chunks)
+	if err != nil {
+		return err
+	}
+	for name, text := range playlists {
+		if err := os.WriteFile(filepath.Join(outDir, strings.ReplaceAll(name, "/", "-")), []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
+	_, err = writeChunkImages(&spec.Source, images, outDir)
+	return err
 }
 
 // encodePerRung is the ladder without the shared decode: one ffmpeg per

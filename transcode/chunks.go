@@ -241,7 +241,11 @@ func (p *Pipeline) chunkArgs(spec *chunkSpec, c *db.Chunk, input, outDir string)
 	}
 	last := spec.isLastChunk(c)
 	if !last {
-		// Read a little past the end: the exact count is -frames:v's.
+		// Read a little past the end: the exact count is -frames:v's. The
+		// slide-change branch is not cut there: it sees the next chunk's
+		// first frames, so a slide that changes on the join (the next
+		// chunk's first frame, which has nothing before it there) is found
+		// here (TestChunkedSlideChangeAtJoin).
 		seek["t"] = strconv.FormatFloat(float64(frames)/l.FPS+1, 'f', 6, 64)
 	}
 	in := p.input(&spec.Source, input, seek)

@@ -538,3 +538,43 @@ func tileDiff(t *testing.T, a, b string, i, w, h int) float64 {
 	}
 	return sum / float64(w*h)
 }
+
+// TestChunkedSlideChangeAtJoin: a slide that changes exactly on a chunk's
+// first frame is still a suggested chapter, as in a single-process run,
+// and found once.
+func TestChunkedSlideChangeAtJoin(t *testing.T) {
+	e := newHandlerEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "lectern.db"))
+	ctx := context.Background()
+	tasks := &taskList{}
+	// Slides every 8 s, chunks of 8 s: every change is on a join.
+	e.Handler.ChunkSeconds, e.Handler.Chunks = 8, tasks
+	slides := testenv.SlideLecture(t, 5, 8)
+	l := e.newLesson(t)
+	if err := e.run(t, e.upload(t, l, slides)); err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks.tasks) < 4 {
+		t.Fatalf("enqueued %d chunk tasks; want a chunked transcode", len(tasks.tasks))
+	}
+	for task := tasks.pop(); task != nil; task = tasks.pop() {
+		if err := processChunk(ctx, e, task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sugs, err := e.DB.FindChapterSuggestions(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at []int64
+	for _, s := range sugs {
+		at = append(at, s.StartMS)
+	}
+	if len(at) != 4 {
+		t.Fatalf("suggestions at %v ms, want 4, one at each slide change (every 8 s, on the chunk joins)", at)
+	}
+	for i, ms := range at {
+		if want := int64(i+1) * 8000; ms < want-200 || ms > want+200 {
+			t.Errorf("suggestion %d at %d ms, want %d ± 200", i+1, ms, want)
+		}
+	}
+}
