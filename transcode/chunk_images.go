@@ -194,16 +194,23 @@ func writeChunkImages(src *Source, ci *chunkImages, outDir string) (*Images, err
 	sort.Slice(ci.thumbs, func(i, j int) bool { return ci.thumbs[i].Index < ci.thumbs[j].Index })
 	want := int(math.Ceil(float64(src.DurationMS) / float64(ThumbnailInterval.Milliseconds())))
 	var names []string
-	for i, t := range ci.thumbs {
-		if t.Index != i {
-			return nil, fmt.Errorf("thumbnails: thumbnail %d missing", i)
-		}
-		if i >= want {
+	for _, t := range ci.thumbs {
+		if t.Index >= want {
 			break
 		}
-		name := filepath.Join(frames, fmt.Sprintf("%06d.jpg", i))
+		name := filepath.Join(frames, fmt.Sprintf("%06d.jpg", t.Index))
 		if err := os.WriteFile(name, t.JPEG, 0o644); err != nil {
 			return nil, fmt.Errorf("thumbnails: %w", err)
+		}
+		// A tile no chunk wrote (a frame the pick missed) shows the one
+		// before (or, at the start, this one), so that later tiles keep
+		// their times.
+		for len(names) < t.Index {
+			if len(names) == 0 {
+				names = append(names, name)
+			} else {
+				names = append(names, names[len(names)-1])
+			}
 		}
 		names = append(names, name)
 	}
