@@ -50,7 +50,7 @@ type Tasks struct{ Queue *Queue }
 
 // EnqueueChunk implements transcode.Enqueuer.
 func (ts Tasks) EnqueueChunk(ctx context.Context, p transcode.ChunkPayload, tries int, queue string) error {
-	task, err := NewChunkTask(p, tries, queue)
+	task, err := newChunkTask(p, tries, queue)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (ts Tasks) EnqueueChunk(ctx context.Context, p transcode.ChunkPayload, trie
 
 // EnqueueRecognize implements transcode.Enqueuer.
 func (ts Tasks) EnqueueRecognize(ctx context.Context, p transcode.RecognizePayload) error {
-	task, err := NewRecognizeTask(p)
+	task, err := newRecognizeTask(p)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func TestRequeueUnfinishedCaptions(t *testing.T) {
 			a, b, c, done := captionedLesson(t, d, course), captionedLesson(t, d, course),
 				captionedLesson(t, d, course), captionedLesson(t, d, course)
 			for _, j := range []*lectern.ASRJob{b, c} {
-				task, err := NewRecognizeTask(transcode.RecognizePayload{LessonID: j.LessonID, Attempt: j.Attempt})
+				task, err := newRecognizeTask(transcode.RecognizePayload{LessonID: j.LessonID, Attempt: j.Attempt})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -26,18 +26,18 @@ const QueueCaptions = "captions"
 // transcode that has since finished): minutes of backoff help neither.
 const asrRetryBase = 10 * time.Second
 
-// RecognizeRetryDelay is the captions worker's delay before retry n
+// recognizeRetryDelay is the captions worker's delay before retry n
 // (counting from 1) of a failed try: 10 s, then 20 s.
-func RecognizeRetryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+func recognizeRetryDelay(n int, _ error, _ *asynq.Task) time.Duration {
 	return time.Duration(max(n, 1)) * asrRetryBase
 }
 
-// NewRecognizeTask returns the task that captions attempt p.Attempt of a
+// newRecognizeTask returns the task that captions attempt p.Attempt of a
 // lesson, on QueueCaptions, with the task ID db.ASRTaskID (so the queue
 // refuses the same attempt twice), retried lectern.MaxASRTries-1 times.
 // Its timeout fits the longest recording Probe accepts by default; the
 // handler sets the real one from the lesson's duration.
-func NewRecognizeTask(p transcode.RecognizePayload) (*asynq.Task, error) {
+func newRecognizeTask(p transcode.RecognizePayload) (*asynq.Task, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -54,8 +54,8 @@ func NewRecognizeTask(p transcode.RecognizePayload) (*asynq.Task, error) {
 	), nil
 }
 
-// ParseRecognizePayload decodes a captions task's payload; EINVALID when
+// parseRecognizePayload decodes a captions task's payload; EINVALID when
 // it cannot be decoded.
-func ParseRecognizePayload(t *asynq.Task) (transcode.RecognizePayload, error) {
+func parseRecognizePayload(t *asynq.Task) (transcode.RecognizePayload, error) {
 	return parsePayload[transcode.RecognizePayload](t, "captions")
 }

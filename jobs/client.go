@@ -16,7 +16,7 @@ import (
 
 // Client is how the API and the reconciler enqueue and cancel transcodes:
 // it puts each transcode task on the queue its recording calls for
-// (QueueFor), from the task's attempt and the size of the
+// (queueOf), from the task's attempt and the size of the
 // lesson's recording. The server's Jobs is a Client, so uploads,
 // resumable uploads and admin retries all go through it.
 type Client struct {
@@ -59,7 +59,7 @@ func (tq *Client) liveFor() time.Duration {
 // recording calls for, and that queue is recorded on its job (its place
 // in line depends on it), other tasks where their options say.
 func (tq *Client) enqueue(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
-	p, err := ParseTranscodePayload(task)
+	p, err := parseTranscodePayload(task)
 	if task.Type() != TypeTranscode || err != nil {
 		return tq.Queue.client.EnqueueContext(ctx, task, opts...)
 	}
@@ -67,7 +67,7 @@ func (tq *Client) enqueue(ctx context.Context, task *asynq.Task, opts ...asynq.O
 	if err != nil {
 		return nil, err
 	}
-	if err := tq.DB.SetJobQueue(ctx, p.JobID, info.Queue, QueuePriorities()[info.Queue]); err != nil {
+	if err := tq.DB.SetJobQueue(ctx, p.JobID, info.Queue, queuePriorities()[info.Queue]); err != nil {
 		// The transcode runs all the same; only its place in line is unknown.
 		tq.Logger.WarnContext(ctx, "record the queue of a transcode", "job", p.JobID, "queue", info.Queue, "error", err)
 	}
@@ -91,7 +91,7 @@ func (tq *Client) queueFor(ctx context.Context, p transcode.TranscodePayload) st
 			tq.Logger.WarnContext(ctx, "size the recording to pick its transcode queue", "lesson", p.LessonID, "error", err)
 		}
 	}
-	return QueueFor(p.Attempt, size)
+	return queueOf(p.Attempt, size)
 }
 
 // asynqLogger routes asynq's logging into slog.
@@ -110,7 +110,7 @@ func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "fatal"
 // recording calls for. A task already queued for the attempt is not an
 // error: the queue refuses the same attempt twice.
 func (tq *Client) EnqueueTranscode(ctx context.Context, job *lectern.Job) error {
-	task, err := NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
+	task, err := newTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			job := lessonWithRecording(t, d, dataDir, course, tt.size, tt.attempts)
-			task, err := NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
+			task, err := newTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,8 +93,8 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if j.Queue != tt.want || j.QueuePriority != QueuePriorities()[tt.want] {
-				t.Errorf("job records queue %q (priority %d), want %q (%d)", j.Queue, j.QueuePriority, tt.want, QueuePriorities()[tt.want])
+			if j.Queue != tt.want || j.QueuePriority != queuePriorities()[tt.want] {
+				t.Errorf("job records queue %q (priority %d), want %q (%d)", j.Queue, j.QueuePriority, tt.want, queuePriorities()[tt.want])
 			}
 		})
 	}
@@ -104,7 +104,7 @@ func TestTranscodeQueueChoosesQueueByRecording(t *testing.T) {
 		// which cannot size it (no storage), would pick "transcode": it
 		// must see the task where it is and enqueue nothing.
 		job := lessonWithRecording(t, d, dataDir, course, 1<<20, 1)
-		task, _ := NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
+		task, _ := newTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
 		if _, err := tq.enqueue(ctx, task); err != nil {
 			t.Fatal(err)
 		}

@@ -120,7 +120,7 @@ type workerSetup struct {
 	// handler processes tasks; usually an *asynq.ServeMux.
 	handler asynq.Handler
 	// queues are the queues served, with their priorities, in strict
-	// order; nil means the transcode queues (QueuePriorities).
+	// order; nil means the transcode queues (queuePriorities).
 	queues map[string]int
 	// retryDelay says how long a failed task waits before its next try
 	// (WorkerOptions.RetryDelay overrides it); nil means asynq's
@@ -151,7 +151,7 @@ func (q *Queue) newWorker(opts WorkerOptions, ws workerSetup) *Worker {
 	logger := opts.Logger.With("component", "worker")
 	queues := ws.queues
 	if queues == nil {
-		queues = QueuePriorities()
+		queues = queuePriorities()
 	}
 	if opts.RetryDelay != nil {
 		ws.retryDelay = func(n int, err error, _ *asynq.Task) time.Duration { return opts.RetryDelay(n, err) }
@@ -188,22 +188,22 @@ type TranscodeHandler interface {
 
 // NewTranscodeWorker returns a worker of the transcode queues, in strict
 // priority order, that runs transcodes and their chunks with h, retrying
-// failed ones after RetryDelay. Start starts it.
+// failed ones after transcodeRetryDelay. Start starts it.
 func (q *Queue) NewTranscodeWorker(opts WorkerOptions, h TranscodeHandler) *Worker {
 	mux := asynq.NewServeMux()
-	mux.HandleFunc(TypeTranscode, handle(ParseTranscodePayload, h.ProcessTranscode))
-	mux.HandleFunc(TypeChunk, handle(ParseChunkPayload, h.ProcessChunk))
-	return q.newWorker(opts, workerSetup{handler: mux, retryDelay: RetryDelay})
+	mux.HandleFunc(TypeTranscode, handle(parseTranscodePayload, h.ProcessTranscode))
+	mux.HandleFunc(TypeChunk, handle(parseChunkPayload, h.ProcessChunk))
+	return q.newWorker(opts, workerSetup{handler: mux, retryDelay: transcodeRetryDelay})
 }
 
 // NewCaptionsWorker returns a worker of the captions queue
 // (QueueCaptions) that runs automatic captions with h,
-// retrying failed ones after RecognizeRetryDelay. Start starts
+// retrying failed ones after recognizeRetryDelay. Start starts
 // it.
 func (q *Queue) NewCaptionsWorker(opts WorkerOptions, h *transcode.RecognizeHandler) *Worker {
 	mux := asynq.NewServeMux()
-	mux.HandleFunc(TypeRecognize, handle(ParseRecognizePayload, h.ProcessRecognize))
-	return q.newWorker(opts, workerSetup{handler: mux, retryDelay: RecognizeRetryDelay, queues: map[string]int{QueueCaptions: 1}})
+	mux.HandleFunc(TypeRecognize, handle(parseRecognizePayload, h.ProcessRecognize))
+	return q.newWorker(opts, workerSetup{handler: mux, retryDelay: recognizeRetryDelay, queues: map[string]int{QueueCaptions: 1}})
 }
 
 // process runs the worker's handler, counted in running.

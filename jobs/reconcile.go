@@ -220,7 +220,7 @@ func requeueChunks(ctx context.Context, tq *Client, logger *slog.Logger) error {
 			continue
 		}
 		p := transcode.ChunkPayload{LessonID: w.LessonID, JobID: w.JobID, Attempt: w.Attempt, Index: w.Index}
-		task, err := NewChunkTask(p, w.Tries, w.Queue)
+		task, err := newChunkTask(p, w.Tries, w.Queue)
 		if err != nil {
 			return err
 		}
@@ -229,7 +229,7 @@ func requeueChunks(ctx context.Context, tq *Client, logger *slog.Logger) error {
 			opts = append(opts, asynq.ProcessAt(*w.RetryAt))
 		}
 		info, err := requeueTask(ctx, tq.Queue.inspector, tq.Queue.client.EnqueueContext, Queues(),
-			ChunkTaskID(w.JobID, w.Index, w.Tries), task, opts...)
+			chunkTaskID(w.JobID, w.Index, w.Tries), task, opts...)
 		if err != nil {
 			return fmt.Errorf("requeue chunk %d of lesson %s: %w", w.Index, w.LessonID, err)
 		}
@@ -245,7 +245,7 @@ func requeueChunks(ctx context.Context, tq *Client, logger *slog.Logger) error {
 // It returns the new task, or nil when it enqueued nothing. A task on one
 // queue is found even when the recording would now be sized for another.
 func (tq *Client) requeue(ctx context.Context, p transcode.TranscodePayload, taskID string, opts ...asynq.Option) (*asynq.TaskInfo, error) {
-	task, err := NewTranscodeTask(p)
+	task, err := newTranscodeTask(p)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +292,7 @@ func requeueUnfinishedCaptions(ctx context.Context, q *Queue, d *db.DB, logger *
 		return fmt.Errorf("requeue unfinished automatic captions: %w", err)
 	}
 	for _, j := range jobs {
-		task, err := NewRecognizeTask(transcode.RecognizePayload{LessonID: j.LessonID, Attempt: j.Attempt})
+		task, err := newRecognizeTask(transcode.RecognizePayload{LessonID: j.LessonID, Attempt: j.Attempt})
 		if err != nil {
 			return err
 		}

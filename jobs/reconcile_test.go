@@ -41,7 +41,7 @@ func TestReconciler(t *testing.T) {
 			q := openTestQueue(t, redisURL(t))
 			lost, dead, spent, live := startedLesson(t, d, course), startedLesson(t, d, course),
 				startedLesson(t, d, course), startedLesson(t, d, course)
-			task, _ := NewTranscodeTask(transcode.TranscodePayload{LessonID: lost.LessonID, JobID: lost.ID, Attempt: lost.Attempt})
+			task, _ := newTranscodeTask(transcode.TranscodePayload{LessonID: lost.LessonID, JobID: lost.ID, Attempt: lost.Attempt})
 			if _, err := q.client.Enqueue(task); err != nil {
 				t.Fatal(err)
 			}

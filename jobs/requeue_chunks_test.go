@@ -51,7 +51,7 @@ func TestRequeueChunks(t *testing.T) {
 			if err := requeueUnfinishedLessons(ctx, tq, logger); err != nil {
 				t.Fatal(err)
 			}
-			want := []string{ChunkTaskID(job.ID, 1, 0), ChunkTaskID(job.ID, 2, 0)}
+			want := []string{chunkTaskID(job.ID, 1, 0), chunkTaskID(job.ID, 2, 0)}
 			if diff := cmp.Diff(want, pendingTasks(t, q, QueueTranscode)); diff != "" {
 				t.Errorf("pending tasks with a live worker on the audio (-want +got):\n%s", diff)
 			}
@@ -62,7 +62,7 @@ func TestRequeueChunks(t *testing.T) {
 				if err := requeueUnfinishedLessons(ctx, tq, logger); err != nil {
 					t.Fatal(err)
 				}
-				want := append(slices.Clone(want), ChunkTaskID(job.ID, 0, 1))
+				want := append(slices.Clone(want), chunkTaskID(job.ID, 0, 1))
 				slices.Sort(want)
 				if diff := cmp.Diff(want, pendingTasks(t, q, QueueTranscode)); diff != "" {
 					t.Errorf("pending tasks after the audio's worker died (-want +got):\n%s", diff)

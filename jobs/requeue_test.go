@@ -60,7 +60,7 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 			// there; c's ended archived although its job never heard.
 			a, b, c := startedLesson(t, d, course), startedLesson(t, d, course), startedLesson(t, d, course)
 			for _, j := range []*lectern.Job{b, c} {
-				task, _ := NewTranscodeTask(transcode.TranscodePayload{LessonID: j.LessonID, JobID: j.ID, Attempt: j.Attempt})
+				task, _ := newTranscodeTask(transcode.TranscodePayload{LessonID: j.LessonID, JobID: j.ID, Attempt: j.Attempt})
 				if _, err := q.client.Enqueue(task); err != nil {
 					t.Fatal(err)
 				}
@@ -81,7 +81,7 @@ func TestRequeueUnfinishedLessons(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p, err := ParseTranscodePayload(asynq.NewTask(info.Type, info.Payload)); err != nil || p.JobID != a.ID || p.Attempt != a.Attempt {
+			if p, err := parseTranscodePayload(asynq.NewTask(info.Type, info.Payload)); err != nil || p.JobID != a.ID || p.Attempt != a.Attempt {
 				t.Errorf("requeued payload = %+v, %v; want job %s attempt %d", p, err, a.ID, a.Attempt)
 			}
 
@@ -215,7 +215,7 @@ func TestRequeueRetryingJobs(t *testing.T) {
 // enqueueJob enqueues job's transcode task through tq.
 func enqueueJob(t *testing.T, tq *Client, job *lectern.Job, opts ...asynq.Option) {
 	t.Helper()
-	task, err := NewTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
+	task, err := newTranscodeTask(transcode.TranscodePayload{LessonID: job.LessonID, JobID: job.ID, Attempt: job.Attempt})
 	if err != nil {
 		t.Fatal(err)
 	}

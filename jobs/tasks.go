@@ -17,15 +17,15 @@ import (
 const TypeTranscode = "lesson:transcode"
 
 // The transcode queues, by priority. A worker takes from them in strict
-// priority order (QueuePriorities): a short lesson or a re-transcode
+// priority order (queuePriorities): a short lesson or a re-transcode
 // waits for no 3-hour upload, and a long upload waits only while shorter
-// work is pending. QueueFor picks a task's queue.
+// work is pending. queueOf picks a task's queue.
 const (
 	// QueueCritical holds re-transcodes (re-uploads, admin retries) and
 	// small recordings: what a teacher is waiting on right now.
 	QueueCritical = "transcode_critical"
 	// QueueTranscode holds ordinary uploads, and any task whose recording
-	// could not be sized. NewTranscodeTask puts tasks here.
+	// could not be sized. newTranscodeTask puts tasks here.
 	QueueTranscode = "transcode"
 	// QueueLong holds recordings of LongSourceBytes or more, which take
 	// hours to encode.
@@ -44,20 +44,20 @@ const (
 // first.
 func Queues() []string { return []string{QueueCritical, QueueTranscode, QueueLong} }
 
-// QueuePriorities are the queues' priorities for asynq.Config.Queues; the
+// queuePriorities are the queues' priorities for asynq.Config.Queues; the
 // worker runs them with StrictPriority, so a higher one is always served
 // first.
-func QueuePriorities() map[string]int {
+func queuePriorities() map[string]int {
 	return map[string]int{QueueCritical: 6, QueueTranscode: 3, QueueLong: 1}
 }
 
-// QueueFor picks the queue of attempt attempt of a lesson whose recording
+// queueOf picks the queue of attempt attempt of a lesson whose recording
 // has sourceBytes bytes (negative when unknown): QueueLong for a long
 // recording, whatever the attempt, so that retrying a 3-hour upload never
 // blocks the critical queue; else QueueCritical for a re-transcode
 // (attempt > 1: a re-upload or an admin's retry) or a small recording;
 // else QueueTranscode.
-func QueueFor(attempt int, sourceBytes int64) string {
+func queueOf(attempt int, sourceBytes int64) string {
 	switch {
 	case sourceBytes >= LongSourceBytes:
 		return QueueLong
@@ -79,14 +79,14 @@ const (
 	leaseExpiredDelay = 2 * time.Second
 )
 
-// NewTranscodeTask returns the task that transcodes attempt p.Attempt of a
-// lesson, on QueueTranscode (an enqueue option asynq.Queue(QueueFor(…))
+// newTranscodeTask returns the task that transcodes attempt p.Attempt of a
+// lesson, on QueueTranscode (an enqueue option asynq.Queue(queueOf(…))
 // moves it to the queue its recording calls for), retried up to MaxRetry times, with the task
 // ID db.TranscodeTaskID so that the queue refuses the same attempt twice
 // (asynq.ErrTaskIDConflict then means it is already queued). Its timeout
 // fits the longest recording Probe accepts by default; the handler sets
 // the real one from the recording's duration once it has probed it.
-func NewTranscodeTask(p transcode.TranscodePayload) (*asynq.Task, error) {
+func newTranscodeTask(p transcode.TranscodePayload) (*asynq.Task, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -109,9 +109,9 @@ func outerTimeout() time.Duration {
 	return transcode.Timeout(transcode.DefaultLimits().MaxDuration.Milliseconds()) + time.Hour
 }
 
-// ParseTranscodePayload decodes a transcode task's payload. A payload that
+// parseTranscodePayload decodes a transcode task's payload. A payload that
 // cannot be decoded is an EINVALID error: retrying cannot help.
-func ParseTranscodePayload(t *asynq.Task) (transcode.TranscodePayload, error) {
+func parseTranscodePayload(t *asynq.Task) (transcode.TranscodePayload, error) {
 	return parsePayload[transcode.TranscodePayload](t, "transcode")
 }
 
@@ -125,11 +125,11 @@ func parsePayload[P interface{ Validate() error }](t *asynq.Task, what string) (
 	return p, p.Validate()
 }
 
-// RetryDelay is the worker's delay before retry n (counting from 1) of a
-// failed transcode or chunk: RetryDelay's backoff, except that
+// transcodeRetryDelay is the worker's delay before retry n (counting from 1) of a
+// failed transcode or chunk: transcode.RetryDelay's backoff, except that
 // a task whose worker died (its lease expired) is retried after a couple
 // of seconds.
-func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
+func transcodeRetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if errors.Is(err, asynq.ErrLeaseExpired) {
 		// The worker died; nothing is wrong with the task. The next worker
 		// should resume it now, not after a failure's backoff.
@@ -143,18 +143,18 @@ func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 // urgent, so that a seek can move a piece to the front.
 const TypeChunk = "lesson:transcode_chunk"
 
-// ChunkTaskID is the task ID of a job's piece index at its try tries;
+// chunkTaskID is the task ID of a job's piece index at its try tries;
 // index -1 is the task that publishes a plan whose pieces are all done.
-func ChunkTaskID(jobID string, index, tries int) string {
+func chunkTaskID(jobID string, index, tries int) string {
 	if index < 0 {
 		return "chunk:" + jobID + ":publish"
 	}
 	return fmt.Sprintf("chunk:%s:%d:%d", jobID, index, tries)
 }
 
-// NewChunkTask returns the task of piece p.Index of a chunked transcode,
-// with task ID ChunkTaskID(…, tries), on queue.
-func NewChunkTask(p transcode.ChunkPayload, tries int, queue string) (*asynq.Task, error) {
+// newChunkTask returns the task of piece p.Index of a chunked transcode,
+// with task ID chunkTaskID(…, tries), on queue.
+func newChunkTask(p transcode.ChunkPayload, tries int, queue string) (*asynq.Task, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -167,15 +167,15 @@ func NewChunkTask(p transcode.ChunkPayload, tries int, queue string) (*asynq.Tas
 	}
 	return asynq.NewTask(TypeChunk, b,
 		asynq.Queue(queue),
-		asynq.TaskID(ChunkTaskID(p.JobID, p.Index, tries)),
+		asynq.TaskID(chunkTaskID(p.JobID, p.Index, tries)),
 		asynq.MaxRetry(MaxRetry),
 		asynq.Timeout(outerTimeout()),
 		asynq.Retention(taskRetention),
 	), nil
 }
 
-// ParseChunkPayload decodes a chunk task's payload; EINVALID when it
+// parseChunkPayload decodes a chunk task's payload; EINVALID when it
 // cannot be.
-func ParseChunkPayload(t *asynq.Task) (transcode.ChunkPayload, error) {
+func parseChunkPayload(t *asynq.Task) (transcode.ChunkPayload, error) {
 	return parsePayload[transcode.ChunkPayload](t, "chunk")
 }

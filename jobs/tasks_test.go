@@ -18,7 +18,7 @@ func TestNewTranscodeTask(t *testing.T) {
 	t.Parallel()
 	client := openTestQueue(t, "").client
 	p := transcode.TranscodePayload{LessonID: "lesson1", JobID: "job1", Attempt: 3}
-	task, err := NewTranscodeTask(p)
+	task, err := newTranscodeTask(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,25 +33,25 @@ func TestNewTranscodeTask(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("[type queue id max-retry retained timeout-fits-6h] (-want +got):\n%s", diff)
 		}
-		back, err := ParseTranscodePayload(asynq.NewTask(info.Type, info.Payload))
+		back, err := parseTranscodePayload(asynq.NewTask(info.Type, info.Payload))
 		if err != nil || back != p {
 			t.Errorf("payload round trip = %+v, %v; want %+v", back, err, p)
 		}
 	})
 	t.Run("SameAttemptRefused", func(t *testing.T) {
-		again, _ := NewTranscodeTask(p)
+		again, _ := newTranscodeTask(p)
 		if _, err := client.Enqueue(again); !errors.Is(err, asynq.ErrTaskIDConflict) {
 			t.Errorf("enqueueing the same attempt again: %v, want ErrTaskIDConflict", err)
 		}
-		next, _ := NewTranscodeTask(transcode.TranscodePayload{LessonID: "lesson1", JobID: "job2", Attempt: 4})
+		next, _ := newTranscodeTask(transcode.TranscodePayload{LessonID: "lesson1", JobID: "job2", Attempt: 4})
 		if _, err := client.Enqueue(next); err != nil {
 			t.Errorf("enqueueing the next attempt: %v", err)
 		}
 	})
 	t.Run("InvalidPayload", func(t *testing.T) {
 		for _, bad := range []transcode.TranscodePayload{{JobID: "j", Attempt: 1}, {LessonID: "l", Attempt: 1}, {LessonID: "l", JobID: "j"}} {
-			if _, err := NewTranscodeTask(bad); lectern.ErrorCode(err) != lectern.EINVALID {
-				t.Errorf("NewTranscodeTask(%+v) = %v, want EINVALID", bad, err)
+			if _, err := newTranscodeTask(bad); lectern.ErrorCode(err) != lectern.EINVALID {
+				t.Errorf("newTranscodeTask(%+v) = %v, want EINVALID", bad, err)
 			}
 		}
 	})
@@ -70,13 +70,13 @@ func TestRetryDelay(t *testing.T) {
 		{50, 30 * time.Minute},
 	}
 	for _, tt := range tests {
-		if got := RetryDelay(tt.n, errors.New("x"), nil); got != tt.want {
-			t.Errorf("RetryDelay(%d) = %v, want %v", tt.n, got, tt.want)
+		if got := transcodeRetryDelay(tt.n, errors.New("x"), nil); got != tt.want {
+			t.Errorf("transcodeRetryDelay(%d) = %v, want %v", tt.n, got, tt.want)
 		}
 	}
 	// A dead worker is no failure of the task: retried almost at once.
-	if got := RetryDelay(4, asynq.ErrLeaseExpired, nil); got > 5*time.Second {
-		t.Errorf("RetryDelay after an expired lease = %v, want a few seconds", got)
+	if got := transcodeRetryDelay(4, asynq.ErrLeaseExpired, nil); got > 5*time.Second {
+		t.Errorf("transcodeRetryDelay after an expired lease = %v, want a few seconds", got)
 	}
 }
 
@@ -84,7 +84,7 @@ func TestHandlerMalformedPayloadIsNotRetried(t *testing.T) {
 	t.Parallel()
 	h := &transcode.Handler{}
 	for _, payload := range []string{"{", `{"lesson_id":"l"}`} {
-		err := handle(ParseTranscodePayload, h.ProcessTranscode)(context.Background(), asynq.NewTask(TypeTranscode, []byte(payload)))
+		err := handle(parseTranscodePayload, h.ProcessTranscode)(context.Background(), asynq.NewTask(TypeTranscode, []byte(payload)))
 		if !errors.Is(err, asynq.SkipRetry) {
 			t.Errorf("payload %q: ProcessTask = %v, want an error wrapping asynq.SkipRetry", payload, err)
 		}
@@ -112,13 +112,13 @@ func TestQueueFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := QueueFor(tt.attempt, tt.bytes); got != tt.want {
-				t.Errorf("QueueFor(%d, %d) = %q, want %q", tt.attempt, tt.bytes, got, tt.want)
+			if got := queueOf(tt.attempt, tt.bytes); got != tt.want {
+				t.Errorf("queueOf(%d, %d) = %q, want %q", tt.attempt, tt.bytes, got, tt.want)
 			}
 		})
 	}
 	for _, q := range Queues() {
-		if QueuePriorities()[q] == 0 {
+		if queuePriorities()[q] == 0 {
 			t.Errorf("queue %q has no priority: no worker would take its tasks", q)
 		}
 	}

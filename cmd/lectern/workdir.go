@@ -10,7 +10,7 @@ import (
 
 // staleWorkAge is the age past which a transcode's working directory can
 // only be what a crashed or killed worker left: no task may run that long
-// (see jobs.NewTranscodeTask's timeout).
+// (see the jobs package's transcode task's timeout).
 const staleWorkAge = 24 * time.Hour
 
 // prepareWorkDir creates dir, where transcodes make their working
