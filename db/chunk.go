@@ -71,14 +71,18 @@ type Chunk struct {
 	HeartbeatAt *time.Time `db:"heartbeat_at"`
 	RetryAt     *time.Time `db:"retry_at"`
 	Error       string     `db:"error"`
-	// Result is what the piece made (transcode's JSON), once done.
+	// Result is what the piece made (transcode's JSON), once done; the
+	// audio piece keeps what it has stored so far there while it runs.
 	Result string `db:"result"`
+	// StoredSegs counts the audio piece's segments stored from the start
+	// while it runs (RecordChunkProgress); it never goes back.
+	StoredSegs int `db:"stored_segs"`
 }
 
 const planColumns = `job_id, lesson_id, attempt, lease_token, prefix, spec, chunks, playable_at, finished_at, created_at`
 
 const chunkColumns = `job_id, idx, kind, start_seg, segs, state, priority, tries, max_tries, token, worker_host,
-	heartbeat_at, retry_at, error, result`
+	heartbeat_at, retry_at, error, result, stored_segs`
 
 // CreatePlan records the plan of the job l holds, with its chunks, all
 // pending. ECONFLICT when l no longer holds the job.
@@ -110,7 +114,7 @@ func (db *DB) CreatePlan(ctx context.Context, l *Lease, spec string, chunks []Ch
 			c.JobID, c.State = l.JobID, ChunkPending
 			if _, err := t.named(ctx, `INSERT INTO transcode_chunks (`+chunkColumns+`) VALUES (:job_id, :idx, :kind,
 				:start_seg, :segs, :state, :priority, :tries, :max_tries, :token, :worker_host, :heartbeat_at, :retry_at,
-				:error, :result)`, c); err != nil {
+				:error, :result, :stored_segs)`, c); err != nil {
 				return err
 			}
 		}
@@ -287,6 +291,33 @@ func (db *DB) FinishChunk(ctx context.Context, c *Chunk, result string, pctOf fu
 	return nil
 }
 
+// RecordChunkProgress records that the running chunk c has stored its
+// first storedSegs segments (never fewer than a try before it stored), with
+// result, what it has made so far, and stamps its heartbeat. ECONFLICT
+// when its lease was taken over or the plan is dead.
+func (db *DB) RecordChunkProgress(ctx context.Context, c *Chunk, storedSegs int, result string) error {
+	err := db.write(ctx, func(t tx) error {
+		if _, _, err := livePlan(ctx, t, c.JobID, ""); err != nil {
+			return err
+		}
+		n, err := t.exec(ctx, `UPDATE transcode_chunks SET result = ?, heartbeat_at = ?,
+				stored_segs = CASE WHEN stored_segs < ? THEN ? ELSE stored_segs END
+			WHERE job_id = ? AND idx = ? AND token = ? AND state = ?`,
+			result, db.now(), storedSegs, storedSegs, c.JobID, c.Index, c.Token, ChunkRunning)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return lectern.Errorf(lectern.ECONFLICT, "the lease on chunk %d of job %s was taken over", c.Index, c.JobID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record transcode chunk progress: %w", err)
+	}
+	return nil
+}
+
 // RetryChunk hands the chunk back for another try at retryAt, with the
 // reason it failed. ECONFLICT when its lease was taken over.
 func (db *DB) RetryChunk(ctx context.Context, c *Chunk, reason string, retryAt time.Time) error {
@@ -450,13 +481,15 @@ func (db *DB) FinishPlan(ctx context.Context, jobID string) error {
 	return nil
 }
 
-// SegmentPending reports whether segment seg of the output under prefix
-// is still to be encoded by a live plan, and whether a plan is encoding
-// that output at all; want also moves the segment's chunk, and the one
-// after it, to the front of the line (a viewer is waiting for it).
-func (db *DB) SegmentPending(ctx context.Context, prefix string, seg int, want bool) (pending, inProgress bool, err error) {
+// SegmentPending reports whether segment seg of the output under prefix,
+// of a video rung or of the audio (kind), is still to be encoded by a live
+// plan, and whether a plan is encoding that output at all; want also
+// moves a video segment's chunk, and the one after it, to the front of
+// the line (a viewer is waiting for it). The audio piece stores its
+// segments in order as it goes: one is pending until it is among them.
+func (db *DB) SegmentPending(ctx context.Context, prefix, kind string, seg int, want bool) (pending, inProgress bool, err error) {
 	run := db.read
-	if want {
+	if want && kind == ChunkVideo {
 		run = db.write
 	}
 	err = run(ctx, func(t tx) error {
@@ -472,16 +505,21 @@ func (db *DB) SegmentPending(ctx context.Context, prefix string, seg int, want b
 		}
 		inProgress = true
 		var c Chunk
-		err = t.get(ctx, &c, `SELECT `+chunkColumns+` FROM transcode_chunks
-			WHERE job_id = ? AND kind = ? AND start_seg <= ? AND ? < start_seg + segs`, p.JobID, ChunkVideo, seg, seg)
+		if kind == ChunkAudio {
+			err = t.get(ctx, &c, `SELECT `+chunkColumns+` FROM transcode_chunks WHERE job_id = ? AND kind = ?`,
+				p.JobID, ChunkAudio)
+		} else {
+			err = t.get(ctx, &c, `SELECT `+chunkColumns+` FROM transcode_chunks
+				WHERE job_id = ? AND kind = ? AND start_seg <= ? AND ? < start_seg + segs`, p.JobID, ChunkVideo, seg, seg)
+		}
 		if notFound(err) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		pending = c.State != ChunkDone
-		if !pending || !want {
+		pending = c.State != ChunkDone && (kind != ChunkAudio || seg >= c.StoredSegs)
+		if !pending || !want || kind == ChunkAudio {
 			return nil
 		}
 		// Later seeks win: a viewer who moved on is served first.

@@ -19,6 +19,8 @@ func (db *DB) FindEncodingProgress(ctx context.Context, courseID string) (map[st
 	var rows []struct {
 		LessonID string `db:"lesson_id"`
 		lectern.EncodingProgress
+		// AudioSegs is the audio segments stored while its piece runs.
+		AudioSegs *int `db:"audio_segs"`
 	}
 	err := db.read(ctx, func(t tx) error {
 		// A chunk covers segments [start_seg, start_seg+segs); the part
@@ -26,13 +28,15 @@ func (db *DB) FindEncodingProgress(ctx context.Context, courseID string) (map[st
 		return t.sel(ctx, &rows, `SELECT l.id AS lesson_id,
 				COALESCE(MIN(CASE WHEN c.state <> ? THEN c.start_seg END), SUM(c.segs)) AS ready_segs,
 				SUM(CASE WHEN c.state = ? THEN c.segs ELSE 0 END) AS done_segs,
-				SUM(c.segs) AS total_segs
+				SUM(c.segs) AS total_segs,
+				(SELECT MIN(a.stored_segs) FROM transcode_chunks a
+					WHERE a.job_id = p.job_id AND a.kind = ? AND a.state <> ?) AS audio_segs
 			FROM lessons l
 			JOIN transcode_plans p ON p.lesson_id = l.id AND p.prefix = l.output_prefix AND p.finished_at IS NULL
 			JOIN transcode_chunks c ON c.job_id = p.job_id AND c.kind = ?
 			WHERE l.course_id = ? AND l.output_prefix <> ''
 			GROUP BY l.id, p.job_id`,
-			ChunkDone, ChunkDone, ChunkVideo, courseID)
+			ChunkDone, ChunkDone, ChunkAudio, ChunkDone, ChunkVideo, courseID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find encoding progress: %w", err)
@@ -40,6 +44,11 @@ func (db *DB) FindEncodingProgress(ctx context.Context, courseID string) (map[st
 	m := make(map[string]lectern.EncodingProgress, len(rows))
 	for _, r := range rows {
 		if r.TotalSegs > 0 {
+			// Audio segments are as long as video ones (to an AAC frame):
+			// what plays is where the first of the two runs out.
+			if r.AudioSegs != nil {
+				r.ReadySegs = min(r.ReadySegs, *r.AudioSegs)
+			}
 			m[r.LessonID] = r.EncodingProgress
 		}
 	}

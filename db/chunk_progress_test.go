@@ -18,13 +18,7 @@ func TestFindEncodingProgress(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	forEachDBClock(t, func(t *testing.T, d *db.DB, clock *fakeClock) {
-		course := newCourse(t, d, newUser(t, d, lectern.RoleTeacher))
-		l := newLesson(t, d, course)
-		_, job, _ := mustStart(t, d, l, "up")
-		lease, err := d.TakeLease(ctx, l.ID, 1, job.ID, "", "planner")
-		if err != nil {
-			t.Fatal(err)
-		}
+		course, l, job, lease := leasedTranscode(t, d)
 		// Audio, then 14 segments in chunks of 4, 4, 4 and 2.
 		pieces := []db.Chunk{{Index: 0, Kind: db.ChunkAudio, MaxTries: 3, Priority: 10}}
 		for i, start := range []int{0, 4, 8, 12} {
@@ -59,7 +53,7 @@ func TestFindEncodingProgress(t *testing.T) {
 
 		finishNext(0)
 		finishNext(1)
-		_, err = progress()
+		_, err := progress()
 		wantCode(t, err, lectern.ENOTFOUND) // stored, but not published yet
 		if _, err := d.PublishPlayable(ctx, job.ID, lectern.Renditions{}, 55_000); err != nil {
 			t.Fatal(err)
@@ -69,7 +63,7 @@ func TestFindEncodingProgress(t *testing.T) {
 			t.Fatalf("after the opening chunk (-want +got, %v):\n%s", err, diff)
 		}
 		// A student seeks to segment 13: the last chunk goes first.
-		if pending, _, err := d.SegmentPending(ctx, lease.Prefix, 13, true); err != nil || !pending {
+		if pending, _, err := d.SegmentPending(ctx, lease.Prefix, db.ChunkVideo, 13, true); err != nil || !pending {
 			t.Fatalf("segment 13 pending %v, %v", pending, err)
 		}
 		finishNext(4)

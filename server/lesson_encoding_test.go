@@ -61,7 +61,7 @@ func TestLessonEncodingProgress(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A student seeks to 0:50 (segment 12): the last chunk is done next.
-		if _, _, err := fx.DB.SegmentPending(ctx, lease.Prefix, 12, true); err != nil {
+		if _, _, err := fx.DB.SegmentPending(ctx, lease.Prefix, db.ChunkVideo, 12, true); err != nil {
 			t.Fatal(err)
 		}
 		finish(4)

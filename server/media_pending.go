@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
 )
 
 // A lesson encoded in chunks (transcode/chunks.go) is published while its
@@ -37,17 +38,18 @@ const (
 	finishedOutputsMax = 10000
 )
 
-// holdPendingSegment waits while the video segment rel of the output under
-// prefix is still to be encoded, moving its chunk to the front of the
-// line; it returns a 503 error when the wait ends before the segment is
-// stored. Outputs known finished cost nothing.
+// holdPendingSegment waits while the segment rel of the output under
+// prefix, video or audio, is still to be encoded, moving a video segment's
+// chunk to the front of the line (the audio is encoded from the start,
+// far faster than anyone plays it); it returns a 503 error when the wait
+// ends before the segment is stored. Outputs known finished cost nothing.
 func (s *Server) holdPendingSegment(c echo.Context, prefix, rel string) error {
-	seg, ok := segmentNumber(rel)
+	kind, seg, ok := segmentNumber(rel)
 	if !ok || s.finished.has(prefix) {
 		return nil
 	}
 	ctx := c.Request().Context()
-	pending, inProgress, err := s.db.SegmentPending(ctx, prefix, seg, true)
+	pending, inProgress, err := s.db.SegmentPending(ctx, prefix, kind, seg, true)
 	if err != nil {
 		return err
 	}
@@ -72,7 +74,7 @@ func (s *Server) holdPendingSegment(c echo.Context, prefix, rel string) error {
 			return lectern.Errorf(lectern.EUNAVAILABLE, "this part of the lesson is still being prepared; it plays in a moment")
 		case <-t.C:
 		}
-		pending, _, err := s.db.SegmentPending(ctx, prefix, seg, false)
+		pending, _, err := s.db.SegmentPending(ctx, prefix, kind, seg, false)
 		if err != nil {
 			return err
 		}
@@ -88,7 +90,7 @@ func (s *Server) outputFinished(ctx context.Context, prefix string) (bool, error
 	if s.finished.has(prefix) {
 		return true, nil
 	}
-	_, inProgress, err := s.db.SegmentPending(ctx, prefix, 0, false)
+	_, inProgress, err := s.db.SegmentPending(ctx, prefix, db.ChunkVideo, 0, false)
 	if err != nil {
 		return false, err
 	}
@@ -98,16 +100,25 @@ func (s *Server) outputFinished(ctx context.Context, prefix string) (bool, error
 	return !inProgress, nil
 }
 
-// segmentNumber returns the number of a video segment's path in an output
-// ("v0/seg_00012.m4s" is 12; see transcode.SegmentIndex), and false for
-// any other file.
-func segmentNumber(rel string) (int, bool) {
+// segmentNumber returns the kind (db.ChunkVideo or db.ChunkAudio) and the
+// number of a segment's path in an output ("v0/seg_00012.m4s" is video
+// 12, "a/seg_00003.m4s" audio 3; see transcode.SegmentIndex), and false
+// for any other file.
+func segmentNumber(rel string) (kind string, n int, ok bool) {
 	dir, name := path.Split(rel)
-	if !strings.HasPrefix(dir, "v") || !strings.HasPrefix(name, "seg_") || !strings.HasSuffix(name, ".m4s") {
-		return 0, false
+	switch {
+	case dir == "a/":
+		kind = db.ChunkAudio
+	case strings.HasPrefix(dir, "v"):
+		kind = db.ChunkVideo
+	default:
+		return "", 0, false
+	}
+	if !strings.HasPrefix(name, "seg_") || !strings.HasSuffix(name, ".m4s") {
+		return "", 0, false
 	}
 	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "seg_"), ".m4s"))
-	return n, err == nil && n >= 0
+	return kind, n, err == nil && n >= 0
 }
 
 // outputSet is a bounded set of output prefixes.

@@ -146,7 +146,9 @@ func encodeChunked(p *Pipeline, spec *chunkSpec, plan []db.Chunk, input, outDir 
 		var res *chunkResult
 		var err error
 		if c.Kind == db.ChunkAudio {
-			res, err = p.encodeAudio(ctx, spec, input, dir, func(float64) {})
+			if err = p.encodeAudio(ctx, spec, input, dir, func(float64) {}); err == nil {
+				res, err = readAudio(dir, nil)
+			}
 		} else {
 			res, err = p.encodeChunk(ctx, spec, c, input, dir, func(float64) {})
 		}

@@ -86,8 +86,8 @@ func (h *Handler) chunkDeadline() time.Duration {
 
 // ProcessChunk runs delivery d of a chunk task: it claims the most urgent
 // piece of the job's plan, encodes and uploads it, records it done and
-// then publishes what the plan allows: playable once the audio and the
-// opening chunk are stored, ready once every piece is. With no piece to
+// then publishes what the plan allows: playable once the opening chunk
+// and its audio are stored, ready once every piece is. With no piece to
 // claim it publishes a plan whose pieces are all done (its finishing
 // worker died). A failed piece is retried alone; one out of tries fails
 // the lesson.
@@ -120,7 +120,7 @@ func (h *Handler) ProcessChunk(ctx context.Context, p ChunkPayload, d Delivery) 
 	stop := h.beat(work, func(ctx context.Context) (lectern.JobState, error) { return h.DB.RenewChunk(ctx, c) }, cancel, log)
 	input, release, err := h.sources().get(work, h.Storage, spec.SourceKey)
 	if err == nil {
-		err = h.runChunk(work, plan, &spec, c, input, log)
+		err = h.runChunk(work, p, plan, &spec, c, input, log)
 		release()
 	}
 	stop()
@@ -136,7 +136,8 @@ func (h *Handler) ProcessChunk(ctx context.Context, p ChunkPayload, d Delivery) 
 
 // runChunk encodes piece c into a work directory, uploads it under the
 // plan's prefix and records it done.
-func (h *Handler) runChunk(ctx context.Context, plan *db.Plan, spec *chunkSpec, c *db.Chunk, input string, log *slog.Logger) error {
+func (h *Handler) runChunk(ctx context.Context, p ChunkPayload, plan *db.Plan, spec *chunkSpec, c *db.Chunk, input string,
+	log *slog.Logger) error {
 	dir, err := os.MkdirTemp(h.TempDir, "lectern-chunk-")
 	if err != nil {
 		return setupIfMissing(fmt.Errorf("make work directory: %w", err))
@@ -156,7 +157,7 @@ func (h *Handler) runChunk(ctx context.Context, plan *db.Plan, spec *chunkSpec, 
 	wctx, kick, stopWatch := h.watchdog(ctx)
 	var res *chunkResult
 	if c.Kind == db.ChunkAudio {
-		res, err = h.Pipeline.encodeAudio(wctx, spec, input, dir, func(float64) { kick() })
+		res, err = h.encodeAudioPublishing(wctx, p, plan, spec, c, input, dir, kick, log)
 	} else {
 		res, err = h.Pipeline.encodeChunk(wctx, spec, c, input, dir, func(float64) { kick() })
 	}
@@ -237,7 +238,7 @@ func (h *Handler) chunkFailed(ctx context.Context, d Delivery, c *db.Chunk, err 
 }
 
 // advance publishes what the plan of p allows now: the playable output
-// once the audio and the opening chunk are stored, the finished one once
+// once the opening chunk and its audio are stored, the finished one once
 // every piece is.
 func (h *Handler) advance(ctx context.Context, p ChunkPayload, log *slog.Logger) error {
 	plan, chunks, err := h.DB.FindPlan(ctx, p.JobID)
@@ -275,18 +276,29 @@ func (h *Handler) advance(ctx context.Context, p ChunkPayload, log *slog.Logger)
 		return fmt.Errorf("publish playable output: %w", err)
 	}
 	h.dropReplaced(ctx, prev, plan.Prefix, log)
-	log.Info("transcode playable: opening chunk and audio stored", "output", plan.Prefix)
+	log.Info("transcode playable: opening chunk and its audio stored", "output", plan.Prefix)
 	return nil
 }
 
-// openingDone reports whether the audio and the opening chunk are done.
+// openingDone reports whether the opening chunk is done and the audio
+// stored as far as it goes (the audio piece stores its segments as it
+// runs).
 func openingDone(chunks []db.Chunk) bool {
+	opening := -1
 	for _, c := range chunks {
-		if (c.Kind == db.ChunkAudio || c.StartSeg == 0) && c.State != db.ChunkDone {
+		if c.Kind == db.ChunkVideo && c.StartSeg == 0 {
+			if c.State != db.ChunkDone {
+				return false
+			}
+			opening = c.Segs
+		}
+	}
+	for _, c := range chunks {
+		if c.Kind == db.ChunkAudio && c.State != db.ChunkDone && c.StoredSegs < opening {
 			return false
 		}
 	}
-	return true
+	return opening >= 0
 }
 
 // failPlan fails a plan whose pieces do not stitch.

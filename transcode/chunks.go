@@ -49,14 +49,19 @@ type chunkSpec struct {
 // segSeconds is the length of a full segment.
 func (s chunkSpec) segSeconds() float64 { return float64(s.SegFrames) / s.Ladder.FPS }
 
-// chunkResult is what a piece made, stored with it once done.
+// chunkResult is what a piece made, stored with it once done (the audio
+// piece also keeps what it has stored so far there while it runs).
 type chunkResult struct {
 	// Rungs are the video rungs' segments, largest rung first.
 	Rungs []rungResult `json:"rungs,omitempty"`
 	// Changed are the frames the slide-change branch found changed: the
 	// slide changes are found on all chunks' frames at once.
 	Changed []changedFrameJSON `json:"changed,omitempty"`
-	// Audio is the audio rendition, measured.
+	// AudioSegs are the audio rendition's segments: those stored so far
+	// while the audio piece runs, every one once it is done.
+	AudioSegs []segmentOut `json:"audio_segs,omitempty"`
+	// Audio is the audio rendition of a piece done before its segments
+	// were kept (AudioSegs): it uploaded its own playlist.
 	Audio *Rendition `json:"audio,omitempty"`
 	// Thumbs are the scrubbing thumbnails whose times fall in the chunk,
 	// Posters its poster candidates (see chunk_images.go).
@@ -78,14 +83,15 @@ type segmentOut struct {
 }
 
 // openingSegs is the most segments of the opening chunk (8 s): the lesson
-// is playable once it and the audio are stored.
+// is playable once it and the audio's first as many segments are stored.
 const openingSegs = 2
 
-// Chunk priorities at the start: the audio, then the opening chunk (both
-// are needed to play), then the rest by index.
+// Chunk priorities at the start: the opening chunk, then the audio (its
+// first seconds are needed to play, and it runs on a lane of its own on
+// the queue anyway), then the rest by index.
 const (
-	priorityAudio   = 2
-	priorityOpening = 1
+	priorityOpening = 2
+	priorityAudio   = 1
 )
 
 // planChunks cuts src into the pieces of a chunked transcode of ladder
@@ -106,11 +112,12 @@ func planChunks(src *Source, l Ladder, chunkSeconds int) (spec chunkSpec, chunks
 		chunks = append(chunks, db.Chunk{Kind: db.ChunkAudio, Priority: priorityAudio})
 	}
 	for start := 0; start < spec.TotalSegs; {
-		n := min(per, spec.TotalSegs-start)
-		if start == 0 {
-			// The opening chunk is short: the lesson plays once it is stored.
-			n = min(n, openingSegs)
-		} else if rest := spec.TotalSegs - start - n; rest > 0 && rest < per/2 {
+		// The opening chunk is short: the lesson plays once it is stored.
+		// Each chunk after it is at most as long as all before it, up to
+		// chunkSeconds: an encoder at twice the speed of playback, or
+		// more, stays ahead of a student who starts playing at once.
+		n := min(per, max(openingSegs, start), spec.TotalSegs-start)
+		if rest := spec.TotalSegs - start - n; rest > 0 && rest < per/2 {
 			n += rest // no short chunk at the end: it would cost its start-up for little
 		}
 		c := db.Chunk{Index: len(chunks), Kind: db.ChunkVideo, StartSeg: start, Segs: n}
@@ -293,29 +300,21 @@ func (p *Pipeline) chunkArgs(spec *chunkSpec, c *db.Chunk, input, outDir string)
 	return ffmpeg.MergeOutputs(outs...).GlobalArgs(global...).GetArgs(), nil
 }
 
-// encodeAudio encodes the audio of the whole lesson into outDir/a and
-// returns it measured.
-func (p *Pipeline) encodeAudio(ctx context.Context, spec *chunkSpec, input, outDir string, progress func(float64)) (*chunkResult, error) {
+// encodeAudio encodes the audio of the whole lesson into outDir/a (see
+// chunk_audio.go for how its segments are published as they are written).
+func (p *Pipeline) encodeAudio(ctx context.Context, spec *chunkSpec, input, outDir string, progress func(float64)) error {
 	abs, err := regularFile(input)
 	if err != nil {
-		return nil, fmt.Errorf("encode audio: %w", err)
+		return fmt.Errorf("encode audio: %w", err)
 	}
-	l := Ladder{Audio: spec.Ladder.Audio}
-	if outDir, err = prepareOutDir(outDir, l); err != nil {
-		return nil, fmt.Errorf("encode audio: %w", err)
+	if _, err = prepareOutDir(outDir, Ladder{Audio: spec.Ladder.Audio}); err != nil {
+		return fmt.Errorf("encode audio: %w", err)
 	}
 	args, err := p.audioArgs(spec, abs, outDir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := p.runEncode(ctx, args, outDir, spec.Source.DurationMS, progress); err != nil {
-		return nil, err
-	}
-	out, err := collectOutput(outDir, l)
-	if err != nil {
-		return nil, fmt.Errorf("encode audio: %w", err)
-	}
-	return &chunkResult{Audio: &out.Renditions[0]}, nil
+	return p.runEncode(ctx, args, outDir, spec.Source.DurationMS, progress)
 }
 
 func (p *Pipeline) audioArgs(spec *chunkSpec, input, outDir string) (args []string, err error) {
@@ -357,19 +356,21 @@ func stitch(spec *chunkSpec, chunks []db.Chunk) (out *Output, playlists map[stri
 	rungs := make([][]segmentOut, len(l.Video))
 	codecs := make([]string, len(l.Video))
 	var audio *Rendition
+	playlists = map[string]string{}
 	images = &chunkImages{}
 	complete = true
 	for _, c := range chunks {
 		var res chunkResult
-		if c.State == db.ChunkDone {
+		if c.State == db.ChunkDone || (c.Kind == db.ChunkAudio && c.Result != "") {
 			if err := jsonUnmarshal(c.Result, &res); err != nil {
 				return nil, nil, nil, nil, false, fmt.Errorf("chunk %d: %w", c.Index, err)
 			}
-		} else {
+		}
+		if c.State != db.ChunkDone {
 			complete = false
 		}
 		if c.Kind == db.ChunkAudio {
-			audio = res.Audio
+			audio = spec.stitchAudio(&c, &res, playlists)
 			continue
 		}
 		images.add(&res)
@@ -391,7 +392,6 @@ func stitch(spec *chunkSpec, chunks []db.Chunk) (out *Output, playlists map[stri
 		}
 	}
 	out = &Output{Master: MasterPlaylist}
-	playlists = map[string]string{}
 	for i, r := range l.Video {
 		rend := Rendition{Name: r.Name, Kind: KindVideo, Playlist: path.Join(videoDir(i), mediaPlaylist),
 			Width: r.Width, Height: r.Height, FrameRate: l.FPS, Codecs: codecs[i], Segments: len(rungs[i])}

@@ -17,7 +17,7 @@ import (
 )
 
 // TestChunkedAVSync30Minutes: at the end of a 30-minute lesson encoded in
-// 30 chunks, audio and video are still within 40 ms of each other. The
+// 33 chunks, audio and video are still within 40 ms of each other. The
 // recording flashes white and beeps together every 10 s (a tiny, 5 fps
 // picture keeps it cheap); the stitched output is read through its master
 // playlist, as a player does, and the offset between flash and beep at
@@ -41,9 +41,10 @@ func TestChunkedAVSync30Minutes(t *testing.T) {
 	if err := e.run(t, e.upload(t, l, src)); err != nil {
 		t.Fatal(err)
 	}
-	// Audio, an 8 s opening chunk, then 29 of 60 s and one of 52 s.
-	if len(tasks.tasks) != 32 {
-		t.Fatalf("%d pieces, want 32 (audio and 31 chunks)", len(tasks.tasks))
+	// Audio, an 8 s opening chunk, chunks of 8, 16 and 32 s (each at most
+	// as long as all before it), then 28 of 60 s and one of 56 s.
+	if len(tasks.tasks) != 34 {
+		t.Fatalf("%d pieces, want 34 (audio and 33 chunks)", len(tasks.tasks))
 	}
 	for task := tasks.pop(); task != nil; task = tasks.pop() {
 		if err := processChunk(context.Background(), e, task); err != nil {

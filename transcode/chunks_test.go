@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
 	"github.com/lectern/lectern/internal/testenv"
 	"github.com/lectern/lectern/transcode"
 )
@@ -390,7 +391,7 @@ func TestChunkFailures(t *testing.T) {
 			}
 		}
 		prefix := e.lesson(t, l.ID).OutputPrefix
-		pending, inProgress, err := e.DB.SegmentPending(ctx, prefix, 4, true)
+		pending, inProgress, err := e.DB.SegmentPending(ctx, prefix, db.ChunkVideo, 4, true)
 		if err != nil || !pending || !inProgress {
 			t.Fatalf("segment 4: pending %v, in progress %v, %v; want pending", pending, inProgress, err)
 		}
@@ -400,7 +401,7 @@ func TestChunkFailures(t *testing.T) {
 		if got, want := strings.Join(e.chunkStates(t, job.ID), " "), "done/1 done/1 pending/0 done/1"; got != want {
 			t.Errorf("pieces after a viewer asked for 0:16: %s, want %s (the last chunk first)", got, want)
 		}
-		if pending, _, _ := e.DB.SegmentPending(ctx, prefix, 4, false); pending {
+		if pending, _, _ := e.DB.SegmentPending(ctx, prefix, db.ChunkVideo, 4, false); pending {
 			t.Error("segment 4 still pending after its chunk ran")
 		}
 	})

@@ -1,0 +1,129 @@
+package transcode_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
+	"github.com/lectern/lectern/internal/testenv"
+	"github.com/lectern/lectern/transcode"
+)
+
+// pacedAudioFFmpeg returns an ffmpeg that runs audio-only encodes (the
+// audio piece) reading its input at speed× real time, as a long lesson's
+// audio run would take, and every other run as it is.
+func pacedAudioFFmpeg(t *testing.T, speed string) string {
+	t.Helper()
+	ffmpeg, _ := testenv.FFmpeg(t)
+	path := filepath.Join(t.TempDir(), "ffmpeg")
+	script := "#!/bin/sh\ncase \" $* \" in *\" -c:v \"*) exec " + ffmpeg + " \"$@\";; esac\nexec " + ffmpeg + " -readrate " + speed + " \"$@\"\n"
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestAudioPublishedAsWritten: the audio piece stores its segments as its
+// run writes them, so a lesson plays once its opening chunk and the
+// opening seconds of audio are stored, long before the whole lesson's
+// audio is encoded; the playable audio playlist already lists every
+// segment with the durations the run then writes; and the finished
+// output plays without a word from ffmpeg.
+func TestAudioPublishedAsWritten(t *testing.T) {
+	src := lectureClip(t, 40)
+	e, tasks, l, job := chunkedEnv(t, src)
+	// The audio run takes about 20 s for these 40 s: the video chunks are
+	// done long before.
+	e.Handler.Pipeline.FFmpeg = pacedAudioFFmpeg(t, "2")
+	// The pieces run at once on this worker, sharing its recording.
+	e.Handler.Sources = transcode.NewSourceCache(e.WorkDir)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(tasks.tasks))
+	for task := tasks.pop(); task != nil; task = tasks.pop() {
+		wg.Go(func() { errs <- processChunk(ctx, e, task) })
+	}
+
+	var prefix string
+	deadline := time.Now().Add(time.Minute)
+	for prefix == "" && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		prefix = e.lesson(t, l.ID).OutputPrefix
+	}
+	if prefix == "" {
+		t.Fatal("the lesson never became playable")
+	}
+	_, chunks, err := e.DB.FindPlan(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audio := chunks[0]
+	if audio.Kind != db.ChunkAudio || audio.State != db.ChunkRunning || audio.StoredSegs < 2 || audio.StoredSegs >= 9 {
+		t.Fatalf("when the lesson became playable the audio piece was %s with %d segments stored; want running, 2 to 8 of 10 stored",
+			audio.State, audio.StoredSegs)
+	}
+	partial := e.copyOut(t, prefix)
+	playable, err := os.ReadFile(filepath.Join(partial, "a", "index.m3u8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(playable), "seg_"); n != 10 {
+		t.Errorf("the playable audio playlist lists %d segments, want all 10:\n%s", n, playable)
+	}
+	if _, err := os.Stat(filepath.Join(partial, "a", "seg_00001.m4s")); err != nil {
+		t.Errorf("the opening audio is not stored when the lesson plays: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(partial, "a", "seg_00009.m4s")); err == nil {
+		t.Error("the last audio segment is stored while its run is still at the start")
+	}
+	master, err := os.ReadFile(filepath.Join(partial, "master.m3u8"))
+	if err != nil || !strings.Contains(string(master), `TYPE=AUDIO`) {
+		t.Errorf("the playable master playlist has no audio rendition (%v):\n%s", err, master)
+	}
+
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := e.lesson(t, l.ID)
+	if got.Status != lectern.LessonReady {
+		t.Fatalf("after every piece the lesson is %s, want ready", got.Status)
+	}
+	out := e.copyOut(t, got.OutputPrefix)
+	final, err := os.ReadFile(filepath.Join(out, "a", "index.m3u8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The run's durations are the planned ones (it may add a last segment
+	// of a few frames, the encoder's tail).
+	extinf := regexp.MustCompile(`#EXTINF:([0-9.]+),`)
+	planned, written := extinf.FindAllStringSubmatch(string(playable), -1), extinf.FindAllStringSubmatch(string(final), -1)
+	if len(written) < len(planned) || len(written) > len(planned)+1 {
+		t.Fatalf("the run wrote %d audio segments, %d were planned:\n%s", len(written), len(planned), final)
+	}
+	for i := range len(planned) - 1 {
+		if planned[i][1] != written[i][1] {
+			t.Errorf("audio segment %d: planned %s s, written %s s", i, planned[i][1], written[i][1])
+		}
+	}
+	ffmpeg, _ := testenv.FFmpeg(t)
+	b, err := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-v", "error",
+		"-i", filepath.Join(out, "master.m3u8"), "-map", "0", "-f", "null", "-").CombinedOutput()
+	if err != nil || len(b) > 0 {
+		t.Errorf("ffmpeg on the stitched output: %v\n%s", err, b)
+	}
+	if _, err := os.Stat(filepath.Join(out, "a", "init.mp4")); err != nil {
+		t.Errorf("no audio init segment in the output: %v", err)
+	}
+}
