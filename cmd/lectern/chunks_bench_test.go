@@ -174,7 +174,7 @@ func runBench(t *testing.T, src string, r benchRun) *benchResult {
 				res.started = at(rec)
 			case "transcode planned in chunks":
 				res.planned = at(rec)
-			case "transcode playable: opening chunk and audio stored":
+			case "transcode playable: opening chunk and its audio stored":
 				res.playableLogged = at(rec)
 			case "transcode chunk started":
 				started[key] = at(rec)
@@ -345,27 +345,27 @@ func (r *benchResult) breakdown() string {
 }
 
 // project is the first playable and ready time of r's pieces run on n
-// workers: each free worker takes the next piece in the queue's order
-// (audio, opening, then by position), every piece takes as long as it
+// workers: each free worker takes the next video piece in the queue's
+// order (the opening, then by position), every piece takes as long as it
 // took in r plus the mean pause between pieces a worker had in r; the
-// time before the plan and after the last piece are r's own.
+// audio piece runs beside them on a worker's audio lane from its start in
+// r, storing its opening seconds at once; the time before the plan and
+// after the last piece are r's own.
 func (r *benchResult) project(n int) (playable, ready float64) {
-	pieces := slices.Clone(r.pieces)
-	rank := func(p benchPiece) int {
-		switch {
-		case p.kind == "audio":
-			return 0
-		case p.startSeg == 0:
-			return 1
+	var pieces []benchPiece
+	var audioDone float64
+	for _, p := range r.pieces {
+		if p.kind == "audio" {
+			audioDone = p.done
+			continue
 		}
-		return 2
+		pieces = append(pieces, p)
 	}
-	slices.SortStableFunc(pieces, func(a, b benchPiece) int {
-		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.index, b.index))
-	})
+	// The opening chunk comes first in the plan too.
+	slices.SortFunc(pieces, func(a, b benchPiece) int { return cmp.Compare(a.index, b.index) })
 	var gaps []float64
 	last := map[string]float64{}
-	byStart := slices.Clone(r.pieces)
+	byStart := slices.Clone(pieces)
 	slices.SortFunc(byStart, func(a, b benchPiece) int { return cmp.Compare(a.start, b.start) })
 	for _, p := range byStart {
 		if d, ok := last[p.worker]; ok {
@@ -376,8 +376,8 @@ func (r *benchResult) project(n int) (playable, ready float64) {
 	gap := meanOf(gaps)
 	free := make([]float64, n)
 	for i := range free {
-		free[i] = r.pieces[0].start
-		for _, p := range r.pieces {
+		free[i] = pieces[0].start
+		for _, p := range pieces {
 			free[i] = min(free[i], p.start)
 		}
 	}
@@ -385,18 +385,17 @@ func (r *benchResult) project(n int) (playable, ready float64) {
 	for _, p := range pieces {
 		w := slices.Index(free, slices.Min(free))
 		free[w] += p.done - p.start
-		if rank(p) < 2 {
-			openingDone = max(openingDone, free[w])
+		if p.startSeg == 0 {
+			openingDone = free[w]
 		}
 		lastDone = max(lastDone, free[w])
 		free[w] += gap
 	}
-	measuredOpening := max(r.opening("audio").done, r.opening("video").done)
-	measuredLast := 0.0
-	for _, p := range r.pieces {
+	measuredLast := audioDone
+	for _, p := range pieces {
 		measuredLast = max(measuredLast, p.done)
 	}
-	return openingDone + (r.playable - measuredOpening), lastDone + (r.ready - measuredLast)
+	return openingDone + (r.playable - r.opening("video").done), max(lastDone, audioDone) + (r.ready - measuredLast)
 }
 
 // benchReport is the run's summary in Markdown: the README's table, the
