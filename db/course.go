@@ -198,7 +198,7 @@ func (db *DB) JoinCourse(ctx context.Context, code string, userID string) (*lect
 			return err
 		}
 		if c.ArchivedAt != nil {
-			return lectern.Errorf(lectern.ECONFLICT, "this course is archived: nobody can join it until a teacher restores it")
+			return ErrJoinArchivedCourse()
 		}
 		if err := userExists(ctx, t, userID); err != nil {
 			return err

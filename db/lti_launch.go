@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lectern/lectern"
 )
@@ -220,6 +221,22 @@ func (db *DB) ltiCourse(ctx context.Context, t tx, a LTILaunchApply, u *lectern.
 // ltiMembership makes the user a member with the LMS's role: teachers are
 // (made) teachers; students join, and a teacher stays a teacher.
 func ltiMembership(ctx context.Context, t tx, courseID, userID string, role lectern.MemberRole, now any) error {
+	// An archived course is read-only for everyone: its members still
+	// open it, unchanged; nobody joins it.
+	var course struct {
+		Archived *time.Time `db:"archived_at"`
+		Members  int        `db:"members"`
+	}
+	if err := t.get(ctx, &course, `SELECT c.archived_at, (SELECT COUNT(*) FROM course_members m
+			WHERE m.course_id = c.id AND m.user_id = ?) AS members FROM courses c WHERE c.id = ?`, userID, courseID); err != nil {
+		return err
+	}
+	if course.Archived != nil {
+		if course.Members == 0 {
+			return ErrJoinArchivedCourse()
+		}
+		return nil
+	}
 	switch role {
 	case lectern.MemberTeacher:
 		_, err := t.exec(ctx, `INSERT INTO course_members (course_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)
@@ -231,6 +248,12 @@ func ltiMembership(ctx context.Context, t tx, courseID, userID string, role lect
 		return err
 	}
 	return nil
+}
+
+// ErrJoinArchivedCourse is why nobody joins an archived course, by code
+// or from an LMS.
+func ErrJoinArchivedCourse() error {
+	return lectern.Errorf(lectern.ECONFLICT, "this course is archived: nobody can join it until a teacher restores it")
 }
 
 // ltiLinkLesson records the resource link and returns the lesson it

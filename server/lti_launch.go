@@ -178,7 +178,7 @@ func (s *Server) ltiLaunch(c echo.Context, p *lectern.LTIPlatform, l *lti.Launch
 		}
 	}
 	res, err := s.db.ApplyLTILaunch(ctx, apply)
-	if lectern.ErrorCode(err) == lectern.ENOTFOUND {
+	if code := lectern.ErrorCode(err); code == lectern.ENOTFOUND || code == lectern.ECONFLICT {
 		return s.ltiRefuse(c, p, l, lti.Refuse(lti.ReasonContext, "%s", lectern.ErrorMessage(err)))
 	}
 	if err != nil {

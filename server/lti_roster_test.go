@@ -215,7 +215,8 @@ func TestLTIRosterPeriodic(t *testing.T) {
 // TestLTIRosterLeavesArchivedCourse: an archived course is read-only for
 // everyone, so neither its teacher's sync nor an admin's (the path the
 // background sync takes) changes its members, the LMS is not even asked,
-// and the course's LMS link says why. Restored, it syncs again.
+// and the course's LMS link says why; a launch from the LMS lets its
+// members in and nobody else. Restored, it syncs again.
 func TestLTIRosterLeavesArchivedCourse(t *testing.T) {
 	forEachDB(t, func(t *testing.T, fx *fixture) {
 		w := newLTIWorld(t, fx)
@@ -254,6 +255,14 @@ func TestLTIRosterLeavesArchivedCourse(t *testing.T) {
 		if len(shown.Contexts) != 1 || !strings.Contains(shown.Contexts[0].SyncError, "archived") {
 			t.Errorf("the platform's linked course shows %+v, want it to say the course is archived", shown.Contexts)
 		}
+
+		// From the LMS, Bo is refused (nobody joins an archived course);
+		// the teacher, a member, still opens it.
+		wantRefused(t, w.launch(t, w.p.ResourceLinkMessage("s3", "l1")), lti.ReasonContext)
+		if bo := w.roleIn(t, "bo@school.example", course.ID); bo != "" {
+			t.Errorf("Bo's launch made him %q of the archived course", bo)
+		}
+		launchToken(t, w.launch(t, w.p.ResourceLinkMessage("t1", "l1")))
 
 		teacher(t, "POST", "/api/v1/courses/"+course.ID+"/unarchive").want(http.StatusOK)
 		teacher(t, "POST", "/api/v1/courses/"+course.ID+"/lti/sync").want(http.StatusOK)
