@@ -179,12 +179,12 @@ func (db *DB) FindPlan(ctx context.Context, jobID string) (*Plan, []Chunk, error
 }
 
 // ClaimChunk gives the delivery on workerHost the most urgent piece of
-// jobID's plan under a new chunk lease: a pending one due now, or a
+// kind (ChunkVideo or ChunkAudio) of jobID's plan under a new chunk lease: a pending one due now, or a
 // running one whose lease was not renewed since staleBefore (its worker
 // died) and that has tries left. Each claim counts a try. ENOTFOUND when
 // no piece is to be done; ECONFLICT when the plan is dead (the job
 // canceled, replaced or finished).
-func (db *DB) ClaimChunk(ctx context.Context, jobID, workerHost string, staleBefore time.Time) (*Plan, *Chunk, error) {
+func (db *DB) ClaimChunk(ctx context.Context, jobID, kind, workerHost string, staleBefore time.Time) (*Plan, *Chunk, error) {
 	var (
 		p *Plan
 		c Chunk
@@ -200,12 +200,12 @@ func (db *DB) ClaimChunk(ctx context.Context, jobID, workerHost string, staleBef
 		}
 		now := db.now()
 		err = t.get(ctx, &c, `SELECT `+chunkColumns+` FROM transcode_chunks
-			WHERE job_id = ? AND ((state = ? AND (retry_at IS NULL OR retry_at <= ?))
+			WHERE job_id = ? AND kind = ? AND ((state = ? AND (retry_at IS NULL OR retry_at <= ?))
 				OR (state = ? AND heartbeat_at < ? AND tries < max_tries))
 			ORDER BY priority DESC, idx LIMIT 1`+skip,
-			jobID, ChunkPending, now, ChunkRunning, normTime(staleBefore))
+			jobID, kind, ChunkPending, now, ChunkRunning, normTime(staleBefore))
 		if notFound(err) {
-			return lectern.Errorf(lectern.ENOTFOUND, "no chunk of job %s is waiting", jobID)
+			return lectern.Errorf(lectern.ENOTFOUND, "no %s chunk of job %s is waiting", kind, jobID)
 		}
 		if err != nil {
 			return err
@@ -559,6 +559,8 @@ type ChunkWork struct {
 	JobID    string `db:"job_id"`
 	Queue    string `db:"queue"`
 	Index    int    `db:"idx"`
+	// Kind is the piece's kind ("" for a plan's publishing row).
+	Kind     string `db:"kind"`
 	State    string `db:"state"`
 	Tries    int    `db:"tries"`
 	MaxTries int    `db:"max_tries"`
@@ -577,7 +579,7 @@ func (db *DB) FindChunkWork(ctx context.Context, staleBefore time.Time) ([]Chunk
 	err := db.read(ctx, func(t tx) error {
 		live := `FROM transcode_plans p JOIN jobs j ON j.id = p.job_id AND j.state = ? AND j.lease_token = p.lease_token
 			JOIN lessons l ON l.id = j.lesson_id AND l.attempt = j.attempt`
-		err := t.sel(ctx, &work, `SELECT p.lesson_id, p.attempt, p.job_id, j.queue, c.idx, c.state, c.tries, c.max_tries,
+		err := t.sel(ctx, &work, `SELECT p.lesson_id, p.attempt, p.job_id, j.queue, c.idx, c.kind, c.state, c.tries, c.max_tries,
 				c.state = ? AS stale, c.retry_at `+live+`
 			JOIN transcode_chunks c ON c.job_id = p.job_id
 			WHERE c.state = ? OR (c.state = ? AND c.heartbeat_at < ?)
@@ -587,7 +589,7 @@ func (db *DB) FindChunkWork(ctx context.Context, staleBefore time.Time) ([]Chunk
 			return err
 		}
 		var done []ChunkWork
-		err = t.sel(ctx, &done, `SELECT p.lesson_id, p.attempt, p.job_id, j.queue, -1 AS idx, '' AS state, 0 AS tries,
+		err = t.sel(ctx, &done, `SELECT p.lesson_id, p.attempt, p.job_id, j.queue, -1 AS idx, '' AS kind, '' AS state, 0 AS tries,
 				0 AS max_tries, 1 = 1 AS stale, NULL AS retry_at `+live+`
 			WHERE (j.heartbeat_at IS NULL OR j.heartbeat_at < ?)
 				AND NOT EXISTS (SELECT 1 FROM transcode_chunks c WHERE c.job_id = p.job_id AND c.state <> ?)`,

@@ -26,7 +26,7 @@ func TestAudioStoredAsItRuns(t *testing.T) {
 		}
 		claim := func(want int) *db.Chunk {
 			t.Helper()
-			_, c, err := d.ClaimChunk(ctx, job.ID, "worker", clock.Peek().Add(-time.Minute))
+			_, c, err := d.ClaimChunk(ctx, job.ID, kindOf(want), "worker", clock.Peek().Add(-time.Minute))
 			if err != nil || c.Index != want {
 				t.Fatalf("claimed %+v, %v; want piece %d", c, err, want)
 			}
@@ -99,6 +99,15 @@ func TestAudioStoredAsItRuns(t *testing.T) {
 			t.Errorf("audio done, video to segment 2: %d segments ready, want 2", got)
 		}
 	})
+}
+
+// kindOf is the kind of piece index in the plans of these tests: the
+// audio first, then video chunks.
+func kindOf(index int) string {
+	if index == 0 {
+		return db.ChunkAudio
+	}
+	return db.ChunkVideo
 }
 
 // leasedTranscode starts the transcode of a new lesson in a new course

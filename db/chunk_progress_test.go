@@ -29,7 +29,7 @@ func TestFindEncodingProgress(t *testing.T) {
 		}
 		finishNext := func(want int) {
 			t.Helper()
-			_, c, err := d.ClaimChunk(ctx, job.ID, "worker", clock.Peek().Add(-time.Minute))
+			_, c, err := d.ClaimChunk(ctx, job.ID, kindOf(want), "worker", clock.Peek().Add(-time.Minute))
 			if err != nil || c.Index != want {
 				t.Fatalf("claimed %+v, %v; want piece %d", c, err, want)
 			}

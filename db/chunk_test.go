@@ -33,7 +33,7 @@ func TestPlanBelongsToItsLease(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = d.ClaimChunk(ctx, job.ID, "worker", clock.Peek().Add(-time.Minute))
+		_, _, err = d.ClaimChunk(ctx, job.ID, db.ChunkAudio, "worker", clock.Peek().Add(-time.Minute))
 		wantCode(t, err, lectern.ECONFLICT)
 		_, err = d.CreatePlan(ctx, a, "{}", pieces)
 		wantCode(t, err, lectern.ECONFLICT)
@@ -44,7 +44,7 @@ func TestPlanBelongsToItsLease(t *testing.T) {
 		if err != nil || p.LeaseToken != b.Token || len(chunks) != 1 {
 			t.Fatalf("plan %+v with %d pieces, %v; want b's plan with its one piece", p, len(chunks), err)
 		}
-		if _, c, err := d.ClaimChunk(ctx, job.ID, "worker", clock.Peek().Add(-time.Minute)); err != nil || c.Kind != db.ChunkAudio {
+		if _, c, err := d.ClaimChunk(ctx, job.ID, db.ChunkAudio, "worker", clock.Peek().Add(-time.Minute)); err != nil || c.Kind != db.ChunkAudio {
 			t.Errorf("claim under b's plan: %+v, %v", c, err)
 		}
 	})
@@ -69,8 +69,8 @@ func TestFindChunkProgress(t *testing.T) {
 		if _, err := d.CreatePlan(ctx, lease, "{}", pieces); err != nil {
 			t.Fatal(err)
 		}
-		for _, w := range []string{"host:1", "host:2"} {
-			if _, _, err := d.ClaimChunk(ctx, job.ID, w, clock.Peek().Add(-time.Minute)); err != nil {
+		for w, kind := range map[string]string{"host:1": db.ChunkAudio, "host:2": db.ChunkVideo} {
+			if _, _, err := d.ClaimChunk(ctx, job.ID, kind, w, clock.Peek().Add(-time.Minute)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -126,13 +126,19 @@ type workerSetup struct {
 	// (WorkerOptions.RetryDelay overrides it); nil means asynq's
 	// exponential backoff.
 	retryDelay asynq.RetryDelayFunc
+	// lane, when set, are queues served besides, on slots of their own
+	// (laneSlots), with the same handler.
+	lane      map[string]int
+	laneSlots int
 }
 
 // Worker processes tasks from its queues: by default every transcode
 // queue, in strict priority order (transcode_critical, then transcode,
 // then transcode_long).
 type Worker struct {
-	srv     *asynq.Server
+	srv *asynq.Server
+	// lane serves workerSetup.lane beside srv, or is nil.
+	lane    *asynq.Server
 	handler asynq.Handler
 	// running counts the handlers running: asynq's Shutdown returns as
 	// soon as it has handed the tasks still running back to the queue,
@@ -156,8 +162,17 @@ func (q *Queue) newWorker(opts WorkerOptions, ws workerSetup) *Worker {
 	if opts.RetryDelay != nil {
 		ws.retryDelay = func(n int, err error, _ *asynq.Task) time.Duration { return opts.RetryDelay(n, err) }
 	}
-	srv := asynq.NewServerFromRedisClient(q.Redis, asynq.Config{
-		Concurrency: opts.Concurrency,
+	w := &Worker{srv: q.newServer(opts, ws, opts.Concurrency, queues, logger), handler: ws.handler}
+	if ws.lane != nil {
+		w.lane = q.newServer(opts, ws, ws.laneSlots, ws.lane, logger)
+	}
+	return w
+}
+
+// newServer returns an asynq server of queues with concurrency slots.
+func (q *Queue) newServer(opts WorkerOptions, ws workerSetup, concurrency int, queues map[string]int, logger *slog.Logger) *asynq.Server {
+	return asynq.NewServerFromRedisClient(q.Redis, asynq.Config{
+		Concurrency: concurrency,
 		Queues:      queues,
 		// Strict: a critical task is always taken before a waiting long
 		// one. Weights alone pick queues at random in proportion, so a
@@ -176,7 +191,6 @@ func (q *Queue) newWorker(opts WorkerOptions, ws workerSetup) *Worker {
 			logger.Warn("task failed", "type", t.Type(), "task_id", id, "retried", retried, "error", err)
 		}),
 	})
-	return &Worker{srv: srv, handler: ws.handler}
 }
 
 // TranscodeHandler runs transcodes and the pieces of chunked ones;
@@ -188,12 +202,15 @@ type TranscodeHandler interface {
 
 // NewTranscodeWorker returns a worker of the transcode queues, in strict
 // priority order, that runs transcodes and their chunks with h, retrying
-// failed ones after transcodeRetryDelay. Start starts it.
+// failed ones after transcodeRetryDelay, and the audio pieces of chunked
+// transcodes (QueueAudio) on audioSlots of their own beside them. Start
+// starts it.
 func (q *Queue) NewTranscodeWorker(opts WorkerOptions, h TranscodeHandler) *Worker {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeTranscode, handle(parseTranscodePayload, h.ProcessTranscode))
 	mux.HandleFunc(TypeChunk, handle(parseChunkPayload, h.ProcessChunk))
-	return q.newWorker(opts, workerSetup{handler: mux, retryDelay: transcodeRetryDelay})
+	return q.newWorker(opts, workerSetup{handler: mux, retryDelay: transcodeRetryDelay,
+		lane: audioLane(), laneSlots: audioSlots})
 }
 
 // NewCaptionsWorker returns a worker of the captions queue
@@ -221,6 +238,12 @@ func (w *Worker) Start() error {
 	if err := w.srv.Start(asynq.HandlerFunc(w.process)); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	if w.lane != nil {
+		if err := w.lane.Start(asynq.HandlerFunc(w.process)); err != nil {
+			w.srv.Shutdown()
+			return fmt.Errorf("start worker: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -230,7 +253,13 @@ func (w *Worker) Start() error {
 // handlerStopWait) for their handlers to stop, so that each releases its
 // job's lease before the process exits.
 func (w *Worker) Shutdown() {
-	w.srv.Shutdown()
+	var both sync.WaitGroup
+	for _, srv := range []*asynq.Server{w.srv, w.lane} {
+		if srv != nil {
+			both.Go(srv.Shutdown)
+		}
+	}
+	both.Wait()
 	done := make(chan struct{})
 	go func() { w.running.Wait(); close(done) }()
 	select {

@@ -219,7 +219,8 @@ func requeueChunks(ctx context.Context, tq *Client, logger *slog.Logger) error {
 			}
 			continue
 		}
-		p := transcode.ChunkPayload{LessonID: w.LessonID, JobID: w.JobID, Attempt: w.Attempt, Index: w.Index}
+		p := transcode.ChunkPayload{LessonID: w.LessonID, JobID: w.JobID, Attempt: w.Attempt, Index: w.Index,
+			Audio: w.Kind == db.ChunkAudio}
 		task, err := newChunkTask(p, w.Tries, w.Queue)
 		if err != nil {
 			return err

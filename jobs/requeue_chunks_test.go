@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,7 +43,7 @@ func TestRequeueChunks(t *testing.T) {
 				t.Fatal(err)
 			}
 			// A worker holds the audio piece.
-			_, audio, err := d.ClaimChunk(ctx, job.ID, "worker-a", time.Now().Add(-time.Minute))
+			_, audio, err := d.ClaimChunk(ctx, job.ID, db.ChunkAudio, "worker-a", time.Now().Add(-time.Minute))
 			if err != nil || audio.Index != 0 {
 				t.Fatalf("claim: %+v, %v; want the audio piece", audio, err)
 			}
@@ -62,14 +62,20 @@ func TestRequeueChunks(t *testing.T) {
 				if err := requeueUnfinishedLessons(ctx, tq, logger); err != nil {
 					t.Fatal(err)
 				}
-				want := append(slices.Clone(want), chunkTaskID(job.ID, 0, 1))
-				slices.Sort(want)
 				if diff := cmp.Diff(want, pendingTasks(t, q, QueueTranscode)); diff != "" {
-					t.Errorf("pending tasks after the audio's worker died (-want +got):\n%s", diff)
+					t.Errorf("pending transcode tasks after the audio's worker died (-want +got):\n%s", diff)
+				}
+				// The audio piece goes back on its own lane, as the audio piece.
+				audioTask := chunkTaskID(job.ID, 0, 1)
+				if diff := cmp.Diff([]string{audioTask}, pendingTasks(t, q, QueueAudio)); diff != "" {
+					t.Errorf("pending audio tasks after the audio's worker died (-want +got):\n%s", diff)
+				}
+				if info, err := q.inspector.GetTaskInfo(QueueAudio, audioTask); err != nil || !strings.Contains(string(info.Payload), `"audio":true`) {
+					t.Errorf("the requeued audio task: %v; want a payload that claims the audio piece", err)
 				}
 			})
 			t.Run("DiedOnLastTry", func(t *testing.T) {
-				_, again, err := d.ClaimChunk(ctx, job.ID, "worker-b", time.Now().Add(time.Second))
+				_, again, err := d.ClaimChunk(ctx, job.ID, db.ChunkAudio, "worker-b", time.Now().Add(time.Second))
 				if err != nil || again.Index != 0 || again.Tries != 2 {
 					t.Fatalf("claim of the dead worker's piece: %+v, %v; want the audio at its second try", again, err)
 				}

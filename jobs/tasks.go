@@ -30,7 +30,19 @@ const (
 	// QueueLong holds recordings of LongSourceBytes or more, which take
 	// hours to encode.
 	QueueLong = "transcode_long"
+	// QueueAudio holds the audio pieces of chunked transcodes, whatever
+	// their lesson's queue: every transcode worker serves it on a slot of
+	// its own (audioSlots), so that a lesson's audio, whose first seconds
+	// it needs to play, never waits for a transcode slot, nor holds one.
+	QueueAudio = "transcode_audio"
 )
+
+// audioSlots is how many audio pieces a transcode worker runs at once,
+// beside its transcodes: one AAC run takes one core at most, briefly.
+const audioSlots = 1
+
+// audioLane is the queue a transcode worker serves on its audioSlots.
+func audioLane() map[string]int { return map[string]int{QueueAudio: 1} }
 
 // Sizes that pick a transcode's queue. At the bitrates of screen and
 // camera lecture recordings (2–3 Mbit/s), SmallSourceBytes is about ten
@@ -41,8 +53,8 @@ const (
 )
 
 // Queues lists every queue a transcode task may be on, highest priority
-// first.
-func Queues() []string { return []string{QueueCritical, QueueTranscode, QueueLong} }
+// first, then the audio pieces' queue.
+func Queues() []string { return []string{QueueCritical, QueueTranscode, QueueLong, QueueAudio} }
 
 // queuePriorities are the queues' priorities for asynq.Config.Queues; the
 // worker runs them with StrictPriority, so a higher one is always served
@@ -153,7 +165,8 @@ func chunkTaskID(jobID string, index, tries int) string {
 }
 
 // newChunkTask returns the task of piece p.Index of a chunked transcode,
-// with task ID chunkTaskID(…, tries), on queue.
+// with task ID chunkTaskID(…, tries), on queue (QueueAudio for the audio
+// piece).
 func newChunkTask(p transcode.ChunkPayload, tries int, queue string) (*asynq.Task, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -162,7 +175,10 @@ func newChunkTask(p transcode.ChunkPayload, tries int, queue string) (*asynq.Tas
 	if err != nil {
 		return nil, fmt.Errorf("encode chunk payload: %w", err)
 	}
-	if queue == "" {
+	switch {
+	case p.Audio:
+		queue = QueueAudio
+	case queue == "":
 		queue = QueueTranscode
 	}
 	return asynq.NewTask(TypeChunk, b,

@@ -118,7 +118,7 @@ func TestQueueFor(t *testing.T) {
 		})
 	}
 	for _, q := range Queues() {
-		if queuePriorities()[q] == 0 {
+		if queuePriorities()[q] == 0 && audioLane()[q] == 0 {
 			t.Errorf("queue %q has no priority: no worker would take its tasks", q)
 		}
 	}

@@ -47,7 +47,11 @@ func TestLessonEncodingProgress(t *testing.T) {
 		job, lease := planChunks(t, fx.DB, l.ID, []int{4, 4, 4, 2})
 		finish := func(want int) {
 			t.Helper()
-			_, c, err := fx.DB.ClaimChunk(ctx, job, "worker", fx.Clock.Now().Add(-time.Minute))
+			kind := db.ChunkVideo
+			if want == 0 {
+				kind = db.ChunkAudio
+			}
+			_, c, err := fx.DB.ClaimChunk(ctx, job, kind, "worker", fx.Clock.Now().Add(-time.Minute))
 			if err != nil || c.Index != want {
 				t.Fatalf("claimed %+v, %v; want piece %d", c, err, want)
 			}

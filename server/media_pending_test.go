@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
 )
 
 // The audio of a lesson published while it is still encoded is stored
@@ -25,7 +26,7 @@ func TestAudioSegmentHeldUntilStored(t *testing.T) {
 			t.Fatal(err)
 		}
 		job, lease := planChunks(t, fx.DB, l.ID, []int{2, 4})
-		_, audio, err := fx.DB.ClaimChunk(ctx, job, "worker", fx.Clock.Now().Add(-time.Minute))
+		_, audio, err := fx.DB.ClaimChunk(ctx, job, db.ChunkAudio, "worker", fx.Clock.Now().Add(-time.Minute))
 		if err != nil || audio.Index != 0 {
 			t.Fatalf("claimed %+v, %v; want the audio piece", audio, err)
 		}

@@ -57,7 +57,8 @@ func (h *Handler) planChunked(ctx context.Context, p TranscodePayload, lease *db
 	}
 	queue := deliveryOf(ctx).Queue
 	for _, c := range chunks {
-		h.enqueueChunk(ctx, ChunkPayload{LessonID: p.LessonID, JobID: p.JobID, Attempt: p.Attempt, Index: c.Index}, 0, queue, log)
+		h.enqueueChunk(ctx, ChunkPayload{LessonID: p.LessonID, JobID: p.JobID, Attempt: p.Attempt, Index: c.Index,
+			Audio: c.Kind == db.ChunkAudio}, 0, queue, log)
 	}
 	log.Info("transcode planned in chunks", "chunks", len(chunks), "segments", spec.TotalSegs, "output", lease.Prefix)
 	return true, nil
@@ -85,7 +86,8 @@ func (h *Handler) chunkDeadline() time.Duration {
 }
 
 // ProcessChunk runs delivery d of a chunk task: it claims the most urgent
-// piece of the job's plan, encodes and uploads it, records it done and
+// piece of the job's plan of the task's kind (the audio piece, or a video
+// chunk), encodes and uploads it, records it done and
 // then publishes what the plan allows: playable once the opening chunk
 // and its audio are stored, ready once every piece is. With no piece to
 // claim it publishes a plan whose pieces are all done (its finishing
@@ -96,7 +98,7 @@ func (h *Handler) ProcessChunk(ctx context.Context, p ChunkPayload, d Delivery) 
 		return fmt.Errorf("%w: %v", ErrSkipRetry, err)
 	}
 	log := h.logger().With("lesson", p.LessonID, "attempt", p.Attempt, "job", p.JobID)
-	plan, c, err := h.DB.ClaimChunk(ctx, p.JobID, h.host(), time.Now().Add(-h.chunkDeadline()))
+	plan, c, err := h.DB.ClaimChunk(ctx, p.JobID, p.Kind(), h.host(), time.Now().Add(-h.chunkDeadline()))
 	switch lectern.ErrorCode(err) {
 	case "":
 	case lectern.ENOTFOUND:

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/lectern/lectern"
+	"github.com/lectern/lectern/db"
 )
 
 // The payloads of the tasks the handlers run. The jobs package puts them
@@ -34,6 +35,19 @@ type ChunkPayload struct {
 	JobID    string `json:"job_id"`
 	Attempt  int    `json:"attempt"`
 	Index    int    `json:"index"`
+	// Audio marks the audio piece's task: it claims only the audio piece,
+	// and the others only video pieces, so that the audio runs on a lane
+	// of its own beside a worker's transcodes.
+	Audio bool `json:"audio,omitempty"`
+}
+
+// Kind is the kind of piece the task claims (db.ChunkAudio or
+// db.ChunkVideo).
+func (p ChunkPayload) Kind() string {
+	if p.Audio {
+		return db.ChunkAudio
+	}
+	return db.ChunkVideo
 }
 
 // Validate reports, as an EINVALID error, a payload that names no lesson,

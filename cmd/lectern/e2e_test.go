@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -266,7 +267,8 @@ func TestScaledMigrateUserCreateAPIAndWorker(t *testing.T) {
 }
 
 // checkWorkerRegistered checks that a worker serving the transcode queue
-// with the given concurrency is registered in Redis, as asynqmon shows it.
+// with the given concurrency is registered in Redis, as asynqmon shows it,
+// with its audio lane (one slot on the audio queue) beside it.
 func checkWorkerRegistered(t *testing.T, redisURL string, concurrency int) {
 	t.Helper()
 	q := openQueue(t, redisURL)
@@ -275,15 +277,22 @@ func checkWorkerRegistered(t *testing.T, redisURL string, concurrency int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(servers) == 1 {
-			if servers[0].Concurrency != concurrency || servers[0].Queues[jobs.QueueTranscode] == 0 {
+		if len(servers) == 2 {
+			// The worker first, its audio lane last.
+			slices.SortFunc(servers, func(a, b jobs.WorkerInfo) int { return a.Queues[jobs.QueueAudio] - b.Queues[jobs.QueueAudio] })
+			main, lane := servers[0], servers[1]
+			if main.Concurrency != concurrency || main.Queues[jobs.QueueTranscode] == 0 || main.Queues[jobs.QueueAudio] != 0 {
 				t.Errorf("worker registered with concurrency %d and queues %v; want %d and %q",
-					servers[0].Concurrency, servers[0].Queues, concurrency, jobs.QueueTranscode)
+					main.Concurrency, main.Queues, concurrency, jobs.QueueTranscode)
+			}
+			if lane.Concurrency != 1 || len(lane.Queues) != 1 || lane.PID != main.PID {
+				t.Errorf("the worker's audio lane registered with concurrency %d and queues %v (pid %d, worker's %d); want 1 and %q alone",
+					lane.Concurrency, lane.Queues, lane.PID, main.PID, jobs.QueueAudio)
 			}
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d workers registered, want 1", len(servers))
+			t.Fatalf("%d servers registered, want 2 (the worker and its audio lane)", len(servers))
 		}
 	}
 }
