@@ -19,12 +19,14 @@ import (
 
 // pacedAudioFFmpeg returns an ffmpeg that runs audio-only encodes (the
 // audio piece) reading its input at speed× real time, as a long lesson's
-// audio run would take, and every other run as it is.
-func pacedAudioFFmpeg(t *testing.T, speed string) string {
+// audio run would take, and every other run as it is; each run first
+// appends its nice value and its arguments to the file runs.
+func pacedAudioFFmpeg(t *testing.T, speed, runs string) string {
 	t.Helper()
 	ffmpeg, _ := testenv.FFmpeg(t)
 	path := filepath.Join(t.TempDir(), "ffmpeg")
-	script := "#!/bin/sh\ncase \" $* \" in *\" -c:v \"*) exec " + ffmpeg + " \"$@\";; esac\nexec " + ffmpeg + " -readrate " + speed + " \"$@\"\n"
+	script := "#!/bin/sh\nsleep 0.2\necho \"$(cut -d' ' -f19 /proc/$$/stat) $*\" >> " + runs + "\n" +
+		"case \" $* \" in *\" -c:v \"*) exec " + ffmpeg + " \"$@\";; esac\nexec " + ffmpeg + " -readrate " + speed + " \"$@\"\n"
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,8 @@ func TestAudioPublishedAsWritten(t *testing.T) {
 	e, tasks, l, job := chunkedEnv(t, src)
 	// The audio run takes about 20 s for these 40 s: the video chunks are
 	// done long before.
-	e.Handler.Pipeline.FFmpeg = pacedAudioFFmpeg(t, "2")
+	runs := filepath.Join(t.TempDir(), "runs")
+	e.Handler.Pipeline.FFmpeg = pacedAudioFFmpeg(t, "2", runs)
 	// The pieces run at once on this worker, sharing its recording.
 	e.Handler.Sources = transcode.NewSourceCache(e.WorkDir)
 	ctx := context.Background()
@@ -125,5 +128,30 @@ func TestAudioPublishedAsWritten(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "a", "init.mp4")); err != nil {
 		t.Errorf("no audio init segment in the output: %v", err)
+	}
+
+	// Sharing this machine, the opening chunk ran first in line for the
+	// cores, the later chunks after it, the audio last.
+	log, err := os.ReadFile(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(log)), "\n") {
+		nice, args, _ := strings.Cut(line, " ")
+		want, piece := "4", "a later chunk"
+		switch {
+		case !strings.Contains(args, " -c:v "):
+			want, piece = "10", "the audio"
+		case strings.Contains(args, " -start_number 0 "):
+			want, piece = "0", "the opening chunk"
+		}
+		seen[piece] = true
+		if nice != want {
+			t.Errorf("%s ran at nice %s, want %s", piece, nice, want)
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("runs seen: %v; want the audio, the opening and later chunks", seen)
 	}
 }

@@ -86,6 +86,17 @@ type segmentOut struct {
 // is playable once it and the audio's first as many segments are stored.
 const openingSegs = 2
 
+// CPU priorities (nice values) of the pieces' ffmpeg runs: where pieces
+// share a machine (several worker processes, or a worker's audio lane
+// beside its transcode slot), the opening chunk, which makes the lesson
+// playable, takes the cores first; the audio run, far ahead of anyone
+// playing at any share of a core, takes what is left. Alone on a machine
+// a run uses all of it whatever its nice value.
+const (
+	niceLater = 4
+	niceAudio = 10
+)
+
 // Chunk priorities at the start: the opening chunk, then the audio (its
 // first seconds are needed to play, and it runs on a lane of its own on
 // the queue anyway), then the rest by index.
@@ -157,7 +168,11 @@ func (p *Pipeline) encodeChunk(ctx context.Context, spec *chunkSpec, c *db.Chunk
 		return nil, err
 	}
 	durMS := int64(float64(c.Segs) * spec.segSeconds() * 1000)
-	if err := p.runEncode(ctx, args, outDir, durMS, progress); err != nil {
+	nice := niceLater
+	if c.StartSeg == 0 {
+		nice = 0 // the opening chunk: the lesson plays once it is stored
+	}
+	if err := p.runEncode(ctx, args, outDir, durMS, nice, progress); err != nil {
 		return nil, err
 	}
 	res := &chunkResult{}
@@ -314,7 +329,7 @@ func (p *Pipeline) encodeAudio(ctx context.Context, spec *chunkSpec, input, outD
 	if err != nil {
 		return err
 	}
-	return p.runEncode(ctx, args, outDir, spec.Source.DurationMS, progress)
+	return p.runEncode(ctx, args, outDir, spec.Source.DurationMS, niceAudio, progress)
 }
 
 func (p *Pipeline) audioArgs(spec *chunkSpec, input, outDir string) (args []string, err error) {
@@ -331,9 +346,10 @@ func (p *Pipeline) audioArgs(spec *chunkSpec, input, outDir string) (args []stri
 
 // runEncode runs an encode's ffmpeg, mapping a damaged input to a
 // bad-input error.
-func (p *Pipeline) runEncode(ctx context.Context, args []string, outDir string, durMS int64, progress func(float64)) error {
+func (p *Pipeline) runEncode(ctx context.Context, args []string, outDir string, durMS int64, nice int,
+	progress func(float64)) error {
 	res, err := p.run(ctx, command{op: "encode", bin: p.ffmpeg(), args: args, dir: outDir,
-		stdout: progressReader(durMS, progress)})
+		stdout: progressReader(durMS, progress), nice: nice})
 	if err != nil {
 		var re *RunError
 		if errors.As(err, &re) {

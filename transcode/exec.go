@@ -31,6 +31,9 @@ type command struct {
 	// stdout, when set, reads the process's standard output until EOF in
 	// the calling goroutine.
 	stdout func(io.Reader) error
+	// nice, when above 0, lowers the process's CPU priority (its whole
+	// process group, every thread) by that much.
+	nice int
 }
 
 // result is what a finished command left behind.
@@ -71,6 +74,11 @@ func (p *Pipeline) run(ctx context.Context, c command) (result, error) {
 	if l.limitAfterStart {
 		if err := setLimits(cmd.Process.Pid, l.limits); err != nil {
 			p.logger().WarnContext(ctx, "transcode: set resource limits", "op", c.op, "error", err)
+		}
+	}
+	if c.nice > 0 {
+		if err := lowerPriority(cmd.Process.Pid, c.nice); err != nil {
+			p.logger().WarnContext(ctx, "transcode: lower CPU priority", "op", c.op, "error", err)
 		}
 	}
 	var readErr error
