@@ -181,6 +181,12 @@ func (db *DB) findCourses(ctx context.Context, viewer *lectern.User, cond string
 	return courses, nil
 }
 
+// ErrJoinArchivedCourse is why nobody joins an archived course, by code
+// or from an LMS.
+func ErrJoinArchivedCourse() error {
+	return lectern.Errorf(lectern.ECONFLICT, "this course is archived: nobody can join it until a teacher restores it")
+}
+
 // JoinCourse makes userID a student of the course whose join code is code
 // (trimmed, any case) and returns the course with MyRole filled. Joining
 // again changes nothing, and a teacher of the course stays a teacher. It

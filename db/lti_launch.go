@@ -250,12 +250,6 @@ func ltiMembership(ctx context.Context, t tx, courseID, userID string, role lect
 	return nil
 }
 
-// ErrJoinArchivedCourse is why nobody joins an archived course, by code
-// or from an LMS.
-func ErrJoinArchivedCourse() error {
-	return lectern.Errorf(lectern.ECONFLICT, "this course is archived: nobody can join it until a teacher restores it")
-}
-
 // ltiLinkLesson records the resource link and returns the lesson it
 // opens: the one it was first linked to, or the lesson its custom
 // parameter names when that lesson is of the link's course.

@@ -102,8 +102,8 @@ func (s *Server) outputFinished(ctx context.Context, prefix string) (bool, error
 
 // segmentNumber returns the kind (db.ChunkVideo or db.ChunkAudio) and the
 // number of a segment's path in an output ("v0/seg_00012.m4s" is video
-// 12, "a/seg_00003.m4s" audio 3; see transcode.SegmentIndex), and false
-// for any other file.
+// 12, "a/seg_00003.m4s" audio 3, as transcode names them), and false for
+// any other file.
 func segmentNumber(rel string) (kind string, n int, ok bool) {
 	dir, name := path.Split(rel)
 	switch {

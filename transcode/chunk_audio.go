@@ -129,7 +129,6 @@ type audioPublisher struct {
 	c     *db.Chunk
 	dir   string // the run's audio directory
 	log   *slog.Logger
-	need  int // audio segments the lesson needs stored to play
 	next  int // the first segment not stored yet
 	sizes map[string]int64
 	// recorded is when progress was last recorded; announced that the
@@ -146,7 +145,7 @@ type audioPublisher struct {
 func (h *Handler) encodeAudioPublishing(ctx context.Context, p ChunkPayload, plan *db.Plan, spec *chunkSpec, c *db.Chunk,
 	input, outDir string, kick func(), log *slog.Logger) (*chunkResult, error) {
 	a := &audioPublisher{h: h, p: p, plan: plan, spec: spec, c: c, dir: filepath.Join(outDir, audioDir), log: log,
-		need: openingSegs, sizes: map[string]int64{}}
+		sizes: map[string]int64{}}
 	run, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	done := make(chan struct{})
@@ -219,7 +218,7 @@ func (a *audioPublisher) store(ctx context.Context, final bool) error {
 		}
 	}
 	a.next = n
-	if final || (time.Since(a.recorded) < audioRecordEvery && (a.announced || n < a.need)) {
+	if final || (time.Since(a.recorded) < audioRecordEvery && (a.announced || n < openingSegs)) {
 		return nil
 	}
 	return a.record(ctx)
@@ -245,7 +244,7 @@ func (a *audioPublisher) record(ctx context.Context) error {
 		return err
 	}
 	a.recorded = time.Now()
-	if !a.announced && a.next >= a.need {
+	if !a.announced && a.next >= openingSegs {
 		a.announced = true
 		if err := a.h.advance(ctx, a.p, a.log); err != nil {
 			// The opening chunk's delivery publishes it as well.

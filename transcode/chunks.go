@@ -474,14 +474,3 @@ func writeMediaPlaylist(segs []segmentOut) string {
 	b.WriteString("#EXT-X-ENDLIST\n")
 	return b.String()
 }
-
-// SegmentIndex returns the segment number of a video segment's path in an
-// output ("v0/seg_00012.m4s" is 12), and false for any other file.
-func SegmentIndex(rel string) (int, bool) {
-	dir, name := path.Split(rel)
-	if !strings.HasPrefix(dir, "v") || !strings.HasPrefix(name, "seg_") || !strings.HasSuffix(name, ".m4s") {
-		return 0, false
-	}
-	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "seg_"), ".m4s"))
-	return n, err == nil && n >= 0
-}
