@@ -3,6 +3,7 @@ package transcode
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -137,6 +138,10 @@ func dirBytes(b *testing.B, dir string) int64 {
 func encodeChunked(p *Pipeline, spec *chunkSpec, plan []db.Chunk, input, outDir string) error {
 	ctx := context.Background()
 	chunks := append([]db.Chunk(nil), plan...)
+	images := filepath.Join(outDir, chunkImagesDir)
+	if err := os.Mkdir(images, 0o755); err != nil {
+		return err
+	}
 	for i := range chunks {
 		c := &chunks[i]
 		dir := filepath.Join(outDir, "c"+strconv.Itoa(c.Index))
@@ -152,6 +157,10 @@ func encodeChunked(p *Pipeline, spec *chunkSpec, plan []db.Chunk, input, outDir 
 		} else {
 			res, err = p.encodeChunk(ctx, spec, c, input, dir, func(float64) {})
 		}
+		if err == nil {
+			// The chunks' images, as stored together under the plan's prefix.
+			err = moveFiles(filepath.Join(dir, chunkImagesDir), images)
+		}
 		if err != nil {
 			return err
 		}
@@ -161,8 +170,13 @@ func encodeChunked(p *Pipeline, spec *chunkSpec, plan []db.Chunk, input, outDir 
 		}
 		c.State, c.Result = db.ChunkDone, string(js)
 	}
-	_, playlists, _, images, _, err := stitch(spec, chunks)
+	_, playlists, _, found, _, err := stitch(spec, chunks)
 	if err != nil {
+		return err
+	}
+	if err := found.fetch(ctx, func(_ context.Context, name string) ([]byte, error) {
+		return os.ReadFile(filepath.Join(images, name))
+	}); err != nil {
 		return err
 	}
 	for name, text := range playlists {
@@ -170,7 +184,21 @@ func encodeChunked(p *Pipeline, spec *chunkSpec, plan []db.Chunk, input, outDir 
 			return err
 		}
 	}
-	_, err = writeChunkImages(&spec.Source, images, outDir)
+	_, err = writeChunkImages(&spec.Source, found, outDir)
+	return err
+}
+
+// moveFiles moves the files in dir (if any) into to.
+func moveFiles(dir, to string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	for _, e := range entries {
+		if err == nil {
+			err = os.Rename(filepath.Join(dir, e.Name()), filepath.Join(to, e.Name()))
+		}
+	}
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -356,7 +357,15 @@ func (h *Handler) publishPlan(ctx context.Context, p ChunkPayload, plan *db.Plan
 		return setupIfMissing(fmt.Errorf("make work directory: %w", err))
 	}
 	defer os.RemoveAll(dir)
-	// The chunks wrote the images from their own decode.
+	// The chunks wrote the images from their own decode, and stored them.
+	if err := images.fetch(ctx, func(ctx context.Context, name string) ([]byte, error) {
+		return h.readObject(ctx, plan.Prefix+chunkImagesDir+"/"+name)
+	}); err != nil {
+		if again, _, ferr := h.DB.FindPlan(ctx, p.JobID); ferr == nil && again.FinishedAt != nil {
+			return nil // published meanwhile by another delivery, which removed the images
+		}
+		return &StorageError{Op: "read chunk images", Err: err}
+	}
 	im, err := writeChunkImages(&spec.Source, images, dir)
 	if err == nil {
 		err = h.upload(ctx, dir, plan.Prefix)
@@ -382,6 +391,7 @@ func (h *Handler) publishPlan(ctx context.Context, p ChunkPayload, plan *db.Plan
 	if err := h.DB.FinishPlan(context.WithoutCancel(ctx), p.JobID); err != nil {
 		log.Warn("mark transcode plan finished", "error", err)
 	}
+	h.deletePrefix(ctx, plan.Prefix+chunkImagesDir+"/", log)
 	h.dropReplaced(ctx, prev, plan.Prefix, log)
 	log.Info("transcode published", "prefix", plan.Prefix, "renditions", len(out.Renditions), "duration_ms", out.DurationMS,
 		"chunks", plan.Chunks)
@@ -418,6 +428,16 @@ func (h *Handler) dropReplaced(ctx context.Context, prev, prefix string, log *sl
 	if err := h.DB.ForgetOutput(context.WithoutCancel(ctx), prev); err != nil {
 		log.Warn("forget replaced output", "prefix", prev, "error", err)
 	}
+}
+
+// readObject reads the whole object under key.
+func (h *Handler) readObject(ctx context.Context, key string) ([]byte, error) {
+	r, err := h.Storage.Open(ctx, key, 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
 }
 
 // sortFrames orders the changed frames the chunks found by time.

@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 
 	ffmpeg "github.com/u2takey/ffmpeg-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/lectern/lectern/db"
 )
@@ -19,27 +21,38 @@ import (
 // scrubbing thumbnails whose times fall in it (the first frame at or after
 // every ThumbnailInterval of the lesson, as the single-process path picks
 // them) and a poster candidate for each poster window it overlaps. They
-// travel with the chunk's result, and the publication lays out the sprite
-// sheets and picks the poster from them: no second pass over the source.
+// are stored with the chunk's segments under the plan's prefix (in
+// chunkImagesDir) and named in its result; the publication fetches them,
+// lays out the sprite sheets, picks the poster, and deletes them: no
+// second pass over the source, and no image in the results that every
+// chunk's completion reads.
 
 const (
 	chunkThumbPattern = "thumb-%06d.jpg"
-	chunkPosterName   = "poster-%d.jpg"
-	chunkImagesDir    = ".chunkimages"
+	// chunkPosterName is what ffmpeg writes for a poster window;
+	// chunkPosterPattern names it by window and chunk when stored (a
+	// window may span chunks).
+	chunkPosterName    = "poster-%d.jpg"
+	chunkPosterPattern = "poster-%d-%d.jpg"
+	chunkImagesDir     = ".chunkimages"
 )
 
-// chunkThumb is one scrubbing thumbnail: the Index-th of the lesson.
+// chunkThumb is one scrubbing thumbnail: the Index-th of the lesson,
+// stored as chunkThumbPattern. JPEG holds its bytes once fetched (and, in
+// results written before the images were stored, always).
 type chunkThumb struct {
 	Index int    `json:"i"`
-	JPEG  []byte `json:"jpeg"`
+	JPEG  []byte `json:"jpeg,omitempty"`
 }
 
 // posterCandidate is a chunk's pick for poster window Window, from
-// Overlap seconds of it.
+// Overlap seconds of it, stored as Name (chunkPosterPattern); JPEG as
+// for chunkThumb.
 type posterCandidate struct {
 	Window  int     `json:"window"`
 	Overlap float64 `json:"overlap"`
-	JPEG    []byte  `json:"jpeg"`
+	Name    string  `json:"name,omitempty"`
+	JPEG    []byte  `json:"jpeg,omitempty"`
 }
 
 // chunkSpan is the stretch of the lesson, in seconds, that chunk c
@@ -123,32 +136,41 @@ func (p *Pipeline) imageBranchCount(spec *chunkSpec, c *db.Chunk) int {
 	return 1 + len(p.chunkPosterWindows(spec, c))
 }
 
-// readChunkImages reads (and removes) what the image branches of chunk c
-// wrote into outDir, into res.
+// readChunkImages names in res what the image branches of chunk c wrote
+// into outDir/chunkImagesDir, and leaves there only those files, under
+// the names they are stored by.
 func (p *Pipeline) readChunkImages(spec *chunkSpec, c *db.Chunk, outDir string, res *chunkResult) error {
 	dir := filepath.Join(outDir, chunkImagesDir)
-	defer os.RemoveAll(dir)
 	start, _ := spec.chunkSpan(c)
 	for k := firstThumb(start); ; k++ {
-		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf(chunkThumbPattern, k)))
+		_, err := os.Stat(filepath.Join(dir, fmt.Sprintf(chunkThumbPattern, k)))
 		if errors.Is(err, os.ErrNotExist) {
 			break
 		}
 		if err != nil {
 			return err
 		}
-		res.Thumbs = append(res.Thumbs, chunkThumb{Index: k, JPEG: b})
+		res.Thumbs = append(res.Thumbs, chunkThumb{Index: k})
 	}
 	for _, w := range p.chunkPosterWindows(spec, c) {
-		// When every frame of the part was dark, ffmpeg wrote nothing.
-		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf(chunkPosterName, w.index)))
-		if errors.Is(err, os.ErrNotExist) || (err == nil && len(b) == 0) {
+		path := filepath.Join(dir, fmt.Sprintf(chunkPosterName, w.index))
+		fi, err := os.Stat(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			continue // every frame of the part was dark: ffmpeg wrote nothing
+		case err != nil:
+			return err
+		case fi.Size() == 0:
+			if err := os.Remove(path); err != nil {
+				return err
+			}
 			continue
 		}
-		if err != nil {
+		name := fmt.Sprintf(chunkPosterPattern, w.index, c.StartSeg)
+		if err := os.Rename(path, filepath.Join(dir, name)); err != nil {
 			return err
 		}
-		res.Posters = append(res.Posters, posterCandidate{Window: w.index, Overlap: w.end - w.start, JPEG: b})
+		res.Posters = append(res.Posters, posterCandidate{Window: w.index, Overlap: w.end - w.start, Name: name})
 	}
 	return nil
 }
@@ -164,9 +186,36 @@ func (ci *chunkImages) add(res *chunkResult) {
 	ci.posters = append(ci.posters, res.Posters...)
 }
 
+// fetch reads into ci, a few at a time, the bytes of the images stored
+// in chunkImagesDir, by name.
+func (ci *chunkImages) fetch(ctx context.Context, read func(ctx context.Context, name string) ([]byte, error)) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(uploadParallel)
+	get := func(name string, dst *[]byte) {
+		if *dst != nil {
+			return // in the result itself: written before images were stored
+		}
+		g.Go(func() error {
+			b, err := read(ctx, name)
+			if err != nil {
+				return fmt.Errorf("chunk image %s: %w", name, err)
+			}
+			*dst = b
+			return nil
+		})
+	}
+	for i := range ci.thumbs {
+		get(fmt.Sprintf(chunkThumbPattern, ci.thumbs[i].Index), &ci.thumbs[i].JPEG)
+	}
+	for i := range ci.posters {
+		get(ci.posters[i].Name, &ci.posters[i].JPEG)
+	}
+	return g.Wait()
+}
+
 // writeChunkImages writes the poster, sprite sheets and WebVTT track of
-// a chunked transcode into outDir from the chunks' images, as Images
-// writes them from the source.
+// a chunked transcode into outDir from the chunks' images (fetched), as
+// Images writes them from the source.
 func writeChunkImages(src *Source, ci *chunkImages, outDir string) (*Images, error) {
 	if src.Video == nil {
 		return &Images{}, nil

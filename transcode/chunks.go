@@ -338,7 +338,11 @@ func (p *Pipeline) audioArgs(spec *chunkSpec, input, outDir string) (args []stri
 			err = fmt.Errorf("encode audio: build ffmpeg arguments: %v", r)
 		}
 	}()
-	a := p.input(&spec.Source, input).Get(strconv.Itoa(spec.Source.Audio.Index))
+	// Silence to the lesson's end where the recording's sound stops
+	// before its picture: the run writes the segments the playable
+	// playlist planned up to the lesson's duration, not fewer.
+	a := p.input(&spec.Source, input).Get(strconv.Itoa(spec.Source.Audio.Index)).
+		Filter("apad", ffmpeg.Args{}, ffmpeg.KwArgs{"whole_dur": fsec(float64(spec.Source.DurationMS) / 1000)})
 	out := ffmpeg.Output([]*ffmpeg.Stream{a}, filepath.Join(outDir, audioDir, mediaPlaylist),
 		audioOptions(spec.Ladder.Audio, filepath.Join(outDir, audioDir)))
 	return out.GlobalArgs(globalArgs()...).GetArgs(), nil

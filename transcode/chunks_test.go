@@ -64,6 +64,12 @@ func processChunk(ctx context.Context, e *handlerEnv, p *transcode.ChunkPayload)
 // changes every few seconds with a small moving corner, and a tone.
 func lectureClip(t *testing.T, seconds int) string {
 	t.Helper()
+	return lectureClipWithAudio(t, seconds, seconds)
+}
+
+// lectureClipWithAudio is lectureClip with audioSeconds of tone.
+func lectureClipWithAudio(t *testing.T, seconds, audioSeconds int) string {
+	t.Helper()
 	ffmpeg, _ := testenv.FFmpeg(t)
 	out := filepath.Join(t.TempDir(), "lecture.mp4")
 	s := strconv.Itoa(seconds)
@@ -71,13 +77,29 @@ func lectureClip(t *testing.T, seconds int) string {
 		"drawtext=text='Slide %{eif\\:floor(t/5)\\:d}':fontsize=48:x=60:y=60:fontcolor=black," +
 		"drawbox=x=40:y=160:w=500:h=8:color=gray:t=fill[bg];" +
 		"testsrc2=size=200x150:rate=30:duration=" + s + "[cam];[bg][cam]overlay=x=640:y=320"
-	b, err := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-v", "error",
-		"-filter_complex", graph, "-f", "lavfi", "-i", "sine=frequency=300:duration="+s,
-		"-c:v", "libx264", "-preset", "ultrafast", "-g", "300", "-c:a", "aac", "-shortest", "-y", out).CombinedOutput()
+	args := []string{"-hide_banner", "-nostdin", "-v", "error",
+		"-filter_complex", graph, "-f", "lavfi", "-i", "sine=frequency=300:duration=" + strconv.Itoa(audioSeconds),
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "300", "-c:a", "aac"}
+	if audioSeconds >= seconds {
+		args = append(args, "-shortest") // not a frame of audio past the picture
+	}
+	b, err := exec.Command(ffmpeg, append(args, "-y", out)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("make lecture fixture: %v\n%s", err, b)
 	}
 	return out
+}
+
+// playsClean checks that ffmpeg reads every stream of the output in
+// dir (its master playlist) to the end without a word.
+func playsClean(t *testing.T, dir string) {
+	t.Helper()
+	ffmpeg, _ := testenv.FFmpeg(t)
+	b, err := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-v", "error",
+		"-i", filepath.Join(dir, "master.m3u8"), "-map", "0", "-f", "null", "-").CombinedOutput()
+	if err != nil || len(b) > 0 {
+		t.Errorf("ffmpeg on the stitched output: %v\n%s", err, b)
+	}
 }
 
 // copyOut copies the objects under prefix into a new directory.
@@ -169,13 +191,7 @@ func TestChunkedTranscode(t *testing.T) {
 	out := e.copyOut(t, got.OutputPrefix)
 
 	ffmpeg, ffprobe := testenv.FFmpeg(t)
-	t.Run("PlaysWithoutErrors", func(t *testing.T) {
-		b, err := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-v", "error",
-			"-i", filepath.Join(out, "master.m3u8"), "-map", "0", "-f", "null", "-").CombinedOutput()
-		if err != nil || len(b) > 0 {
-			t.Errorf("ffmpeg on the stitched output: %v\n%s", err, b)
-		}
-	})
+	t.Run("PlaysWithoutErrors", func(t *testing.T) { playsClean(t, out) })
 	t.Run("ContinuousTimestamps", func(t *testing.T) {
 		for _, rung := range []string{"v0", "v1"} {
 			pts := framePTS(t, ffprobe, filepath.Join(out, rung, "index.m3u8"))
@@ -445,6 +461,23 @@ func TestChunkedImages(t *testing.T) {
 		t.Fatalf("status %s, poster %q, thumbnails %q; want ready with both", got.Status, got.Poster, got.Thumbnails)
 	}
 	out := e.copyOut(t, got.OutputPrefix)
+	// The chunks stored their images beside their segments, not in their
+	// results (which every chunk's completion reads again), and the
+	// publication removed them once laid out.
+	for _, k := range e.keys(t, got.OutputPrefix) {
+		if strings.Contains(k, ".chunkimages") {
+			t.Errorf("chunk image %s left in the published output", k)
+		}
+	}
+	_, chunks, err := e.DB.FindPlan(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range chunks {
+		if strings.Contains(c.Result, `"jpeg"`) || len(c.Result) > 4096 {
+			t.Errorf("piece %d's result holds image bytes (%d bytes of JSON)", c.Index, len(c.Result))
+		}
+	}
 
 	single := t.TempDir()
 	p := e.Handler.Pipeline
