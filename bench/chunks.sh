@@ -21,7 +21,9 @@
 # Usage: bench/chunks.sh [minutes, default 10]
 # Environment: LECTERN_BENCH_CHUNK_SECONDS (default 32, the product's
 # default), LECTERN_BENCH_RUNS (default "single,chunked1,chunked2"),
-# LECTERN_BENCH_PER_RUNG=0 skips step 1, LECTERN_BENCH_UNTIL=playable
+# LECTERN_BENCH_PER_RUNG=0 skips step 1, LECTERN_BENCH_ROUNDS=n repeats
+# steps 1 and 2 n times (each round's ratios against its own per-rung
+# run; the rows of every round at the end), LECTERN_BENCH_UNTIL=playable
 # ends each run at first playable (a quick look at a long lecture's start), LECTERN_BENCH_KEEP=dir keeps the
 # source and the report (chunks-report.md) there, and reuses the source.
 set -eu
@@ -53,19 +55,34 @@ Let us see why the keyframes must fall on every segment boundary, and what happe
 	fi
 fi
 
-per_rung=""
-if [ "${LECTERN_BENCH_PER_RUNG:-1}" != 0 ]; then
-	echo "one ffmpeg per rung (BenchmarkLadder/ProcessPerRung) on $src" >&2
-	out=$(LECTERN_BENCH_SOURCE="$src" go test -count 1 -timeout 3h -run '^$' \
-		-bench '^BenchmarkLadder$/^ProcessPerRung$' -benchtime 1x ./transcode)
-	echo "$out" | grep -E '^Benchmark' >&2 || { echo "$out" >&2; exit 1; }
-	per_rung=$(echo "$out" | awk '/^BenchmarkLadder\/ProcessPerRung/ { for (i = 1; i < NF; i++) if ($(i+1) == "ns/op") printf "%.1f", $i / 1e9 }')
-fi
+# Each round measures per-rung and the product's runs back to back: this
+# machine's speed drifts by several per cent over minutes (bench/cores.sh),
+# so each round's ratios compare runs made minutes apart, not hours.
+rounds=${LECTERN_BENCH_ROUNDS:-1}
+summary=""
+for round in $(seq "$rounds"); do
+	[ "$rounds" -gt 1 ] && echo "round $round of $rounds" >&2
+	per_rung=""
+	if [ "${LECTERN_BENCH_PER_RUNG:-1}" != 0 ]; then
+		echo "one ffmpeg per rung (BenchmarkLadder/ProcessPerRung) on $src" >&2
+		out=$(LECTERN_BENCH_SOURCE="$src" go test -count 1 -timeout 3h -run '^$' \
+			-bench '^BenchmarkLadder$/^ProcessPerRung$' -benchtime 1x ./transcode)
+		echo "$out" | grep -E '^Benchmark' >&2 || { echo "$out" >&2; exit 1; }
+		per_rung=$(echo "$out" | awk '/^BenchmarkLadder\/ProcessPerRung/ { for (i = 1; i < NF; i++) if ($(i+1) == "ns/op") printf "%.1f", $i / 1e9 }')
+	fi
 
-echo "scaled-mode runs (TestBenchChunkedLecture) on $src" >&2
-report="$dir/chunks-report.md"
-rm -f "$report"
-LECTERN_BENCH_SOURCE="$src" LECTERN_BENCH_PER_RUNG_SECONDS="$per_rung" LECTERN_BENCH_REPORT="$report" \
-	go test -count 1 -timeout 4h -run '^TestBenchChunkedLecture$' -v ./cmd/lectern 2>&1 |
-	grep --line-buffered -E 'BENCH|^ *--- |^(ok|FAIL|panic)' || true
-[ -s "$report" ] && cat "$report"
+	echo "scaled-mode runs (TestBenchChunkedLecture) on $src" >&2
+	report="$dir/chunks-report.md"
+	[ "$rounds" -gt 1 ] && report="$dir/chunks-report-$round.md"
+	rm -f "$report"
+	LECTERN_BENCH_SOURCE="$src" LECTERN_BENCH_PER_RUNG_SECONDS="$per_rung" LECTERN_BENCH_REPORT="$report" \
+		go test -count 1 -timeout 4h -run '^TestBenchChunkedLecture$' -v ./cmd/lectern 2>&1 |
+		grep --line-buffered -E 'BENCH|^ *--- |^(ok|FAIL|panic)' || true
+	if [ -s "$report" ]; then
+		cat "$report"
+		summary="$summary$(printf '\nround %s:\n' "$round")$(grep -E '^\| (one ffmpeg|single|chunked)' "$report" || true)"
+	fi
+done
+if [ "$rounds" -gt 1 ]; then
+	printf '\nThe rounds, one after another (per-rung, then the product'"'"'s runs):\n%s\n' "$summary"
+fi
