@@ -11,8 +11,8 @@
 #      ffmpeg per rung, one after another (the wall-time comparison);
 #   2. TestBenchChunkedLecture in ./cmd/lectern on real processes in
 #      scaled mode (lectern api + N lectern worker on PostgreSQL, Redis,
-#      MinIO, as the cmd/lectern tests find them: source
-#      /work/notes/testenv.sh or set LECTERN_TEST_*): the single-process
+#      MinIO, as the cmd/lectern tests find them: the LECTERN_TEST_*
+#      variables, README "Tests"): the single-process
 #      ladder (LECTERN_CHUNK_SECONDS=0) on one worker, then the chunked
 #      transcode on one and on two workers. It prints per-run timings,
 #      per-chunk times, and a Markdown table for the README.
@@ -80,7 +80,10 @@ for round in $(seq "$rounds"); do
 		grep --line-buffered -E 'BENCH|^ *--- |^(ok|FAIL|panic)' || true
 	if [ -s "$report" ]; then
 		cat "$report"
-		summary="$summary$(printf '\nround %s:\n' "$round")$(grep -E '^\| (one ffmpeg|single|chunked)' "$report" || true)"
+		# (A command substitution drops trailing newlines: the line breaks are literal.)
+		summary="$summary
+round $round:
+$(grep -E '^\| (one ffmpeg|single|chunked)' "$report" || true)"
 	fi
 done
 if [ "$rounds" -gt 1 ]; then
